@@ -1,0 +1,78 @@
+"""folder:PATH sources: class sub-folders, resizing, and unreadable files."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tfgen import data
+from tfgen.errors import DataError
+
+
+def write_png(path, value, size=(12, 10), mode="RGB"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    channels = 3 if mode == "RGB" else 1
+    array = np.full((size[1], size[0], channels), value, np.uint8).squeeze()
+    Image.fromarray(array, mode=mode).save(path)
+
+
+@pytest.fixture
+def classes(tmp_path):
+    for i in range(3):
+        write_png(tmp_path / "cats" / f"c{i}.png", 10 * i)
+    for i in range(2):
+        write_png(tmp_path / "dogs" / "nested" / f"d{i}.png", 200)
+    return tmp_path
+
+
+def test_class_folders_give_labels(classes):
+    src = data.source(f"folder:{classes}", image_size=8)
+    assert src.info.class_names == ("cats", "dogs") and src.info.num_classes == 2
+    assert src.info.shape == (8, 8, 3) and src.info.splits == {"train": 5}
+    (x, y), = data.load(src, split="train", batch_size=5, training=False, labels=True).take(1)
+    np.testing.assert_array_equal(y.numpy(), [0, 0, 0, 1, 1])
+    # Constant images survive resizing; symmetric scaling maps 0..255 to [-1, 1].
+    np.testing.assert_allclose(x.numpy()[:, 0, 0, 0], np.array([0, 10, 20, 200, 200]) / 127.5 - 1,
+                               atol=1e-6)
+
+
+def test_grayscale_flat_folder(tmp_path):
+    for i in range(4):
+        write_png(tmp_path / f"g{i}.png", 255, size=(6, 6), mode="L")
+    src = data.source(f"folder:{tmp_path}", pixel_range="unit")
+    assert src.info.shape == (6, 6, 1) and src.info.num_classes is None
+    (batch,) = data.load(src, batch_size=4, seed=0).take(1)
+    np.testing.assert_allclose(batch.numpy(), 1.0)
+    with pytest.raises(DataError, match="has no labels"):
+        data.load(src, batch_size=4, labels=True)
+
+
+def test_corrupt_png_is_named(classes):
+    bad = classes / "dogs" / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not really a png")
+    with pytest.raises(DataError) as err:
+        data.source(f"folder:{classes}", image_size=8)
+    assert str(bad) in str(err.value) and "skip_corrupt" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_corrupt_png_skipped_and_counted(classes, caplog):
+    (classes / "cats" / "zz_broken.png").write_bytes(b"garbage")
+    src = data.source(f"folder:{classes}", image_size=8, skip_corrupt=True)
+    assert src.info.skipped == 1 and src.info.splits == {"train": 5}
+    assert "skipped 1 unreadable image" in caplog.text
+    batches = list(data.load(src, batch_size=2, training=False, labels=True))
+    assert sum(len(b[1]) for b in batches) == 5
+
+
+def test_mixed_sizes_need_image_size(tmp_path):
+    write_png(tmp_path / "a.png", 0, size=(8, 8))
+    write_png(tmp_path / "b.png", 0, size=(9, 8))
+    with pytest.raises(DataError, match="b.png is 9x8.*data.image_size"):
+        data.source(f"folder:{tmp_path}")
+    assert data.source(f"folder:{tmp_path}", image_size=4).info.shape == (4, 4, 3)
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(DataError, match="no images"):
+        data.source(f"folder:{tmp_path}")

@@ -1,0 +1,398 @@
+"""Typed run configuration: dataclasses, YAML round-trip, dotted `--set` overrides, validation.
+
+A config is a tree of dataclasses. Each field declares its type and, through `param`, its valid
+range or choices and a one-line help. Sources are applied in a fixed order -- a named preset,
+then a YAML file, then `key.sub=value` overrides -- and the result is validated before any work
+starts. Every mistake is a `ConfigError` whose message is one line naming the key and what is
+valid.
+
+Example:
+
+>>> cfg = RunConfig()
+>>> cfg = apply_overrides(cfg, ["batch_size=128", "data.name=ring8"])
+>>> cfg.batch_size, cfg.data.name
+(128, 'ring8')
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import re
+import types
+import typing
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+import yaml
+
+from tfgen.errors import ConfigError
+
+_EXPONENT_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
+
+
+def param(
+    default: Any = dataclasses.MISSING,
+    *,
+    default_factory: Any = dataclasses.MISSING,
+    min: float | None = None,
+    max: float | None = None,
+    gt: float | None = None,
+    choices: tuple | None = None,
+    help: str = "",
+) -> Any:
+    """A dataclass field with its validation rule and help text.
+
+    Args:
+        default: default value (immutable).
+        default_factory: callable building the default (nested configs, lists).
+        min: inclusive lower bound for numbers.
+        max: inclusive upper bound for numbers.
+        gt: exclusive lower bound for numbers (e.g. a learning rate must be > 0).
+        choices: the only valid values.
+        help: one line shown by `tfgen presets --show` and in error messages.
+    """
+    metadata = {"min": min, "max": max, "gt": gt, "choices": choices, "help": help}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Where the training data comes from and how it is prepared (see `tfgen datasets`)."""
+
+    name: str = param("digits", help="ring8 | grid25 | digits | tfds:NAME | folder:PATH")
+    image_size: int | None = param(
+        None, min=4, max=1024, help="resize/crop images to this square size (None: native)"
+    )
+    channels: int | None = param(
+        None, choices=(None, 1, 3), help="image channels for folder: sources (None: auto)"
+    )
+    pixel_range: str = param(
+        "symmetric", choices=("symmetric", "unit"), help="symmetric: [-1, 1]; unit: [0, 1]"
+    )
+    labels: bool = param(False, help="yield (samples, labels) for conditional models")
+    data_dir: str | None = param(None, help="TFDS data_dir (where prepared datasets live)")
+    download: bool = param(True, help="let TFDS download and prepare a missing dataset")
+    skip_corrupt: bool = param(False, help="folder: skip (and count) unreadable images")
+    num_points: int = param(100_000, min=1, help="ring8/grid25: size of the training set")
+    shuffle_buffer: int = param(10_000, min=1, help="TFDS: shuffle buffer (elements)")
+    cache: bool = param(True, help="TFDS: cache decoded, resized images in memory")
+
+    def validate(self, prefix: str) -> None:
+        from tfgen import data
+
+        data.check_name(self.name, key=f"{prefix}name")
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Keys every preset accepts. Model families extend it with their own sections."""
+
+    preset: str = param("", help="name of the preset this config was built from")
+    epochs: int = param(10, min=1, help="number of epochs")
+    steps_per_epoch: int | None = param(
+        None, min=1, help="training steps per epoch (None: one pass over the training split)"
+    )
+    batch_size: int = param(64, min=1, help="global batch size, split across replicas")
+    seed: int = param(0, min=0, max=2**31 - 1, help="seed for data order, noise and weights")
+    strategy: str = param("auto", choices=STRATEGIES, help="tf.distribute strategy")
+    tpu: str | None = param(None, help="TPU name or address (default: $TPU_NAME)")
+    data: DataConfig = param(default_factory=DataConfig, help="training data")
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversion between dicts and configs
+
+
+def to_dict(cfg: Any) -> dict:
+    """The config as plain Python data (dicts, lists, scalars), ready for YAML."""
+
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(cfg)
+
+
+def _type_name(tp: Any) -> str:
+    if tp is int:
+        return "an integer"
+    if tp is float:
+        return "a number"
+    if tp is bool:
+        return "true or false"
+    if tp is str:
+        return "a string"
+    if get_origin(tp) is Literal:
+        return "one of " + ", ".join(map(str, get_args(tp)))
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    if get_origin(tp) in (list, tuple):
+        return "a list"
+    return str(tp)
+
+
+def _describe(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check `value` against the annotation `tp`; return it converted (int -> float, list -> tuple)."""
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(tp)
+        if value is None:
+            if type(None) in options:
+                return None
+            raise ConfigError(f"config key '{key}': must not be null")
+        inner = [t for t in options if t is not type(None)]
+        if len(inner) == 1:
+            return _coerce(value, inner[0], key)
+        for t in inner:
+            try:
+                return _coerce(value, t, key)
+            except ConfigError:
+                pass
+        raise ConfigError(f"config key '{key}': got {_describe(value)}")
+    if value is None:
+        raise ConfigError(f"config key '{key}': expected {_type_name(tp)}, got null")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str) and _EXPONENT_NUMBER.match(value.strip()):
+            return float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif origin is Literal:
+        if value in get_args(tp):
+            return value
+    elif origin in (list, tuple):
+        if isinstance(value, (list, tuple)):
+            args = [a for a in get_args(tp) if a is not Ellipsis]
+            elem = args[0] if args else Any
+            items = [
+                v if elem is Any else _coerce(v, elem, f"{key}[{i}]") for i, v in enumerate(value)
+            ]
+            return tuple(items) if origin is tuple else items
+    elif dataclasses.is_dataclass(tp):
+        raise AssertionError("nested configs are merged by _merge")
+    else:
+        raise AssertionError(f"unsupported config type {tp!r} for '{key}'")
+    raise ConfigError(f"config key '{key}': expected {_type_name(tp)}, got {_describe(value)}")
+
+
+def _merge(cfg: Any, updates: dict, prefix: str = "") -> Any:
+    """Return a copy of `cfg` with `updates` (a nested dict) applied and type-checked."""
+    if not isinstance(updates, dict):
+        where = f"'{prefix[:-1]}'" if prefix else "the config"
+        raise ConfigError(f"{where} must be a mapping of keys to values, got {_describe(updates)}")
+    cfg = copy.deepcopy(cfg)
+    hints = get_type_hints(type(cfg))
+    fields = {f.name: f for f in dataclasses.fields(cfg)}
+    for name, value in updates.items():
+        key = f"{prefix}{name}"
+        if name not in fields:
+            where = f" under '{prefix[:-1]}'" if prefix else ""
+            raise ConfigError(
+                f"unknown config key '{key}'; valid keys{where}: {', '.join(fields)}"
+            )
+        current = getattr(cfg, name)
+        if dataclasses.is_dataclass(current):
+            setattr(cfg, name, _merge(current, value, prefix=f"{key}."))
+        else:
+            setattr(cfg, name, _coerce(value, hints[name], key))
+    return cfg
+
+
+def validate(cfg: Any, prefix: str = "") -> Any:
+    """Check ranges, choices and each section's own `validate(prefix)` rule; return `cfg`."""
+    hints = get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        key = f"{prefix}{f.name}"
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            validate(value, prefix=f"{key}.")
+            continue
+        value = _coerce(value, hints[f.name], key)
+        meta = f.metadata
+        if meta.get("choices") is not None and value not in meta["choices"]:
+            valid = ", ".join("null" if c is None else str(c) for c in meta["choices"])
+            raise ConfigError(f"config key '{key}': must be one of {valid}; got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if meta.get("min") is not None and value < meta["min"]:
+                raise ConfigError(f"config key '{key}': must be >= {meta['min']}; got {value!r}")
+            if meta.get("max") is not None and value > meta["max"]:
+                raise ConfigError(f"config key '{key}': must be <= {meta['max']}; got {value!r}")
+            if meta.get("gt") is not None and not value > meta["gt"]:
+                raise ConfigError(f"config key '{key}': must be > {meta['gt']}; got {value!r}")
+    if hasattr(cfg, "validate"):
+        cfg.validate(prefix)
+    return cfg
+
+
+def apply_dict(cfg: Any, updates: dict) -> Any:
+    """`cfg` with a nested dict of updates (e.g. a parsed YAML file) applied."""
+    return _merge(cfg, updates)
+
+
+def parse_override(text: str) -> dict:
+    """'data.name=ring8' -> {'data': {'name': 'ring8'}}; the value is parsed as YAML."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override {text!r} must look like key=value or section.key=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    nested: dict = {}
+    node = nested
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return nested
+
+
+def apply_overrides(cfg: Any, overrides: list[str] | tuple[str, ...]) -> Any:
+    """`cfg` with `--set`-style `dotted.key=value` overrides applied in order."""
+    for text in overrides:
+        cfg = _merge(cfg, parse_override(text))
+    return cfg
+
+
+def load_yaml(path: str | os.PathLike) -> dict:
+    """Read a YAML config file into a dict, with one-line errors for missing or malformed files."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file is a directory: {path}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise ConfigError(f"config file {path}{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def dump_yaml(cfg: Any, path: str | os.PathLike) -> None:
+    """Write the resolved config; `load_yaml` + `apply_dict` reads it back to an equal config."""
+    with open(path, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(to_dict(cfg), fh, sort_keys=False, default_flow_style=False)
+
+
+def describe_fields(cfg: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """(dotted key, value, help) for every leaf of the config, for `tfgen presets --show`."""
+    rows = []
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            rows.extend(describe_fields(value, prefix=f"{prefix}{f.name}."))
+        else:
+            rows.append((f"{prefix}{f.name}", value, f.metadata.get("help", "")))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Training sections shared by the model families
+
+
+@dataclasses.dataclass
+class OptimizerConfig:
+    """One player's optimizer."""
+
+    name: str = param("adam", choices=("adam", "adamw", "rmsprop", "sgd"), help="optimizer")
+    learning_rate: float = param(2e-4, gt=0.0, max=10.0, help="learning rate")
+    beta_1: float = param(0.5, min=0.0, max=0.9999, help="Adam beta_1 / SGD momentum")
+    beta_2: float = param(0.999, min=0.0, max=0.99999, help="Adam beta_2")
+    weight_decay: float = param(0.0, min=0.0, help="decoupled weight decay (adamw)")
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """How steps run: precision, compilation, determinism, checkpoints and logging."""
+
+    precision: str = param(
+        "float32", choices=("float32", "mixed_float16", "mixed_bfloat16"), help="dtype policy"
+    )
+    jit_compile: bool | None = param(
+        None, help="XLA-compile the train step (None: on for a single GPU/TPU device)"
+    )
+    steps_per_execution: int = param(1, min=1, help="train steps per tf.function call")
+    deterministic: bool = param(
+        False, help="enable TensorFlow op determinism (bit-identical reruns and resumes)"
+    )
+    checkpoint_every: int = param(1, min=1, help="write a checkpoint every N epochs")
+    sample_every: int = param(1, min=1, help="log sample images every N epochs")
+    num_samples: int = param(64, min=1, max=1024, help="samples in the fixed-noise grid")
+
+
+@dataclasses.dataclass
+class GANModelConfig:
+    """Generator, discriminator and adversarial objective."""
+
+    network: str = param("dcgan", choices=("mlp", "dcgan", "resnet"), help="architecture")
+    latent_dim: int = param(64, min=1, help="size of the latent vector")
+    width: int = param(64, min=1, help="hidden units (mlp) or base channels (conv)")
+    depth: int = param(3, min=1, max=16, help="hidden layers (mlp)")
+    objective: str = param(
+        "non_saturating",
+        choices=("non_saturating", "minimax", "wasserstein", "hinge", "least_squares"),
+        help="adversarial loss",
+    )
+    gradient_penalty: float = param(0.0, min=0.0, help="WGAN-GP weight (lambda; 0: off)")
+    r1_penalty: float = param(0.0, min=0.0, help="R1 weight (gamma; 0: off)")
+    r1_interval: int = param(1, min=1, help="lazy R1: apply every N discriminator steps")
+    spectral_norm: bool = param(False, help="spectral normalisation in the discriminator")
+    n_critic: int = param(1, min=1, max=100, help="discriminator steps per generator step")
+    ema_decay: float | None = param(
+        None, min=0.0, max=0.99999, help="EMA of generator weights (None: off)"
+    )
+    augment: str = param("", help="differentiable augmentation: e.g. translation,cutout,color")
+    conditional: bool = param(False, help="class-conditional generator and discriminator")
+
+    def validate(self, prefix: str) -> None:
+        valid = ("translation", "cutout", "color")
+        for policy in filter(None, (p.strip() for p in self.augment.split(","))):
+            if policy not in valid:
+                raise ConfigError(
+                    f"config key '{prefix}augment': unknown policy {policy!r}; choose from: "
+                    f"{', '.join(valid)} (comma-separated)"
+                )
+
+
+@dataclasses.dataclass
+class GANConfig(RunConfig):
+    """A GAN run."""
+
+    model: GANModelConfig = param(default_factory=GANModelConfig, help="the GAN")
+    g_optimizer: OptimizerConfig = param(default_factory=OptimizerConfig, help="generator")
+    d_optimizer: OptimizerConfig = param(default_factory=OptimizerConfig, help="discriminator")
+    training: TrainingConfig = param(default_factory=TrainingConfig, help="how steps run")
+
+    def validate(self, prefix: str) -> None:
+        if self.model.conditional and not self.data.labels:
+            raise ConfigError(
+                f"config key '{prefix}model.conditional': needs data.labels=true (a labelled "
+                "dataset)"
+            )

@@ -1,0 +1,151 @@
+"""`folder:PATH` sources: a directory of images, optionally one sub-folder per class.
+
+Images are decoded with Pillow up front, so an unreadable file is reported by name (or skipped
+and counted when `data.skip_corrupt` is set) before training starts, never deep inside a
+TensorFlow op. The decoded images are held in memory as uint8.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from tfgen.config import DataConfig
+from tfgen.errors import DataError
+
+log = logging.getLogger("tfgen")
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F", "P;L"}
+
+
+def _images_under(path: str) -> list[str]:
+    found = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        found.extend(
+            os.path.join(root, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS)
+        )
+    return found
+
+
+def list_images(path: str) -> tuple[list[str], list[int] | None, list[str] | None]:
+    """(files, labels, class names): class mode when sub-folders of `path` hold images."""
+    entries = sorted(os.listdir(path))
+    top = [
+        os.path.join(path, e) for e in entries
+        if e.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(path, e))
+    ]
+    classes = [
+        e for e in entries
+        if os.path.isdir(os.path.join(path, e)) and _images_under(os.path.join(path, e))
+    ]
+    if classes and top:
+        raise DataError(
+            f"folder {path} has images at its top level and in class sub-folders; use one or "
+            "the other"
+        )
+    if classes:
+        files, labels = [], []
+        for index, name in enumerate(classes):
+            members = _images_under(os.path.join(path, name))
+            files.extend(members)
+            labels.extend([index] * len(members))
+        return files, labels, classes
+    if not top:
+        raise DataError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found in folder {path}")
+    return top, None, None
+
+
+def _decode(path: str, channels: int, size: int | None) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+        image = image.convert("L" if channels == 1 else "RGB")
+    if size is not None:
+        w, h = image.size
+        side = min(w, h)
+        left, top = (w - side) // 2, (h - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+        if side != size:
+            image = image.resize((size, size), Image.Resampling.LANCZOS)
+    array = np.asarray(image, dtype=np.uint8)
+    return array[..., None] if channels == 1 else array
+
+
+def _channels_of(path: str) -> int:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return 1 if image.mode in _GRAY_MODES else 3
+
+
+def folder_source(path: str, cfg: DataConfig):
+    """Decode every image under `path` into an `ArraySource` (split "train")."""
+    from tfgen.data import ArraySource, DatasetInfo
+
+    files, labels, class_names = list_images(path)
+    channels = cfg.channels
+    failures: list[tuple[str, str]] = []
+
+    def read(file: str):
+        try:
+            return _decode(file, channels, cfg.image_size)
+        except Exception as err:  # Pillow raises many types for bad files; all mean "unreadable"
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            return (file, reason)
+
+    if channels is None:
+        for file in files:
+            try:
+                channels = _channels_of(file)
+                break
+            except Exception:
+                continue
+        else:
+            channels = 3
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = list(pool.map(read, files))
+
+    images, kept_labels = [], []
+    shape = None
+    for i, result in enumerate(results):
+        if isinstance(result, tuple):
+            if not cfg.skip_corrupt:
+                file, reason = result
+                raise DataError(
+                    f"cannot read image {file}: {reason} (set data.skip_corrupt=true to skip "
+                    "unreadable files)"
+                )
+            failures.append(result)
+            continue
+        if shape is None:
+            shape = result.shape
+        elif result.shape != shape:
+            raise DataError(
+                f"image {files[i]} is {result.shape[1]}x{result.shape[0]}, others are "
+                f"{shape[1]}x{shape[0]}; set data.image_size to resize all images"
+            )
+        images.append(result)
+        if labels is not None:
+            kept_labels.append(labels[i])
+    if failures:
+        log.warning(
+            "skipped %d unreadable image(s) in %s (first: %s: %s)",
+            len(failures), path, failures[0][0], failures[0][1],
+        )
+    if not images:
+        raise DataError(f"no readable images in folder {path}")
+    x = np.stack(images)
+    y = np.asarray(kept_labels, np.int32) if labels is not None else None
+    info = DatasetInfo(
+        name=f"folder:{path}", kind="images", shape=tuple(x.shape[1:]),
+        splits={"train": len(x)}, num_classes=len(class_names) if class_names else None,
+        value_range=(-1.0, 1.0) if cfg.pixel_range == "symmetric" else (0.0, 1.0),
+        class_names=tuple(class_names) if class_names else None, skipped=len(failures),
+    )
+    return ArraySource(info, {"train": (x, y)}, max_value=255.0, pixel_range=cfg.pixel_range)

@@ -1,0 +1,13 @@
+"""Errors that are the user's to fix: the CLI prints them as one line and exits with status 2."""
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for (a config key, a file, a flag), not a bug in tfgen."""
+
+
+class ConfigError(UserError):
+    """An unknown key, a wrong type or an out-of-range value in a config."""
+
+
+class DataError(UserError):
+    """A dataset name that does not resolve, or data that cannot be read."""

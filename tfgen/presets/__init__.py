@@ -1,0 +1,90 @@
+"""Named configs: a registry of small functions that each return a typed config.
+
+A preset is registered with `@register(name, description)` next to the family it trains. `resolve`
+builds the config a run uses: the preset, then a YAML file, then `--set` overrides, validated.
+
+Example:
+
+>>> from tfgen import presets
+>>> cfg = presets.resolve("ring8-gan", overrides=["epochs=3"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+
+from tfgen import config as config_lib
+from tfgen.errors import ConfigError
+
+DEFAULT_PRESET = "digits-dcgan"
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    build: Callable[[], config_lib.RunConfig]
+
+
+_REGISTRY: dict[str, Preset] = {}
+
+
+def register(name: str, description: str):
+    """Decorator: register a function returning a config as the preset `name`."""
+
+    def wrap(fn: Callable[[], config_lib.RunConfig]):
+        if name in _REGISTRY:
+            raise ValueError(f"preset {name!r} is registered twice")
+        _REGISTRY[name] = Preset(name, description, fn)
+        return fn
+
+    return wrap
+
+
+def _load_builtin() -> None:
+    # Each family module registers its presets when imported.
+    from tfgen.presets import gan  # noqa: F401
+
+
+def all_presets() -> list[Preset]:
+    """Every registered preset, in registration order."""
+    _load_builtin()
+    return list(_REGISTRY.values())
+
+
+def get(name: str) -> config_lib.RunConfig:
+    """A fresh config for the preset `name`."""
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown preset {name!r}; choose from: {', '.join(_REGISTRY)}")
+    cfg = _REGISTRY[name].build()
+    cfg.preset = name
+    return cfg
+
+
+def resolve(
+    preset: str | None = None,
+    config_file: str | os.PathLike | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> config_lib.RunConfig:
+    """The validated config: preset, then YAML file, then `dotted.key=value` overrides.
+
+    Args:
+        preset: preset name; when None, the file's `preset` key, else `DEFAULT_PRESET`.
+        config_file: a YAML file, e.g. a run directory's `config.yaml`.
+        overrides: `--set` strings such as `data.name=ring8` or `batch_size=128`.
+    """
+    file_values = config_lib.load_yaml(config_file) if config_file is not None else {}
+    file_preset = file_values.get("preset") or None
+    if file_preset is not None and not isinstance(file_preset, str):
+        raise ConfigError(f"config key 'preset': expected a string, got {file_preset!r}")
+    name = preset or file_preset or DEFAULT_PRESET
+    cfg = get(name)
+    file_values = {k: v for k, v in file_values.items() if k != "preset"}
+    cfg = config_lib.apply_dict(cfg, file_values)
+    cfg = config_lib.apply_overrides(cfg, overrides)
+    if cfg.preset != name:
+        raise ConfigError(f"config key 'preset' cannot be overridden (preset is {name!r})")
+    return config_lib.validate(cfg)

@@ -1,0 +1,1 @@
+"""Training entry points: config -> data -> strategy -> model -> fit. The `tfgen` CLI lives here."""

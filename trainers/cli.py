@@ -1,0 +1,167 @@
+"""The `tfgen` command: a thin argparse layer over `trainers` and the `tfgen` library.
+
+User mistakes (bad flags, config keys, files) print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from tfgen.errors import UserError
+
+EXIT_USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_USER_ERROR)
+
+
+def _cmd_presets(args) -> int:
+    from tfgen import config as config_lib
+    from tfgen import presets
+
+    if args.show:
+        cfg = presets.get(args.show)
+        for key, value, help_text in config_lib.describe_fields(cfg):
+            print(f"{key:32s} {value!s:24s} {help_text}")
+        return 0
+    rows = presets.all_presets()
+    width = max(len(p.name) for p in rows)
+    for p in rows:
+        default = "  (default)" if p.name == presets.DEFAULT_PRESET else ""
+        print(f"{p.name:{width}s}  {p.description}{default}")
+    return 0
+
+
+def _cmd_datasets(args) -> int:
+    from tfgen import data
+
+    rows = {**data.BUILTIN, **data.FORMS}
+    width = max(map(len, rows))
+    for name, description in rows.items():
+        print(f"{name:{width}s}  {description}")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from tfgen import presets
+
+    cfg = presets.resolve(args.preset, args.config, args.overrides)  # fails before any work
+    from trainers import train
+
+    train.run(cfg, run_dir=args.run_dir, progress=not args.quiet)
+    return 0
+
+
+def _cmd_sample(args) -> int:
+    from trainers import sample
+
+    labels = None
+    if args.labels:
+        try:
+            labels = [int(v) for v in args.labels.split(",")]
+        except ValueError:
+            raise UserError(
+                f"--labels must be comma-separated integers, got {args.labels!r}"
+            ) from None
+    sample.run(args.run_dir, num=args.num, seed=args.seed, labels=labels, out=args.out,
+               progress=not args.quiet)
+    return 0
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up chatter (printed before logging is set) hidden."""
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tfgen import __version__
+
+    parser = _Parser(
+        prog="tfgen",
+        description="Train and sample GANs and VAEs with Keras 3 / TensorFlow.",
+        epilog="Run 'tfgen COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"tfgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    train = sub.add_parser(
+        "train", help="train a preset (default: digits-dcgan); re-run on a run dir to resume",
+        description="Train a model from a preset, a YAML config and --set overrides (applied in "
+        "that order). Re-running on an existing run directory resumes it.",
+    )
+    train.add_argument("--preset", help="preset name (see 'tfgen presets')")
+    train.add_argument("--config", metavar="FILE", help="YAML config, e.g. a run's config.yaml")
+    train.add_argument(
+        "--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+        help="override a config key, e.g. --set epochs=5 --set data.name=ring8 (repeatable)",
+    )
+    train.add_argument("--run-dir", help="run directory (default: runs/<preset>-<timestamp>)")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=_cmd_train)
+
+    sample = sub.add_parser(
+        "sample", help="draw samples from a trained run",
+        description="Draw samples from a run's final model: a grid image (.png) or the raw "
+        "array (.npy). The same seed gives the same output every time.",
+    )
+    sample.add_argument("run_dir", metavar="RUN_DIR")
+    sample.add_argument("--num", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    sample.add_argument("--labels", help="class labels for conditional models, e.g. 0,1,2")
+    sample.add_argument("--out", required=True, metavar="FILE", help="FILE.png or FILE.npy")
+    sample.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sample.set_defaults(func=_cmd_sample)
+
+    presets = sub.add_parser(
+        "presets", help="list presets", description="List the named presets, or show one."
+    )
+    presets.add_argument("--show", metavar="NAME", help="print every key of one preset")
+    presets.set_defaults(func=_cmd_presets)
+
+    datasets = sub.add_parser(
+        "datasets", help="list dataset sources", description="List the dataset sources."
+    )
+    datasets.set_defaults(func=_cmd_datasets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    logging.basicConfig(level=logging.INFO, format="tfgen: %(message)s", stream=sys.stderr)
+    try:
+        _import_tensorflow_quietly()
+        return args.func(args)
+    except UserError as err:
+        sys.stderr.write(f"tfgen: error: {err}\n")
+        return EXIT_USER_ERROR
+    except BrokenPipeError:  # e.g. `tfgen presets | head`
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("tfgen: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

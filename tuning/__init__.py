@@ -1,0 +1,1 @@
+"""KerasTuner searches over tfgen presets (`tfgen tune`); arrives with the tuning issue."""
