@@ -11,3 +11,7 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A dataset name that does not resolve, or data that cannot be read."""
+
+
+class TrainingDiverged(Exception):
+    """Training produced a non-finite loss, penalty or weight and was stopped."""

@@ -83,7 +83,9 @@ def _import_tensorflow_quietly() -> None:
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # device probing chatter (e.g. no CUDA driver)
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -148,7 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
-    logging.basicConfig(level=logging.INFO, format="tfgen: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("tfgen: %(message)s"))
+    logger = logging.getLogger("tfgen")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
     try:
         _import_tensorflow_quietly()
         return args.func(args)

@@ -1,0 +1,168 @@
+"""What every tfgen model shares: seeded per-replica randomness, a step counter, losses reduced
+over the global batch, global log values, and optimizers prepared for mixed precision.
+
+Distribution contract (the same for GANs and VAEs):
+- A train step sees the replica's slice of the global batch. Per-example losses are summed over
+  the slice and divided by the *global* batch size; the optimizer sums gradients over replicas, so
+  N replicas apply exactly the gradient one device would.
+- Randomness is stateless: draw `i` of step `t` uses the key (seed, t·STREAMS + i) to generate the
+  numbers for the whole global batch, of which each replica takes its own rows. One replica and
+  N replicas therefore use the same noise for the same example, and the only random state to
+  checkpoint is the step counter.
+- Logged values are global (all-reduced) and identical on every replica.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+STREAMS = 64  # random draws available to one train step
+
+
+def _replica_context():
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None:  # cross-replica context: called outside strategy.run
+        raise RuntimeError("tfgen models draw per-replica noise inside a replica context")
+    return ctx
+
+
+def _is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and getattr(
+        strategy.extended, "_in_multi_worker_mode", lambda: False
+    )()
+
+
+class GenerativeModel(keras.Model):
+    """Base class of `GAN` and `VAE`.
+
+    Args:
+        seed: seed of all noise drawn in training steps.
+    """
+
+    def __init__(self, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = int(seed)
+        # Train steps done; with the seed it determines all training noise and the data position.
+        self.step = self.add_weight(
+            shape=(), dtype="int64", initializer="zeros", trainable=False, name="step",
+            aggregation="only_first_replica",
+        )
+
+    # -- randomness ---------------------------------------------------------------------------
+
+    def _key(self, stream: int) -> tf.Tensor:
+        return tf.stack([tf.constant(self.seed, tf.int64), self.step.value * STREAMS + stream])
+
+    def _replica_rows(self, draw, local_batch, tail, stream: int) -> tf.Tensor:
+        ctx = _replica_context()
+        replicas = ctx.num_replicas_in_sync
+        full = draw([local_batch * replicas, *tail], seed=self._key(stream))
+        if replicas == 1:
+            return full
+        start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local_batch
+        return full[start:start + local_batch]
+
+    def normal(self, local_batch, tail, stream: int) -> tf.Tensor:
+        """Standard normal numbers [local_batch, *tail]: this replica's rows of a global draw."""
+        return self._replica_rows(tf.random.stateless_normal, local_batch, list(tail), stream)
+
+    def uniform(self, local_batch, tail, stream: int) -> tf.Tensor:
+        """U[0, 1) numbers [local_batch, *tail]: this replica's rows of a global draw."""
+        return self._replica_rows(tf.random.stateless_uniform, local_batch, list(tail), stream)
+
+    # -- reductions ---------------------------------------------------------------------------
+
+    @staticmethod
+    def global_batch_size(local_batch) -> tf.Tensor:
+        ctx = _replica_context()
+        return tf.cast(local_batch * ctx.num_replicas_in_sync, tf.float32)
+
+    @classmethod
+    def batch_loss(cls, per_example: tf.Tensor) -> tf.Tensor:
+        """Σ(this replica's per-example losses) / global batch size: the replica's share."""
+        per_example = tf.cast(per_example, tf.float32)
+        return tf.reduce_sum(per_example) / cls.global_batch_size(tf.shape(per_example)[0])
+
+    @staticmethod
+    def all_sum(value: tf.Tensor) -> tf.Tensor:
+        """Sum over replicas (a replica's share of a mean becomes the global mean)."""
+        return _replica_context().all_reduce("sum", value)
+
+    @classmethod
+    def global_norm(cls, grads: list[tf.Tensor]) -> tf.Tensor:
+        """‖g‖₂ of the gradient summed over replicas (what the optimizer applies, before scaling)."""
+        grads = [tf.cast(g, tf.float32) for g in grads if g is not None]
+        if _replica_context().num_replicas_in_sync > 1:
+            grads = cls.all_sum(grads)
+        return tf.linalg.global_norm(grads)
+
+    @staticmethod
+    def all_finite(variables) -> tf.Tensor:
+        """1.0 when every value of `variables` is finite, else 0.0."""
+        checks = [
+            tf.reduce_all(tf.math.is_finite(v.value)) for v in variables if v.dtype.startswith("float")
+        ]
+        return tf.cast(tf.reduce_all(tf.stack(checks)), tf.float32)
+
+    def report(self, logs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Logs returned by a train step. Values must already be global (see `all_sum`).
+
+        Under MultiWorkerMirroredStrategy, `fit` reduces logs along axis 0, which fails for
+        scalars (tensorflow/tensorflow#72388): there they are returned with shape [1].
+        """
+        logs = {k: tf.cast(v, tf.float32) for k, v in logs.items()}
+        if _is_multi_worker(self.distribute_strategy):
+            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs
+
+    # -- optimizers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def prepare_optimizer(optimizer: keras.optimizers.Optimizer, variables):
+        """Wrap in a LossScaleOptimizer under mixed_float16 and build it on `variables`.
+
+        Each player gets its own loss scale (`compile(auto_scale_loss=True)` would wrap only
+        `model.optimizer`). Building before the first step is required for distributed steps.
+        """
+        optimizer = keras.optimizers.get(optimizer)
+        mixed16 = keras.config.dtype_policy().name == "mixed_float16"
+        if mixed16 and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        if not optimizer.built:
+            optimizer.build(variables)
+        return optimizer
+
+    @staticmethod
+    def apply_gradients(optimizer, tape: tf.GradientTape, scaled_loss, variables):
+        """Gradients of `scaled_loss` (already `optimizer.scale_loss`-ed) applied to `variables`;
+        returns the unscaled gradients (for norms)."""
+        grads = tape.gradient(scaled_loss, variables)
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            inv = 1.0 / tf.cast(optimizer.dynamic_scale, tf.float32)  # before apply() changes it
+            unscaled = [None if g is None else tf.cast(g, tf.float32) * inv for g in grads]
+        else:
+            unscaled = grads
+        optimizer.apply(grads, variables)
+        return unscaled
+
+    def named_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
+        """The optimizers `compile` set up, by name (families override)."""
+        return {}
+
+    def training_state(self) -> dict[str, list]:
+        """Every variable a resumed run needs, as flat lists for `tf.train.Checkpoint`: all model
+        weights (networks, EMA copies, the step counter that keys the noise and the data
+        position) and each optimizer's slots, iterations and loss scale."""
+        state = {"weights": list(self.weights)}
+        for name, optimizer in self.named_optimizers().items():
+            state[name] = list(optimizer.variables)
+        return state
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Our models are fully built before `fit`. Keras would otherwise pull a batch and reduce it
+        # across replicas, which fails for (samples, labels) batches under
+        # MultiWorkerMirroredStrategy.
+        if self.built and all(layer.built for layer in self._flatten_layers()):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)

@@ -1,0 +1,304 @@
+"""`GAN`: a generator and a discriminator trained adversarially by `fit`."""
+
+from __future__ import annotations
+
+import contextlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgen import losses
+from tfgen.models import augment as augment_lib
+from tfgen.models.base import GenerativeModel
+
+# Random streams of one train step (see GenerativeModel): per discriminator step k,
+# 8 streams from 8·k; the generator step uses the streams from G_STREAM.
+_D_NOISE, _D_AUG_REAL, _D_AUG_FAKE, _D_GP = 0, 1, 2, 3
+G_STREAM = 56
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class GAN(GenerativeModel):
+    """A generator and a discriminator trained adversarially by `fit`.
+
+    Each `train_step` does `n_critic` discriminator updates and one generator update. It consumes
+    a batch of `n_critic × batch_size` samples (and labels, when conditional): discriminator step k
+    uses rows k, k + n_critic, k + 2·n_critic, ... — so a batch split across replicas gives every
+    replica its share of each discriminator step's batch.
+
+    Args:
+        generator: maps latent vectors `z` (and labels, if conditional) to samples.
+        discriminator: maps samples (and labels) to one real/fake score per sample.
+        latent_dim: size of the latent vector.
+        num_classes: number of classes for a class-conditional GAN (None: unconditional).
+        ema_decay: keep an exponential moving average of the generator's weights with this
+            decay; `sample()` and the saved generator use the average (None: off).
+        augment: differentiable augmentation policies for the discriminator's inputs, any of
+            "color", "translation", "cutout" (comma-separated; images only).
+        seed: seed of all training noise.
+
+    Example:
+
+    ```python
+    g, d = tfgen.networks.mlp_generator(8, 2), tfgen.networks.mlp_discriminator(2)
+    gan = tfgen.GAN(g, d, latent_dim=8)
+    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
+    gan.fit(tfgen.data.load("ring8", batch_size=256), epochs=10, steps_per_epoch=500)
+    points = gan.sample(2500, seed=0)
+    ```
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int,
+        num_classes: int | None = None,
+        ema_decay: float | None = None,
+        augment: str = "",
+        seed: int = 0,
+        **kwargs,
+    ):
+        super().__init__(seed=seed, **kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.num_classes = num_classes
+        self.ema_decay = ema_decay
+        self.augment = augment
+        self.policies = augment_lib.parse_policies(augment)
+        if self.policies and len(generator.output.shape) != 4:
+            raise ValueError("differentiable augmentation needs image samples (B, H, W, C)")
+        self.ema_weights = []
+        if ema_decay is not None:
+            self.ema_weights = [
+                self.add_weight(
+                    shape=v.shape, dtype=v.dtype, trainable=False, name=f"ema_{i}",
+                    initializer=keras.initializers.Constant(keras.ops.convert_to_numpy(v)),
+                    aggregation="only_first_replica",
+                )
+                for i, v in enumerate(generator.trainable_weights)
+            ]
+        self.objective_name = "non_saturating"
+        self.built = True
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    # -- Keras plumbing -----------------------------------------------------------------------
+
+    def compile(
+        self,
+        g_optimizer="adam",
+        d_optimizer="adam",
+        objective: str = "non_saturating",
+        gradient_penalty: float = 0.0,
+        r1_penalty: float = 0.0,
+        r1_interval: int = 1,
+        n_critic: int = 1,
+        **kwargs,
+    ):
+        """Configure training.
+
+        Args:
+            g_optimizer: the generator's optimizer.
+            d_optimizer: the discriminator's optimizer.
+            objective: one of `tfgen.losses.OBJECTIVES` (non_saturating, minimax, wasserstein,
+                hinge, least_squares).
+            gradient_penalty: WGAN-GP weight λ (0: off).
+            r1_penalty: R1 weight γ; the penalty term is γ/2 · ‖∇D(x)‖² (0: off).
+            r1_interval: lazy R1: compute it every `r1_interval` discriminator steps, scaled by
+                the interval (StyleGAN2).
+            n_critic: discriminator steps per generator step.
+            **kwargs: `keras.Model.compile` options such as `jit_compile`, `steps_per_execution`.
+        """
+        super().compile(optimizer=None, **kwargs)  # no phantom optimizer
+        self.g_optimizer = self.prepare_optimizer(g_optimizer, self.generator.trainable_weights)
+        self.d_optimizer = self.prepare_optimizer(d_optimizer, self.discriminator.trainable_weights)
+        self.objective_name = objective
+        self.objective = losses.get_objective(objective)
+        self.gradient_penalty = float(gradient_penalty)
+        self.r1_penalty = float(r1_penalty)
+        self.r1_interval = int(r1_interval)
+        self.n_critic = int(n_critic)
+
+    def named_optimizers(self):
+        return {"g_optimizer": self.g_optimizer, "d_optimizer": self.d_optimizer}
+
+    def call(self, inputs, training: bool = False):
+        """Generate: `inputs` is `z`, or `[z, labels]` for a conditional GAN."""
+        return self.generator(inputs, training=training)
+
+    def get_config(self):
+        return {
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "latent_dim": self.latent_dim,
+            "num_classes": self.num_classes,
+            "ema_decay": self.ema_decay,
+            "augment": self.augment,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)
+
+    # -- training -----------------------------------------------------------------------------
+
+    def _inputs(self, x, labels):
+        return x if labels is None else [x, labels]
+
+    def _score(self, x, labels, u):
+        """D(augment(x)) in training mode; `u` holds the augmentation's random numbers."""
+        if self.policies:
+            x = augment_lib.augment(x, self.policies, u)
+        return self.discriminator(self._inputs(x, labels), training=True)
+
+    def _aug_random(self, batch, stream):
+        if not self.policies:
+            return None
+        return self.uniform(batch, [augment_lib.NUM_RANDOM], stream)
+
+    def _discriminator_step(self, real, labels, k: int) -> dict:
+        batch = tf.shape(real)[0]
+        base = 8 * k
+        z = self.normal(batch, [self.latent_dim], base + _D_NOISE)
+        fake = tf.stop_gradient(self.generator(self._inputs(z, labels), training=True))
+        u_real = self._aug_random(batch, base + _D_AUG_REAL)
+        u_fake = self._aug_random(batch, base + _D_AUG_FAKE)
+        opt = self.d_optimizer
+        variables = self.discriminator.trainable_weights
+        logs = {}
+        with tf.GradientTape() as tape:
+            d_real = self._score(real, labels, u_real)
+            d_fake = self._score(fake, labels, u_fake)
+            adv = self.batch_loss(self.objective.discriminator(d_real, d_fake))
+            loss = adv
+            if self.gradient_penalty > 0:
+                eps = self.uniform(batch, [], base + _D_GP)
+                gp = self.batch_loss(losses.gradient_penalty(
+                    lambda x: self._score(x, labels, u_real), real, fake, eps))
+                loss += self.gradient_penalty * gp
+                logs["gradient_penalty"] = gp
+            if self.r1_penalty > 0:
+                r1 = self._r1(real, labels, u_real)
+                loss += 0.5 * self.r1_penalty * self.r1_interval * r1
+                logs["r1_penalty"] = r1
+            scaled = opt.scale_loss(loss)
+        grads = self.apply_gradients(opt, tape, scaled, variables)
+        logs.update(
+            d_loss=loss,
+            d_adversarial=adv,
+            d_real=self.batch_loss(d_real),
+            d_fake=self.batch_loss(d_fake),
+        )
+        logs = {k_: self.all_sum(v) for k_, v in logs.items()}
+        logs["d_grad_norm"] = self.global_norm(grads)
+        return logs
+
+    def _r1(self, real, labels, u_real):
+        def penalty():
+            return self.batch_loss(losses.r1_penalty(lambda x: self._score(x, labels, u_real), real))
+
+        if self.r1_interval == 1:
+            return penalty()
+        due = tf.equal(self.d_optimizer.iterations % self.r1_interval, 0)
+        return tf.cond(due, penalty, lambda: tf.constant(0.0))
+
+    def _generator_step(self, batch, labels) -> dict:
+        z = self.normal(batch, [self.latent_dim], G_STREAM)
+        u = self._aug_random(batch, G_STREAM + 1)
+        opt = self.g_optimizer
+        variables = self.generator.trainable_weights
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._inputs(z, labels), training=True)
+            loss = self.batch_loss(self.objective.generator(self._score(fake, labels, u)))
+            scaled = opt.scale_loss(loss)
+        grads = self.apply_gradients(opt, tape, scaled, variables)
+        return {"g_loss": self.all_sum(loss), "g_grad_norm": self.global_norm(grads)}
+
+    def _update_ema(self):
+        decay = tf.constant(self.ema_decay, tf.float32)
+        for average, w in zip(self.ema_weights, self.generator.trainable_weights, strict=True):
+            value = tf.cast(w.value, tf.float32)
+            old = tf.cast(average.value, tf.float32)
+            average.assign(tf.cast(decay * old + (1.0 - decay) * value, average.dtype))
+
+    def train_step(self, data):
+        if self.conditional:
+            if not isinstance(data, (tuple, list)) or len(data) != 2:
+                raise ValueError("a conditional GAN trains on (samples, labels) batches")
+            real, labels = data
+        else:
+            real, labels = (data[0] if isinstance(data, (tuple, list)) else data), None
+        n = self.n_critic
+        real = tf.cast(real, tf.float32)
+        batch = tf.shape(real)[0] // n
+        real = tf.reshape(real, [batch, n, *real.shape[1:]])
+        if labels is not None:
+            labels = tf.reshape(tf.cast(labels, tf.int32), [batch, n])
+        for k in range(n):  # the logs are those of the last discriminator step
+            logs = self._discriminator_step(real[:, k], None if labels is None else labels[:, k], k)
+        logs.update(self._generator_step(batch, None if labels is None else labels[:, 0]))
+        if self.ema_weights:
+            self._update_ema()
+        self.step.assign_add(1)
+        logs["weights_finite"] = self.all_finite(self.weights)
+        return self.report(logs)
+
+    # -- sampling -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def averaged_generator(self):
+        """Within the block, `self.generator` holds the EMA weights (when EMA is on)."""
+        if not self.ema_weights:
+            yield self.generator
+            return
+        live = [keras.ops.convert_to_numpy(w) for w in self.generator.trainable_weights]
+        for w, average in zip(self.generator.trainable_weights, self.ema_weights, strict=True):
+            w.assign(average)
+        try:
+            yield self.generator
+        finally:
+            for w, value in zip(self.generator.trainable_weights, live, strict=True):
+                w.assign(value)
+
+    def latent(self, num: int, seed: int = 0) -> np.ndarray:
+        """The latent vectors `sample(num, seed)` uses: N(0, I), stateless in (seed)."""
+        z = tf.random.stateless_normal([num, self.latent_dim], seed=[int(seed), 0x5EED])
+        return z.numpy()
+
+    def sample(
+        self, num: int, seed: int = 0, labels=None, batch_size: int = 256
+    ) -> np.ndarray:
+        """`num` samples from the generator (EMA weights when enabled), as a NumPy array.
+
+        Args:
+            num: number of samples.
+            seed: noise seed; the same seed gives the same samples.
+            labels: class labels (conditional GANs): one per sample, or fewer to be cycled;
+                default: 0, 1, 2, ... cycled.
+            batch_size: generate in batches of this size.
+        """
+        z = self.latent(num, seed)
+        if self.conditional:
+            labels = np.arange(num) if labels is None else np.asarray(labels)
+            if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
+                raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
+            labels = np.resize(labels, num).astype(np.int32) % self.num_classes
+        elif labels is not None:
+            raise ValueError("labels given to an unconditional GAN")
+        out = []
+        with self.averaged_generator() as generator:
+            for start in range(0, num, batch_size):
+                zb = z[start:start + batch_size]
+                inputs = zb if labels is None else [zb, labels[start:start + batch_size]]
+                out.append(keras.ops.convert_to_numpy(generator(inputs, training=False)))
+        return np.concatenate(out).astype(np.float32)

@@ -1,0 +1,69 @@
+"""Per-family glue for the trainer: config sections -> compiled model, export, pictures."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+
+from tfgen import networks
+from tfgen.config import GANConfig, OptimizerConfig, RunConfig
+from tfgen.errors import ConfigError
+
+
+def make_optimizer(cfg: OptimizerConfig) -> keras.optimizers.Optimizer:
+    """A Keras optimizer from an `OptimizerConfig`."""
+    if cfg.name == "adam":
+        return keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+    if cfg.name == "adamw":
+        return keras.optimizers.AdamW(cfg.learning_rate, weight_decay=cfg.weight_decay,
+                                      beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+    if cfg.name == "rmsprop":
+        return keras.optimizers.RMSprop(cfg.learning_rate)
+    return keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.beta_1)
+
+
+class GANFamily:
+    """`GANConfig` -> `tfgen.GAN`."""
+
+    @staticmethod
+    def batches_per_step(cfg: GANConfig) -> int:
+        return cfg.model.n_critic  # one batch per discriminator step
+
+    @staticmethod
+    def build(cfg: GANConfig, info, compile_kwargs: dict):
+        from tfgen.models import GAN
+
+        m = cfg.model
+        if m.augment and info.kind != "images":
+            raise ConfigError("config key 'model.augment': augmentation needs image data")
+        try:
+            generator, discriminator = networks.build_gan_networks(m, info, cfg.data.pixel_range)
+        except ValueError as err:
+            raise ConfigError(f"config key 'model.network': {err}") from None
+        gan = GAN(
+            generator, discriminator, latent_dim=m.latent_dim,
+            num_classes=info.num_classes if m.conditional else None,
+            ema_decay=m.ema_decay, augment=m.augment, seed=cfg.seed,
+        )
+        gan.compile(
+            g_optimizer=make_optimizer(cfg.g_optimizer),
+            d_optimizer=make_optimizer(cfg.d_optimizer),
+            objective=m.objective, gradient_penalty=m.gradient_penalty,
+            r1_penalty=m.r1_penalty, r1_interval=m.r1_interval, n_critic=m.n_critic,
+            **compile_kwargs,
+        )
+        return gan
+
+    @staticmethod
+    def export(model, run_dir: str) -> None:
+        """`generator.keras` (EMA weights when enabled) and the whole `model.keras`."""
+        model.save(os.path.join(run_dir, "model.keras"))
+        with model.averaged_generator() as generator:
+            generator.save(os.path.join(run_dir, "generator.keras"))
+
+
+def family_for(cfg: RunConfig):
+    if isinstance(cfg, GANConfig):
+        return GANFamily
+    raise ConfigError(f"preset {cfg.preset!r} has no model family")
