@@ -114,7 +114,9 @@ def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     if chief:
         cbs.append(callbacks.TensorBoardLogger(
             os.path.join(run_dir, "logs"), samples_dir=os.path.join(run_dir, "samples"),
-            image_every=t.sample_every, num_samples=t.num_samples, seed=cfg.seed,
+            image_every=t.sample_every, seed=cfg.seed,
+            # 2-D data: as many points as the PacGAN evaluation draws, so the plot shows coverage
+            num_samples=2500 if info.kind == "points" else t.num_samples,
             value_range=info.value_range,
             modes=info.mixture.means if info.mixture is not None else None,
             columns=info.num_classes if getattr(model, "conditional", False) else None,

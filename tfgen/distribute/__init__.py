@@ -102,8 +102,16 @@ def resolve_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribut
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     elif name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
-        strategy = tf.distribute.MirroredStrategy(devices=devices)
+        if gpus:
+            strategy = tf.distribute.MirroredStrategy(devices=[d.name for d in gpus])
+        else:
+            # CPU replicas: reduce on one device instead of RING collectives. With TF 2.21 the
+            # CPU collectives of a step holding several gradient tapes (GAN penalties) were
+            # matched out of order across replicas ("Shape mismatch in the collective instance").
+            strategy = tf.distribute.MirroredStrategy(
+                devices=[d.name for d in tf.config.list_logical_devices("CPU")],
+                cross_device_ops=tf.distribute.ReductionToOneDevice(),
+            )
     elif name == "one_device":
         gpus = tf.config.list_logical_devices("GPU")
         strategy = tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")

@@ -57,7 +57,9 @@ class GenerativeModel(keras.Model):
     def _replica_rows(self, draw, local_batch, tail, stream: int) -> tf.Tensor:
         ctx = _replica_context()
         replicas = ctx.num_replicas_in_sync
-        full = draw([local_batch * replicas, *tail], seed=self._key(stream))
+        # Philox explicitly: "auto_select" may pick another generator under XLA, and a step must
+        # draw the same numbers compiled or not.
+        full = draw([local_batch * replicas, *tail], seed=self._key(stream), alg="philox")
         if replicas == 1:
             return full
         start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local_batch
@@ -134,17 +136,37 @@ class GenerativeModel(keras.Model):
         return optimizer
 
     @staticmethod
-    def apply_gradients(optimizer, tape: tf.GradientTape, scaled_loss, variables):
-        """Gradients of `scaled_loss` (already `optimizer.scale_loss`-ed) applied to `variables`;
-        returns the unscaled gradients (for norms)."""
+    def gradients(tape: tf.GradientTape, scaled_loss, variables) -> list[tf.Tensor]:
+        """Dense gradients of `scaled_loss` (zeros where a variable does not take part).
+
+        Sparse gradients (embeddings, gathers) are made dense: they would be all-gathered with
+        per-replica shapes.
+        """
         grads = tape.gradient(scaled_loss, variables)
+        return [
+            tf.zeros_like(v) if g is None
+            else tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+            for g, v in zip(grads, variables, strict=True)
+        ]
+
+    @staticmethod
+    def apply_gradients(optimizer, grads: list[tf.Tensor], variables) -> list[tf.Tensor]:
+        """Apply scaled `grads` (of `optimizer.scale_loss(loss)`); returns them unscaled, for norms.
+
+        Under mixed float16 the LossScaleOptimizer skips a step whose gradients are not finite
+        and lowers its scale.
+        """
+        unscaled = grads
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             inv = 1.0 / tf.cast(optimizer.dynamic_scale, tf.float32)  # before apply() changes it
-            unscaled = [None if g is None else tf.cast(g, tf.float32) * inv for g in grads]
-        else:
-            unscaled = grads
+            unscaled = [tf.cast(g, tf.float32) * inv for g in grads]
         optimizer.apply(grads, variables)
         return unscaled
+
+    def get_compile_config(self):
+        # Optimizers and objectives are given to compile() as objects; a loaded model is compiled
+        # again by the caller (saving them would only produce a warning on load).
+        return None
 
     def named_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
         """The optimizers `compile` set up, by name (families override)."""

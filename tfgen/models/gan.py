@@ -187,12 +187,14 @@ class GAN(GenerativeModel):
                     lambda x: self._score(x, labels, u_real), real, fake, eps))
                 loss += self.gradient_penalty * gp
                 logs["gradient_penalty"] = gp
-            if self.r1_penalty > 0:
-                r1 = self._r1(real, labels, u_real)
-                loss += 0.5 * self.r1_penalty * self.r1_interval * r1
-                logs["r1_penalty"] = r1
             scaled = opt.scale_loss(loss)
-        grads = self.apply_gradients(opt, tape, scaled, variables)
+        grads = self.gradients(tape, scaled, variables)
+        if self.r1_penalty > 0:
+            r1, r1_grads = self._r1(real, labels, u_real)
+            grads = [g + r for g, r in zip(grads, r1_grads, strict=True)]
+            loss += 0.5 * self.r1_penalty * self.r1_interval * r1
+            logs["r1_penalty"] = r1
+        grads = self.apply_gradients(opt, grads, variables)
         logs.update(
             d_loss=loss,
             d_adversarial=adv,
@@ -204,13 +206,30 @@ class GAN(GenerativeModel):
         return logs
 
     def _r1(self, real, labels, u_real):
+        """(R1 value, scaled gradients of its loss term) -- lazy: computed only every
+        `r1_interval` discriminator steps, weighted by the interval (zeros otherwise).
+
+        Its gradients are taken on their own, so that no gradient has to flow through the
+        `tf.cond` of the lazy schedule (TensorFlow fails differentiating double-backprop there).
+        """
+        opt = self.d_optimizer
+        variables = self.discriminator.trainable_weights
+        weight = 0.5 * self.r1_penalty * self.r1_interval
+
         def penalty():
-            return self.batch_loss(losses.r1_penalty(lambda x: self._score(x, labels, u_real), real))
+            with tf.GradientTape() as tape:
+                r1 = self.batch_loss(
+                    losses.r1_penalty(lambda x: self._score(x, labels, u_real), real))
+                scaled = opt.scale_loss(weight * r1)
+            return [r1, *self.gradients(tape, scaled, variables)]
 
         if self.r1_interval == 1:
-            return penalty()
-        due = tf.equal(self.d_optimizer.iterations % self.r1_interval, 0)
-        return tf.cond(due, penalty, lambda: tf.constant(0.0))
+            out = penalty()
+        else:
+            due = tf.equal(opt.iterations % self.r1_interval, 0)
+            out = tf.cond(due, penalty,
+                          lambda: [tf.constant(0.0)] + [tf.zeros_like(v) for v in variables])
+        return out[0], out[1:]
 
     def _generator_step(self, batch, labels) -> dict:
         z = self.normal(batch, [self.latent_dim], G_STREAM)
@@ -221,7 +240,7 @@ class GAN(GenerativeModel):
             fake = self.generator(self._inputs(z, labels), training=True)
             loss = self.batch_loss(self.objective.generator(self._score(fake, labels, u)))
             scaled = opt.scale_loss(loss)
-        grads = self.apply_gradients(opt, tape, scaled, variables)
+        grads = self.apply_gradients(opt, self.gradients(tape, scaled, variables), variables)
         return {"g_loss": self.all_sum(loss), "g_grad_norm": self.global_norm(grads)}
 
     def _update_ema(self):
@@ -276,7 +295,7 @@ class GAN(GenerativeModel):
         return z.numpy()
 
     def sample(
-        self, num: int, seed: int = 0, labels=None, batch_size: int = 256
+        self, num: int, seed: int = 0, labels=None, batch_size: int = 256, progress=None
     ) -> np.ndarray:
         """`num` samples from the generator (EMA weights when enabled), as a NumPy array.
 
@@ -286,10 +305,11 @@ class GAN(GenerativeModel):
             labels: class labels (conditional GANs): one per sample, or fewer to be cycled;
                 default: 0, 1, 2, ... cycled.
             batch_size: generate in batches of this size.
+            progress: optional callable, called with the number of samples done after each batch.
         """
         z = self.latent(num, seed)
         if self.conditional:
-            labels = np.arange(num) if labels is None else np.asarray(labels)
+            labels = np.arange(num) % self.num_classes if labels is None else np.asarray(labels)
             if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
                 raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
             labels = np.resize(labels, num).astype(np.int32) % self.num_classes
@@ -301,4 +321,6 @@ class GAN(GenerativeModel):
                 zb = z[start:start + batch_size]
                 inputs = zb if labels is None else [zb, labels[start:start + batch_size]]
                 out.append(keras.ops.convert_to_numpy(generator(inputs, training=False)))
+                if progress is not None:
+                    progress(min(num, start + batch_size))
         return np.concatenate(out).astype(np.float32)

@@ -1,0 +1,41 @@
+"""Tiny GANs for the model tests."""
+
+import keras
+import numpy as np
+
+from tfgen import data, networks
+from tfgen.models import GAN
+
+
+def tiny_gan(kind="mlp", ema_decay=None, augment="", conditional=False, seed=0,
+             compile_kwargs=None, weights=None):
+    keras.utils.set_random_seed(seed)
+    if kind == "mlp":
+        g = networks.mlp_generator(4, 2, width=16, depth=2)
+        d = networks.mlp_discriminator(2, width=16, depth=2)
+        num_classes = None
+    else:
+        num_classes = 10 if conditional else None
+        g = networks.dcgan_generator(8, (8, 8, 1), width=8, num_classes=num_classes)
+        d = networks.dcgan_discriminator((8, 8, 1), width=8, num_classes=num_classes,
+                                         spectral_norm=True)
+    gan = GAN(g, d, latent_dim=g.inputs[0].shape[-1], num_classes=num_classes,
+              ema_decay=ema_decay, augment=augment, seed=seed)
+    if weights is not None:
+        gan.set_weights(weights)
+    kwargs = dict(g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+                  d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
+    kwargs.update(compile_kwargs or {})
+    gan.compile(**kwargs)
+    return gan
+
+
+def tiny_data(kind="mlp", batch_size=32, conditional=False, strategy=None, seed=0):
+    if kind == "mlp":
+        return data.load("ring8", batch_size=batch_size, seed=seed, strategy=strategy)
+    return data.load("digits", batch_size=batch_size, seed=seed, labels=conditional,
+                     strategy=strategy)
+
+
+def weights_of(model):
+    return [np.array(keras.ops.convert_to_numpy(w)) for w in model.weights]
