@@ -6,12 +6,7 @@ user's own `fit` script. `trainers/` (the `tfgen` command) and `tuning/` are thi
 
 __version__ = "0.1.0"
 
-_LAZY = {"GAN": "tfgen.models", "GenerativeModel": "tfgen.models"}
+# Importing the models registers them with Keras, so `keras.saving.load_model` finds them.
+from tfgen.models import GAN, GenerativeModel
 
-
-def __getattr__(name):  # `import tfgen` stays fast; TensorFlow loads on first model access
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'tfgen' has no attribute {name!r}")
+__all__ = ["GAN", "GenerativeModel", "__version__"]

@@ -10,7 +10,28 @@ import logging
 import os
 import sys
 
-from tfgen.errors import UserError
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up chatter (printed before logging is set) hidden."""
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # device probing chatter (e.g. no CUDA driver)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_import_tensorflow_quietly()  # before tfgen, which imports TensorFlow
+
+from tfgen.errors import TrainingDiverged, UserError  # noqa: E402
 
 EXIT_USER_ERROR = 2
 
@@ -74,23 +95,6 @@ def _cmd_sample(args) -> int:
     return 0
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up chatter (printed before logging is set) hidden."""
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # device probing chatter (e.g. no CUDA driver)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from tfgen import __version__
 
@@ -144,7 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -157,11 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     logger.setLevel(logging.INFO)
     logger.propagate = False
     try:
-        _import_tensorflow_quietly()
         return args.func(args)
     except UserError as err:
         sys.stderr.write(f"tfgen: error: {err}\n")
         return EXIT_USER_ERROR
+    except TrainingDiverged as err:
+        sys.stderr.write(f"tfgen: error: {err}\n")
+        return 1
     except BrokenPipeError:  # e.g. `tfgen presets | head`
         sys.stderr.close()
         return 0

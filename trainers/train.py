@@ -52,6 +52,10 @@ def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     """Train `cfg` in `run_dir` (resuming if it holds a run); returns the metrics written."""
     from tfgen import distribute
 
+    run_dir = run_dir or default_run_dir(cfg)
+    resume = os.path.exists(os.path.join(run_dir, "config.yaml"))
+    if resume:
+        _check_resumable(run_dir, cfg)
     # Multi-worker and TPU strategies must be created before any other TensorFlow work.
     strategy = distribute.resolve_strategy(cfg.strategy, cfg.tpu)
 
@@ -61,10 +65,6 @@ def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     from tfgen import callbacks, data
     from trainers.families import family_for
 
-    run_dir = run_dir or default_run_dir(cfg)
-    resume = os.path.exists(os.path.join(run_dir, "config.yaml"))
-    if resume:
-        _check_resumable(run_dir, cfg)
     chief = distribute.is_chief(strategy)
     family = family_for(cfg)
     t = cfg.training

@@ -177,14 +177,14 @@ def _res_down(x, channels: int, spectral_norm: bool, first: bool, down: bool):
     h = layers.ReLU()(h)
     h = _sn(layers.Conv2D(channels, 3, padding="same"), spectral_norm)(h)
     if down:
-        h = layers.AveragePooling2D()(h)
+        h = layers.AveragePooling2D(2)(h)
     shortcut = x
     if first:  # optimized block: pool, then project
-        shortcut = _sn(layers.Conv2D(channels, 1), spectral_norm)(layers.AveragePooling2D()(x))
+        shortcut = _sn(layers.Conv2D(channels, 1), spectral_norm)(layers.AveragePooling2D(2)(x))
     elif down or x.shape[-1] != channels:
         shortcut = _sn(layers.Conv2D(channels, 1), spectral_norm)(x)
         if down:
-            shortcut = layers.AveragePooling2D()(shortcut)
+            shortcut = layers.AveragePooling2D(2)(shortcut)
     return layers.Add()([h, shortcut])
 
 

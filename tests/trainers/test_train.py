@@ -1,0 +1,172 @@
+"""`tfgen train` end to end: run directory, TensorBoard event files, resume, SIGKILL + resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tfgen import presets
+from trainers.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--set", "batch_size=64", "--set", "model.width=32", "--set", "model.depth=2"]
+
+
+def tfgen(*args, timeout=300):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "trainers.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, check=False)
+
+
+def events(run_dir):
+    acc = EventAccumulator(str(Path(run_dir) / "logs"), size_guidance={"tensors": 0})
+    acc.Reload()
+    return acc
+
+
+def scalar_steps(acc, tag):
+    return [e.step for e in acc.Tensors(tag)]
+
+
+@pytest.fixture(scope="module")
+def ring_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "ring"
+    proc = tfgen("train", "--preset", "ring8-gan", "--set", "epochs=2", "--set",
+                 "steps_per_epoch=30", *TINY, "--set", "model.ema_decay=0.9", "--run-dir",
+                 str(run_dir), "-q")
+    assert proc.returncode == 0, proc.stderr
+    return run_dir, proc
+
+
+def test_run_directory_is_complete(ring_run):
+    run_dir, proc = ring_run
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.yaml", "logs", "checkpoints", "samples", "generator.keras", "model.keras",
+            "metrics.json"} <= names
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == [
+        "epoch_0001.png", "epoch_0002.png"]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["steps"] == 60 and metrics["epochs"] == 2
+    assert metrics["samples_per_s"] > 0 and metrics["wall_time_s"] > 0
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(metrics["final"])
+    assert "strategy: DefaultDistributionStrategy, 1 replica" in proc.stderr
+    # generator.keras is the EMA generator: it reproduces GAN.sample.
+    gan = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+    generator = keras.saving.load_model(run_dir / "generator.keras", safe_mode=True)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(generator(gan.latent(20, 5))), gan.sample(20, seed=5), atol=1e-6)
+
+
+def test_config_yaml_feeds_back(ring_run):
+    run_dir, _ = ring_run
+    stored = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert stored["preset"] == "ring8-gan" and stored["steps_per_epoch"] == 30
+    cfg = presets.resolve(config_file=run_dir / "config.yaml")
+    assert cfg.model.width == 32 and cfg.model.ema_decay == 0.9 and cfg.epochs == 2
+
+
+def test_tensorboard_scalars_and_pictures(ring_run):
+    run_dir, _ = ring_run
+    acc = events(run_dir)
+    tags = set(acc.Tags()["tensors"])
+    for tag in ("train/d_loss", "train/g_loss", "train/d_adversarial", "train/d_real",
+                "train/d_fake", "train/d_grad_norm", "train/g_grad_norm",
+                "learning_rate/g_optimizer", "learning_rate/d_optimizer", "samples"):
+        assert tag in tags, tag
+    steps = scalar_steps(acc, "train/g_loss")
+    assert steps[0] == 1 and steps[-1] >= 51 and steps == sorted(steps)
+    assert scalar_steps(acc, "samples") == [30, 60]  # keyed by generator step, once per epoch
+    import tensorflow as tf
+
+    lr = tf.make_ndarray(acc.Tensors("learning_rate/g_optimizer")[0].tensor_proto)
+    assert lr == pytest.approx(1e-3)
+
+
+def test_resume_continues_steps_and_curves(ring_run, tmp_path):
+    run_dir, _ = ring_run
+    proc = tfgen("train", "--preset", "ring8-gan", "--set", "epochs=3", "--set",
+                 "steps_per_epoch=30", *TINY, "--set", "model.ema_decay=0.9", "--run-dir",
+                 str(run_dir), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "resuming" in proc.stderr and "from epoch 2 (step 60)" in proc.stderr
+    assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 90
+    acc = events(run_dir)
+    assert scalar_steps(acc, "samples") == [30, 60, 90]
+    assert max(scalar_steps(acc, "train/d_loss")) >= 81
+    # Done: the same command again says so; a changed config is refused, naming the keys.
+    again = tfgen("train", "--preset", "ring8-gan", "--set", "epochs=3", "--set",
+                  "steps_per_epoch=30", *TINY, "--set", "model.ema_decay=0.9", "--run-dir",
+                  str(run_dir), "-q")
+    assert again.returncode == 2 and "already completed 3 epochs" in again.stderr
+    changed = tfgen("train", "--preset", "ring8-gan", "--set", "epochs=4", "--run-dir",
+                    str(run_dir), "-q")
+    assert changed.returncode == 2
+    assert changed.stderr.count("\n") == 1 and "model.width" in changed.stderr
+    assert "different config" in changed.stderr
+
+
+def _generator_weights(run_dir):
+    model = keras.saving.load_model(Path(run_dir) / "model.keras", safe_mode=True)
+    return [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+
+def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
+    args = ["train", "--preset", "ring8-gan", "--set", "epochs=4", "--set", "steps_per_epoch=250",
+            *TINY, "--set", "model.ema_decay=0.99", "--set", "training.deterministic=true", "-q"]
+    whole = tmp_path / "whole"
+    proc = tfgen(*args, "--run-dir", str(whole))
+    assert proc.returncode == 0, proc.stderr
+
+    killed = tmp_path / "killed"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    child = subprocess.Popen([sys.executable, "-m", "trainers.cli", *args, "--run-dir", str(killed)],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while not (killed / "checkpoints" / "ckpt-1.index").exists():
+            assert child.poll() is None, "the run ended before its first checkpoint"
+            assert time.time() < deadline
+            time.sleep(0.05)
+        time.sleep(0.4)  # into epoch 2
+        assert child.poll() is None
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert not (killed / "model.keras").exists()  # it really died before the end
+    proc = tfgen(*args, "--run-dir", str(killed))
+    assert proc.returncode == 0, proc.stderr
+    assert "resuming" in proc.stderr
+    for a, b in zip(_generator_weights(whole), _generator_weights(killed), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_non_finite_training_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, capsys,
+                                                                          monkeypatch):
+    run_dir = tmp_path / "nan"
+    base = ["train", "--preset", "ring8-gan", "--set", "steps_per_epoch=5", *TINY,
+            "--run-dir", str(run_dir), "-q"]
+    assert main([*base, "--set", "epochs=1"]) == 0
+    good = (run_dir / "checkpoints" / "checkpoint").read_text()
+    capsys.readouterr()
+
+    import tfgen.data
+
+    original = tfgen.data.ArraySource._scale
+    monkeypatch.setattr(tfgen.data.ArraySource, "_scale", lambda self, x: original(self, x) * np.nan)
+    assert main([*base, "--set", "epochs=2"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("tfgen: error: non-finite ") and " at step 6;" in err[-1]
+    assert (run_dir / "checkpoints" / "checkpoint").read_text() == good
+    assert not (run_dir / "checkpoints" / "ckpt-2.index").exists()
