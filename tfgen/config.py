@@ -326,6 +326,10 @@ class OptimizerConfig:
     beta_1: float = param(0.5, min=0.0, max=0.9999, help="Adam beta_1 / SGD momentum")
     beta_2: float = param(0.999, min=0.0, max=0.99999, help="Adam beta_2")
     weight_decay: float = param(0.0, min=0.0, help="decoupled weight decay (adamw)")
+    schedule: str = param(
+        "constant", choices=("constant", "linear"),
+        help="learning rate schedule: constant, or linear decay to 0 over the whole run",
+    )
 
 
 @dataclasses.dataclass
@@ -370,6 +374,7 @@ class GANModelConfig:
     )
     augment: str = param("", help="differentiable augmentation: e.g. translation,cutout,color")
     conditional: bool = param(False, help="class-conditional generator and discriminator")
+    pac: int = param(1, min=1, max=16, help="PacGAN: samples the discriminator judges jointly")
 
     def validate(self, prefix: str) -> None:
         valid = ("translation", "cutout", "color")
@@ -391,6 +396,13 @@ class GANConfig(RunConfig):
     training: TrainingConfig = param(default_factory=TrainingConfig, help="how steps run")
 
     def validate(self, prefix: str) -> None:
+        if self.model.pac > 1 and self.model.conditional:
+            raise ConfigError(f"config key '{prefix}model.pac': packing is for unconditional GANs")
+        if self.batch_size % self.model.pac:
+            raise ConfigError(
+                f"config key '{prefix}batch_size': {self.batch_size} is not a multiple of "
+                f"model.pac={self.model.pac}"
+            )
         if self.model.conditional and not self.data.labels:
             raise ConfigError(
                 f"config key '{prefix}model.conditional': needs data.labels=true (a labelled "

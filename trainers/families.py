@@ -11,16 +11,20 @@ from tfgen.config import GANConfig, OptimizerConfig, RunConfig
 from tfgen.errors import ConfigError
 
 
-def make_optimizer(cfg: OptimizerConfig) -> keras.optimizers.Optimizer:
-    """A Keras optimizer from an `OptimizerConfig`."""
+def make_optimizer(cfg: OptimizerConfig, total_updates: int) -> keras.optimizers.Optimizer:
+    """A Keras optimizer from an `OptimizerConfig`; `total_updates` is the number of updates it
+    makes over the whole run (for the linear schedule)."""
+    lr = cfg.learning_rate
+    if cfg.schedule == "linear":
+        lr = keras.optimizers.schedules.PolynomialDecay(lr, max(1, total_updates), 0.0, power=1.0)
     if cfg.name == "adam":
-        return keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+        return keras.optimizers.Adam(lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
     if cfg.name == "adamw":
-        return keras.optimizers.AdamW(cfg.learning_rate, weight_decay=cfg.weight_decay,
-                                      beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+        return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay, beta_1=cfg.beta_1,
+                                      beta_2=cfg.beta_2)
     if cfg.name == "rmsprop":
-        return keras.optimizers.RMSprop(cfg.learning_rate)
-    return keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.beta_1)
+        return keras.optimizers.RMSprop(lr)
+    return keras.optimizers.SGD(lr, momentum=cfg.beta_1)
 
 
 class GANFamily:
@@ -31,7 +35,7 @@ class GANFamily:
         return cfg.model.n_critic  # one batch per discriminator step
 
     @staticmethod
-    def build(cfg: GANConfig, info, compile_kwargs: dict):
+    def build(cfg: GANConfig, info, compile_kwargs: dict, total_steps: int):
         from tfgen.models import GAN
 
         m = cfg.model
@@ -44,11 +48,11 @@ class GANFamily:
         gan = GAN(
             generator, discriminator, latent_dim=m.latent_dim,
             num_classes=info.num_classes if m.conditional else None,
-            ema_decay=m.ema_decay, augment=m.augment, seed=cfg.seed,
+            ema_decay=m.ema_decay, augment=m.augment, pac=m.pac, seed=cfg.seed,
         )
         gan.compile(
-            g_optimizer=make_optimizer(cfg.g_optimizer),
-            d_optimizer=make_optimizer(cfg.d_optimizer),
+            g_optimizer=make_optimizer(cfg.g_optimizer, total_steps),
+            d_optimizer=make_optimizer(cfg.d_optimizer, total_steps * m.n_critic),
             objective=m.objective, gradient_penalty=m.gradient_penalty,
             r1_penalty=m.r1_penalty, r1_interval=m.r1_interval, n_critic=m.n_critic,
             **compile_kwargs,

@@ -86,7 +86,7 @@ def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     with strategy.scope():
         model = family.build(cfg, source.info, {
             "jit_compile": jit, "steps_per_execution": t.steps_per_execution,
-        })
+        }, total_steps=cfg.epochs * steps_per_epoch)
 
     os.makedirs(run_dir, exist_ok=True)
     ckpt_dir = os.path.join(run_dir, "checkpoints")

@@ -8,11 +8,11 @@ from tfgen.models import GAN
 
 
 def tiny_gan(kind="mlp", ema_decay=None, augment="", conditional=False, seed=0,
-             compile_kwargs=None, weights=None):
+             compile_kwargs=None, weights=None, pac=1):
     keras.utils.set_random_seed(seed)
     if kind == "mlp":
         g = networks.mlp_generator(4, 2, width=16, depth=2)
-        d = networks.mlp_discriminator(2, width=16, depth=2)
+        d = networks.mlp_discriminator(2 * pac, width=16, depth=2)
         num_classes = None
     else:
         num_classes = 10 if conditional else None
@@ -20,7 +20,7 @@ def tiny_gan(kind="mlp", ema_decay=None, augment="", conditional=False, seed=0,
         d = networks.dcgan_discriminator((8, 8, 1), width=8, num_classes=num_classes,
                                          spectral_norm=True)
     gan = GAN(g, d, latent_dim=g.inputs[0].shape[-1], num_classes=num_classes,
-              ema_decay=ema_decay, augment=augment, seed=seed)
+              ema_decay=ema_decay, augment=augment, pac=pac, seed=seed)
     if weights is not None:
         gan.set_weights(weights)
     kwargs = dict(g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),

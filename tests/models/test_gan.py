@@ -32,6 +32,20 @@ def test_n_critic_discriminator_steps_per_generator_step():
     assert int(gan.g_optimizer.iterations.numpy()) == 2
 
 
+def test_pacgan_packs_samples_for_the_discriminator():
+    gan = tiny_gan(pac=4)
+    x = tf.reshape(tf.range(16, dtype=tf.float32), [8, 2])
+    packed = gan._pack(x).numpy()
+    np.testing.assert_array_equal(packed, np.arange(16, dtype=np.float32).reshape(2, 8))
+    history = gan.fit(tiny_data(batch_size=32), epochs=1, steps_per_epoch=2, verbose=0)
+    assert np.isfinite(history.history["d_loss"]).all()
+    images = tf.reshape(tf.range(2 * 2 * 2 * 3, dtype=tf.float32), [2, 2, 2, 3])
+    gan.pac = 2
+    stacked = gan._pack(images).numpy()  # channels of sample 0, then of sample 1
+    assert stacked.shape == (1, 2, 2, 6)
+    np.testing.assert_array_equal(stacked[0, 1, 0], np.concatenate([images[0, 1, 0], images[1, 1, 0]]))
+
+
 def test_lazy_r1_applies_every_interval():
     gan = tiny_gan(compile_kwargs={"r1_penalty": 1.0, "r1_interval": 4})
     seen = []
@@ -54,6 +68,7 @@ def _train(gan, ds, steps):
     "kind,options",
     [
         ("mlp", dict(ema_decay=0.9, compile_kwargs={"n_critic": 2, "gradient_penalty": 1.0})),
+        ("mlp", dict(pac=4, compile_kwargs={"r1_penalty": 1.0})),
         ("dcgan", dict(conditional=True, augment="color,translation,cutout",
                        compile_kwargs={"r1_penalty": 0.5, "objective": "hinge"})),
     ],

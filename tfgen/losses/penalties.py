@@ -8,7 +8,10 @@ import tensorflow as tf
 
 
 def _input_gradients(discriminator: Callable, x: tf.Tensor) -> tf.Tensor:
-    """∇ₓ Σᵢ D(xᵢ), flattened per example, in float32."""
+    """∇ₓ Σᵢ D(xᵢ), flattened per example, in float32.
+
+    `discriminator` may score groups of examples (PacGAN): the gradient is still per example.
+    """
     x = tf.cast(x, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(x)

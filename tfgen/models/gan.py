@@ -36,6 +36,9 @@ class GAN(GenerativeModel):
             decay; `sample()` and the saved generator use the average (None: off).
         augment: differentiable augmentation policies for the discriminator's inputs, any of
             "color", "translation", "cutout" (comma-separated; images only).
+        pac: PacGAN packing (Lin et al. 2018): the discriminator judges `pac` samples at once,
+            concatenated (flat samples) or stacked along channels (images); its input is built
+            for that. Each replica's batch must be a multiple of `pac`. Unconditional only.
         seed: seed of all training noise.
 
     Example:
@@ -57,10 +60,14 @@ class GAN(GenerativeModel):
         num_classes: int | None = None,
         ema_decay: float | None = None,
         augment: str = "",
+        pac: int = 1,
         seed: int = 0,
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
+        if pac < 1 or (pac > 1 and num_classes is not None):
+            raise ValueError("pac must be >= 1, and packing is for unconditional GANs")
+        self.pac = int(pac)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
@@ -139,6 +146,7 @@ class GAN(GenerativeModel):
             "num_classes": self.num_classes,
             "ema_decay": self.ema_decay,
             "augment": self.augment,
+            "pac": self.pac,
             "seed": self.seed,
             "name": self.name,
         }
@@ -155,11 +163,22 @@ class GAN(GenerativeModel):
     def _inputs(self, x, labels):
         return x if labels is None else [x, labels]
 
+    def _pack(self, x):
+        """[b, *shape] -> [b / pac, pac·d] (flat) or [b / pac, H, W, pac·C] (images)."""
+        if self.pac == 1:
+            return x
+        shape = x.shape[1:]
+        x = tf.reshape(x, [-1, self.pac, *shape])
+        if len(shape) == 1:
+            return tf.reshape(x, [-1, self.pac * shape[0]])
+        x = tf.transpose(x, [0, 2, 3, 1, 4])
+        return tf.reshape(x, [-1, shape[0], shape[1], self.pac * shape[2]])
+
     def _score(self, x, labels, u):
-        """D(augment(x)) in training mode; `u` holds the augmentation's random numbers."""
+        """D(pack(augment(x))) in training mode; `u` holds the augmentation's random numbers."""
         if self.policies:
             x = augment_lib.augment(x, self.policies, u)
-        return self.discriminator(self._inputs(x, labels), training=True)
+        return self.discriminator(self._inputs(self._pack(x), labels), training=True)
 
     def _aug_random(self, batch, stream):
         if not self.policies:

@@ -226,21 +226,25 @@ def resnet_discriminator(
 
 
 def build_gan_networks(model_cfg, info, pixel_range: str = "symmetric"):
-    """(generator, discriminator) for a `GANModelConfig` and a `DatasetInfo`."""
+    """(generator, discriminator) for a `GANModelConfig` and a `DatasetInfo`; with PacGAN
+    packing the discriminator takes `pac` samples at once (concatenated / stacked channels)."""
     num_classes = info.num_classes if model_cfg.conditional else None
     common = dict(width=model_cfg.width, num_classes=num_classes)
+    pac = model_cfg.pac
+    packed = (info.shape[0] * pac,) if len(info.shape) == 1 else (
+        *info.shape[:-1], info.shape[-1] * pac)
     if model_cfg.network == "mlp":
         if len(info.shape) != 1:
             raise ValueError(f"the MLP networks are for flat samples; got shape {info.shape}")
         g = mlp_generator(model_cfg.latent_dim, info.shape[0], depth=model_cfg.depth, **common)
-        d = mlp_discriminator(info.shape[0], depth=model_cfg.depth,
+        d = mlp_discriminator(packed[0], depth=model_cfg.depth,
                               spectral_norm=model_cfg.spectral_norm, **common)
         return g, d
     output = pixel_range if info.value_range is not None else None
     if model_cfg.network == "dcgan":
         g = dcgan_generator(model_cfg.latent_dim, info.shape, output=output, **common)
-        d = dcgan_discriminator(info.shape, spectral_norm=model_cfg.spectral_norm, **common)
+        d = dcgan_discriminator(packed, spectral_norm=model_cfg.spectral_norm, **common)
         return g, d
     g = resnet_generator(model_cfg.latent_dim, info.shape, output=output, **common)
-    d = resnet_discriminator(info.shape, spectral_norm=model_cfg.spectral_norm, **common)
+    d = resnet_discriminator(packed, spectral_norm=model_cfg.spectral_norm, **common)
     return g, d
