@@ -62,7 +62,6 @@ def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     import keras
     import tensorflow as tf
 
-    from tfgen import callbacks, data
     from trainers.families import family_for
 
     chief = distribute.is_chief(strategy)
@@ -72,7 +71,20 @@ def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     keras.utils.set_random_seed(cfg.seed)
     if t.deterministic:
         tf.config.experimental.enable_op_determinism()
+    previous_policy = keras.config.dtype_policy()
     keras.mixed_precision.set_global_policy(t.precision)
+    try:
+        return _train(cfg, run_dir, strategy, chief, family, progress)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
+    import tensorflow as tf
+
+    from tfgen import callbacks, data, distribute
+
+    t = cfg.training
 
     source = data.source(cfg.data, seed=cfg.seed)
     per_step = family.batches_per_step(cfg)
@@ -143,6 +155,14 @@ def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
         "final": final,
         "strategy": distribute.describe(strategy),
     }
+    if info.mixture is not None:  # PacGAN protocol: 2,500 samples
+        from tfgen.metrics import mode_metrics
+
+        samples = model.sample(2500, seed=cfg.seed)
+        metrics["quality"] = mode_metrics(samples, info.mixture.means, info.mixture.std)
+        log.info("modes covered %d/%d, high quality %.1f%%, reverse KL %.3f",
+                 metrics["quality"]["modes_covered"], info.mixture.num_modes,
+                 100 * metrics["quality"]["high_quality"], metrics["quality"]["reverse_kl"])
     if chief:
         family.export(model, run_dir)
         with open(os.path.join(run_dir, "metrics.json"), "w") as fh:

@@ -170,3 +170,15 @@ def test_non_finite_training_stops_with_one_line_and_keeps_the_checkpoint(tmp_pa
     assert err[-1].startswith("tfgen: error: non-finite ") and " at step 6;" in err[-1]
     assert (run_dir / "checkpoints" / "checkpoint").read_text() == good
     assert not (run_dir / "checkpoints" / "ckpt-2.index").exists()
+
+
+def test_mixed_float16_run_logs_loss_scales(tmp_path):
+    import keras
+
+    run_dir = tmp_path / "mp"
+    assert main(["train", "--preset", "ring8-gan", "--set", "epochs=1", "--set",
+                 "steps_per_epoch=3", *TINY, "--set", "training.precision=mixed_float16",
+                 "--run-dir", str(run_dir), "-q"]) == 0
+    tags = set(events(run_dir).Tags()["tensors"])
+    assert {"loss_scale/g_optimizer", "loss_scale/d_optimizer"} <= tags
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
