@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from trainers import cli  # noqa: E402,F401  (quiet TensorFlow start-up, logging)
+from trainers import cli  # noqa: F401  (quiet TensorFlow start-up, logging)
 
 
 def main(argv=None) -> int:
