@@ -77,7 +77,7 @@ def _free_ports(n):
     return ports
 
 
-def _run_workers(n):
+def _run_workers(n, worker=WORKER):
     ports = _free_ports(n)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
@@ -86,7 +86,7 @@ def _run_workers(n):
             env = dict(os.environ, PYTHONPATH=str(ROOT),
                        TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
             procs.append(subprocess.Popen(
-                [sys.executable, str(WORKER)], env=env, stdout=subprocess.PIPE,
+                [sys.executable, str(worker)], env=env, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True,
             ))
         outputs = [p.communicate(timeout=240) for p in procs]
@@ -125,3 +125,20 @@ def test_two_workers_on_localhost_train_like_one_process():
     for got, want in zip(results[0]["weights"], model.get_weights()):
         np.testing.assert_allclose(np.array(got), want, atol=1e-6)
     np.testing.assert_allclose(results[0]["loss"], np.ravel(history.history["mse"]), rtol=1e-5)
+
+
+def test_two_workers_train_a_gan_like_one_process():
+    """The GAN's step under MultiWorkerMirroredStrategy: global losses, [1]-shaped logs, the
+    same weights as a single process on the same global batches."""
+    results = _run_workers(2, worker=ROOT / "tests" / "models" / "mw_gan_worker.py")
+    assert [r["replicas"] for r in results] == [2, 2]
+    from tests.models.helpers import tiny_data, tiny_gan, weights_of
+
+    gan = tiny_gan(ema_decay=0.9)
+    history = gan.fit(tiny_data(batch_size=32), epochs=2, steps_per_epoch=3, verbose=0,
+                      shuffle=False)
+    for worker in results:
+        for got, want in zip(worker["weights"], weights_of(gan), strict=True):
+            np.testing.assert_allclose(np.array(got), want, atol=1e-5)
+        np.testing.assert_allclose(worker["g_loss"], np.ravel(history.history["g_loss"]),
+                                   rtol=1e-4)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-STREAMS = 64  # random draws available to one train step
+STREAMS = 1024  # random draws available to one train step
 
 
 def _replica_context():

@@ -12,10 +12,10 @@ from tfgen import losses
 from tfgen.models import augment as augment_lib
 from tfgen.models.base import GenerativeModel
 
-# Random streams of one train step (see GenerativeModel): per discriminator step k,
-# 8 streams from 8·k; the generator step uses the streams from G_STREAM.
+# Random streams of one train step (see GenerativeModel): the generator step uses streams
+# 0-7; discriminator step k the 8 streams from 8·(k + 1) (so n_critic < STREAMS / 8 - 1).
 _D_NOISE, _D_AUG_REAL, _D_AUG_FAKE, _D_GP = 0, 1, 2, 3
-G_STREAM = 56
+G_STREAM = 0
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -187,7 +187,7 @@ class GAN(GenerativeModel):
 
     def _discriminator_step(self, real, labels, k: int) -> dict:
         batch = tf.shape(real)[0]
-        base = 8 * k
+        base = 8 * (k + 1)
         z = self.normal(batch, [self.latent_dim], base + _D_NOISE)
         fake = tf.stop_gradient(self.generator(self._inputs(z, labels), training=True))
         u_real = self._aug_random(batch, base + _D_AUG_REAL)
