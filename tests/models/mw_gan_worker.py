@@ -7,9 +7,9 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from tfgen.distribute import resolve_strategy  # noqa: E402
+from tfgen.distribute import resolve_strategy
 
 
 def main() -> None:
