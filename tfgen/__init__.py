@@ -7,6 +7,6 @@ user's own `fit` script. `trainers/` (the `tfgen` command) and `tuning/` are thi
 __version__ = "0.1.0"
 
 # Importing the models registers them with Keras, so `keras.saving.load_model` finds them.
-from tfgen.models import GAN, GenerativeModel
+from tfgen.models import GAN, VAE, GenerativeModel
 
-__all__ = ["GAN", "GenerativeModel", "__version__"]
+__all__ = ["GAN", "VAE", "GenerativeModel", "__version__"]

@@ -1,6 +1,7 @@
-"""Models: `GAN` (and, with its issue, `VAE`) on the shared `GenerativeModel` base."""
+"""Models: `GAN` and `VAE` on the shared `GenerativeModel` base."""
 
 from tfgen.models.base import GenerativeModel
 from tfgen.models.gan import GAN
+from tfgen.models.vae import VAE
 
-__all__ = ["GAN", "GenerativeModel"]
+__all__ = ["GAN", "VAE", "GenerativeModel"]

@@ -112,6 +112,20 @@ def _check_image_shape(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[0], shape[2]
 
 
+def _conv_up(latent, image_size: int, width: int):
+    """Dense -> s x s x width·2^k -> k x [ConvT 4x4 stride 2 -> BN -> ReLU] (the DCGAN trunk)."""
+    k = num_upsamplings(image_size)
+    start = image_size // 2**k
+    h = layers.Dense(start * start * width * 2**k, use_bias=False)(latent)
+    h = layers.Reshape((start, start, width * 2**k))(h)
+    h = layers.ReLU()(_bn()(h))
+    for j in range(1, k + 1):
+        h = layers.Conv2DTranspose(width * 2 ** (k - j), 4, strides=2, padding="same",
+                                   use_bias=False)(h)
+        h = layers.ReLU()(_bn()(h))
+    return h
+
+
 def dcgan_generator(
     latent_dim: int, image_shape: tuple[int, ...], width: int = 64,
     num_classes: int | None = None, output: str | None = "symmetric", name: str = "generator",
@@ -122,19 +136,21 @@ def dcgan_generator(
     -> Conv 3x3 -> tanh (or sigmoid for [0, 1] data); s = size / 2^k.
     """
     size, channels = _check_image_shape(image_shape)
-    k = num_upsamplings(size)
-    start = size // 2**k
     inputs, h = _latent_inputs(latent_dim, num_classes, embed_dim=32)
-    h = layers.Dense(start * start * width * 2**k, use_bias=False)(h)
-    h = layers.Reshape((start, start, width * 2**k))(h)
-    h = layers.ReLU()(_bn()(h))
-    for j in range(1, k + 1):
-        h = layers.Conv2DTranspose(width * 2 ** (k - j), 4, strides=2, padding="same",
-                                   use_bias=False)(h)
-        h = layers.ReLU()(_bn()(h))
+    h = _conv_up(h, size, width)
     out = layers.Conv2D(channels, 3, padding="same", name="to_image")(h)
     out = layers.Activation(OUTPUT_ACTIVATIONS[output], dtype="float32", name="out")(out)
     return keras.Model(_unwrap(inputs), out, name=name)
+
+
+def _conv_down(x, image_size: int, width: int, spectral_norm: bool = False):
+    """Conv 3x3 -> LReLU -> k x [Conv 4x4 stride 2 -> LReLU] -> Flatten (mirrors `_conv_up`)."""
+    k = num_upsamplings(image_size)
+    h = layers.LeakyReLU(0.2)(_sn(layers.Conv2D(width, 3, padding="same"), spectral_norm)(x))
+    for j in range(1, k + 1):
+        conv = layers.Conv2D(width * 2**j, 4, strides=2, padding="same")
+        h = layers.LeakyReLU(0.2)(_sn(conv, spectral_norm)(h))
+    return layers.Flatten()(h)
 
 
 def dcgan_discriminator(
@@ -145,16 +161,79 @@ def dcgan_discriminator(
     penalties stay per-example): Conv 3x3 -> LReLU -> k x [Conv 4x4 stride 2 -> LReLU] ->
     Flatten -> score (+ projection when conditional)."""
     size, _ = _check_image_shape(image_shape)
-    k = num_upsamplings(size)
-    inputs, h, labels = _sample_inputs(tuple(image_shape), num_classes)
-    h = layers.LeakyReLU(0.2)(_sn(layers.Conv2D(width, 3, padding="same"), spectral_norm)(h))
-    for j in range(1, k + 1):
-        conv = layers.Conv2D(width * 2**j, 4, strides=2, padding="same")
-        h = layers.LeakyReLU(0.2)(_sn(conv, spectral_norm)(h))
-    h = layers.Flatten()(h)
+    inputs, x, labels = _sample_inputs(tuple(image_shape), num_classes)
+    h = _conv_down(x, size, width, spectral_norm)
     return keras.Model(
         _unwrap(inputs), _projection_head(h, labels, num_classes, spectral_norm), name=name
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# VAE encoders and decoders: the same trunks; the encoder outputs the posterior's mean and
+# log-variance ([batch, 2·latent_dim]), the decoder the likelihood's parameters
+# ([batch, *shape[:-1], channels·params_per_value]); labels are embedded and concatenated.
+
+
+def _with_labels(h, labels, num_classes: int | None, embed_dim: int = 16):
+    if num_classes is None:
+        return h
+    embedded = layers.Embedding(num_classes, embed_dim, name="label_embedding_enc")(labels)
+    return layers.Concatenate()([h, embedded])
+
+
+def mlp_encoder(
+    sample_shape: tuple[int, ...], latent_dim: int, width: int = 256, depth: int = 2,
+    num_classes: int | None = None, name: str = "encoder",
+) -> keras.Model:
+    """x (and labels) -> Flatten -> [Dense(width) -> ReLU] x depth -> Dense(2·latent_dim)."""
+    inputs, x, labels = _sample_inputs(tuple(sample_shape), num_classes)
+    h = _with_labels(layers.Flatten()(x), labels, num_classes)
+    for i in range(depth):
+        h = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
+    out = layers.Dense(2 * latent_dim, dtype="float32", name="posterior")(h)
+    return keras.Model(_unwrap(inputs), out, name=name)
+
+
+def mlp_decoder(
+    latent_dim: int, sample_shape: tuple[int, ...], params_per_value: int = 1, width: int = 256,
+    depth: int = 2, num_classes: int | None = None, name: str = "decoder",
+) -> keras.Model:
+    """z (and labels) -> [Dense(width) -> ReLU] x depth -> likelihood parameters."""
+    inputs, h = _latent_inputs(latent_dim, num_classes, embed_dim=16)
+    for i in range(depth):
+        h = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
+    shape = (*sample_shape[:-1], sample_shape[-1] * params_per_value)
+    size = 1
+    for d in shape:
+        size *= d
+    out = layers.Reshape(shape, dtype="float32")(layers.Dense(size, dtype="float32",
+                                                              name="params")(h))
+    return keras.Model(_unwrap(inputs), out, name=name)
+
+
+def conv_encoder(
+    image_shape: tuple[int, ...], latent_dim: int, width: int = 32,
+    num_classes: int | None = None, name: str = "encoder",
+) -> keras.Model:
+    """The DCGAN discriminator trunk -> (labels) -> Dense(2·latent_dim)."""
+    size, _ = _check_image_shape(image_shape)
+    inputs, x, labels = _sample_inputs(tuple(image_shape), num_classes)
+    h = _with_labels(_conv_down(x, size, width), labels, num_classes)
+    out = layers.Dense(2 * latent_dim, dtype="float32", name="posterior")(h)
+    return keras.Model(_unwrap(inputs), out, name=name)
+
+
+def conv_decoder(
+    latent_dim: int, image_shape: tuple[int, ...], params_per_value: int = 1, width: int = 32,
+    num_classes: int | None = None, name: str = "decoder",
+) -> keras.Model:
+    """The DCGAN generator trunk -> Conv 3x3 to channels·params_per_value (no activation)."""
+    size, channels = _check_image_shape(image_shape)
+    inputs, h = _latent_inputs(latent_dim, num_classes, embed_dim=16)
+    h = _conv_up(h, size, width)
+    out = layers.Conv2D(channels * params_per_value, 3, padding="same", dtype="float32",
+                        name="params")(h)
+    return keras.Model(_unwrap(inputs), out, name=name)
 
 
 # ---------------------------------------------------------------------------------------------

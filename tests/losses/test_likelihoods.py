@@ -1,0 +1,90 @@
+"""Each VAE likelihood's log-probability against an independent SciPy/NumPy computation."""
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+from tfgen.losses.likelihoods import (
+    Bernoulli,
+    Categorical,
+    ContinuousBernoulli,
+    Gaussian,
+    continuous_bernoulli_log_norm,
+    get_likelihood,
+)
+
+RNG = np.random.default_rng(0)
+X = RNG.uniform(0, 1, size=(3, 4, 4, 1)).astype(np.float32)
+LOGITS = RNG.normal(0, 2, size=(3, 4, 4, 1)).astype(np.float32)
+
+
+def test_bernoulli_binarised_matches_scipy():
+    lam = special.expit(LOGITS.astype(np.float64))
+    expected = stats.bernoulli.logpmf((X > 0.5).astype(int), lam).reshape(3, -1).sum(1)
+    np.testing.assert_allclose(Bernoulli().log_prob(X, LOGITS).numpy(), expected, rtol=1e-5)
+
+
+def test_bernoulli_on_continuous_targets_is_the_cross_entropy():
+    lam = special.expit(LOGITS.astype(np.float64))
+    expected = (X * np.log(lam) + (1 - X) * np.log1p(-lam)).reshape(3, -1).sum(1)
+    got = Bernoulli(binarize=False).log_prob(X, LOGITS).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("logit", [-6.0, -1.3, -0.02, 0.0, 0.01, 0.7, 5.0])
+def test_continuous_bernoulli_normaliser_integrates_to_one(logit):
+    lam = special.expit(logit)
+    z, _ = integrate.quad(lambda x: lam**x * (1 - lam) ** (1 - x), 0, 1)
+    got = float(continuous_bernoulli_log_norm(np.array([logit], np.float32))[0])
+    assert got == pytest.approx(-np.log(z), abs=2e-5)
+
+
+def test_continuous_bernoulli_density_and_mean():
+    lam = special.expit(LOGITS.astype(np.float64))
+    log_c = np.array([-np.log(integrate.quad(lambda x, p=p: p**x * (1 - p) ** (1 - x), 0, 1)[0])
+                      for p in lam.ravel()]).reshape(lam.shape)
+    expected = (X * np.log(lam) + (1 - X) * np.log1p(-lam) + log_c).reshape(3, -1).sum(1)
+    cb = ContinuousBernoulli()
+    np.testing.assert_allclose(cb.log_prob(X, LOGITS).numpy(), expected, rtol=1e-4, atol=1e-4)
+    p = lam.ravel()[0]
+    z = integrate.quad(lambda x: p**x * (1 - p) ** (1 - x), 0, 1)[0]
+    mean = integrate.quad(lambda x: x * p**x * (1 - p) ** (1 - x), 0, 1)[0] / z
+    assert float(cb.mean(LOGITS).numpy().ravel()[0]) == pytest.approx(mean, abs=1e-5)
+
+
+def test_gaussian_fixed_and_learned_scale():
+    mu = RNG.normal(size=X.shape).astype(np.float32)
+    expected = stats.norm.logpdf(X, mu, 0.3).reshape(3, -1).sum(1)
+    np.testing.assert_allclose(Gaussian(scale=0.3).log_prob(X, mu).numpy(), expected, rtol=1e-5)
+    log_scale = RNG.normal(0, 0.5, size=X.shape).astype(np.float32)
+    params = np.concatenate([mu, log_scale], axis=-1)
+    learned = Gaussian()
+    assert learned.channels_per_dim == 2
+    expected = stats.norm.logpdf(X, mu, np.exp(log_scale)).reshape(3, -1).sum(1)
+    np.testing.assert_allclose(learned.log_prob(X, params).numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(learned.mean(params).numpy(), mu)
+
+
+def test_categorical_17_levels_of_digits():
+    k = RNG.integers(0, 17, size=(3, 8, 8, 1))
+    x = (k / 16.0).astype(np.float32)
+    logits = RNG.normal(size=(3, 8, 8, 17)).astype(np.float32)
+    log_p = logits - special.logsumexp(logits, axis=-1, keepdims=True)
+    expected = np.take_along_axis(log_p, k, axis=-1).reshape(3, -1).sum(1)
+    cat = Categorical(17)
+    np.testing.assert_allclose(cat.log_prob(x, logits).numpy(), expected, rtol=1e-5)
+    p = special.softmax(logits, axis=-1)
+    np.testing.assert_allclose(cat.mean(logits).numpy()[..., 0],
+                               (p * np.linspace(0, 1, 17)).sum(-1), rtol=1e-5)
+    # A distribution sums to one over the 17 values of a pixel.
+    one_pixel = np.zeros((17, 1, 1, 1), np.float32) + (np.arange(17) / 16).reshape(17, 1, 1, 1)
+    total = np.exp(cat.log_prob(one_pixel, np.repeat(logits[:1, :1, :1], 17, 0)).numpy()).sum()
+    assert total == pytest.approx(1.0, abs=1e-5)
+
+
+def test_get_likelihood():
+    assert isinstance(get_likelihood("categorical"), Categorical)
+    g = get_likelihood({"name": "gaussian", "scale": 0.1})
+    assert g.scale == 0.1 and get_likelihood(g) is g
+    with pytest.raises(ValueError, match="unknown likelihood"):
+        get_likelihood("poisson")

@@ -1,0 +1,307 @@
+"""`VAE`: an encoder and a decoder trained on the evidence lower bound by `fit`."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgen.losses.likelihoods import get_likelihood
+from tfgen.models.base import GenerativeModel
+
+KL_SCHEDULES = ("constant", "linear", "cyclical")
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def kl_schedule_factor(step, schedule: str, warmup_steps: int, cycle_steps: int) -> tf.Tensor:
+    """Multiplier of the KL weight at `step`.
+
+    constant: 1. linear: min(1, step / warmup_steps) (Bowman et al. 2016). cyclical: within each
+    cycle of `cycle_steps`, a linear ramp over its first half, then 1 (Fu et al. 2019).
+    """
+    step = tf.cast(step, tf.float32)
+    if schedule == "linear" and warmup_steps > 0:
+        return tf.minimum(1.0, step / float(warmup_steps))
+    if schedule == "cyclical" and cycle_steps > 0:
+        phase = tf.math.floormod(step, float(cycle_steps)) / float(cycle_steps)
+        return tf.minimum(1.0, 2.0 * phase)
+    return tf.constant(1.0)
+
+
+def gaussian_kl(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """KL(N(μ, σ²) ‖ N(0, 1)) per latent dimension: ½(σ² + μ² - 1 - log σ²)."""
+    return 0.5 * (tf.exp(log_var) + tf.square(mean) - 1.0 - log_var)
+
+
+def _log_normal(z, mean, log_var):
+    return -0.5 * tf.reduce_sum(
+        _LOG_2PI + log_var + tf.square(z - mean) * tf.exp(-log_var), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class VAE(GenerativeModel):
+    """A variational autoencoder trained by `fit` on the negative ELBO (or the IWAE bound).
+
+    The encoder maps x (and labels, if conditional) to the mean and log-variance of a diagonal
+    Gaussian posterior q(z | x), concatenated ([batch, 2·latent_dim]); the decoder maps z (and
+    labels) to the parameters of the likelihood p(x | z). The prior is N(0, I).
+
+    Args:
+        encoder: x (or [x, labels]) -> [batch, 2·latent_dim].
+        decoder: z (or [z, labels]) -> likelihood parameters.
+        latent_dim: size of z.
+        likelihood: "bernoulli", "continuous_bernoulli", "gaussian", "categorical", a config
+            dict such as {"name": "categorical", "levels": 17}, or a `Likelihood`.
+        num_classes: number of classes for a conditional VAE (None: unconditional).
+        seed: seed of all training noise.
+
+    Example:
+
+    ```python
+    enc = tfgen.networks.mlp_encoder((8, 8, 1), latent_dim=16)
+    dec = tfgen.networks.mlp_decoder(16, (8, 8, 1), params_per_value=17)
+    vae = tfgen.VAE(enc, dec, latent_dim=16, likelihood="categorical")
+    vae.compile(keras.optimizers.Adam(1e-3))
+    vae.fit(tfgen.data.load("digits", batch_size=100, pixel_range="unit"), epochs=10,
+            steps_per_epoch=10)
+    nll = -vae.log_likelihood(x_test, num_samples=1000).mean()
+    ```
+    """
+
+    def __init__(self, encoder, decoder, latent_dim: int, likelihood="bernoulli",
+                 num_classes: int | None = None, seed: int = 0, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.latent_dim = int(latent_dim)
+        self.likelihood = get_likelihood(likelihood)
+        self.num_classes = num_classes
+        self.kl_weight, self.kl_schedule = 1.0, "constant"
+        self.warmup_steps = self.cycle_steps = 0
+        self.free_bits, self.iw_samples = 0.0, 1
+        self.built = True
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    # -- Keras plumbing -----------------------------------------------------------------------
+
+    def compile(self, optimizer="adam", kl_weight: float = 1.0, kl_schedule: str = "constant",
+                warmup_steps: int = 0, cycle_steps: int = 0, free_bits: float = 0.0,
+                iw_samples: int = 1, **kwargs):
+        """Configure training.
+
+        Args:
+            optimizer: the optimizer.
+            kl_weight: β of the β-VAE (Higgins et al. 2017): loss = -E[log p(x|z)] + β·KL.
+            kl_schedule: "constant", "linear" (warm-up over `warmup_steps`) or "cyclical"
+                (cycles of `cycle_steps`), multiplying `kl_weight`.
+            warmup_steps: length of the linear warm-up.
+            cycle_steps: length of one cyclical-schedule cycle.
+            free_bits: λ of free bits (Kingma et al. 2016), applied per example and latent
+                dimension: the KL term is Σ_d max(λ, KL_d) (nats).
+            iw_samples: K > 1 trains on the IWAE bound (Burda et al. 2016) with K importance
+                samples (β, schedules and free bits then do not apply).
+            **kwargs: `keras.Model.compile` options such as `jit_compile`, `steps_per_execution`.
+        """
+        if kl_schedule not in KL_SCHEDULES:
+            raise ValueError(f"unknown kl_schedule {kl_schedule!r}; choose from: "
+                             f"{', '.join(KL_SCHEDULES)}")
+        if iw_samples < 1:
+            raise ValueError("iw_samples must be >= 1")
+        super().compile(optimizer=None, **kwargs)  # no phantom optimizer
+        self.optimizer = self.prepare_optimizer(optimizer, self.trainable_weights)
+        self.kl_weight, self.kl_schedule = float(kl_weight), kl_schedule
+        self.warmup_steps, self.cycle_steps = int(warmup_steps), int(cycle_steps)
+        self.free_bits, self.iw_samples = float(free_bits), int(iw_samples)
+        self.val_trackers = {k: keras.metrics.Mean(name=k) for k in
+                             ("loss", "elbo", "reconstruction", "kl")}
+
+    def named_optimizers(self):
+        return {"optimizer": self.optimizer}
+
+    @property
+    def metrics(self):
+        return list(getattr(self, "val_trackers", {}).values())
+
+    def get_config(self):
+        return {
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "latent_dim": self.latent_dim,
+            "likelihood": self.likelihood.get_config(),
+            "num_classes": self.num_classes,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
+        return cls(**config)
+
+    def call(self, inputs, training: bool = False):
+        """Reconstruction means: `inputs` is x, or [x, labels] for a conditional VAE."""
+        x, labels = (inputs if self.conditional else (inputs, None))
+        mean, _ = self._posterior(x, labels, training)
+        return self.likelihood.mean(self._decode(mean, labels, training))
+
+    # -- the model ----------------------------------------------------------------------------
+
+    def _in(self, x, labels):
+        return x if labels is None else [x, labels]
+
+    def _posterior(self, x, labels, training):
+        out = tf.cast(self.encoder(self._in(x, labels), training=training), tf.float32)
+        mean, log_var = tf.split(out, 2, axis=-1)
+        return mean, tf.clip_by_value(log_var, -20.0, 10.0)
+
+    def _decode(self, z, labels, training):
+        return self.decoder(self._in(z, labels), training=training)
+
+    def _bounds(self, x, labels, eps, training):
+        """Per-example terms for noise `eps` [b, K, latent]: log p(x|z_k) [b, K], the log
+        importance weights [b, K], and the per-dimension KL [b, latent]."""
+        mean, log_var = self._posterior(x, labels, training)
+        k = eps.shape[1]
+        z = mean[:, None] + tf.exp(0.5 * log_var)[:, None] * eps
+        flat_z = tf.reshape(z, [-1, self.latent_dim])
+        rep = lambda t: tf.repeat(t, k, axis=0)  # noqa: E731
+        params = self._decode(flat_z, None if labels is None else rep(labels), training)
+        log_px = tf.reshape(self.likelihood.log_prob(rep(x), params), [-1, k])
+        log_pz = -0.5 * tf.reduce_sum(_LOG_2PI + tf.square(z), axis=-1)
+        log_qz = _log_normal(z, mean[:, None], log_var[:, None])
+        return log_px, log_px + log_pz - log_qz, gaussian_kl(mean, log_var)
+
+    def _unpack(self, data):
+        if self.conditional:
+            x, labels = data
+            return tf.cast(x, tf.float32), tf.cast(labels, tf.int32)
+        x = data[0] if isinstance(data, (tuple, list)) else data
+        return tf.cast(x, tf.float32), None
+
+    def _terms(self, x, labels, training, stream):
+        batch = tf.shape(x)[0]
+        eps = self.normal(batch, [self.iw_samples, self.latent_dim], stream)
+        log_px, log_w, kl_dims = self._bounds(x, labels, eps, training)
+        reconstruction = tf.reduce_mean(log_px, axis=1)
+        kl = tf.reduce_sum(kl_dims, axis=1)
+        elbo = reconstruction - kl
+        if self.iw_samples > 1:
+            loss = -(tf.reduce_logsumexp(log_w, axis=1) - math.log(self.iw_samples))
+            beta = tf.constant(1.0)
+        else:
+            beta = self.kl_weight * kl_schedule_factor(
+                self.step.value, self.kl_schedule, self.warmup_steps, self.cycle_steps)
+            kl_term = kl if self.free_bits <= 0 else tf.reduce_sum(
+                tf.maximum(kl_dims, self.free_bits), axis=1)
+            loss = -(reconstruction - beta * kl_term)
+        return {"loss": loss, "elbo": elbo, "reconstruction": reconstruction, "kl": kl}, beta
+
+    def train_step(self, data):
+        x, labels = self._unpack(data)
+        variables = self.trainable_weights
+        with tf.GradientTape() as tape:
+            terms, beta = self._terms(x, labels, training=True, stream=0)
+            loss = self.batch_loss(terms["loss"])
+            scaled = self.optimizer.scale_loss(loss)
+        grads = self.apply_gradients(self.optimizer, self.gradients(tape, scaled, variables),
+                                     variables)
+        self.step.assign_add(1)
+        logs = {k: self.all_sum(self.batch_loss(v)) for k, v in terms.items()}
+        logs.update(kl_weight=beta, grad_norm=self.global_norm(grads),
+                    weights_finite=self.all_finite(self.weights))
+        return self.report(logs)
+
+    def test_step(self, data):
+        x, labels = self._unpack(data)
+        terms, _ = self._terms(x, labels, training=False, stream=1)
+        for key, tracker in self.val_trackers.items():
+            tracker.update_state(terms[key])
+        return {k: t.result() for k, t in self.val_trackers.items()}
+
+    # -- inference ----------------------------------------------------------------------------
+
+    def encode(self, x, labels=None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and log-variance of q(z | x)."""
+        mean, log_var = self._posterior(tf.convert_to_tensor(x, tf.float32),
+                                        None if labels is None else tf.constant(labels, tf.int32),
+                                        False)
+        return mean.numpy(), log_var.numpy()
+
+    def decode(self, z, labels=None) -> np.ndarray:
+        """Mean of p(x | z)."""
+        labels = None if labels is None else tf.constant(labels, tf.int32)
+        params = self._decode(tf.convert_to_tensor(z, tf.float32), labels, False)
+        return self.likelihood.mean(params).numpy()
+
+    def reconstruct(self, x, labels=None) -> np.ndarray:
+        """Mean of p(x | z = posterior mean)."""
+        mean, _ = self.encode(x, labels)
+        return self.decode(mean, labels)
+
+    def latent(self, num: int, seed: int = 0) -> np.ndarray:
+        """Prior draws `sample(num, seed)` decodes: N(0, I), stateless in (seed)."""
+        return tf.random.stateless_normal([num, self.latent_dim], seed=[int(seed), 0x5EED]).numpy()
+
+    def sample(self, num: int, seed: int = 0, labels=None, batch_size: int = 256,
+               progress=None) -> np.ndarray:
+        """Means of p(x | z) for `num` prior draws z (the usual picture of VAE samples)."""
+        z = self.latent(num, seed)
+        if self.conditional:
+            labels = np.arange(num) % self.num_classes if labels is None else np.asarray(labels)
+            if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
+                raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
+            labels = np.resize(labels, num).astype(np.int32)
+        elif labels is not None:
+            raise ValueError("labels given to an unconditional VAE")
+        out = []
+        for start in range(0, num, batch_size):
+            part = None if labels is None else labels[start:start + batch_size]
+            out.append(self.decode(z[start:start + batch_size], part))
+            if progress is not None:
+                progress(min(num, start + batch_size))
+        return np.concatenate(out).astype(np.float32)
+
+    def log_likelihood(self, x, labels=None, num_samples: int = 1000, chunk: int = 100,
+                       seed: int = 0, batch_size: int = 256) -> np.ndarray:
+        """Importance-sampled log p(x) per example (the IWAE bound with K = `num_samples`).
+
+        K samples are drawn in chunks of `chunk` and combined with a running log-sum-exp, so
+        memory does not grow with K; examples go in batches of `batch_size`. Noise is stateless
+        in (seed, chunk), so the estimate is reproducible.
+        """
+        x = np.asarray(x, np.float32)
+        if len(x) > batch_size:
+            return np.concatenate([
+                self.log_likelihood(x[i:i + batch_size],
+                                    None if labels is None else labels[i:i + batch_size],
+                                    num_samples, chunk, seed, batch_size)
+                for i in range(0, len(x), batch_size)
+            ])
+        x = tf.convert_to_tensor(x)
+        labels = None if labels is None else tf.constant(labels, tf.int32)
+        total = None
+        for i, start in enumerate(range(0, num_samples, chunk)):
+            k = min(chunk, num_samples - start)
+            eps = tf.random.stateless_normal([int(x.shape[0]), k, self.latent_dim],
+                                             seed=[int(seed), 1000 + i], alg="philox")
+            _, log_w, _ = self._bounds(x, labels, eps, False)
+            part = tf.reduce_logsumexp(log_w, axis=1)
+            total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
+        return (total - math.log(num_samples)).numpy()
+
+    def kl_per_dimension(self, x, labels=None) -> np.ndarray:
+        """Mean KL(q(z_d | x) ‖ p(z_d)) per latent dimension over `x`."""
+        mean, log_var = self.encode(x, labels)
+        return gaussian_kl(mean, log_var).numpy().mean(axis=0)
+
+    def active_units(self, x, labels=None, threshold: float = 0.01) -> int:
+        """Latent dimensions with Cov_x(E_q[z_d]) > threshold (Burda et al. 2016)."""
+        mean, _ = self.encode(x, labels)
+        return int((mean.var(axis=0) > threshold).sum())
