@@ -1,0 +1,146 @@
+"""tfgen.VAE: ELBO terms, IWAE bound, schedules, distribution equivalence, XLA, saving."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.models.helpers import weights_of
+from tfgen import data, networks
+from tfgen.distribute import resolve_strategy
+from tfgen.models import VAE
+from tfgen.models.vae import gaussian_kl, kl_schedule_factor
+
+
+def tiny_vae(conditional=False, conv=False, likelihood="categorical", weights=None, seed=0,
+             **compile_kwargs):
+    keras.utils.set_random_seed(seed)
+    num_classes = 10 if conditional else None
+    ppv = 17 if likelihood == "categorical" else 1
+    if conv:
+        enc = networks.conv_encoder((8, 8, 1), 4, width=8, num_classes=num_classes)
+        dec = networks.conv_decoder(4, (8, 8, 1), ppv, width=8, num_classes=num_classes)
+    else:
+        enc = networks.mlp_encoder((8, 8, 1), 4, width=32, depth=1, num_classes=num_classes)
+        dec = networks.mlp_decoder(4, (8, 8, 1), ppv, width=32, depth=1, num_classes=num_classes)
+    vae = VAE(enc, dec, latent_dim=4, likelihood=likelihood, num_classes=num_classes, seed=seed)
+    if weights is not None:
+        vae.set_weights(weights)
+    compile_kwargs.setdefault("optimizer", keras.optimizers.Adam(1e-3))
+    vae.compile(**compile_kwargs)
+    return vae
+
+
+def digits(batch=32, labels=False, strategy=None, split="train", training=True):
+    return data.load("digits", split=split, batch_size=batch, seed=0, labels=labels,
+                     pixel_range="unit", training=training, strategy=strategy)
+
+
+def test_closed_form_kl():
+    mean = np.array([[0.0, 1.0]], np.float32)
+    log_var = np.array([[0.0, np.log(4.0)]], np.float32)
+    np.testing.assert_allclose(gaussian_kl(mean, log_var).numpy(),
+                               [[0.0, 0.5 * (4 + 1 - 1 - np.log(4))]], rtol=1e-6)
+
+
+def test_kl_schedules():
+    assert float(kl_schedule_factor(50, "linear", 200, 0)) == 0.25
+    assert float(kl_schedule_factor(500, "linear", 200, 0)) == 1.0
+    assert [float(kl_schedule_factor(s, "cyclical", 0, 100)) for s in (0, 25, 50, 99, 100)] == [
+        0.0, 0.5, 1.0, 1.0, 0.0]
+    assert float(kl_schedule_factor(7, "constant", 0, 0)) == 1.0
+
+
+def test_train_step_reports_elbo_terms():
+    vae = tiny_vae(kl_weight=0.5, kl_schedule="linear", warmup_steps=4)
+    history = vae.fit(digits(), epochs=1, steps_per_epoch=4, verbose=0)
+    h = {k: v[-1] for k, v in history.history.items()}
+    assert {"loss", "elbo", "reconstruction", "kl", "kl_weight", "grad_norm"} <= set(h)
+    assert h["elbo"] == pytest.approx(h["reconstruction"] - h["kl"], rel=1e-5)
+    assert h["kl_weight"] == pytest.approx(0.5 * 3 / 4)  # step 3 of a 4-step warm-up, β = 0.5
+    assert h["loss"] == pytest.approx(-(h["reconstruction"] - h["kl_weight"] * h["kl"]), rel=1e-5)
+
+
+def test_free_bits_floor_the_kl_term():
+    vae = tiny_vae(free_bits=5.0)
+    h = vae.fit(digits(), epochs=1, steps_per_epoch=1, verbose=0).history
+    # With λ = 5 nats per dimension, the KL term is at least 4 · 5 = 20 nats.
+    assert h["loss"][-1] >= -h["reconstruction"][-1] + 20.0 - 1e-3
+
+
+def test_validation_elbo_is_averaged_over_the_split():
+    vae = tiny_vae()
+    val = digits(batch=100, split="val", training=False)
+    result = vae.evaluate(val, verbose=0, return_dict=True)
+    x, _ = data.source("digits", pixel_range="unit").numpy("val")
+    elbos = []
+    for i in range(0, 350, 100):
+        terms, _ = vae._terms(tf.constant(x[i:i + 100]), None, training=False, stream=1)
+        elbos.append(terms["elbo"].numpy())
+    # Noise differs per batch position in this hand loop only through `step` (0 here): equal.
+    assert result["elbo"] == pytest.approx(np.concatenate(elbos).mean(), rel=1e-4)
+
+
+def test_iwae_bound_k1_is_the_elbo_and_tightens_with_k():
+    vae = tiny_vae()
+    vae.fit(digits(100), epochs=1, steps_per_epoch=150, verbose=0)
+    x, _ = data.source("digits", pixel_range="unit").numpy("test")
+    x = x[:64]
+    # K = 1: a single-sample estimate of the ELBO; averaged over many draws it equals the
+    # analytic-KL ELBO.
+    single = np.mean([vae.log_likelihood(x, num_samples=1, seed=s) for s in range(200)], axis=0)
+    terms, _ = vae._terms(tf.constant(x), None, training=False, stream=1)
+    recon = np.mean([vae._bounds(tf.constant(x), None, tf.random.stateless_normal(
+        [64, 50, 4], seed=[s, 9]), False)[0].numpy().mean(1) for s in range(4)], axis=0)
+    elbo = recon - terms["kl"].numpy()
+    assert single.mean() == pytest.approx(elbo.mean(), abs=0.3)
+    bounds = [vae.log_likelihood(x, num_samples=k, seed=1).mean() for k in (1, 10, 100)]
+    assert bounds[0] < bounds[1] < bounds[2]
+
+
+def test_iwae_training_objective():
+    vae = tiny_vae(iw_samples=5)
+    h = vae.fit(digits(), epochs=1, steps_per_epoch=3, verbose=0).history
+    # The IWAE loss is a tighter bound than the ELBO: -loss >= elbo on average.
+    assert -h["loss"][-1] >= h["elbo"][-1] - 1.0
+    assert h["kl_weight"][-1] == 1.0
+
+
+@pytest.mark.parametrize("conditional,conv", [(False, False), (True, True)])
+def test_one_replica_equals_two_mirrored_replicas(conditional, conv):
+    single = tiny_vae(conditional, conv, kl_schedule="linear", warmup_steps=3)
+    initial = weights_of(single)
+    h1 = single.fit(digits(32, conditional), epochs=1, steps_per_epoch=4, verbose=0).history
+    strategy = resolve_strategy("mirrored")
+    with strategy.scope():
+        mirrored = tiny_vae(conditional, conv, weights=initial, kl_schedule="linear",
+                            warmup_steps=3)
+    h2 = mirrored.fit(digits(32, conditional, strategy), epochs=1, steps_per_epoch=4,
+                      verbose=0).history
+    for a, b, w in zip(weights_of(single), weights_of(mirrored), single.weights):
+        np.testing.assert_allclose(a, b, atol=1e-5, err_msg=w.path)
+    for key in ("loss", "elbo", "kl", "reconstruction"):  # the reported loss is the global one
+        np.testing.assert_allclose(np.ravel(h2[key])[-1], np.ravel(h1[key])[-1], rtol=1e-5)
+
+
+def test_train_step_compiles_with_xla_on_cpu():
+    vae = tiny_vae(True, True, jit_compile=True, iw_samples=2)
+    h = vae.fit(digits(32, True), epochs=1, steps_per_epoch=3, verbose=0).history
+    assert vae.jit_compile and np.isfinite(h["loss"]).all()
+
+
+def test_save_load_and_inference_methods(tmp_path):
+    vae = tiny_vae(True, likelihood="bernoulli")
+    vae.fit(digits(32, True), epochs=1, steps_per_epoch=2, verbose=0)
+    vae.save(tmp_path / "vae.keras")
+    loaded = keras.saving.load_model(tmp_path / "vae.keras", safe_mode=True)
+    assert isinstance(loaded, VAE) and loaded.likelihood.get_config() == {
+        "name": "bernoulli", "binarize": True}
+    np.testing.assert_array_equal(vae.sample(10, seed=2), loaded.sample(10, seed=2))
+    x, y = data.source("digits", pixel_range="unit").numpy("test")
+    mean, log_var = loaded.encode(x[:5], y[:5])
+    assert mean.shape == log_var.shape == (5, 4)
+    rec = loaded.reconstruct(x[:5], y[:5])
+    assert rec.shape == (5, 8, 8, 1) and 0 <= rec.min() and rec.max() <= 1
+    assert loaded.kl_per_dimension(x[:50], y[:50]).shape == (4,)
+    assert 0 <= loaded.active_units(x[:50], y[:50]) <= 4
