@@ -408,3 +408,62 @@ class GANConfig(RunConfig):
                 f"config key '{prefix}model.conditional': needs data.labels=true (a labelled "
                 "dataset)"
             )
+
+
+@dataclasses.dataclass
+class VAEModelConfig:
+    """Encoder, decoder, likelihood and the training bound."""
+
+    network: str = param("mlp", choices=("mlp", "conv"), help="architecture")
+    latent_dim: int = param(16, min=1, help="size of z")
+    width: int = param(256, min=1, help="hidden units (mlp) or base channels (conv)")
+    depth: int = param(2, min=1, max=16, help="hidden layers (mlp)")
+    likelihood: str = param(
+        "bernoulli", choices=("bernoulli", "continuous_bernoulli", "gaussian", "categorical"),
+        help="decoder likelihood p(x|z)",
+    )
+    gaussian_scale: float | None = param(
+        None, gt=0.0, help="gaussian likelihood: fixed scale (None: learned per value)"
+    )
+    levels: int = param(17, min=2, max=256, help="categorical likelihood: pixel values")
+    kl_weight: float = param(1.0, min=0.0, help="beta of the beta-VAE")
+    kl_schedule: str = param(
+        "constant", choices=("constant", "linear", "cyclical"), help="KL weight schedule"
+    )
+    warmup_steps: int = param(0, min=0, help="linear KL warm-up length (steps)")
+    cycle_steps: int = param(0, min=0, help="cyclical KL schedule: cycle length (steps)")
+    free_bits: float = param(0.0, min=0.0, help="free bits per latent dimension (nats)")
+    iw_samples: int = param(1, min=1, max=1000, help="importance samples (K > 1: IWAE bound)")
+    conditional: bool = param(False, help="conditional VAE: labels to encoder and decoder")
+    eval_samples: int = param(1000, min=1, help="importance samples K of the final test NLL")
+
+
+@dataclasses.dataclass
+class VAEConfig(RunConfig):
+    """A VAE run. With a validation split, the best epoch by validation ELBO is kept."""
+
+    model: VAEModelConfig = param(default_factory=VAEModelConfig, help="the VAE")
+    optimizer: OptimizerConfig = param(
+        default_factory=lambda: OptimizerConfig(learning_rate=1e-3, beta_1=0.9), help="optimizer"
+    )
+    training: TrainingConfig = param(default_factory=TrainingConfig, help="how steps run")
+    patience: int | None = param(
+        None, min=1, help="early stopping: epochs without a better validation ELBO (None: off)"
+    )
+
+    def validate(self, prefix: str) -> None:
+        if self.data.pixel_range != "unit":
+            raise ConfigError(
+                f"config key '{prefix}data.pixel_range': VAE likelihoods need unit ([0, 1]) data"
+            )
+        if self.model.conditional and not self.data.labels:
+            raise ConfigError(
+                f"config key '{prefix}model.conditional': needs data.labels=true (a labelled "
+                "dataset)"
+            )
+        if self.model.kl_schedule == "linear" and self.model.warmup_steps == 0:
+            raise ConfigError(f"config key '{prefix}model.warmup_steps': the linear schedule "
+                              "needs warmup_steps >= 1")
+        if self.model.kl_schedule == "cyclical" and self.model.cycle_steps == 0:
+            raise ConfigError(f"config key '{prefix}model.cycle_steps': the cyclical schedule "
+                              "needs cycle_steps >= 1")

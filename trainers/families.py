@@ -6,8 +6,8 @@ import os
 
 import keras
 
-from tfgen import networks
-from tfgen.config import GANConfig, OptimizerConfig, RunConfig
+from tfgen import data, networks
+from tfgen.config import GANConfig, OptimizerConfig, RunConfig, VAEConfig
 from tfgen.errors import ConfigError
 
 
@@ -29,6 +29,18 @@ def make_optimizer(cfg: OptimizerConfig, total_updates: int) -> keras.optimizers
 
 class GANFamily:
     """`GANConfig` -> `tfgen.GAN`."""
+
+    validates = False  # a GAN has no validation objective (quality metrics: tfgen evaluate)
+
+    @staticmethod
+    def evaluate(model, source, cfg) -> dict | None:
+        """PacGAN's mode metrics on 2,500 samples for ring8/grid25 (PROTOCOLS.md section 1)."""
+        mixture = source.info.mixture
+        if mixture is None:
+            return None
+        from tfgen.metrics import mode_metrics
+
+        return mode_metrics(model.sample(2500, seed=cfg.seed), mixture.means, mixture.std)
 
     @staticmethod
     def batches_per_step(cfg: GANConfig) -> int:
@@ -67,7 +79,76 @@ class GANFamily:
             generator.save(os.path.join(run_dir, "generator.keras"))
 
 
+class VAEFamily:
+    """`VAEConfig` -> `tfgen.VAE`."""
+
+    validates = True  # validation ELBO each epoch; the best epoch is kept
+
+    @staticmethod
+    def evaluate(model, source, cfg) -> dict | None:
+        """Test-split NLL (IWAE, K = model.eval_samples), ELBO and active units (nats/example)."""
+        import numpy as np
+
+        split = "test" if "test" in source.info.splits else "train"
+        if not hasattr(source, "numpy"):
+            return None
+        x, y = source.numpy(split)
+        labels = y if model.conditional else None
+        log_px = model.log_likelihood(x, labels, num_samples=cfg.model.eval_samples, seed=cfg.seed)
+        test = data.load(source, split, batch_size=cfg.batch_size, labels=model.conditional,
+                         training=False)
+        elbo = model.evaluate(test, verbose=0, return_dict=True)["elbo"]
+        return {
+            "split": split,
+            "num_examples": int(len(x)),
+            "nll": float(-np.mean(log_px)),
+            "nll_importance_samples": cfg.model.eval_samples,
+            "elbo": float(elbo),
+            "active_units": model.active_units(x, labels),
+        }
+
+    @staticmethod
+    def batches_per_step(cfg: VAEConfig) -> int:
+        return 1
+
+    @staticmethod
+    def likelihood_config(m) -> dict:
+        if m.likelihood == "gaussian":
+            return {"name": "gaussian", "scale": m.gaussian_scale}
+        if m.likelihood == "categorical":
+            return {"name": "categorical", "levels": m.levels}
+        return {"name": m.likelihood}
+
+    @staticmethod
+    def build(cfg: VAEConfig, info, compile_kwargs: dict, total_steps: int):
+        from tfgen.losses.likelihoods import get_likelihood
+        from tfgen.models import VAE
+
+        m = cfg.model
+        likelihood = get_likelihood(VAEFamily.likelihood_config(m))
+        try:
+            encoder, decoder = networks.build_vae_networks(m, info, likelihood.channels_per_dim)
+        except ValueError as err:
+            raise ConfigError(f"config key 'model.network': {err}") from None
+        vae = VAE(encoder, decoder, latent_dim=m.latent_dim, likelihood=likelihood,
+                  num_classes=info.num_classes if m.conditional else None, seed=cfg.seed)
+        vae.compile(
+            optimizer=make_optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,
+            kl_schedule=m.kl_schedule, warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps,
+            free_bits=m.free_bits, iw_samples=m.iw_samples, **compile_kwargs,
+        )
+        return vae
+
+    @staticmethod
+    def export(model, run_dir: str) -> None:
+        """`model.keras` and `decoder.keras`."""
+        model.save(os.path.join(run_dir, "model.keras"))
+        model.decoder.save(os.path.join(run_dir, "decoder.keras"))
+
+
 def family_for(cfg: RunConfig):
+    if isinstance(cfg, VAEConfig):
+        return VAEFamily
     if isinstance(cfg, GANConfig):
         return GANFamily
     raise ConfigError(f"preset {cfg.preset!r} has no model family")

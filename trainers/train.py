@@ -48,6 +48,20 @@ def _check_resumable(run_dir: str, cfg) -> None:
         )
 
 
+def _reference_batch(source, labels: bool, n: int = 16):
+    """A fixed batch of real data for reconstruction pictures: (samples, labels or None)."""
+    import numpy as np
+
+    for split in ("val", "test", "train"):
+        if split in source.info.splits and hasattr(source, "numpy"):
+            x, y = source.numpy(split)
+            return x[:n], (None if not labels or y is None else np.asarray(y[:n]))
+    batch = next(iter(source.dataset("train", n, seed=0, training=False, labels=labels)))
+    if labels:
+        return batch[0].numpy(), batch[1].numpy()
+    return batch.numpy(), None
+
+
 def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     """Train `cfg` in `run_dir` (resuming if it holds a run); returns the metrics written."""
     from tfgen import distribute
@@ -104,8 +118,23 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
     ckpt_dir = os.path.join(run_dir, "checkpoints")
     if not chief:  # every worker takes part in saving; only the chief's files are kept
         ckpt_dir = os.path.join(run_dir, f".worker-{strategy.cluster_resolver.task_id}")
-    checkpointer = callbacks.Checkpointer(ckpt_dir, model, every=t.checkpoint_every)
+    val_ds = None
+    if family.validates and "val" in source.info.splits:
+        val_ds = data.load(source, "val", batch_size=cfg.batch_size, seed=cfg.seed,
+                           labels=cfg.data.labels, training=False, strategy=strategy)
+    best = None
+    if val_ds is not None:  # model selection: the final weights are the best epoch's
+        best = callbacks.BestEpoch(os.path.join(ckpt_dir, "best.weights.h5"), "val_elbo", "max",
+                                   patience=getattr(cfg, "patience", None))
+    checkpointer = callbacks.Checkpointer(ckpt_dir, model, every=t.checkpoint_every,
+                                          extra=best.state() if best is not None else None)
     initial_epoch = checkpointer.restore()
+    if best is not None and best.stopped():
+        raise UserError(
+            f"run directory {run_dir} stopped early at epoch {initial_epoch} (no better "
+            f"validation ELBO for {best.patience} epochs); its best epoch is "
+            f"{int(best.best_epoch.numpy())}"
+        )
     step = callbacks.model_step(model)
     if initial_epoch >= cfg.epochs:
         raise UserError(
@@ -132,22 +161,27 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
             value_range=info.value_range,
             modes=info.mixture.means if info.mixture is not None else None,
             columns=info.num_classes if getattr(model, "conditional", False) else None,
+            reference=_reference_batch(source, cfg.data.labels) if family.validates else None,
         ))
+    if best is not None:
+        cbs.append(best)  # before the checkpointer: its state is saved with the epoch
     cbs.append(checkpointer)
 
     start = time.time()
     history = model.fit(
         ds, epochs=cfg.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-        callbacks=cbs, shuffle=False, verbose=(1 if sys.stdout.isatty() else 2) if progress else 0,
+        validation_data=val_ds, callbacks=cbs, shuffle=False,
+        verbose=(1 if sys.stdout.isatty() else 2) if progress else 0,
     )
     wall = time.time() - start
-    steps_run = callbacks.model_step(model) - step
+    steps_run = checkpointer.steps_saved() - step
     final = {k: float(v[-1]) if not hasattr(v[-1], "__len__") else float(v[-1][0])
              for k, v in history.history.items() if k != "weights_finite"}
     metrics = {
         "preset": cfg.preset,
         "epochs": cfg.epochs,
-        "steps": callbacks.model_step(model),
+        "steps": checkpointer.steps_saved(),
+        "model_step": callbacks.model_step(model),  # the best epoch's, under model selection
         "steps_this_run": steps_run,
         "wall_time_s": round(wall, 3),
         "steps_per_s": round(steps_run / wall, 3) if wall > 0 else None,
@@ -155,14 +189,14 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
         "final": final,
         "strategy": distribute.describe(strategy),
     }
-    if info.mixture is not None:  # PacGAN protocol: 2,500 samples
-        from tfgen.metrics import mode_metrics
-
-        samples = model.sample(2500, seed=cfg.seed)
-        metrics["quality"] = mode_metrics(samples, info.mixture.means, info.mixture.std)
-        log.info("modes covered %d/%d, high quality %.1f%%, reverse KL %.3f",
-                 metrics["quality"]["modes_covered"], info.mixture.num_modes,
-                 100 * metrics["quality"]["high_quality"], metrics["quality"]["reverse_kl"])
+    if best is not None:
+        metrics["best_epoch"] = int(best.best_epoch.numpy())
+        metrics["best_val_elbo"] = float(best.best.numpy())
+    quality = family.evaluate(model, source, cfg)
+    if quality:
+        metrics["quality"] = quality
+        log.info("%s", ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                                 for k, v in quality.items()))
     if chief:
         family.export(model, run_dir)
         with open(os.path.join(run_dir, "metrics.json"), "w") as fh:

@@ -70,12 +70,17 @@ class TensorBoardLogger(keras.callbacks.Callback):
         value_range: pixel range of image samples.
         modes: true mode centres to draw under 2-D samples.
         columns: grid columns (e.g. the number of classes for a conditional model).
+        reference: a fixed batch (samples, labels or None) of real data. For models that
+            reconstruct (VAEs) it adds `reconstructions` (inputs above their reconstructions),
+            the histogram `kl_per_dimension`, and, with a 2-D latent space, `latent_manifold`
+            (decodings of a grid over [-2, 2]²).
     """
 
     def __init__(self, log_dir, samples_dir=None, log_every: int = 10, image_every: int = 1,
                  num_samples: int = 64, seed: int = 0, value_range=(-1.0, 1.0), modes=None,
-                 columns: int | None = None):
+                 columns: int | None = None, reference=None):
         super().__init__()
+        self.reference = reference
         self.log_dir = str(log_dir)
         self.samples_dir = samples_dir
         self.log_every = log_every
@@ -112,17 +117,35 @@ class TensorBoardLogger(keras.callbacks.Callback):
         picture = images_lib.render_samples(
             samples, self.value_range, self.modes, self.columns, title=f"step {step}"
         )
-        return {"samples": picture}
+        pictures = {"samples": picture}
+        if self.reference is not None and hasattr(self.model, "reconstruct"):
+            x, labels = self.reference
+            rec = self.model.reconstruct(x, labels)
+            n = min(len(x), 16)
+            pairs = np.concatenate([x[:n], rec[:n]])
+            pictures["reconstructions"] = images_lib.image_grid(pairs, self.value_range, columns=n)
+            if getattr(self.model, "latent_dim", None) == 2 and not self.model.conditional:
+                axis = np.linspace(-2.0, 2.0, 12, dtype=np.float32)
+                grid = np.stack(np.meshgrid(axis, -axis), axis=-1).reshape(-1, 2)[:, ::-1]
+                pictures["latent_manifold"] = images_lib.image_grid(
+                    self.model.decode(grid), self.value_range, columns=12)
+        return pictures
 
     def on_epoch_end(self, epoch, logs=None):
+        step = model_step(self.model)
+        with self.writer.as_default(step=step):
+            for key, value in (logs or {}).items():
+                if key.startswith("val_"):
+                    tf.summary.scalar(f"validation/{key[4:]}", _scalar(value))
         last = self.params.get("epochs") == epoch + 1
         if (epoch + 1) % self.image_every and not last:
             return
-        step = model_step(self.model)
         pictures = self.render()
         with self.writer.as_default(step=step):
             for name, picture in pictures.items():
                 tf.summary.image(name, picture[None], step=step)
+            if self.reference is not None and hasattr(self.model, "kl_per_dimension"):
+                tf.summary.histogram("kl_per_dimension", self.model.kl_per_dimension(*self.reference))
         self.writer.flush()
         if self.samples_dir is not None:
             scale = max(1, 256 // max(pictures["samples"].shape[:2]))
@@ -133,6 +156,63 @@ class TensorBoardLogger(keras.callbacks.Callback):
         if self.writer is not None:
             self.writer.flush()
             self.writer.close()
+
+
+class BestEpoch(keras.callbacks.Callback):
+    """Model selection on a validation metric, with optional early stopping, that survives resumes.
+
+    After every epoch, if `monitor` improved, the model's weights are written to `path` (atomically:
+    a temporary file, then a rename). Training stops after `patience` epochs without improvement.
+    When training ends, the best weights are loaded back. Its state (best value, epoch, epochs
+    waited) is a set of variables for `Checkpointer(extra=best.state())`, so a resumed run
+    selects exactly as an uninterrupted one.
+
+    Args:
+        path: weights file (`.weights.h5`) of the best epoch.
+        monitor: the logged value to watch, e.g. "val_elbo".
+        mode: "max" or "min".
+        patience: epochs without improvement before stopping (None: never stop).
+    """
+
+    def __init__(self, path, monitor: str = "val_elbo", mode: str = "max",
+                 patience: int | None = None):
+        super().__init__()
+        if mode not in ("max", "min"):
+            raise ValueError("mode must be 'max' or 'min'")
+        self.path = str(path)
+        self.monitor, self.mode, self.patience = monitor, mode, patience
+        worst = -np.inf if mode == "max" else np.inf
+        self.best = tf.Variable(worst, dtype=tf.float64, trainable=False)
+        self.best_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
+        self.wait = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def state(self) -> dict:
+        return {"best_value": self.best, "best_epoch": self.best_epoch, "best_wait": self.wait}
+
+    def stopped(self) -> bool:
+        return self.patience is not None and int(self.wait.numpy()) >= self.patience
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not logs or self.monitor not in logs:
+            raise ValueError(f"BestEpoch: '{self.monitor}' is not logged (need validation data)")
+        value = _scalar(logs[self.monitor])
+        better = value > self.best.numpy() if self.mode == "max" else value < self.best.numpy()
+        if better:
+            self.best.assign(value)
+            self.best_epoch.assign(epoch + 1)
+            self.wait.assign(0)
+            tmp = f"{self.path}.tmp.weights.h5"
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            self.model.save_weights(tmp)
+            os.replace(tmp, self.path)
+        else:
+            self.wait.assign_add(1)
+        if self.stopped():
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if os.path.exists(self.path):
+            self.model.load_weights(self.path)
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -147,9 +227,11 @@ class Checkpointer(keras.callbacks.Callback):
     Call `restore()` before `fit` to continue from the latest checkpoint.
     """
 
-    def __init__(self, directory, model=None, every: int = 1, max_to_keep: int = 3):
+    def __init__(self, directory, model=None, every: int = 1, max_to_keep: int = 3,
+                 extra: dict | None = None):
         super().__init__()
         self.directory = str(directory)
+        self.extra = extra or {}  # more trackables to save, e.g. BestEpoch.state()
         self.every = every
         self.max_to_keep = max_to_keep
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -159,7 +241,8 @@ class Checkpointer(keras.callbacks.Callback):
 
     def _get_manager(self) -> tf.train.CheckpointManager:
         if self._manager is None:
-            checkpoint = tf.train.Checkpoint(epoch=self.epoch, **self.model.training_state())
+            checkpoint = tf.train.Checkpoint(
+                epoch=self.epoch, **self.model.training_state(), **self.extra)
             self._manager = tf.train.CheckpointManager(
                 checkpoint, self.directory, max_to_keep=self.max_to_keep, checkpoint_name="ckpt"
             )
@@ -175,7 +258,12 @@ class Checkpointer(keras.callbacks.Callback):
 
     def save(self, epoch: int) -> str:
         self.epoch.assign(epoch)
+        self._steps_saved = model_step(self.model)
         return self._get_manager().save(checkpoint_number=epoch)
+
+    def steps_saved(self) -> int:
+        """The model's step counter at the last save (or now, if none was made this run)."""
+        return getattr(self, "_steps_saved", None) or model_step(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         last = self.params.get("epochs") == epoch + 1

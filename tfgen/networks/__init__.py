@@ -327,3 +327,18 @@ def build_gan_networks(model_cfg, info, pixel_range: str = "symmetric"):
     g = resnet_generator(model_cfg.latent_dim, info.shape, output=output, **common)
     d = resnet_discriminator(packed, spectral_norm=model_cfg.spectral_norm, **common)
     return g, d
+
+
+def build_vae_networks(model_cfg, info, params_per_value: int):
+    """(encoder, decoder) for a `VAEModelConfig` and a `DatasetInfo`."""
+    num_classes = info.num_classes if model_cfg.conditional else None
+    if model_cfg.network == "mlp":
+        enc = mlp_encoder(info.shape, model_cfg.latent_dim, model_cfg.width, model_cfg.depth,
+                          num_classes)
+        dec = mlp_decoder(model_cfg.latent_dim, info.shape, params_per_value, model_cfg.width,
+                          model_cfg.depth, num_classes)
+        return enc, dec
+    enc = conv_encoder(info.shape, model_cfg.latent_dim, model_cfg.width, num_classes)
+    dec = conv_decoder(model_cfg.latent_dim, info.shape, params_per_value, model_cfg.width,
+                       num_classes)
+    return enc, dec

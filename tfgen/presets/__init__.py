@@ -45,7 +45,7 @@ def register(name: str, description: str):
 
 def _load_builtin() -> None:
     # Each family module registers its presets when imported.
-    from tfgen.presets import gan  # noqa: F401
+    from tfgen.presets import gan, vae  # noqa: F401
 
 
 def all_presets() -> list[Preset]:

@@ -1,0 +1,38 @@
+"""VAE presets. Each is a few lines of typed config; `tfgen presets` lists them."""
+
+from __future__ import annotations
+
+from tfgen.config import DataConfig, OptimizerConfig, VAEConfig, VAEModelConfig
+from tfgen.presets import register
+
+
+@register("digits-vae", "MLP VAE, 17-way categorical pixels, on 8x8 digits; best epoch by val ELBO")
+def digits_vae() -> VAEConfig:
+    # Digits has 1,000 training images: the preset selects the best epoch by validation ELBO
+    # and stops early (PROTOCOLS.md section 2; figures in BENCHMARKS.md).
+    return VAEConfig(
+        epochs=40, steps_per_epoch=50, batch_size=100, patience=8,
+        data=DataConfig(name="digits", pixel_range="unit"),
+        model=VAEModelConfig(network="mlp", latent_dim=16, width=256, depth=2,
+                             likelihood="categorical", levels=17),
+        optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9),
+    )
+
+
+@register("digits-cvae", "conditional VAE (labels to encoder and decoder) on 8x8 digits")
+def digits_cvae() -> VAEConfig:
+    cfg = digits_vae()
+    cfg.data.labels = True
+    cfg.model.conditional = True
+    return cfg
+
+
+@register("mnist-vae", "conv VAE, Bernoulli (binarised) pixels, on MNIST 28x28 from TFDS")
+def mnist_vae() -> VAEConfig:
+    return VAEConfig(
+        epochs=30, batch_size=128,
+        data=DataConfig(name="tfds:mnist", pixel_range="unit"),
+        model=VAEModelConfig(network="conv", latent_dim=32, width=32, likelihood="bernoulli",
+                             kl_schedule="linear", warmup_steps=5000, eval_samples=1000),
+        optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9),
+    )
