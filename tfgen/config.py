@@ -344,7 +344,7 @@ class TrainingConfig:
     )
     steps_per_execution: int = param(1, min=1, help="train steps per tf.function call")
     deterministic: bool = param(
-        False, help="enable TensorFlow op determinism (bit-identical reruns and resumes)"
+        False, help="op determinism and one intra-op thread (bit-identical reruns and resumes)"
     )
     checkpoint_every: int = param(1, min=1, help="write a checkpoint every N epochs")
     sample_every: int = param(1, min=1, help="log sample images every N epochs")
@@ -435,6 +435,7 @@ class VAEModelConfig:
     free_bits: float = param(0.0, min=0.0, help="free bits per latent dimension (nats)")
     iw_samples: int = param(1, min=1, max=1000, help="importance samples (K > 1: IWAE bound)")
     conditional: bool = param(False, help="conditional VAE: labels to encoder and decoder")
+    dropout: float = param(0.0, min=0.0, max=0.9, help="mlp: dropout after each hidden layer")
     eval_samples: int = param(1000, min=1, help="importance samples K of the final test NLL")
 
 

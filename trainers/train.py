@@ -62,6 +62,19 @@ def _reference_batch(source, labels: bool, n: int = 16):
     return batch.numpy(), None
 
 
+def _single_threaded_kernels() -> None:
+    """One intra-op thread: with op determinism on, some multi-threaded CPU kernels of the
+    double-backprop graphs of R1/WGAN-GP penalties still summed in a thread-dependent order
+    (measured: runs of the same command differed in the last bits). Must precede runtime start."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:
+        log.warning("TensorFlow was already initialised: kernels stay multi-threaded, and "
+                    "training.deterministic may not be bit-identical across runs")
+
+
 def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     """Train `cfg` in `run_dir` (resuming if it holds a run); returns the metrics written."""
     from tfgen import distribute
@@ -70,6 +83,8 @@ def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     resume = os.path.exists(os.path.join(run_dir, "config.yaml"))
     if resume:
         _check_resumable(run_dir, cfg)
+    if cfg.training.deterministic:
+        _single_threaded_kernels()
     # Multi-worker and TPU strategies must be created before any other TensorFlow work.
     strategy = distribute.resolve_strategy(cfg.strategy, cfg.tpu)
 

@@ -183,25 +183,29 @@ def _with_labels(h, labels, num_classes: int | None, embed_dim: int = 16):
 
 def mlp_encoder(
     sample_shape: tuple[int, ...], latent_dim: int, width: int = 256, depth: int = 2,
-    num_classes: int | None = None, name: str = "encoder",
+    num_classes: int | None = None, dropout: float = 0.0, name: str = "encoder",
 ) -> keras.Model:
-    """x (and labels) -> Flatten -> [Dense(width) -> ReLU] x depth -> Dense(2·latent_dim)."""
+    """x (and labels) -> Flatten -> [Dense(width) -> ReLU (-> Dropout)] x depth -> Dense(2·latent)."""
     inputs, x, labels = _sample_inputs(tuple(sample_shape), num_classes)
     h = _with_labels(layers.Flatten()(x), labels, num_classes)
     for i in range(depth):
         h = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
+        if dropout > 0:
+            h = layers.Dropout(dropout)(h)
     out = layers.Dense(2 * latent_dim, dtype="float32", name="posterior")(h)
     return keras.Model(_unwrap(inputs), out, name=name)
 
 
 def mlp_decoder(
     latent_dim: int, sample_shape: tuple[int, ...], params_per_value: int = 1, width: int = 256,
-    depth: int = 2, num_classes: int | None = None, name: str = "decoder",
+    depth: int = 2, num_classes: int | None = None, dropout: float = 0.0, name: str = "decoder",
 ) -> keras.Model:
-    """z (and labels) -> [Dense(width) -> ReLU] x depth -> likelihood parameters."""
+    """z (and labels) -> [Dense(width) -> ReLU (-> Dropout)] x depth -> likelihood parameters."""
     inputs, h = _latent_inputs(latent_dim, num_classes, embed_dim=16)
     for i in range(depth):
         h = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
+        if dropout > 0:
+            h = layers.Dropout(dropout)(h)
     shape = (*sample_shape[:-1], sample_shape[-1] * params_per_value)
     size = 1
     for d in shape:
@@ -334,9 +338,9 @@ def build_vae_networks(model_cfg, info, params_per_value: int):
     num_classes = info.num_classes if model_cfg.conditional else None
     if model_cfg.network == "mlp":
         enc = mlp_encoder(info.shape, model_cfg.latent_dim, model_cfg.width, model_cfg.depth,
-                          num_classes)
+                          num_classes, model_cfg.dropout)
         dec = mlp_decoder(model_cfg.latent_dim, info.shape, params_per_value, model_cfg.width,
-                          model_cfg.depth, num_classes)
+                          model_cfg.depth, num_classes, model_cfg.dropout)
         return enc, dec
     enc = conv_encoder(info.shape, model_cfg.latent_dim, model_cfg.width, num_classes)
     dec = conv_decoder(model_cfg.latent_dim, info.shape, params_per_value, model_cfg.width,
