@@ -21,3 +21,12 @@ def test_cifar10_sngan_trains_on_mock_cifar(tmp_path):
                      "--set", "model.width=8", "--run-dir", str(tmp_path / "c"), "-q"])
     assert code == 0
     assert (tmp_path / "c" / "samples" / "epoch_0001.png").exists()
+
+
+def test_mnist_vae_trains_on_mock_mnist(tmp_path):
+    with tfds.testing.mock_data(num_examples=64):
+        code = main(["train", "--preset", "mnist-vae", "--set", "epochs=1",
+                     "--set", "steps_per_epoch=2", "--set", "batch_size=16",
+                     "--set", "model.width=8", "--run-dir", str(tmp_path / "v"), "-q"])
+    assert code == 0
+    assert (tmp_path / "v" / "decoder.keras").exists()

@@ -96,3 +96,32 @@ def test_vae_sigkill_then_resume_is_bit_identical(tmp_path):
     mb = keras.saving.load_model(killed / "model.keras", safe_mode=True)
     for x, y in zip(ma.weights, mb.weights, strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(x), keras.ops.convert_to_numpy(y))
+
+
+def test_latent_traversal_for_larger_latents(tmp_path):
+    run_dir = tmp_path / "trav"
+    assert main(["train", "--preset", "digits-vae", "--set", "epochs=1", "--set",
+                 "model.eval_samples=5", "--set", "model.latent_dim=6", "--set",
+                 "steps_per_epoch=5", "--set", "model.width=8", "-q", "--run-dir",
+                 str(run_dir)]) == 0
+    tags = set(events(run_dir).Tags()["tensors"])
+    assert "latent_traversal" in tags and "latent_manifold" not in tags
+
+
+def test_mixed_float16_vae_and_guard(tmp_path, capsys, monkeypatch):
+    run_dir = tmp_path / "mp"
+    assert main(["train", "--preset", "digits-vae", "--set", "epochs=1", "--set",
+                 "model.eval_samples=5", "--set", "training.precision=mixed_float16",
+                 *TINY, "--run-dir", str(run_dir)]) == 0
+    tags = set(events(run_dir).Tags()["tensors"])
+    assert "loss_scale/optimizer" in tags
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert np.isfinite(metrics["quality"]["nll"])
+    import tfgen.data
+
+    original = tfgen.data.ArraySource._scale
+    monkeypatch.setattr(tfgen.data.ArraySource, "_scale", lambda self, x: original(self, x) * np.nan)
+    assert main(["train", "--preset", "digits-vae", "--set", "epochs=2", "--set",
+                 "model.eval_samples=5", "--set", "training.precision=mixed_float16",
+                 *TINY, "--run-dir", str(run_dir)]) == 1
+    assert "non-finite" in capsys.readouterr().err.strip().splitlines()[-1]

@@ -26,7 +26,11 @@ def model_step(model) -> int:
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
-    """Stop training at the first non-finite log value (loss, penalty, gradient norm) or weight.
+    """Stop training at the first non-finite logged loss or penalty, or non-finite weight.
+
+    Gradient norms are not checked: under mixed float16 an overflowing gradient is expected (the
+    loss-scale optimizer skips that update and lowers its scale), and without loss scaling a
+    non-finite gradient makes the weights non-finite in the same step, which is checked.
 
     Raises `TrainingDiverged` naming the quantity and the step, from the batch end where it was
     seen (with `steps_per_execution=K`, within K steps); epoch-end callbacks such as
@@ -39,7 +43,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
             if key == "weights_finite":
                 if value != 1.0:
                     self._stop("weights")
-            elif not math.isfinite(value):
+            elif "grad_norm" not in key and not math.isfinite(value):
                 self._stop(key)
 
     def _stop(self, quantity: str):
@@ -124,12 +128,29 @@ class TensorBoardLogger(keras.callbacks.Callback):
             n = min(len(x), 16)
             pairs = np.concatenate([x[:n], rec[:n]])
             pictures["reconstructions"] = images_lib.image_grid(pairs, self.value_range, columns=n)
-            if getattr(self.model, "latent_dim", None) == 2 and not self.model.conditional:
+            labels = None
+            if self.model.conditional:  # traversals and manifolds of class 0
+                labels = np.zeros(144, np.int32)
+            if self.model.latent_dim == 2:
                 axis = np.linspace(-2.0, 2.0, 12, dtype=np.float32)
                 grid = np.stack(np.meshgrid(axis, -axis), axis=-1).reshape(-1, 2)[:, ::-1]
                 pictures["latent_manifold"] = images_lib.image_grid(
-                    self.model.decode(grid), self.value_range, columns=12)
+                    self.model.decode(grid, labels), self.value_range, columns=12)
+            else:
+                pictures["latent_traversal"] = self._traversal(x, labels)
         return pictures
+
+    def _traversal(self, x, labels, steps: int = 9, rows: int = 8) -> np.ndarray:
+        """Rows: the latent dimensions with the most KL; columns: that coordinate swept over
+        [-2.5, 2.5], the others at 0."""
+        kl = self.model.kl_per_dimension(*self.reference)
+        dims = np.argsort(-kl)[:rows]
+        values = np.linspace(-2.5, 2.5, steps, dtype=np.float32)
+        z = np.zeros((len(dims) * steps, self.model.latent_dim), np.float32)
+        for r, d in enumerate(dims):
+            z[r * steps:(r + 1) * steps, d] = values
+        images = self.model.decode(z, None if labels is None else labels[:len(z)])
+        return images_lib.image_grid(images, self.value_range, columns=steps)
 
     def on_epoch_end(self, epoch, logs=None):
         step = model_step(self.model)

@@ -145,6 +145,7 @@ class Categorical(Likelihood):
 
     def log_prob(self, x, params):
         k = tf.cast(tf.round(tf.cast(x, tf.float32) * (self.levels - 1)), tf.int32)
+        k = tf.clip_by_value(k, 0, self.levels - 1)  # out-of-range (or NaN) data: no bad gather
         log_p = tf.nn.log_softmax(self._logits(params), axis=-1)
         return _sum_per_example(tf.gather(log_p, k, axis=-1, batch_dims=len(k.shape)))
 
