@@ -344,7 +344,7 @@ class TrainingConfig:
     )
     steps_per_execution: int = param(1, min=1, help="train steps per tf.function call")
     deterministic: bool = param(
-        False, help="op determinism and one intra-op thread (bit-identical reruns and resumes)"
+        False, help="op determinism, single-threaded ops (bit-identical reruns and resumes)"
     )
     checkpoint_every: int = param(1, min=1, help="write a checkpoint every N epochs")
     sample_every: int = param(1, min=1, help="log sample images every N epochs")

@@ -63,13 +63,15 @@ def _reference_batch(source, labels: bool, n: int = 16):
 
 
 def _single_threaded_kernels() -> None:
-    """One intra-op thread: with op determinism on, some multi-threaded CPU kernels of the
-    double-backprop graphs of R1/WGAN-GP penalties still summed in a thread-dependent order
-    (measured: runs of the same command differed in the last bits). Must precede runtime start."""
+    """One intra-op and one inter-op thread. With op determinism alone, runs of the same
+    `ring8-gan` command (R1 penalty: double-backprop graphs) differed in the last bits in 3 of 6
+    tries, still in 3 of 6 with one intra-op thread, and in 0 of 6 with both set to one thread.
+    Must precede the runtime's start."""
     import tensorflow as tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:
         log.warning("TensorFlow was already initialised: kernels stay multi-threaded, and "
                     "training.deterministic may not be bit-identical across runs")
