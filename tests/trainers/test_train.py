@@ -116,6 +116,29 @@ def test_resume_continues_steps_and_curves(ring_run, tmp_path):
     assert "different config" in changed.stderr
 
 
+def kill_mid_run(args, run_dir, after: str, delay: float):
+    """Start `tfgen *args --run-dir run_dir`, SIGKILL it `delay` s after checkpoint file `after`
+    appears; never leaves the process behind."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    child = subprocess.Popen([sys.executable, "-m", "trainers.cli", *args, "--run-dir",
+                              str(run_dir)], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while not (run_dir / "checkpoints" / after).exists():
+            assert child.poll() is None, "the run ended before the checkpoint"
+            assert time.time() < deadline
+            time.sleep(0.02)
+        time.sleep(delay)
+        assert child.poll() is None
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
 def _generator_weights(run_dir):
     model = keras.saving.load_model(Path(run_dir) / "model.keras", safe_mode=True)
     return [keras.ops.convert_to_numpy(w) for w in model.weights]
@@ -129,23 +152,7 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
     assert proc.returncode == 0, proc.stderr
 
     killed = tmp_path / "killed"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    child = subprocess.Popen([sys.executable, "-m", "trainers.cli", *args, "--run-dir", str(killed)],
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 240
-        while not (killed / "checkpoints" / "ckpt-1.index").exists():
-            assert child.poll() is None, "the run ended before its first checkpoint"
-            assert time.time() < deadline
-            time.sleep(0.05)
-        time.sleep(0.4)  # into epoch 2
-        assert child.poll() is None
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    kill_mid_run(args, killed, after="ckpt-1.index", delay=0.4)  # into epoch 2
     assert not (killed / "model.keras").exists()  # it really died before the end
     proc = tfgen(*args, "--run-dir", str(killed))
     assert proc.returncode == 0, proc.stderr

@@ -1,18 +1,12 @@
 """`tfgen train` on VAE presets: run directory, TensorBoard, model selection, resume, sampling."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from tests.trainers.test_train import events, tfgen
+from tests.trainers.test_train import events, kill_mid_run, tfgen
 from trainers.cli import main
 
 TINY = ["--set", "model.width=32", "--set", "model.latent_dim=2", "--set", "steps_per_epoch=10",
@@ -70,22 +64,7 @@ def test_vae_sigkill_then_resume_is_bit_identical(tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     proc = tfgen(*args, "--run-dir", str(whole))
     assert proc.returncode == 0, proc.stderr
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    child = subprocess.Popen([sys.executable, "-m", "trainers.cli", *args, "--run-dir",
-                              str(killed)], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 240
-        while not (killed / "checkpoints" / "ckpt-2.index").exists():
-            assert child.poll() is None and time.time() < deadline
-            time.sleep(0.02)
-        time.sleep(0.2)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    kill_mid_run(args, killed, after="ckpt-2.index", delay=0.2)
     assert not (killed / "model.keras").exists()
     proc = tfgen(*args, "--run-dir", str(killed))
     assert proc.returncode == 0 and "resuming" in proc.stderr, proc.stderr

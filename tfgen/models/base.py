@@ -40,6 +40,9 @@ class GenerativeModel(keras.Model):
         seed: seed of all noise drawn in training steps.
     """
 
+    # Attributes holding sub-models (serialised in get_config, rebuilt in from_config).
+    submodels: tuple[str, ...] = ()
+
     def __init__(self, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
         self.seed = int(seed)
@@ -162,6 +165,16 @@ class GenerativeModel(keras.Model):
             unscaled = [tf.cast(g, tf.float32) * inv for g in grads]
         optimizer.apply(grads, variables)
         return unscaled
+
+    def submodel_config(self) -> dict:
+        return {k: keras.saving.serialize_keras_object(getattr(self, k)) for k in self.submodels}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in cls.submodels:
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
 
     def get_compile_config(self):
         # Optimizers and objectives are given to compile() as objects; a loaded model is compiled

@@ -52,6 +52,8 @@ class GAN(GenerativeModel):
     ```
     """
 
+    submodels = ("generator", "discriminator")
+
     def __init__(
         self,
         generator: keras.Model,
@@ -140,8 +142,7 @@ class GAN(GenerativeModel):
 
     def get_config(self):
         return {
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            **self.submodel_config(),
             "latent_dim": self.latent_dim,
             "num_classes": self.num_classes,
             "ema_decay": self.ema_decay,
@@ -150,13 +151,6 @@ class GAN(GenerativeModel):
             "seed": self.seed,
             "name": self.name,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
-        return cls(**config)
 
     # -- training -----------------------------------------------------------------------------
 

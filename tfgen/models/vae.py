@@ -70,6 +70,8 @@ class VAE(GenerativeModel):
     ```
     """
 
+    submodels = ("encoder", "decoder")
+
     def __init__(self, encoder, decoder, latent_dim: int, likelihood="bernoulli",
                  num_classes: int | None = None, seed: int = 0, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -129,21 +131,13 @@ class VAE(GenerativeModel):
 
     def get_config(self):
         return {
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            **self.submodel_config(),
             "latent_dim": self.latent_dim,
             "likelihood": self.likelihood.get_config(),
             "num_classes": self.num_classes,
             "seed": self.seed,
             "name": self.name,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
-        return cls(**config)
 
     def call(self, inputs, training: bool = False):
         """Reconstruction means: `inputs` is x, or [x, labels] for a conditional VAE."""
