@@ -1,5 +1,7 @@
-"""Quality metrics. Mode metrics for the 2-D mixtures follow PROTOCOLS.md section 1."""
+"""Quality metrics: mode metrics for the 2-D mixtures (PROTOCOLS.md section 1) and feature-set
+metrics -- Fréchet distance, KID, precision/recall, density/coverage (section 3)."""
 
+from tfgen.metrics.distances import frechet_distance, kernel_inception_distance, prdc
 from tfgen.metrics.modes import mode_metrics
 
-__all__ = ["mode_metrics"]
+__all__ = ["frechet_distance", "kernel_inception_distance", "mode_metrics", "prdc"]
