@@ -3,5 +3,7 @@ metrics -- Fréchet distance, KID, precision/recall, density/coverage (section 3
 
 from tfgen.metrics.distances import frechet_distance, kernel_inception_distance, prdc
 from tfgen.metrics.modes import mode_metrics
+from tfgen.metrics.streaming import FrechetDistance
 
-__all__ = ["frechet_distance", "kernel_inception_distance", "mode_metrics", "prdc"]
+__all__ = ["FrechetDistance", "frechet_distance", "kernel_inception_distance", "mode_metrics",
+           "prdc"]
