@@ -351,6 +351,14 @@ class TrainingConfig:
     num_samples: int = param(64, min=1, max=1024, help="samples in the fixed-noise grid")
 
 
+def _check_conditional(cfg, prefix: str) -> None:
+    """A conditional model (GAN or VAE) needs labelled data."""
+    if cfg.model.conditional and not cfg.data.labels:
+        raise ConfigError(
+            f"config key '{prefix}model.conditional': needs data.labels=true (a labelled dataset)"
+        )
+
+
 @dataclasses.dataclass
 class GANModelConfig:
     """Generator, discriminator and adversarial objective."""
@@ -403,11 +411,7 @@ class GANConfig(RunConfig):
                 f"config key '{prefix}batch_size': {self.batch_size} is not a multiple of "
                 f"model.pac={self.model.pac}"
             )
-        if self.model.conditional and not self.data.labels:
-            raise ConfigError(
-                f"config key '{prefix}model.conditional': needs data.labels=true (a labelled "
-                "dataset)"
-            )
+        _check_conditional(self, prefix)
 
 
 @dataclasses.dataclass
@@ -457,11 +461,7 @@ class VAEConfig(RunConfig):
             raise ConfigError(
                 f"config key '{prefix}data.pixel_range': VAE likelihoods need unit ([0, 1]) data"
             )
-        if self.model.conditional and not self.data.labels:
-            raise ConfigError(
-                f"config key '{prefix}model.conditional': needs data.labels=true (a labelled "
-                "dataset)"
-            )
+        _check_conditional(self, prefix)
         if self.model.kl_schedule == "linear" and self.model.warmup_steps == 0:
             raise ConfigError(f"config key '{prefix}model.warmup_steps': the linear schedule "
                               "needs warmup_steps >= 1")

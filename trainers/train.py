@@ -14,7 +14,7 @@ import sys
 import time
 
 from tfgen import config as config_lib
-from tfgen.errors import ConfigError, UserError
+from tfgen.errors import UserError
 
 log = logging.getLogger("tfgen")
 
@@ -221,5 +221,3 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
         log.info("done: %d steps in %.1f s; models and metrics in %s", metrics["steps"], wall, run_dir)
     return metrics
 
-
-__all__ = ["run", "ConfigError"]

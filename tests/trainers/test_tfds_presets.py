@@ -1,32 +1,22 @@
 """The TFDS presets train through the real tfds.load path (mock data: no download)."""
 
+import pytest
 import tensorflow_datasets as tfds
 
 from trainers.cli import main
 
 
-def test_mnist_dcgan_trains_on_mock_mnist(tmp_path):
+@pytest.mark.parametrize(
+    "preset,overrides,artifact",
+    [
+        ("mnist-dcgan", ["steps_per_epoch=2", "batch_size=16"], "generator.keras"),
+        ("cifar10-sngan", ["steps_per_epoch=1", "batch_size=8"], "samples/epoch_0001.png"),
+        ("mnist-vae", ["steps_per_epoch=2", "batch_size=16"], "decoder.keras"),
+    ],
+)
+def test_tfds_preset_trains_on_mock_data(preset, overrides, artifact, tmp_path):
+    sets = [arg for o in [*overrides, "epochs=1", "model.width=8"] for arg in ("--set", o)]
     with tfds.testing.mock_data(num_examples=64):
-        code = main(["train", "--preset", "mnist-dcgan", "--set", "epochs=1",
-                     "--set", "steps_per_epoch=2", "--set", "batch_size=16",
-                     "--set", "model.width=8", "--run-dir", str(tmp_path / "m"), "-q"])
+        code = main(["train", "--preset", preset, *sets, "--run-dir", str(tmp_path / "r"), "-q"])
     assert code == 0
-    assert (tmp_path / "m" / "generator.keras").exists()
-
-
-def test_cifar10_sngan_trains_on_mock_cifar(tmp_path):
-    with tfds.testing.mock_data(num_examples=64):
-        code = main(["train", "--preset", "cifar10-sngan", "--set", "epochs=1",
-                     "--set", "steps_per_epoch=1", "--set", "batch_size=8",
-                     "--set", "model.width=8", "--run-dir", str(tmp_path / "c"), "-q"])
-    assert code == 0
-    assert (tmp_path / "c" / "samples" / "epoch_0001.png").exists()
-
-
-def test_mnist_vae_trains_on_mock_mnist(tmp_path):
-    with tfds.testing.mock_data(num_examples=64):
-        code = main(["train", "--preset", "mnist-vae", "--set", "epochs=1",
-                     "--set", "steps_per_epoch=2", "--set", "batch_size=16",
-                     "--set", "model.width=8", "--run-dir", str(tmp_path / "v"), "-q"])
-    assert code == 0
-    assert (tmp_path / "v" / "decoder.keras").exists()
+    assert (tmp_path / "r" / artifact).exists()

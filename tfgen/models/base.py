@@ -15,6 +15,7 @@ Distribution contract (the same for GANs and VAEs):
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 STREAMS = 1024  # random draws available to one train step
@@ -75,6 +76,29 @@ class GenerativeModel(keras.Model):
     def uniform(self, local_batch, tail, stream: int) -> tf.Tensor:
         """U[0, 1) numbers [local_batch, *tail]: this replica's rows of a global draw."""
         return self._replica_rows(tf.random.stateless_uniform, local_batch, list(tail), stream)
+
+    # -- sampling helpers ---------------------------------------------------------------------
+
+    num_classes: int | None = None
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    def latent(self, num: int, seed: int = 0) -> np.ndarray:
+        """The latent vectors `sample(num, seed)` uses: N(0, I), stateless in (seed)."""
+        return tf.random.stateless_normal([num, self.latent_dim], seed=[int(seed), 0x5EED]).numpy()
+
+    def sample_labels(self, num: int, labels=None) -> np.ndarray | None:
+        """Labels for `num` samples: given ones cycled, default 0, 1, 2, ...; checked in range."""
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError(f"labels given to an unconditional {type(self).__name__}")
+            return None
+        labels = np.arange(num) % self.num_classes if labels is None else np.asarray(labels)
+        if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
+        return np.resize(labels, num).astype(np.int32)
 
     # -- reductions ---------------------------------------------------------------------------
 

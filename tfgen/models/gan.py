@@ -92,10 +92,6 @@ class GAN(GenerativeModel):
         self.objective_name = "non_saturating"
         self.built = True
 
-    @property
-    def conditional(self) -> bool:
-        return self.num_classes is not None
-
     # -- Keras plumbing -----------------------------------------------------------------------
 
     def compile(
@@ -302,11 +298,6 @@ class GAN(GenerativeModel):
             for w, value in zip(self.generator.trainable_weights, live, strict=True):
                 w.assign(value)
 
-    def latent(self, num: int, seed: int = 0) -> np.ndarray:
-        """The latent vectors `sample(num, seed)` uses: N(0, I), stateless in (seed)."""
-        z = tf.random.stateless_normal([num, self.latent_dim], seed=[int(seed), 0x5EED])
-        return z.numpy()
-
     def sample(
         self, num: int, seed: int = 0, labels=None, batch_size: int = 256, progress=None
     ) -> np.ndarray:
@@ -321,13 +312,7 @@ class GAN(GenerativeModel):
             progress: optional callable, called with the number of samples done after each batch.
         """
         z = self.latent(num, seed)
-        if self.conditional:
-            labels = np.arange(num) % self.num_classes if labels is None else np.asarray(labels)
-            if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
-                raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
-            labels = np.resize(labels, num).astype(np.int32) % self.num_classes
-        elif labels is not None:
-            raise ValueError("labels given to an unconditional GAN")
+        labels = self.sample_labels(num, labels)
         out = []
         with self.averaged_generator() as generator:
             for start in range(0, num, batch_size):

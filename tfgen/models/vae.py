@@ -85,10 +85,6 @@ class VAE(GenerativeModel):
         self.free_bits, self.iw_samples = 0.0, 1
         self.built = True
 
-    @property
-    def conditional(self) -> bool:
-        return self.num_classes is not None
-
     # -- Keras plumbing -----------------------------------------------------------------------
 
     def compile(self, optimizer="adam", kl_weight: float = 1.0, kl_schedule: str = "constant",
@@ -239,21 +235,11 @@ class VAE(GenerativeModel):
         mean, _ = self.encode(x, labels)
         return self.decode(mean, labels)
 
-    def latent(self, num: int, seed: int = 0) -> np.ndarray:
-        """Prior draws `sample(num, seed)` decodes: N(0, I), stateless in (seed)."""
-        return tf.random.stateless_normal([num, self.latent_dim], seed=[int(seed), 0x5EED]).numpy()
-
     def sample(self, num: int, seed: int = 0, labels=None, batch_size: int = 256,
                progress=None) -> np.ndarray:
         """Means of p(x | z) for `num` prior draws z (the usual picture of VAE samples)."""
         z = self.latent(num, seed)
-        if self.conditional:
-            labels = np.arange(num) % self.num_classes if labels is None else np.asarray(labels)
-            if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
-                raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
-            labels = np.resize(labels, num).astype(np.int32)
-        elif labels is not None:
-            raise ValueError("labels given to an unconditional VAE")
+        labels = self.sample_labels(num, labels)
         out = []
         for start in range(0, num, batch_size):
             part = None if labels is None else labels[start:start + batch_size]
