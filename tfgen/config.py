@@ -87,6 +87,28 @@ class DataConfig:
         data.check_name(self.name, key=f"{prefix}name")
 
 
+EVAL_METRICS = ("modes_covered", "high_quality", "reverse_kl", "frechet_distance", "kid",
+                "precision", "recall", "density", "coverage", "class_kl", "nll", "elbo")
+
+
+@dataclasses.dataclass
+class EvaluationConfig:
+    """Evaluation during training: model selection and convergence stopping on a quality metric."""
+
+    every: int = param(0, min=0, help="evaluate every N epochs during training (0: off)")
+    metric: str = param(
+        "", choices=("", *EVAL_METRICS),
+        help="metric to select the best epoch and stop on ('': reverse_kl for 2-D mixtures, "
+        "nll for VAEs, frechet_distance for image GANs)",
+    )
+    split: str = param("val", help="reference split (test where the data have no val split)")
+    num: int | None = param(None, min=2, help="generated samples per evaluation (None: default)")
+    patience: int | None = param(
+        None, min=1, help="stop after N evaluations without improvement (None: never)")
+    target: float | None = param(None, help="stop once the metric reaches this value")
+    features: str | None = param(None, help="Keras feature model file (None: tfgen's classifier)")
+
+
 @dataclasses.dataclass
 class RunConfig:
     """Keys every preset accepts. Model families extend it with their own sections."""
@@ -101,6 +123,8 @@ class RunConfig:
     strategy: str = param("auto", choices=STRATEGIES, help="tf.distribute strategy")
     tpu: str | None = param(None, help="TPU name or address (default: $TPU_NAME)")
     data: DataConfig = param(default_factory=DataConfig, help="training data")
+    evaluation: EvaluationConfig = param(
+        default_factory=EvaluationConfig, help="evaluation during training")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -95,6 +95,21 @@ def _cmd_sample(args) -> int:
     return 0
 
 
+def _cmd_evaluate(args) -> int:
+    from trainers import evaluate
+
+    evaluate.run(args.run_dir, num=args.num, split=args.split, seed=args.seed,
+                 features=args.features, nll_samples=args.nll_samples, progress=not args.quiet)
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from trainers import export
+
+    export.run(args.run_dir, args.out_dir)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tfgen import __version__
 
@@ -133,6 +148,36 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", required=True, metavar="FILE", help="FILE.png or FILE.npy")
     sample.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(func=_cmd_sample)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="quality metrics of a trained run, with real-vs-real baselines",
+        description="Evaluate a run's final model: mode metrics (2-D mixtures), Fréchet "
+        "distance, KID, precision/recall/density/coverage and class-distribution KL (images, in "
+        "the features of a classifier tfgen trains once per dataset and caches in "
+        "$TFGEN_CACHE_DIR or ~/.cache/tfgen), NLL and ELBO (VAEs). Writes RUN_DIR/eval.json.",
+    )
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("--num", type=int, help="generated samples (default: 2500 for 2-D "
+                          "mixtures, the reference split's size for images)")
+    evaluate.add_argument("--split", default="test", help="reference split (default test)")
+    evaluate.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    evaluate.add_argument("--features", metavar="MODEL", help="a Keras model file whose output "
+                          "is the feature vector (e.g. InceptionV3 without top) instead of "
+                          "tfgen's classifier")
+    evaluate.add_argument("--nll-samples", type=int, metavar="K", help="importance samples of "
+                          "the VAE NLL (default: the run's model.eval_samples)")
+    evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    export = sub.add_parser(
+        "export", help="write a run's model as a TensorFlow SavedModel",
+        description="Export a run's final model as a SavedModel with a sample(seed, num, "
+        "labels) signature (and encode/decode for VAEs), loadable with tf.saved_model.load "
+        "without tfgen.",
+    )
+    export.add_argument("run_dir", metavar="RUN_DIR")
+    export.add_argument("out_dir", metavar="OUT_DIR")
+    export.set_defaults(func=_cmd_export)
 
     presets = sub.add_parser(
         "presets", help="list presets", description="List the named presets, or show one."

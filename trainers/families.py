@@ -6,7 +6,7 @@ import os
 
 import keras
 
-from tfgen import data, networks
+from tfgen import networks
 from tfgen.config import GANConfig, OptimizerConfig, RunConfig, VAEConfig
 from tfgen.errors import ConfigError
 
@@ -31,16 +31,6 @@ class GANFamily:
     """`GANConfig` -> `tfgen.GAN`."""
 
     validates = False  # a GAN has no validation objective (quality metrics: tfgen evaluate)
-
-    @staticmethod
-    def evaluate(model, source, cfg) -> dict | None:
-        """PacGAN's mode metrics on 2,500 samples for ring8/grid25 (PROTOCOLS.md section 1)."""
-        mixture = source.info.mixture
-        if mixture is None:
-            return None
-        from tfgen.metrics import mode_metrics
-
-        return mode_metrics(model.sample(2500, seed=cfg.seed), mixture.means, mixture.std)
 
     @staticmethod
     def batches_per_step(cfg: GANConfig) -> int:
@@ -83,29 +73,6 @@ class VAEFamily:
     """`VAEConfig` -> `tfgen.VAE`."""
 
     validates = True  # validation ELBO each epoch; the best epoch is kept
-
-    @staticmethod
-    def evaluate(model, source, cfg) -> dict | None:
-        """Test-split NLL (IWAE, K = model.eval_samples), ELBO and active units (nats/example)."""
-        import numpy as np
-
-        split = "test" if "test" in source.info.splits else "train"
-        if not hasattr(source, "numpy"):
-            return None
-        x, y = source.numpy(split)
-        labels = y if model.conditional else None
-        log_px = model.log_likelihood(x, labels, num_samples=cfg.model.eval_samples, seed=cfg.seed)
-        test = data.load(source, split, batch_size=cfg.batch_size, labels=model.conditional,
-                         training=False)
-        elbo = model.evaluate(test, verbose=0, return_dict=True)["elbo"]
-        return {
-            "split": split,
-            "num_examples": int(len(x)),
-            "nll": float(-np.mean(log_px)),
-            "nll_importance_samples": cfg.model.eval_samples,
-            "elbo": float(elbo),
-            "active_units": model.active_units(x, labels),
-        }
 
     @staticmethod
     def batches_per_step(cfg: VAEConfig) -> int:

@@ -12,11 +12,27 @@ from tfgen.errors import UserError
 log = logging.getLogger("tfgen")
 
 
+def _check_run_dir(run_dir: str) -> None:
+    if not os.path.isdir(run_dir):
+        raise UserError(f"run directory not found: {run_dir}")
+    if not os.path.exists(os.path.join(run_dir, "config.yaml")):
+        raise UserError(f"{run_dir} is not a tfgen run directory (no config.yaml)")
+
+
+def run_config(run_dir: str):
+    """The typed config a run directory was trained with."""
+    from tfgen import config as config_lib
+
+    _check_run_dir(run_dir)
+    raw = config_lib.load_yaml(os.path.join(run_dir, "config.yaml"))
+    cls = config_lib.VAEConfig if "optimizer" in raw else config_lib.GANConfig
+    return config_lib.apply_dict(cls(), raw)
+
+
 def load_run_model(run_dir: str):
     """The final model of a run directory (`model.keras`), loaded in safe mode."""
     path = os.path.join(run_dir, "model.keras")
-    if not os.path.isdir(run_dir):
-        raise UserError(f"run directory not found: {run_dir}")
+    _check_run_dir(run_dir)
     if not os.path.exists(path):
         raise UserError(f"{run_dir} holds no finished run (no model.keras); train it first")
     import keras

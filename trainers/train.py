@@ -77,6 +77,54 @@ def _single_threaded_kernels() -> None:
                     "training.deterministic may not be bit-identical across runs")
 
 
+def _evaluation_callback(cfg, source, model):
+    """The `Evaluation` callback the `evaluation` config section asks for and the metric it
+    selects on, or (None, None)."""
+    from tfgen import callbacks
+    from tfgen.metrics.evaluation import Evaluator
+
+    e = cfg.evaluation
+    if not e.every:
+        return None, None
+    splits = source.info.splits
+    split = e.split if e.split in splits else "test" if "test" in splits else "train"
+    if split != e.split:
+        log.info("evaluation: dataset %s has no %s split; evaluating on %s", source.info.name,
+                 e.split, split)
+    evaluator = Evaluator(source, split, num=e.num, seed=cfg.seed,
+                          features=e.features or "auto", nll_samples=getattr(
+                              cfg.model, "eval_samples", 1000), baseline=False, progress=True)
+    available = evaluator.available(model)
+    metric = e.metric or next(m for m in ("reverse_kl", "nll", "frechet_distance") if m in available)
+    if metric not in available:
+        raise UserError(f"config key 'evaluation.metric': {metric!r} does not apply to this "
+                        f"run; choose from: {', '.join(available)}")
+    return callbacks.Evaluation(evaluator, every=e.every), metric
+
+
+def final_quality(model, source, cfg) -> dict | None:
+    """The cheap part of `tfgen evaluate`, on the test split at the end of every run: PacGAN's
+    mode metrics (2-D mixtures) and the test NLL, ELBO and active units (VAEs). Image metrics
+    need a feature extractor: `tfgen evaluate` or the `evaluation` config section."""
+    from tfgen.metrics.evaluation import Evaluator
+
+    likelihood = hasattr(model, "log_likelihood")
+    if "test" not in source.info.splits or not (source.info.kind == "points" or likelihood):
+        return None
+    evaluator = Evaluator(source, "test", seed=cfg.seed, features=None, baseline=False,
+                          nll_samples=getattr(cfg.model, "eval_samples", 1000))
+    quality = {"split": "test", **evaluator.values(model)}
+    if likelihood:
+        x, y = source.numpy("test") if hasattr(source, "numpy") else (None, None)
+        quality.update(num_examples=source.num_examples("test"),
+                       nll_importance_samples=evaluator.nll_samples)
+        if x is not None:
+            quality["active_units"] = model.active_units(x, y if model.conditional else None)
+    else:
+        quality["num_samples"] = evaluator.num
+    return quality
+
+
 def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     """Train `cfg` in `run_dir` (resuming if it holds a run); returns the metrics written."""
     from tfgen import distribute
@@ -139,8 +187,16 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
     if family.validates and "val" in source.info.splits:
         val_ds = data.load(source, "val", batch_size=cfg.batch_size, seed=cfg.seed,
                            labels=cfg.data.labels, training=False, strategy=strategy)
+    evaluation, metric = _evaluation_callback(cfg, source, model)
     best = None
-    if val_ds is not None:  # model selection: the final weights are the best epoch's
+    if evaluation is not None:  # model selection and stopping on the chosen quality metric
+        from tfgen.metrics.evaluation import DIRECTIONS
+
+        e = cfg.evaluation
+        best = callbacks.BestEpoch(os.path.join(ckpt_dir, "best.weights.h5"), f"eval_{metric}",
+                                   DIRECTIONS[metric], patience=e.patience, target=e.target,
+                                   every=e.every)
+    elif val_ds is not None:  # model selection: the final weights are the best epoch's
         best = callbacks.BestEpoch(os.path.join(ckpt_dir, "best.weights.h5"), "val_elbo", "max",
                                    patience=getattr(cfg, "patience", None))
     checkpointer = callbacks.Checkpointer(ckpt_dir, model, every=t.checkpoint_every,
@@ -148,9 +204,8 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
     initial_epoch = checkpointer.restore()
     if best is not None and best.stopped():
         raise UserError(
-            f"run directory {run_dir} stopped early at epoch {initial_epoch} (no better "
-            f"validation ELBO for {best.patience} epochs); its best epoch is "
-            f"{int(best.best_epoch.numpy())}"
+            f"run directory {run_dir} stopped early at epoch {initial_epoch} ({best.reason()}); "
+            f"its best epoch is {int(best.best_epoch.numpy())}"
         )
     step = callbacks.model_step(model)
     if initial_epoch >= cfg.epochs:
@@ -169,6 +224,8 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
                    labels=cfg.data.labels, start_batch=step, strategy=strategy)
     info = source.info
     cbs = [callbacks.NonFiniteGuard()]
+    if evaluation is not None:
+        cbs.append(evaluation)  # before the logger and BestEpoch, which read its logs
     if chief:
         cbs.append(callbacks.TensorBoardLogger(
             os.path.join(run_dir, "logs"), samples_dir=os.path.join(run_dir, "samples"),
@@ -208,8 +265,11 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
     }
     if best is not None:
         metrics["best_epoch"] = int(best.best_epoch.numpy())
-        metrics["best_val_elbo"] = float(best.best.numpy())
-    quality = family.evaluate(model, source, cfg)
+        metrics["monitor"] = best.monitor
+        metrics["best_value"] = float(best.best.numpy())
+        if best.stopped():
+            metrics["stopped"] = best.reason()
+    quality = final_quality(model, source, cfg)
     if quality:
         metrics["quality"] = quality
         log.info("%s", ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"

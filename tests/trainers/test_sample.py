@@ -57,4 +57,4 @@ def test_bad_sample_requests(cgan_run, args, message, capsys, monkeypatch, tmp_p
 
 def test_not_a_run_directory(tmp_path, capsys):
     assert main(["sample", str(tmp_path), "--num", "2", "--out", "x.npy"]) == 2
-    assert "holds no finished run" in capsys.readouterr().err
+    assert "is not a tfgen run directory" in capsys.readouterr().err

@@ -70,7 +70,7 @@ def test_vae_sigkill_then_resume_is_bit_identical(tmp_path):
     assert proc.returncode == 0 and "resuming" in proc.stderr, proc.stderr
     a = json.loads((whole / "metrics.json").read_text())
     b = json.loads((killed / "metrics.json").read_text())
-    assert a["best_epoch"] == b["best_epoch"] and a["best_val_elbo"] == b["best_val_elbo"]
+    assert a["best_epoch"] == b["best_epoch"] and a["best_value"] == b["best_value"]
     ma = keras.saving.load_model(whole / "model.keras", safe_mode=True)
     mb = keras.saving.load_model(killed / "model.keras", safe_mode=True)
     for x, y in zip(ma.weights, mb.weights, strict=True):

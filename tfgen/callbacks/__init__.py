@@ -1,10 +1,12 @@
-"""Callbacks for tfgen models in `fit`: non-finite guard, TensorBoard logging, checkpoints.
+"""Callbacks for tfgen models in `fit`: non-finite guard, TensorBoard logging, evaluation, model
+selection and convergence stopping, checkpoints.
 
 All are plain `keras.callbacks.Callback`s and work with any `tfgen.models.GenerativeModel`.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 
@@ -158,6 +160,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
             for key, value in (logs or {}).items():
                 if key.startswith("val_"):
                     tf.summary.scalar(f"validation/{key[4:]}", _scalar(value))
+                elif key.startswith("eval_"):  # from an `Evaluation` callback placed before
+                    tf.summary.scalar(f"evaluation/{key[5:]}", _scalar(value))
         last = self.params.get("epochs") == epoch + 1
         if (epoch + 1) % self.image_every and not last:
             return
@@ -179,29 +183,62 @@ class TensorBoardLogger(keras.callbacks.Callback):
             self.writer.close()
 
 
-class BestEpoch(keras.callbacks.Callback):
-    """Model selection on a validation metric, with optional early stopping, that survives resumes.
+class Evaluation(keras.callbacks.Callback):
+    """Quality metrics during training: every `every` epochs (and after the last), the
+    `tfgen.metrics.evaluation.Evaluator`'s values are added to the epoch's logs as `eval_<name>`,
+    where later callbacks see them: `TensorBoardLogger` writes them under `evaluation/`,
+    `BestEpoch(monitor="eval_<name>", every=every)` selects and stops on one, `History` and
+    KerasTuner record them. Place it before those callbacks.
 
-    After every epoch, if `monitor` improved, the model's weights are written to `path` (atomically:
-    a temporary file, then a rename). Training stops after `patience` epochs without improvement.
-    When training ends, the best weights are loaded back. Its state (best value, epoch, epochs
+    Args:
+        evaluator: a `tfgen.metrics.evaluation.Evaluator` (reference side computed once).
+        every: epochs between evaluations.
+    """
+
+    def __init__(self, evaluator, every: int = 1):
+        super().__init__()
+        self.evaluator, self.every = evaluator, int(every)
+
+    def due(self, epoch: int) -> bool:
+        return (epoch + 1) % self.every == 0 or self.params.get("epochs") == epoch + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or not self.due(epoch):
+            return
+        values = self.evaluator.values(self.model)
+        logs.update({f"eval_{k}": float(v) for k, v in values.items()})
+        logging.getLogger("tfgen").info(
+            "epoch %d evaluation (%s split): %s", epoch + 1, self.evaluator.split,
+            ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+
+
+class BestEpoch(keras.callbacks.Callback):
+    """Model selection on a logged metric, with convergence stopping, that survives resumes.
+
+    At the end of every `every`-th epoch (and the last), if `monitor` improved, the model's
+    weights are written to `path` (atomically: a temporary file, then a rename). Training stops
+    after `patience` such checks without improvement, or once the best value reaches `target`.
+    When training ends, the best weights are loaded back. Its state (best value, epoch, checks
     waited) is a set of variables for `Checkpointer(extra=best.state())`, so a resumed run
     selects exactly as an uninterrupted one.
 
     Args:
         path: weights file (`.weights.h5`) of the best epoch.
-        monitor: the logged value to watch, e.g. "val_elbo".
+        monitor: the logged value to watch, e.g. "val_elbo" or "eval_frechet_distance".
         mode: "max" or "min".
-        patience: epochs without improvement before stopping (None: never stop).
+        patience: checks without improvement before stopping (None: never stop).
+        target: stop once the best value is at least (max) or at most (min) this.
+        every: epochs between checks (an `Evaluation` callback's `every`).
     """
 
     def __init__(self, path, monitor: str = "val_elbo", mode: str = "max",
-                 patience: int | None = None):
+                 patience: int | None = None, target: float | None = None, every: int = 1):
         super().__init__()
         if mode not in ("max", "min"):
             raise ValueError("mode must be 'max' or 'min'")
         self.path = str(path)
         self.monitor, self.mode, self.patience = monitor, mode, patience
+        self.target, self.every = target, int(every)
         worst = -np.inf if mode == "max" else np.inf
         self.best = tf.Variable(worst, dtype=tf.float64, trainable=False)
         self.best_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
@@ -210,15 +247,31 @@ class BestEpoch(keras.callbacks.Callback):
     def state(self) -> dict:
         return {"best_value": self.best, "best_epoch": self.best_epoch, "best_wait": self.wait}
 
+    def _better(self, a, b) -> bool:
+        return a > b if self.mode == "max" else a < b
+
+    def reached_target(self) -> bool:
+        best = float(self.best.numpy())
+        return self.target is not None and not self._better(self.target, best)
+
     def stopped(self) -> bool:
-        return self.patience is not None and int(self.wait.numpy()) >= self.patience
+        """True when a previous run already stopped (patience spent or target reached)."""
+        waited = self.patience is not None and int(self.wait.numpy()) >= self.patience
+        return waited or self.reached_target()
+
+    def reason(self) -> str:
+        if self.reached_target():
+            return f"{self.monitor} reached its target {self.target}"
+        return f"no better {self.monitor} for {self.patience} checks"
 
     def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every and self.params.get("epochs") != epoch + 1:
+            return
         if not logs or self.monitor not in logs:
-            raise ValueError(f"BestEpoch: '{self.monitor}' is not logged (need validation data)")
+            raise ValueError(f"BestEpoch: '{self.monitor}' is not logged (need validation data "
+                             "or an Evaluation callback before this one)")
         value = _scalar(logs[self.monitor])
-        better = value > self.best.numpy() if self.mode == "max" else value < self.best.numpy()
-        if better:
+        if self._better(value, self.best.numpy()):
             self.best.assign(value)
             self.best_epoch.assign(epoch + 1)
             self.wait.assign(0)

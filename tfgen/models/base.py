@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 STREAMS = 1024  # random draws available to one train step
+SAMPLE_SEED_STREAM = 0x5EED  # second key word of the latent draws of `sample(num, seed)`
 
 
 def _replica_context():
@@ -87,7 +88,8 @@ class GenerativeModel(keras.Model):
 
     def latent(self, num: int, seed: int = 0) -> np.ndarray:
         """The latent vectors `sample(num, seed)` uses: N(0, I), stateless in (seed)."""
-        return tf.random.stateless_normal([num, self.latent_dim], seed=[int(seed), 0x5EED]).numpy()
+        seed = [int(seed), SAMPLE_SEED_STREAM]
+        return tf.random.stateless_normal([num, self.latent_dim], seed=seed).numpy()
 
     def sample_labels(self, num: int, labels=None) -> np.ndarray | None:
         """Labels for `num` samples: given ones cycled, default 0, 1, 2, ...; checked in range."""

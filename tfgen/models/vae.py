@@ -276,6 +276,19 @@ class VAE(GenerativeModel):
             total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
         return (total - math.log(num_samples)).numpy()
 
+    def elbo(self, x, labels=None, seed: int = 0, batch_size: int = 256) -> np.ndarray:
+        """Per-example ELBO, E_q[log p(x|z)] - KL(q(z|x) ‖ p(z)): analytic KL, one posterior
+        sample (stateless in `seed`), β = 1 whatever the training weight."""
+        out = []
+        for i in range(0, len(x), batch_size):
+            xb = tf.convert_to_tensor(np.asarray(x[i:i + batch_size], np.float32))
+            lb = None if labels is None else tf.constant(labels[i:i + batch_size], tf.int32)
+            eps = tf.random.stateless_normal([int(xb.shape[0]), 1, self.latent_dim],
+                                             seed=[int(seed), 999 + i], alg="philox")
+            log_px, _, kl_dims = self._bounds(xb, lb, eps, False)
+            out.append((log_px[:, 0] - tf.reduce_sum(kl_dims, axis=1)).numpy())
+        return np.concatenate(out)
+
     def kl_per_dimension(self, x, labels=None) -> np.ndarray:
         """Mean KL(q(z_d | x) ‖ p(z_d)) per latent dimension over `x`."""
         mean, log_var = self.encode(x, labels)

@@ -1,0 +1,131 @@
+"""Evaluator, feature extractors and the class-distribution KL, against hand-built cases."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from tfgen import data
+from tfgen.errors import UserError
+from tfgen.metrics import features as features_lib
+from tfgen.metrics.evaluation import DIRECTIONS, Evaluator, class_distribution_kl
+
+
+class FixedSamples:
+    """A stand-in model whose `sample` returns given arrays (first `num`)."""
+
+    def __init__(self, samples):
+        self.samples = np.asarray(samples, np.float32)
+
+    def sample(self, num, seed=0):
+        return self.samples[:num]
+
+
+def test_class_distribution_kl_closed_forms():
+    uniform = np.repeat(np.arange(10), 5)
+    assert class_distribution_kl(uniform, uniform, 10) == pytest.approx(0.0)
+    assert class_distribution_kl(np.zeros(50, int), uniform, 10) == pytest.approx(np.log(10))
+    # Half on class 0, half on class 1, reference uniform over 4: log 4 - log 2.
+    ref4 = np.repeat(np.arange(4), 3)
+    assert class_distribution_kl([0, 1, 0, 1], ref4, 4) == pytest.approx(np.log(2))
+
+
+def test_mixture_evaluator_cards_and_baseline():
+    src = data.source("ring8", seed=3)
+    ev = Evaluator(src, "test", seed=1)
+    collapsed = FixedSamples(np.repeat(src.info.mixture.means[:1], 2500, axis=0))
+    cards = ev(collapsed)
+    assert set(cards) == {"modes_covered", "high_quality", "reverse_kl"}
+    assert cards["modes_covered"]["value"] == 1 and cards["high_quality"]["value"] == 1.0
+    assert cards["reverse_kl"]["value"] == pytest.approx(np.log(8))
+    # Real points: every mode, almost all within 3 sigma (P(chi_2 < 9) = 0.989), near-uniform.
+    base = cards["modes_covered"]
+    assert base["baseline"] == 8 and cards["high_quality"]["baseline"] == pytest.approx(0.989, abs=0.01)
+    assert cards["reverse_kl"]["baseline"] < 0.01
+    assert base["num_generated"] == base["num_reference"] == 2500 and base["seed"] == 1
+    assert base["better"] == "max" and cards["reverse_kl"]["better"] == DIRECTIONS["reverse_kl"]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.source("digits")
+
+
+@pytest.fixture(scope="module")
+def extractor(digits):
+    return features_lib.dataset_extractor(digits, progress=False)
+
+
+def test_extractor_is_trained_once_and_cached(digits, extractor, monkeypatch):
+    card = extractor.card
+    assert card["dataset"] == "digits" and card["train_examples"] == 1000
+    assert card["test_examples"] == 447 and card["accuracy"] > 0.85
+    assert os.path.exists(card["path"]) and card["path"].startswith(features_lib.cache_dir())
+    monkeypatch.setattr(features_lib, "train_classifier",
+                        lambda *a, **k: pytest.fail("retrained despite the cache"))
+    again = features_lib.dataset_extractor(digits, progress=False)
+    x, _ = digits.numpy("val")
+    np.testing.assert_allclose(again.features(x, (-1, 1)), extractor.features(x, (-1, 1)),
+                               rtol=1e-5, atol=1e-5)
+    # The same images in [0, 1] (VAE pixel range) are the same features: one extractor per data.
+    unit = data.source("digits", pixel_range="unit")
+    assert features_lib.dataset_extractor(unit, progress=False).card["sha256"] == card["sha256"]
+
+
+def test_fingerprint_depends_on_content():
+    x = np.zeros((4, 8, 8, 1), np.float32)
+    y = np.arange(4)
+    a = features_lib.dataset_fingerprint("d", "train", x, y)
+    assert a == features_lib.dataset_fingerprint("d", "train", x.copy(), y.copy())
+    x[0, 0, 0, 0] = 1.0
+    assert a != features_lib.dataset_fingerprint("d", "train", x, y)
+
+
+def test_real_test_images_score_as_perfect(digits, extractor):
+    ev = Evaluator(digits, "test", features=extractor, seed=0)
+    x, _ = digits.numpy("test")
+    cards = ev(FixedSamples(x[::-1]))  # the reference split itself, in another order
+    assert cards["frechet_distance"]["value"] < 1e-6
+    for name in ("precision", "recall", "coverage"):
+        assert cards[name]["value"] == 1.0
+    assert cards["class_kl"]["value"] < 0.01
+    # The real-vs-real baseline (train vs test) is a positive floor with its own card.
+    fd = cards["frechet_distance"]
+    assert fd["baseline"] > 0 and fd["baseline_split"] == "train" and fd["reference_split"] == "test"
+    assert fd["num_generated"] == fd["num_reference"] == 447
+    assert fd["features"]["accuracy"] == extractor.card["accuracy"]
+    assert cards["precision"]["k"] == 3 and cards["density"]["k"] == 5
+    # Noise scores much worse than the baseline.
+    noise = np.random.default_rng(0).uniform(-1, 1, x.shape)
+    worse = ev.values(FixedSamples(noise))
+    assert worse["frechet_distance"] > 5 * fd["baseline"] and worse["class_kl"] > 0.1
+
+
+def test_user_feature_model(digits, tmp_path):
+    inputs = keras.Input((8, 8, 1))
+    model = keras.Model(inputs, keras.layers.Dense(6)(keras.layers.Flatten()(inputs)))
+    path = str(tmp_path / "feat.keras")
+    model.save(path)
+    ext = features_lib.FeatureExtractor.from_file(path)
+    assert ext.dim == 6 and not ext.classifies and len(ext.card["sha256"]) == 64
+    x, _ = digits.numpy("val")
+    np.testing.assert_allclose(ext.features(x, (-1, 1)), model.predict((x + 1) / 2, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    ev = Evaluator(digits, "test", features=path, num=100)
+    assert "class_kl" not in ev.available(FixedSamples(x))
+    assert ev(FixedSamples(x[:100]))["frechet_distance"]["features"]["name"] == "feat.keras"
+
+
+def test_bad_feature_models_and_counts(digits, extractor, tmp_path):
+    with pytest.raises(UserError, match="model file not found"):
+        features_lib.FeatureExtractor.from_file(str(tmp_path / "missing.keras"))
+    (tmp_path / "junk.keras").write_text("not a model")
+    with pytest.raises(UserError, match="cannot load"):
+        features_lib.FeatureExtractor.from_file(str(tmp_path / "junk.keras"))
+    inputs = keras.Input((8, 8, 1))
+    keras.Model(inputs, keras.layers.Conv2D(2, 3)(inputs)).save(tmp_path / "conv.keras")
+    with pytest.raises(UserError, match=r"must output one \[N, D\]"):
+        features_lib.FeatureExtractor.from_file(str(tmp_path / "conv.keras"))
+    with pytest.raises(UserError, match="exceeds the test split's 447 examples"):
+        Evaluator(digits, "test", num=500, features=extractor)

@@ -1,0 +1,202 @@
+"""Evaluate a trained generative model against a dataset: every metric that applies, each with its
+card and a real-vs-real baseline.
+
+- 2-D mixtures (ring8, grid25): modes covered, high-quality fraction and reverse KL on 2,500
+  samples (PROTOCOLS.md section 1); baseline: 2,500 points of the reference split.
+- Images: Fréchet distance, KID, precision/recall (k = 3), density/coverage (k = 5) in the
+  feature space of a feature extractor, and, when the extractor classifies, the class
+  distribution KL; baseline: the same number of train-split images against the reference split.
+- Models with a likelihood (VAEs): NLL (IWAE bound, K importance samples) and ELBO on the
+  reference split, in nats per example.
+
+One `Evaluator` computes the reference side (features, baselines) once and is then called on
+models: by `tfgen evaluate`, by the `Evaluation` callback during training and by the tuner.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfgen.errors import UserError
+from tfgen.metrics.distances import frechet_distance, kernel_inception_distance, prdc
+from tfgen.metrics.features import FeatureExtractor, _arrays, dataset_extractor
+from tfgen.metrics.modes import mode_metrics
+
+# Which way is better, for every metric an Evaluator can report.
+DIRECTIONS = {
+    "modes_covered": "max", "high_quality": "max", "reverse_kl": "min",
+    "frechet_distance": "min", "kid": "min", "precision": "max", "recall": "max",
+    "density": "max", "coverage": "max", "class_kl": "min",
+    "nll": "min", "elbo": "max",
+}
+MIXTURE_SAMPLES = 2500  # PacGAN protocol
+
+
+def class_distribution_kl(predicted, reference_labels, num_classes: int) -> float:
+    """KL(p ‖ q) in nats between the histogram p of predicted classes of generated samples and
+    the class frequencies q of the reference labels; 0 when samples spread over classes as the
+    data do (a class with no sample contributes 0; a class absent from q is smoothed)."""
+    p = np.bincount(np.asarray(predicted), minlength=num_classes).astype(np.float64)
+    q = np.bincount(np.asarray(reference_labels), minlength=num_classes).astype(np.float64)
+    p, q = p / p.sum(), (q + 1e-12) / (q + 1e-12).sum()
+    nz = p > 0
+    return float(np.sum(p[nz] * np.log(p[nz] / q[nz])))
+
+
+class Evaluator:
+    """Metrics of a generative model's samples against one split of its dataset.
+
+    Args:
+        source: the `tfgen.data` source the model was trained on.
+        split: reference split ("test" for reports; "val" for model selection during training).
+        num: generated samples (default: 2,500 for mixtures; the reference split's size, at most
+            10,000, for images). Image metrics compare equal counts, so `num` may not exceed the
+            reference split.
+        seed: seed of the generated samples and of the subsets drawn.
+        features: "auto" (tfgen's cached classifier for the dataset), a Keras model file, a
+            `FeatureExtractor`, or None (no image metrics).
+        nll_samples: importance samples K of the NLL (models with `log_likelihood`).
+        baseline: also compute the real-vs-real baselines.
+        cache_dir: where tfgen's extractors are cached (default: `features.cache_dir()`).
+    """
+
+    def __init__(self, source, split: str = "test", num: int | None = None, seed: int = 0,
+                 features="auto", nll_samples: int = 1000, baseline: bool = True,
+                 cache_dir: str | None = None, progress: bool = False):
+        self.source, self.info = source, source.info
+        source.check_split(split)
+        self.split, self.seed, self.nll_samples = split, int(seed), int(nll_samples)
+        self.baseline_split = next(
+            (s for s in ("train", "test", "val") if s in self.info.splits and s != split), None)
+        if not baseline:
+            self.baseline_split = None
+        rng = np.random.default_rng([self.seed, 7])
+        self.extractor = None
+        self.baselines: dict[str, float] = {}
+        if self.info.kind == "points":
+            self.num = num or MIXTURE_SAMPLES
+            self._init_points()
+        else:
+            size = source.num_examples(split)
+            self.num = num or min(size, 10_000)
+            if self.num > size:
+                raise UserError(f"--num {self.num} exceeds the {split} split's {size} examples "
+                                "(image metrics compare equal sample counts)")
+            if features is not None:
+                self.extractor = (features if isinstance(features, FeatureExtractor)
+                                  else dataset_extractor(source, cache_dir, progress)
+                                  if features == "auto" else FeatureExtractor.from_file(features))
+                self._init_images(rng)
+        self._reference_for_nll = None
+
+    # -- reference side -------------------------------------------------------------------------
+
+    def _init_points(self):
+        """Baseline: the first `num` real points of the reference split."""
+        if self.info.mixture is None:
+            raise UserError(f"dataset {self.info.name!r}: points without a known mixture cannot "
+                            "be evaluated")
+        self.baseline_split = self.split
+        x, _ = self.source.numpy(self.split)
+        m = self.info.mixture
+        q = mode_metrics(x[:self.num], m.means, m.std)
+        self.baselines.update({k: q[k] for k in ("modes_covered", "high_quality", "reverse_kl")})
+
+    def _subset(self, split, rng):
+        x, y = _arrays(self.source, split, None if hasattr(self.source, "numpy") else self.num * 4)
+        if len(x) < self.num:
+            raise UserError(f"split {split!r} has {len(x)} examples, fewer than --num {self.num}")
+        idx = np.sort(rng.choice(len(x), self.num, replace=False))
+        return x[idx], y[idx]
+
+    def _init_images(self, rng):
+        vr = self.info.value_range
+        x, self.ref_labels = self._subset(self.split, rng)
+        self.ref_features = self.extractor.features(x, vr)
+        if self.baseline_split is not None:
+            xb, _ = self._subset(self.baseline_split, rng)
+            self.baselines.update(self._image_metrics(xb))
+
+    def _image_metrics(self, x) -> dict:
+        fake = self.extractor.features(x, self.info.value_range)
+        kid, kid_std = kernel_inception_distance(self.ref_features, fake, seed=self.seed)
+        out = {"frechet_distance": frechet_distance(self.ref_features, fake), "kid": kid,
+               "kid_std": kid_std}
+        out.update({k: v for k, v in prdc(self.ref_features, fake).items()
+                    if not k.startswith("k_")})
+        if self.extractor.classifies and self.ref_labels is not None:
+            predicted = self.extractor.predict_classes(x, self.info.value_range)
+            out["class_kl"] = class_distribution_kl(predicted, self.ref_labels,
+                                                    self.info.num_classes)
+        return out
+
+    # -- what applies -----------------------------------------------------------------------------
+
+    def available(self, model) -> list[str]:
+        """Names of the metrics this evaluator reports for `model`."""
+        names = []
+        if self.info.kind == "points":
+            names += ["modes_covered", "high_quality", "reverse_kl"]
+        elif self.extractor is not None:
+            names += ["frechet_distance", "kid", "precision", "recall", "density", "coverage"]
+            if self.extractor.classifies:
+                names.append("class_kl")
+        if hasattr(model, "log_likelihood"):
+            names += ["nll", "elbo"]
+        return names
+
+    # -- model side -------------------------------------------------------------------------------
+
+    def values(self, model) -> dict[str, float]:
+        """{metric: value} for `model` (see `available`)."""
+        out = {}
+        if self.info.kind == "points":
+            m = self.info.mixture
+            q = mode_metrics(model.sample(self.num, seed=self.seed), m.means, m.std)
+            out.update({k: q[k] for k in ("modes_covered", "high_quality", "reverse_kl")})
+        elif self.extractor is not None:
+            out.update(self._image_metrics(model.sample(self.num, seed=self.seed)))
+        if hasattr(model, "log_likelihood"):
+            out.update(self._likelihood(model))
+        return out
+
+    def _likelihood(self, model) -> dict:
+        x, y = self.source.numpy(self.split) if hasattr(self.source, "numpy") else _arrays(
+            self.source, self.split)
+        labels = y if model.conditional else None
+        log_px = model.log_likelihood(x, labels, num_samples=self.nll_samples, seed=self.seed)
+        elbo = model.elbo(x, labels, seed=self.seed)
+        self._nll_examples = int(len(x))
+        return {"nll": float(-np.mean(log_px)), "elbo": float(np.mean(elbo))}
+
+    def __call__(self, model) -> dict[str, dict]:
+        """Every metric that applies, as {name: card}. A card holds the value, the real-vs-real
+        baseline (None where there is none) and how it was measured."""
+        values = self.values(model)
+        cards = {}
+        for name in self.available(model):
+            card = {"metric": name, "value": values[name], "better": DIRECTIONS[name],
+                    "baseline": self.baselines.get(name), "reference_split": self.split,
+                    "baseline_split": self.baseline_split if name in self.baselines else None,
+                    "seed": self.seed}
+            if name in ("nll", "elbo"):
+                card.update(num_reference=self._nll_examples, unit="nats per example")
+                if name == "nll":
+                    card["importance_samples"] = self.nll_samples
+            else:
+                card.update(num_generated=self.num, num_reference=self.num)
+            if self.info.kind == "points" and name not in ("nll", "elbo"):
+                card.update(reference="mixture means, high quality within 3 std (PacGAN)",
+                            std=self.info.mixture.std)
+            if self.extractor is not None and name not in ("nll", "elbo"):
+                card["features"] = self.extractor.card
+                if name in ("precision", "recall"):
+                    card["k"] = 3
+                elif name in ("density", "coverage"):
+                    card["k"] = 5
+                elif name == "kid":
+                    card.update(std=values["kid_std"], kernel="(x.y/d + 1)^3", subsets=100,
+                                subset_size=min(1000, self.num),
+                                baseline_std=self.baselines.get("kid_std"))
+            cards[name] = card
+        return cards
