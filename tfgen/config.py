@@ -107,6 +107,8 @@ class EvaluationConfig:
         None, min=1, help="stop after N evaluations without improvement (None: never)")
     target: float | None = param(None, help="stop once the metric reaches this value")
     features: str | None = param(None, help="Keras feature model file (None: tfgen's classifier)")
+    stop_on_collapse: bool = param(
+        False, help="fail the run when an evaluation shows mode collapse (one class or mode)")
 
 
 @dataclasses.dataclass

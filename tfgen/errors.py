@@ -15,3 +15,7 @@ class DataError(UserError):
 
 class TrainingDiverged(Exception):
     """Training produced a non-finite loss, penalty or weight and was stopped."""
+
+
+class TrainingCollapsed(TrainingDiverged):
+    """Training collapsed: the samples of a generative model fell onto one mode or class."""

@@ -103,6 +103,16 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_tune(args) -> int:
+    from tuning import search
+
+    objective = [m.strip() for m in args.objective.split(",")] if args.objective else None
+    search.run(args.preset, tuner=args.tuner, max_trials=args.max_trials, objective=objective,
+               overrides=args.overrides, config_file=args.config, directory=args.dir,
+               seed=args.seed, progress=not args.quiet)
+    return 0
+
+
 def _cmd_export(args) -> int:
     from trainers import export
 
@@ -168,6 +178,29 @@ def build_parser() -> argparse.ArgumentParser:
                           "the VAE NLL (default: the run's model.eval_samples)")
     evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     evaluate.set_defaults(func=_cmd_evaluate)
+
+    tune = sub.add_parser(
+        "tune", help="KerasTuner search over a preset's hyperparameters",
+        description="Search a preset's declared hyperparameter space with KerasTuner. Each "
+        "trial is a tfgen run (evaluation on, best epoch by the first objective, collapsed or "
+        "diverged trials marked failed) under DIR/<preset>/trial_NN/run. Prints the best trials "
+        "and writes DIR/best_config.yaml for 'tfgen train --config'. Re-run the same command to "
+        "continue an interrupted search. Distributed: see README (KERASTUNER_* variables).",
+    )
+    tune.add_argument("--preset", help="preset to tune (default: digits-dcgan)")
+    tune.add_argument("--config", metavar="FILE", help="YAML config applied before the search")
+    tune.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append",
+                      default=[], help="fixed config override for every trial (repeatable)")
+    tune.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband"),
+                      help="search algorithm (default random)")
+    tune.add_argument("--max-trials", type=int, default=10, help="trials to run (default 10)")
+    tune.add_argument("--objective", metavar="METRIC[,METRIC]", help="evaluation metric(s) to "
+                      "optimise; several are summed, each in its direction (default: reverse_kl "
+                      "for 2-D mixtures, nll for VAEs, frechet_distance for image GANs)")
+    tune.add_argument("--dir", help="search directory (default runs/tune-<preset>)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the tuner's draws (default 0)")
+    tune.add_argument("-q", "--quiet", action="store_true", help="fewer messages")
+    tune.set_defaults(func=_cmd_tune)
 
     export = sub.add_parser(
         "export", help="write a run's model as a TensorFlow SavedModel",

@@ -99,7 +99,8 @@ def _evaluation_callback(cfg, source, model):
     if metric not in available:
         raise UserError(f"config key 'evaluation.metric': {metric!r} does not apply to this "
                         f"run; choose from: {', '.join(available)}")
-    return callbacks.Evaluation(evaluator, every=e.every), metric
+    return callbacks.Evaluation(evaluator, every=e.every,
+                                stop_on_collapse=e.stop_on_collapse), metric
 
 
 def final_quality(model, source, cfg) -> dict | None:
@@ -269,6 +270,9 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
         metrics["best_value"] = float(best.best.numpy())
         if best.stopped():
             metrics["stopped"] = best.reason()
+    if evaluation is not None:  # the final (selected) model's values, for the tuner
+        metrics["evaluation"] = {"metric": metric, "split": evaluation.evaluator.split,
+                                 **evaluation.evaluator.values(model)}
     quality = final_quality(model, source, cfg)
     if quality:
         metrics["quality"] = quality

@@ -129,3 +129,42 @@ def test_bad_feature_models_and_counts(digits, extractor, tmp_path):
         features_lib.FeatureExtractor.from_file(str(tmp_path / "conv.keras"))
     with pytest.raises(UserError, match="exceeds the test split's 447 examples"):
         Evaluator(digits, "test", num=500, features=extractor)
+
+
+def test_collapse_rule():
+    from tfgen.metrics.evaluation import collapse
+
+    assert collapse({"class_kl": 0.95 * np.log(10)}, 10).startswith("class KL")
+    assert collapse({"class_kl": 0.5}, 10) is None
+    assert "one mode" in collapse({"modes_covered": 1, "high_quality": 0.9, "reverse_kl": 2.0}, 8)
+    # Early in training nothing is high quality yet: not a collapse.
+    assert collapse({"modes_covered": 0, "high_quality": 0.0, "reverse_kl": 2.0}, 8) is None
+    assert collapse({"modes_covered": 8, "high_quality": 0.9, "reverse_kl": 0.0}, 8) is None
+
+
+def test_evaluation_callback_stops_a_collapsed_run():
+    from tfgen.callbacks import Evaluation
+    from tfgen.errors import TrainingCollapsed
+    from tfgen.models import GAN  # noqa: F401  (model_step reads model.step)
+
+    src = data.source("ring8")
+    ev = Evaluator(src, "test")
+    means = src.info.mixture.means
+
+    class Model(FixedSamples):
+        step = np.int64(7)
+
+    callback = Evaluation(ev, every=1, stop_on_collapse=True)
+    callback.set_model(Model(np.repeat(means[:1], 2500, axis=0)))
+    callback.params = {"epochs": 3}
+    logs = {}
+    with pytest.raises(TrainingCollapsed, match="mode collapse at epoch 1 .step 7.: 100% high"):
+        callback.on_epoch_end(0, logs)
+    healthy = Evaluation(ev, every=2)
+    healthy.set_model(Model(np.tile(means, (313, 1))))
+    healthy.params = {"epochs": 3}
+    logs = {}
+    healthy.on_epoch_end(0, logs)  # not due
+    assert logs == {}
+    healthy.on_epoch_end(2, logs)  # the last epoch is always evaluated
+    assert logs["eval_modes_covered"] == 8 and logs["eval_reverse_kl"] < 1e-4

@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
@@ -14,6 +12,7 @@ import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from tests.processes import kill_when
 from tfgen import presets
 from trainers.cli import main
 
@@ -118,25 +117,8 @@ def test_resume_continues_steps_and_curves(ring_run, tmp_path):
 
 def kill_mid_run(args, run_dir, after: str, delay: float):
     """Start `tfgen *args --run-dir run_dir`, SIGKILL it `delay` s after checkpoint file `after`
-    appears; never leaves the process behind."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    child = subprocess.Popen([sys.executable, "-m", "trainers.cli", *args, "--run-dir",
-                              str(run_dir)], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 240
-        while not (run_dir / "checkpoints" / after).exists():
-            assert child.poll() is None, "the run ended before the checkpoint"
-            assert time.time() < deadline
-            time.sleep(0.02)
-        time.sleep(delay)
-        assert child.poll() is None
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    appears."""
+    kill_when([*args, "--run-dir", run_dir], run_dir / "checkpoints" / after, delay)
 
 
 def _generator_weights(run_dir):

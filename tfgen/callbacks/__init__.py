@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen.callbacks import images as images_lib
-from tfgen.errors import TrainingDiverged
+from tfgen.errors import TrainingCollapsed, TrainingDiverged
 
 
 def _scalar(value) -> float:
@@ -193,11 +193,14 @@ class Evaluation(keras.callbacks.Callback):
     Args:
         evaluator: a `tfgen.metrics.evaluation.Evaluator` (reference side computed once).
         every: epochs between evaluations.
+        stop_on_collapse: raise `TrainingCollapsed` when an evaluation shows mode collapse
+            (`tfgen.metrics.evaluation.collapse`), e.g. to fail a tuner trial early.
     """
 
-    def __init__(self, evaluator, every: int = 1):
+    def __init__(self, evaluator, every: int = 1, stop_on_collapse: bool = False):
         super().__init__()
         self.evaluator, self.every = evaluator, int(every)
+        self.stop_on_collapse = stop_on_collapse
 
     def due(self, epoch: int) -> bool:
         return (epoch + 1) % self.every == 0 or self.params.get("epochs") == epoch + 1
@@ -210,6 +213,13 @@ class Evaluation(keras.callbacks.Callback):
         logging.getLogger("tfgen").info(
             "epoch %d evaluation (%s split): %s", epoch + 1, self.evaluator.split,
             ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
+        if self.stop_on_collapse:
+            from tfgen.metrics.evaluation import collapse
+
+            why = collapse(values, self.evaluator.info.num_classes)
+            if why:
+                raise TrainingCollapsed(f"mode collapse at epoch {epoch + 1} "
+                                        f"(step {model_step(self.model)}): {why}")
 
 
 class BestEpoch(keras.callbacks.Callback):

@@ -43,6 +43,17 @@ def class_distribution_kl(predicted, reference_labels, num_classes: int) -> floa
     return float(np.sum(p[nz] * np.log(p[nz] / q[nz])))
 
 
+def collapse(values: dict, num_classes: int | None) -> str | None:
+    """Why `values` (an `Evaluator`'s) show mode collapse, or None: nearly all samples in one
+    class (class KL at least 90% of its maximum, log C), or a mixture model whose high-quality
+    samples (at least half of them) sit on a single mode."""
+    if "class_kl" in values and num_classes and values["class_kl"] >= 0.9 * np.log(num_classes):
+        return f"class KL {values['class_kl']:.3f} of at most {np.log(num_classes):.3f}: one class"
+    if "modes_covered" in values and values["high_quality"] >= 0.5 and values["modes_covered"] <= 1:
+        return f"{values['high_quality']:.0%} high-quality samples, all on one mode"
+    return None
+
+
 class Evaluator:
     """Metrics of a generative model's samples against one split of its dataset.
 

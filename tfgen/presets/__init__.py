@@ -26,18 +26,25 @@ class Preset:
     name: str
     description: str
     build: Callable[[], config_lib.RunConfig]
+    # KerasTuner search space: hp -> {dotted config key: value drawn from hp}
+    space: Callable | None = None
 
 
 _REGISTRY: dict[str, Preset] = {}
 
 
-def register(name: str, description: str):
-    """Decorator: register a function returning a config as the preset `name`."""
+def register(name: str, description: str, space: Callable | None = None):
+    """Decorator: register a function returning a config as the preset `name`.
+
+    `space(hp)` declares the preset's hyperparameter search space for `tfgen tune`: it draws
+    values from a `keras_tuner.HyperParameters` and returns them as dotted config keys, e.g.
+    `{"model.latent_dim": hp.Choice("latent_dim", [8, 16, 32])}`.
+    """
 
     def wrap(fn: Callable[[], config_lib.RunConfig]):
         if name in _REGISTRY:
             raise ValueError(f"preset {name!r} is registered twice")
-        _REGISTRY[name] = Preset(name, description, fn)
+        _REGISTRY[name] = Preset(name, description, fn, space)
         return fn
 
     return wrap
@@ -62,6 +69,19 @@ def get(name: str) -> config_lib.RunConfig:
     cfg = _REGISTRY[name].build()
     cfg.preset = name
     return cfg
+
+
+def search_space(name: str) -> Callable:
+    """The search space `space(hp) -> {dotted key: value}` declared with the preset `name`."""
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown preset {name!r}; choose from: {', '.join(_REGISTRY)}")
+    space = _REGISTRY[name].space
+    if space is None:
+        tunable = [p.name for p in _REGISTRY.values() if p.space is not None]
+        raise ConfigError(f"preset {name!r} declares no search space; tunable presets: "
+                          f"{', '.join(tunable)}")
+    return space
 
 
 def resolve(

@@ -6,6 +6,41 @@ from tfgen.config import DataConfig, GANConfig, GANModelConfig, OptimizerConfig
 from tfgen.presets import register
 
 
+def _optimizers(hp) -> dict:
+    """One learning rate and beta_1 for both players; the discriminator's rate a multiple."""
+    lr = hp.Float("learning_rate", 1e-4, 3e-3, sampling="log")
+    beta_1 = hp.Choice("beta_1", [0.0, 0.5, 0.9])
+    d_ratio = hp.Choice("d_lr_ratio", [0.5, 1.0, 2.0, 4.0])
+    return {"g_optimizer.learning_rate": lr, "g_optimizer.beta_1": beta_1,
+            "d_optimizer.learning_rate": lr * d_ratio, "d_optimizer.beta_1": beta_1}
+
+
+def mixture_space(hp) -> dict:
+    """ring8/grid25: optimisers, objective, R1 weight, n_critic, EMA decay, width, latent size."""
+    return {
+        **_optimizers(hp),
+        "model.objective": hp.Choice("objective", ["non_saturating", "hinge", "least_squares"]),
+        "model.r1_penalty": hp.Float("r1_penalty", 0.01, 10.0, sampling="log"),
+        "model.n_critic": hp.Int("n_critic", 1, 3),
+        "model.ema_decay": hp.Choice("ema_decay", [0.99, 0.999]),
+        "model.width": hp.Choice("width", [64, 128, 256]),
+        "model.latent_dim": hp.Choice("latent_dim", [2, 8]),
+    }
+
+
+def image_space(hp) -> dict:
+    """Image GANs: optimisers, objective, R1 weight, n_critic, EMA decay, width, latent size."""
+    return {
+        **_optimizers(hp),
+        "model.objective": hp.Choice("objective", ["non_saturating", "hinge"]),
+        "model.r1_penalty": hp.Choice("r1_penalty", [0.0, 0.1, 1.0, 10.0]),
+        "model.n_critic": hp.Int("n_critic", 1, 2),
+        "model.ema_decay": hp.Choice("ema_decay", [0.99, 0.999]),
+        "model.width": hp.Choice("width", [32, 64]),
+        "model.latent_dim": hp.Choice("latent_dim", [16, 32, 64]),
+    }
+
+
 def _mixture(name: str, epochs: int, steps_per_epoch: int) -> GANConfig:
     # MLP GAN with a 2-D latent (as PacGAN), R1 penalty, EMA sampling and a linearly decaying
     # learning rate: measured over 5 seeds in benchmarks/preset_quality.py (BENCHMARKS.md).
@@ -19,17 +54,26 @@ def _mixture(name: str, epochs: int, steps_per_epoch: int) -> GANConfig:
     )
 
 
-@register("ring8-gan", "MLP GAN + R1 on the 8-Gaussian ring (PacGAN protocol), about a minute on CPU")
+@register(
+    "ring8-gan", "MLP GAN + R1 on the 8-Gaussian ring (PacGAN protocol), about a minute on CPU",
+    space=mixture_space,
+)
 def ring8_gan() -> GANConfig:
     return _mixture("ring8", epochs=16, steps_per_epoch=500)
 
 
-@register("grid25-gan", "MLP GAN + R1 on the 25-Gaussian grid (PacGAN protocol), a few minutes on CPU")
+@register(
+    "grid25-gan", "MLP GAN + R1 on the 25-Gaussian grid (PacGAN protocol), a few minutes on CPU",
+    space=mixture_space,
+)
 def grid25_gan() -> GANConfig:
     return _mixture("grid25", epochs=16, steps_per_epoch=1000)
 
 
-@register("digits-dcgan", "DCGAN on scikit-learn's 8x8 digits (offline), a few minutes on CPU")
+@register(
+    "digits-dcgan", "DCGAN on scikit-learn's 8x8 digits (offline), a few minutes on CPU",
+    space=image_space,
+)
 def digits_dcgan() -> GANConfig:
     return GANConfig(
         epochs=30, steps_per_epoch=100, batch_size=64,
@@ -38,7 +82,10 @@ def digits_dcgan() -> GANConfig:
     )
 
 
-@register("digits-cgan", "class-conditional DCGAN on 8x8 digits (projection discriminator)")
+@register(
+    "digits-cgan", "class-conditional DCGAN on 8x8 digits (projection discriminator)",
+    space=image_space,
+)
 def digits_cgan() -> GANConfig:
     cfg = digits_dcgan()
     cfg.data.labels = True
@@ -46,7 +93,10 @@ def digits_cgan() -> GANConfig:
     return cfg
 
 
-@register("mnist-dcgan", "DCGAN on MNIST 28x28 from TFDS (downloads MNIST)")
+@register(
+    "mnist-dcgan", "DCGAN on MNIST 28x28 from TFDS (downloads MNIST)",
+    space=image_space,
+)
 def mnist_dcgan() -> GANConfig:
     return GANConfig(
         epochs=20, batch_size=64,
@@ -55,7 +105,10 @@ def mnist_dcgan() -> GANConfig:
     )
 
 
-@register("cifar10-sngan", "SNGAN (ResNet, spectral norm, hinge) on CIFAR-10 32x32 from TFDS")
+@register(
+    "cifar10-sngan", "SNGAN (ResNet, spectral norm, hinge) on CIFAR-10 32x32 from TFDS",
+    space=image_space,
+)
 def cifar10_sngan() -> GANConfig:
     return GANConfig(
         epochs=100, batch_size=64,

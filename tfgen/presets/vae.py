@@ -6,7 +6,24 @@ from tfgen.config import DataConfig, OptimizerConfig, VAEConfig, VAEModelConfig
 from tfgen.presets import register
 
 
-@register("digits-vae", "small conv VAE, 17-way categorical pixels, on 8x8 digits (best val ELBO)")
+def vae_space(hp) -> dict:
+    """Learning rate, latent size, width, KL schedule (with warm-up length), free bits, beta."""
+    space = {
+        "optimizer.learning_rate": hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"),
+        "model.latent_dim": hp.Choice("latent_dim", [8, 16, 32]),
+        "model.width": hp.Choice("width", [8, 16, 32]),
+        "model.free_bits": hp.Choice("free_bits", [0.0, 0.05, 0.2]),
+        "model.kl_schedule": hp.Choice("kl_schedule", ["constant", "linear"]),
+    }
+    with hp.conditional_scope("kl_schedule", ["linear"]):
+        space["model.warmup_steps"] = hp.Int("warmup_steps", 250, 2000, step=250)
+    return space
+
+
+@register(
+    "digits-vae", "small conv VAE, 17-way categorical pixels, on 8x8 digits (best val ELBO)",
+    space=vae_space,
+)
 def digits_vae() -> VAEConfig:
     # Digits has 1,000 training images: a small convolutional VAE (weight sharing generalises
     # better than the MLP, which overfits within a minute), the best epoch by validation ELBO,
@@ -20,7 +37,10 @@ def digits_vae() -> VAEConfig:
     )
 
 
-@register("digits-cvae", "conditional VAE (labels to encoder and decoder) on 8x8 digits")
+@register(
+    "digits-cvae", "conditional VAE (labels to encoder and decoder) on 8x8 digits",
+    space=vae_space,
+)
 def digits_cvae() -> VAEConfig:
     cfg = digits_vae()
     cfg.data.labels = True
@@ -28,7 +48,10 @@ def digits_cvae() -> VAEConfig:
     return cfg
 
 
-@register("mnist-vae", "conv VAE, Bernoulli (binarised) pixels, on MNIST 28x28 from TFDS")
+@register(
+    "mnist-vae", "conv VAE, Bernoulli (binarised) pixels, on MNIST 28x28 from TFDS",
+    space=vae_space,
+)
 def mnist_vae() -> VAEConfig:
     return VAEConfig(
         epochs=30, batch_size=128,

@@ -1,0 +1,36 @@
+"""Run `tfgen` in a subprocess and SIGKILL it at a chosen moment."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tfgen_env(**extra) -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT), **extra)
+
+
+def kill_when(args, path: Path, delay: float = 0.0, timeout: float = 240) -> None:
+    """Start `tfgen *args`, SIGKILL it `delay` s after `path` appears; never leaves the process
+    behind."""
+    child = subprocess.Popen([sys.executable, "-m", "trainers.cli", *map(str, args)],
+                             env=tfgen_env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + timeout
+        while not path.exists():
+            assert child.poll() is None, f"the process ended before {path} appeared"
+            assert time.time() < deadline
+            time.sleep(0.02)
+        time.sleep(delay)
+        assert child.poll() is None
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -1,0 +1,150 @@
+"""`tfgen tune`: hypermodels from preset spaces, a real search, failed trials, SIGKILL + resume,
+a chief and two workers on 127.0.0.1."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import keras_tuner
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.processes import kill_when, tfgen_env
+from tfgen import presets
+from trainers.cli import main
+from tuning import search
+from tuning.hypermodels import hypermodel_for
+
+# Each trial: 2 epochs x 10 steps of a small MLP GAN on ring8, evaluated after each epoch.
+TINY = ["--preset", "ring8-gan", "--set", "epochs=2", "--set", "steps_per_epoch=10",
+        "--set", "batch_size=64", "--set", "model.depth=1"]
+
+
+def test_space_values_become_config_keys():
+    hm = hypermodel_for("digits-vae")
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("kl_schedule", "linear")
+    hp.Fixed("warmup_steps", 500)
+    hp.Fixed("latent_dim", 8)
+    cfg = hm.build(hp)
+    assert cfg.model.kl_schedule == "linear" and cfg.model.warmup_steps == 500
+    assert cfg.model.latent_dim == 8 and cfg.preset == "digits-vae" and hm.objective == ["nll"]
+    trial = hm.training_config(cfg, epochs=8)
+    assert trial.epochs == 8 and trial.evaluation.every == 2 and trial.evaluation.metric == "nll"
+    assert trial.evaluation.stop_on_collapse and cfg.evaluation.every == 0  # a copy
+    gan = hypermodel_for("ring8-gan", overrides=["model.width=16"])
+    hp = keras_tuner.HyperParameters()
+    cfg = gan.build(hp)  # defaults of every declared hyperparameter
+    assert cfg.d_optimizer.learning_rate == cfg.g_optimizer.learning_rate * hp.get("d_lr_ratio")
+    assert gan.objective == ["reverse_kl"]
+    assert hypermodel_for("digits-dcgan").objective == ["frechet_distance"]
+
+
+def test_search_table_best_config_and_hparams(tmp_path, capsys):
+    out = tmp_path / "search"
+    assert main(["tune", *TINY, "--max-trials", "2", "--objective", "reverse_kl,high_quality",
+                 "--dir", str(out), "-q"]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split()[:4] == ["trial", "status", "reverse_kl", "high_quality"]
+    results = json.loads((out / "results.json").read_text())
+    assert [t["status"] for t in results["trials"]] == ["COMPLETED"] * 2
+    best = results["trials"][0]
+    # The best config is a complete, valid config `tfgen train --config` takes.
+    cfg = presets.resolve(config_file=out / "best_config.yaml")
+    assert cfg.preset == "ring8-gan" and cfg.model.width == best["hyperparameters"]["width"]
+    assert cfg.model.depth == 1 and cfg.epochs == 2
+    summary = json.loads((out / "ring8-gan" / f"trial_{best['trial_id']}" /
+                          "trial_summary.json").read_text())
+    assert summary["status"] == "COMPLETED" and summary["tuner_id"] == "tuner0"
+    assert summary["scores"]["reverse_kl"] == pytest.approx(best["metrics"]["reverse_kl"])
+    # HParams dashboard: the experiment and one session per trial, beside its evaluation scalars.
+    acc = EventAccumulator(str(out / "ring8-gan" / "hparams"))
+    acc.Reload()
+    assert "_hparams_/experiment" in acc.Tags()["tensors"]
+    run = out / "ring8-gan" / f"trial_{best['trial_id']}" / "run" / "logs"
+    acc = EventAccumulator(str(run / "hparams"))
+    acc.Reload()
+    assert "_hparams_/session_start_info" in acc.Tags()["tensors"]
+    acc = EventAccumulator(str(run), size_guidance={"tensors": 0})
+    acc.Reload()
+    assert "evaluation/reverse_kl" in acc.Tags()["tensors"]
+    # The same command again continues the finished search: nothing retrained.
+    assert main(["tune", *TINY, "--max-trials", "2", "--objective", "reverse_kl,high_quality",
+                 "--dir", str(out), "-q"]) == 0
+    # A different search in the same directory is refused.
+    capsys.readouterr()
+    assert main(["tune", *TINY, "--max-trials", "2", "--dir", str(out), "-q"]) == 2
+    assert "holds a different search (objective differ)" in capsys.readouterr().err
+
+
+def test_diverging_trial_fails_without_stopping_the_search(tmp_path):
+    def space(hp):  # one trial that diverges (SGD at rate 10), one that trains
+        lr = hp.Choice("learning_rate", [1e-3, 10.0])
+        return {"g_optimizer.learning_rate": lr, "d_optimizer.learning_rate": lr}
+
+    overrides = [o for o in TINY[2:] if o != "--set"] + [
+        "g_optimizer.name=sgd", "d_optimizer.name=sgd", "model.r1_penalty=0",
+        "model.objective=least_squares", "model.width=16"]
+    results = search.run("ring8-gan", max_trials=2, overrides=overrides,
+                         directory=str(tmp_path / "s"), space=space)
+    by_lr = {t["hyperparameters"]["learning_rate"]: t for t in results["trials"]}
+    assert by_lr[10.0]["status"] == "FAILED" and by_lr[1e-3]["status"] == "COMPLETED"
+    failed = json.loads((tmp_path / "s" / "ring8-gan" / f"trial_{by_lr[10.0]['trial_id']}" /
+                         "trial_summary.json").read_text())
+    assert "non-finite" in failed["message"]
+
+
+def test_sigkill_mid_trial_then_resume(tmp_path):
+    out = tmp_path / "search"
+    args = ["tune", "--preset", "ring8-gan", "--set", "epochs=3", "--set", "steps_per_epoch=150",
+            "--set", "batch_size=64", "--set", "model.depth=1", "--max-trials", "3", "--dir",
+            str(out)]
+    # SIGKILL once trial 1 has finished its first epoch (its first checkpoint is written).
+    kill_when(args, out / "ring8-gan" / "trial_1" / "run" / "checkpoints" / "checkpoint")
+    first = out / "ring8-gan" / "trial_0" / "run" / "metrics.json"
+    stamp = first.stat().st_mtime_ns
+    assert not (out / "ring8-gan" / "trial_1" / "run" / "metrics.json").exists()
+    proc = subprocess.run([sys.executable, "-m", "trainers.cli", *args], env=tfgen_env(),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resuming" in proc.stderr and "trial_1" in proc.stderr  # retried from its checkpoint
+    assert first.stat().st_mtime_ns == stamp  # the completed trial was kept, not rerun
+    results = json.loads((out / "results.json").read_text())
+    assert sorted(t["trial_id"] for t in results["trials"]) == ["0", "1", "2"]
+    assert all(t["status"] == "COMPLETED" for t in results["trials"])
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_chief_and_two_workers(tmp_path):
+    out = tmp_path / "search"
+    port = str(_free_port())
+    args = [sys.executable, "-m", "trainers.cli", "tune", *TINY, "--max-trials", "4",
+            "--dir", str(out), "-q"]
+    procs = []
+    try:
+        for tuner_id in ("chief", "tuner0", "tuner1"):
+            env = tfgen_env(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                       KERASTUNER_ORACLE_PORT=port)
+            procs.append(subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+            if tuner_id == "chief":
+                time.sleep(3)  # let the oracle server start listening
+        outputs = [p.communicate(timeout=300) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    for p, (_, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+    summaries = [json.loads(p.read_text()) for p in out.glob("ring8-gan/trial_*/trial_summary.json")]
+    assert len(summaries) == 4 and all(s["status"] == "COMPLETED" for s in summaries)
+    assert {s["tuner_id"] for s in summaries} == {"tuner0", "tuner1"}  # both workers ran trials
+    assert "trial" in outputs[0][0] and (out / "best_config.yaml").exists()  # chief's table

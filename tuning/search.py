@@ -1,0 +1,211 @@
+"""`tfgen tune`: a KerasTuner search over a preset's search space.
+
+Layout of a search directory `DIR`:
+
+    DIR/<preset>/oracle.json, tuner0.json, ...     KerasTuner's state (resume, workers)
+    DIR/<preset>/trial_NN/run/                     the trial's tfgen run directory
+    DIR/<preset>/trial_NN/trial_summary.json       hyperparameters, scores, status, worker
+    DIR/<preset>/hparams/                          TensorBoard HParams experiment
+    DIR/best_config.yaml                           the best trial's config (`tfgen train --config`)
+    DIR/results.json                               every trial, best first
+
+Re-running the same command on `DIR` continues the search: completed trials are kept and an
+interrupted one is retried (its run directory resumes from its last checkpoint). With
+`KERASTUNER_ORACLE_IP`/`KERASTUNER_ORACLE_PORT` set, the process with
+`KERASTUNER_TUNER_ID=chief` serves the oracle and the others run trials.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+
+import keras_tuner
+
+from tfgen import config as config_lib
+from tfgen.errors import UserError
+from tuning.hypermodels import GenerativeHyperModel, hypermodel_for, objectives
+
+log = logging.getLogger("tfgen")
+TUNERS = ("random", "bayesian", "hyperband")
+
+
+def make_oracle(kind: str, objective, max_trials: int, max_epochs: int, seed: int):
+    common = {"objective": objective, "seed": seed, "max_consecutive_failed_trials": max_trials + 1}
+    if kind == "random":
+        return keras_tuner.oracles.RandomSearchOracle(max_trials=max_trials, **common)
+    if kind == "bayesian":
+        return keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
+    if kind == "hyperband":
+        oracle = keras_tuner.oracles.HyperbandOracle(max_epochs=max_epochs, factor=3, **common)
+        oracle.max_trials = max_trials  # a cap on the bracket schedule's trials
+        return oracle
+    raise UserError(f"--tuner {kind!r}: choose from {', '.join(TUNERS)}")
+
+
+def _plain(values: dict) -> dict:
+    return {k: v for k, v in values.items() if not k.startswith("tuner/")}
+
+
+class GenerativeTuner(keras_tuner.Tuner):
+    """Runs each trial as a tfgen run in the trial's directory (see the module docstring).
+
+    Hyperband's later rounds continue the earlier round's run directory with more epochs.
+    """
+
+    hypermodel: GenerativeHyperModel
+
+    def run_trial(self, trial, *args, **kwargs):
+        hp = trial.hyperparameters
+        cfg = self.hypermodel.build(hp)
+        trial_dir = self.get_trial_dir(trial.trial_id)
+        run_dir = os.path.join(trial_dir, "run")
+        epochs = hp.values.get("tuner/epochs")
+        parent = hp.values.get("tuner/trial_id")
+        if parent and not os.path.exists(os.path.join(run_dir, "config.yaml")):
+            shutil.copytree(os.path.join(self.get_trial_dir(parent), "run"), run_dir)
+            for name in ("metrics.json", "eval.json"):  # the parent's results, not this trial's
+                if os.path.exists(os.path.join(run_dir, name)):
+                    os.remove(os.path.join(run_dir, name))
+        self._write_hparams(run_dir, trial)
+        summary = {"trial_id": trial.trial_id, "tuner_id": self.tuner_id,
+                   "hyperparameters": _plain(hp.values), "epochs": epochs or cfg.epochs}
+        label = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in summary["hyperparameters"].items())
+        log.info("trial %s (%s) starts: %s", trial.trial_id, self.tuner_id, label)
+        start = time.time()
+        try:
+            scores = self.hypermodel.fit(hp, cfg, run_dir=run_dir, epochs=epochs)
+        except keras_tuner.errors.FailedTrialError as err:
+            summary.update(status="FAILED", message=str(err))
+            log.info("trial %s failed: %s", trial.trial_id, err)
+            raise
+        finally:
+            summary["wall_time_s"] = round(time.time() - start, 1)
+            _write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
+        summary.update(status="COMPLETED", scores=scores)
+        _write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
+        log.info("trial %s done in %.0f s: %s", trial.trial_id, summary["wall_time_s"],
+                 ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
+        objective = self.oracle.objective
+        if objective.name not in scores:  # a MultiObjective ("multi_objective")
+            # KerasTuner looks up a dict result by the objective's name: give it the sum
+            # (each metric signed by its direction) it would compute from a History.
+            scores = {**scores, objective.name: objective.get_value(scores)}
+        return scores
+
+    def _write_hparams(self, run_dir, trial):
+        import tensorflow as tf
+        from tensorboard.plugins.hparams import api as hp_api
+
+        with tf.summary.create_file_writer(os.path.join(run_dir, "logs", "hparams")).as_default():
+            hp_api.hparams(_plain(trial.hyperparameters.values), trial_id=trial.trial_id)
+
+    def write_hparams_config(self):
+        """The HParams dashboard's experiment: every tuned hyperparameter and the objectives
+        (logged by each trial's run as `evaluation/<metric>`)."""
+        import tensorflow as tf
+        from tensorboard.plugins.hparams import api as hp_api
+
+        hparams = [hp_api.HParam(p.name) for p in self.oracle.hyperparameters.space]
+        metrics = [hp_api.Metric(f"evaluation/{name}", display_name=name)
+                   for name in self.hypermodel.objective]
+        with tf.summary.create_file_writer(os.path.join(self.project_dir, "hparams")).as_default():
+            hp_api.hparams_config(hparams=hparams, metrics=metrics)
+
+
+def _write_json(path, value):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as fh:
+        json.dump(value, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def run(preset: str | None, tuner: str = "random", max_trials: int = 10, objective=None,
+        overrides=(), config_file=None, directory: str | None = None, seed: int = 0,
+        progress: bool = True, space=None) -> dict:
+    """Run (or continue) a search; returns the results written to `DIR/results.json`.
+
+    `space(hp) -> {dotted key: value}` replaces the preset's declared search space."""
+    if max_trials < 1:
+        raise UserError(f"--max-trials must be at least 1, got {max_trials}")
+    hypermodel = hypermodel_for(preset, config_file, overrides, objective, progress, space)
+    base = hypermodel.base
+    directory = directory or os.path.join("runs", f"tune-{base.preset}")
+    oracle = make_oracle(tuner, objectives(hypermodel.objective), max_trials, base.epochs, seed)
+    search = GenerativeTuner(oracle, hypermodel, directory=directory,
+                             project_name=base.preset, overwrite=False)
+    _check_same_search(search.project_dir, tuner, hypermodel)
+    chief = os.environ.get("KERASTUNER_TUNER_ID", "tuner0") == "chief"
+    if chief or "KERASTUNER_ORACLE_IP" not in os.environ:
+        search.write_hparams_config()
+    log.info("search %s: %s tuner, up to %d trials, objective %s, in %s", base.preset, tuner,
+             max_trials, ", ".join(hypermodel.objective), directory)
+    search.search(verbose=0)
+    if "KERASTUNER_ORACLE_IP" in os.environ and not chief:
+        return {}  # a worker: the chief reports
+    return report(search, directory)
+
+
+def _check_same_search(project_dir, tuner, hypermodel):
+    """A search directory continues only the search it was made for."""
+    path = os.path.join(project_dir, "search.json")
+    current = {"tuner": tuner, "objective": hypermodel.objective,
+               "config": config_lib.to_dict(hypermodel.base)}
+    if os.path.exists(path):
+        with open(path) as fh:
+            stored = json.load(fh)
+        if stored != current:
+            changed = [k for k in current if stored.get(k) != current[k]]
+            raise UserError(f"search directory {project_dir} holds a different search "
+                            f"({', '.join(changed)} differ); use a new --dir")
+    elif os.environ.get("KERASTUNER_TUNER_ID", "tuner0") in ("chief", "tuner0"):
+        _write_json(path, current)
+
+
+def report(search: GenerativeTuner, directory: str) -> dict:
+    """Every trial (best first) to results.json, the best config to best_config.yaml, and a
+    table of the best trials."""
+    oracle = search.oracle
+    names = search.hypermodel.objective
+    trials = list(oracle.trials.values())
+    done = [t for t in trials if t.status == "COMPLETED" and t.score is not None]
+    best = oracle.get_best_trials(len(done)) if done else []
+    rows = []
+    for t in best + [t for t in trials if t not in best]:
+        rows.append({
+            "trial_id": t.trial_id, "status": t.status, "score": t.score,
+            "metrics": {n: t.metrics.get_last_value(n) for n in names
+                        if t.metrics.exists(n)},
+            "hyperparameters": _plain(t.hyperparameters.values),
+        })
+    results = {"objective": names, "trials": rows}
+    if best:
+        cfg = search.hypermodel.build(best[0].hyperparameters)
+        path = os.path.join(directory, "best_config.yaml")
+        config_lib.dump_yaml(cfg, path)
+        results.update(best_trial=best[0].trial_id, best_config=path)
+    _write_json(os.path.join(directory, "results.json"), results)
+    print(format_table(rows, names))
+    failed = sum(r["status"] == "FAILED" for r in rows)
+    log.info("%d trials completed, %d failed; best config: %s", len(done), failed,
+             results.get("best_config", "none"))
+    return results
+
+
+def format_table(rows, names, top: int = 10) -> str:
+    keys = sorted({k for r in rows for k in r["hyperparameters"]})
+    header = ["trial", "status", *names, *keys]
+    lines = [header]
+    for r in rows[:top]:
+        cells = [r["trial_id"], r["status"]]
+        cells += [f"{r['metrics'][n]:.4g}" if n in r["metrics"] else "-" for n in names]
+        for k in keys:
+            v = r["hyperparameters"].get(k, "-")
+            cells.append(f"{v:.3g}" if isinstance(v, float) else str(v))
+        lines.append(cells)
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines)
