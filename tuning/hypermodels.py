@@ -54,6 +54,8 @@ class GenerativeHyperModel(keras_tuner.HyperModel):
         values = self.space(hp)
         nested: dict = {}
         for key, value in values.items():
+            if value is None:  # inactive: in a conditional scope whose condition is unmet
+                continue
             node = nested
             *parents, leaf = key.split(".")
             for part in parents:

@@ -31,6 +31,9 @@ def test_space_values_become_config_keys():
     cfg = hm.build(hp)
     assert cfg.model.kl_schedule == "linear" and cfg.model.warmup_steps == 500
     assert cfg.model.latent_dim == 8 and cfg.preset == "digits-vae" and hm.objective == ["nll"]
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("kl_schedule", "constant")  # warmup_steps inactive: the preset's value stays
+    assert hm.build(hp).model.warmup_steps == presets.get("digits-vae").model.warmup_steps
     trial = hm.training_config(cfg, epochs=8)
     assert trial.epochs == 8 and trial.evaluation.every == 2 and trial.evaluation.metric == "nll"
     assert trial.evaluation.stop_on_collapse and cfg.evaluation.every == 0  # a copy
