@@ -17,8 +17,10 @@ def make_optimizer(cfg: OptimizerConfig, total_updates: int) -> keras.optimizers
     lr = cfg.learning_rate
     if cfg.schedule == "linear":
         lr = keras.optimizers.schedules.PolynomialDecay(lr, max(1, total_updates), 0.0, power=1.0)
-    if cfg.name == "adam":
-        return keras.optimizers.Adam(lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+    if cfg.name == "adam":  # Adam's update, one fused kernel per variable
+        from tfgen.models.optimizers import FusedAdam
+
+        return FusedAdam(lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
     if cfg.name == "adamw":
         return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay, beta_1=cfg.beta_1,
                                       beta_2=cfg.beta_2)

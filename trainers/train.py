@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -175,9 +176,14 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
     if jit is None:  # XLA pays off on a single accelerator; on CPU it was slower here
         accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
         jit = bool(accelerators) and strategy.num_replicas_in_sync == 1
+    # Keras runs whole executions: one that does not divide the epoch would overrun it.
+    spe = math.gcd(t.steps_per_execution, steps_per_epoch)
+    if spe != t.steps_per_execution:
+        log.info("training.steps_per_execution %d does not divide %d steps per epoch; using %d",
+                 t.steps_per_execution, steps_per_epoch, spe)
     with strategy.scope():
         model = family.build(cfg, source.info, {
-            "jit_compile": jit, "steps_per_execution": t.steps_per_execution,
+            "jit_compile": jit, "steps_per_execution": spe,
         }, total_steps=cfg.epochs * steps_per_epoch)
 
     os.makedirs(run_dir, exist_ok=True)

@@ -17,7 +17,8 @@ from tfgen import presets
 from trainers.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--set", "batch_size=64", "--set", "model.width=32", "--set", "model.depth=2"]
+TINY = ["--set", "batch_size=64", "--set", "model.width=32", "--set", "model.depth=2",
+        "--set", "training.steps_per_execution=1"]
 
 
 def tfgen(*args, timeout=300):

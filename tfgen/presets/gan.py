@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tfgen.config import DataConfig, GANConfig, GANModelConfig, OptimizerConfig
+from tfgen.config import DataConfig, GANConfig, GANModelConfig, OptimizerConfig, TrainingConfig
 from tfgen.presets import register
 
 
@@ -44,6 +44,7 @@ def image_space(hp) -> dict:
 def _mixture(name: str, epochs: int, steps_per_epoch: int) -> GANConfig:
     # MLP GAN with a 2-D latent (as PacGAN), R1 penalty, EMA sampling and a linearly decaying
     # learning rate: measured over 5 seeds in benchmarks/preset_quality.py (BENCHMARKS.md).
+    # 50 steps per graph call: these small steps are dominated by per-call overhead.
     return GANConfig(
         epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=256,
         data=DataConfig(name=name),
@@ -51,6 +52,7 @@ def _mixture(name: str, epochs: int, steps_per_epoch: int) -> GANConfig:
                              ema_decay=0.999),
         g_optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.5, schedule="linear"),
         d_optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.5, schedule="linear"),
+        training=TrainingConfig(steps_per_execution=50),
     )
 
 
