@@ -12,6 +12,16 @@ import tensorflow as tf
 from keras import ops
 
 
+def keras_optimizer(cfg, total_steps: int) -> keras.optimizers.Optimizer:
+    """The `OptimizerConfig`'s optimizer from stock Keras (tfgen uses its fused Adam)."""
+    lr = cfg.learning_rate
+    if cfg.schedule == "linear":
+        lr = keras.optimizers.schedules.PolynomialDecay(lr, max(1, total_steps), 0.0, power=1.0)
+    if cfg.name != "adam":
+        raise ValueError("the references use Adam")
+    return keras.optimizers.Adam(lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
+
+
 class ReferenceGAN(keras.Model):
     """Non-saturating GAN, one discriminator and one generator step per batch."""
 

@@ -38,7 +38,7 @@ CASES = {
     "mnist-dcgan": ("mnist-dcgan", []),  # 28x28x1, random data (no download)
     "digits-vae": ("digits-vae", []),
 }
-SPE = 50
+SPE = 50  # steps per execution of the "spe" settings (--spe)
 
 
 def matmul_peak_gflops(n: int = 2048, reps: int = 10, repeats: int = 5) -> float:
@@ -101,10 +101,10 @@ def build_settings(case: str, batch: int):
     import keras
     import tensorflow as tf
 
-    from benchmarks.reference_models import ReferenceGAN, ReferenceVAE
+    from benchmarks.reference_models import ReferenceGAN, ReferenceVAE, keras_optimizer
     from tfgen import config as config_lib
     from tfgen import data, presets
-    from trainers.families import family_for, make_optimizer
+    from trainers.families import family_for
 
     preset, overrides = CASES[case]
     cfg = presets.resolve(preset, overrides=[*overrides, f"batch_size={batch}"])
@@ -131,12 +131,12 @@ def build_settings(case: str, batch: int):
         if isinstance(cfg, config_lib.VAEConfig):
             model = ReferenceVAE(probe.encoder, probe.decoder, cfg.model.latent_dim,
                                  probe.likelihood.log_prob)
-            model.compile(optimizer=make_optimizer(cfg.optimizer, 10**6),
+            model.compile(optimizer=keras_optimizer(cfg.optimizer, 10**6),
                           steps_per_execution=spe)
         else:
             model = ReferenceGAN(probe.discriminator, probe.generator, cfg.model.latent_dim)
-            model.compile(d_optimizer=make_optimizer(cfg.d_optimizer, 10**6),
-                          g_optimizer=make_optimizer(cfg.g_optimizer, 10**6),
+            model.compile(d_optimizer=keras_optimizer(cfg.d_optimizer, 10**6),
+                          g_optimizer=keras_optimizer(cfg.g_optimizer, 10**6),
                           steps_per_execution=spe)
         return model
 
@@ -196,15 +196,25 @@ def machine() -> dict:
             "keras": keras.__version__}
 
 
+def write(path, info, peaks, results, args):
+    out = {"machine": info, "matmul_peak_gflops": [round(p, 1) for p in peaks],
+           "steps_per_execution": SPE, "repeats": args.repeats, "results": results}
+    with open(path, "w") as fh:
+        json.dump(out, fh, indent=2)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--batches", nargs="+", type=int, default=[64, 256])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.5, help="target seconds per timing")
+    parser.add_argument("--spe", type=int, default=50, help="steps per execution (default 50)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
                                                       "throughput.json"))
     args = parser.parse_args(argv)
+    global SPE
+    SPE = args.spe
 
     info = machine()
     peak = matmul_peak_gflops()
@@ -222,11 +232,9 @@ def main(argv=None) -> int:
                 print(f"  {name:34s} {row['steps_per_s']:9.1f} steps/s {row['samples_per_s']:10.0f}"
                       f" samples/s {row['gflops_per_s']:7.2f} GFLOP/s "
                       f"({100 * row['fraction_of_peak']:.1f}% of peak)", flush=True)
+            write(args.out, info, [peak], results, args)  # partial results survive a stop
     peak_after = matmul_peak_gflops()
-    out = {"machine": info, "matmul_peak_gflops": [round(peak, 1), round(peak_after, 1)],
-           "steps_per_execution": SPE, "repeats": args.repeats, "results": results}
-    with open(args.out, "w") as fh:
-        json.dump(out, fh, indent=2)
+    write(args.out, info, [peak, peak_after], results, args)
     print(f"\nmatmul peak before/after: {peak:.1f} / {peak_after:.1f} GFLOP/s; wrote {args.out}")
     return 0
 
