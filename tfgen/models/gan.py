@@ -170,6 +170,16 @@ class GAN(GenerativeModel):
             x = augment_lib.augment(x, self.policies, u)
         return self.discriminator(self._inputs(self._pack(x), labels), training=True)
 
+    def _score_pair(self, real, fake, labels, u_real, u_fake):
+        """(D(real), D(fake)) from one discriminator call on the two batches stacked: the same
+        values as two calls (the discriminator has no batch statistics; packing groups stay
+        within each half, as the batch is a multiple of `pac`), with matrix products twice as
+        tall, which is faster on CPUs."""
+        both = tf.concat([real, fake], axis=0)
+        both_labels = None if labels is None else tf.concat([labels, labels], axis=0)
+        u = None if u_real is None else tf.concat([u_real, u_fake], axis=0)
+        return tf.split(self._score(both, both_labels, u), 2, axis=0)
+
     def _aug_random(self, batch, stream):
         if not self.policies:
             return None
@@ -186,8 +196,7 @@ class GAN(GenerativeModel):
         variables = self.discriminator.trainable_weights
         logs = {}
         with tf.GradientTape() as tape:
-            d_real = self._score(real, labels, u_real)
-            d_fake = self._score(fake, labels, u_fake)
+            d_real, d_fake = self._score_pair(real, fake, labels, u_real, u_fake)
             adv = self.batch_loss(self.objective.discriminator(d_real, d_fake))
             loss = adv
             if self.gradient_penalty > 0:
