@@ -274,6 +274,24 @@ def apply_dict(cfg: Any, updates: dict) -> Any:
     return _merge(cfg, updates)
 
 
+def nest(key: str, value: Any) -> dict:
+    """'data.name', 'ring8' -> {'data': {'name': 'ring8'}}."""
+    nested: dict = {}
+    node = nested
+    *parents, leaf = key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return nested
+
+
+def apply_dotted(cfg: Any, values: dict[str, Any]) -> Any:
+    """`cfg` with `{'dotted.key': value}` applied in order (values already parsed)."""
+    for key, value in values.items():
+        cfg = _merge(cfg, nest(key, value))
+    return cfg
+
+
 def parse_override(text: str) -> dict:
     """'data.name=ring8' -> {'data': {'name': 'ring8'}}; the value is parsed as YAML."""
     key, sep, raw = text.partition("=")
@@ -284,13 +302,7 @@ def parse_override(text: str) -> dict:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
-    nested: dict = {}
-    node = nested
-    parts = key.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-    return nested
+    return nest(key, value)
 
 
 def apply_overrides(cfg: Any, overrides: list[str] | tuple[str, ...]) -> Any:

@@ -120,6 +120,16 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _add_config_arguments(parser, set_help: str) -> None:
+    """--preset, --config and --set: the config sources `presets.resolve` applies in order."""
+    parser.add_argument("--preset", help="preset name (default: digits-dcgan; see 'tfgen presets')")
+    parser.add_argument("--config", metavar="FILE", help="YAML config, e.g. a run's config.yaml")
+    parser.add_argument(
+        "--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+        help=f"{set_help}, e.g. --set epochs=5 --set data.name=ring8 (repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tfgen import __version__
 
@@ -136,12 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a model from a preset, a YAML config and --set overrides (applied in "
         "that order). Re-running on an existing run directory resumes it.",
     )
-    train.add_argument("--preset", help="preset name (see 'tfgen presets')")
-    train.add_argument("--config", metavar="FILE", help="YAML config, e.g. a run's config.yaml")
-    train.add_argument(
-        "--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
-        help="override a config key, e.g. --set epochs=5 --set data.name=ring8 (repeatable)",
-    )
+    _add_config_arguments(train, "override a config key")
     train.add_argument("--run-dir", help="run directory (default: runs/<preset>-<timestamp>)")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
@@ -187,10 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and writes DIR/best_config.yaml for 'tfgen train --config'. Re-run the same command to "
         "continue an interrupted search. Distributed: see README (KERASTUNER_* variables).",
     )
-    tune.add_argument("--preset", help="preset to tune (default: digits-dcgan)")
-    tune.add_argument("--config", metavar="FILE", help="YAML config applied before the search")
-    tune.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append",
-                      default=[], help="fixed config override for every trial (repeatable)")
+    _add_config_arguments(tune, "fix a config key for every trial")
     tune.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband"),
                       help="search algorithm (default random)")
     tune.add_argument("--max-trials", type=int, default=10, help="trials to run (default 10)")

@@ -82,7 +82,7 @@ def _evaluation_callback(cfg, source, model):
     """The `Evaluation` callback the `evaluation` config section asks for and the metric it
     selects on, or (None, None)."""
     from tfgen import callbacks
-    from tfgen.metrics.evaluation import Evaluator
+    from tfgen.metrics.evaluation import Evaluator, default_metric
 
     e = cfg.evaluation
     if not e.every:
@@ -96,7 +96,7 @@ def _evaluation_callback(cfg, source, model):
                           features=e.features or "auto", nll_samples=getattr(
                               cfg.model, "eval_samples", 1000), baseline=False, progress=True)
     available = evaluator.available(model)
-    metric = e.metric or next(m for m in ("reverse_kl", "nll", "frechet_distance") if m in available)
+    metric = e.metric or default_metric(source.info.kind, hasattr(model, "log_likelihood"))
     if metric not in available:
         raise UserError(f"config key 'evaluation.metric': {metric!r} does not apply to this "
                         f"run; choose from: {', '.join(available)}")

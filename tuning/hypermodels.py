@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 
 import keras_tuner
 
 from tfgen import config as config_lib
 from tfgen import presets
+from tfgen.data import MIXTURES
 from tfgen.errors import ConfigError, TrainingDiverged
-from tfgen.metrics.evaluation import DIRECTIONS
+from tfgen.metrics.evaluation import DIRECTIONS, default_metric
 
 
 def objectives(names: list[str]):
@@ -41,7 +43,8 @@ class GenerativeHyperModel(keras_tuner.HyperModel):
         space: `space(hp) -> {dotted config key: value}` (declared with the preset).
         objective: evaluation metric names the trials report (the first selects each trial's
             best epoch).
-        progress: show each trial's evaluations.
+        progress: show the messages of each trial's run (run directory, evaluations); the
+            tuner's own per-trial lines are always shown.
     """
 
     def __init__(self, base, space, objective: list[str], progress: bool = True):
@@ -51,18 +54,10 @@ class GenerativeHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp: keras_tuner.HyperParameters):
         """The run config of the trial `hp` (validated)."""
-        values = self.space(hp)
-        nested: dict = {}
-        for key, value in values.items():
-            if value is None:  # inactive: in a conditional scope whose condition is unmet
-                continue
-            node = nested
-            *parents, leaf = key.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = value.item() if hasattr(value, "item") else value
-        cfg = config_lib.apply_dict(copy.deepcopy(self.base), nested)
-        return config_lib.validate(cfg)
+        values = {key: value.item() if hasattr(value, "item") else value
+                  for key, value in self.space(hp).items()
+                  if value is not None}  # None: inactive (its conditional scope is unmet)
+        return config_lib.validate(config_lib.apply_dotted(copy.deepcopy(self.base), values))
 
     def training_config(self, cfg, epochs: int | None = None):
         """`cfg` as a trial trains it: evaluation on, selection on the first objective,
@@ -86,11 +81,17 @@ class GenerativeHyperModel(keras_tuner.HyperModel):
             with open(done) as fh:
                 metrics = json.load(fh)
         else:
+            logger = logging.getLogger("tfgen")
+            level = logger.level
+            if not self.progress:
+                logger.setLevel(logging.WARNING)
             try:
                 metrics = train.run(self.training_config(cfg, epochs), run_dir=run_dir,
                                     progress=False)
             except TrainingDiverged as err:  # non-finite or collapsed: failed, not retried
                 raise keras_tuner.errors.FailedTrialError(str(err)) from None
+            finally:
+                logger.setLevel(level)
         values = metrics["evaluation"]
         return {name: float(values[name]) for name in self.objective}
 
@@ -102,6 +103,6 @@ def hypermodel_for(preset: str, config_file=None, overrides=(), objective=None,
     base = presets.resolve(preset, config_file, overrides)
     space = space or presets.search_space(base.preset)
     if not objective:
-        objective = ["nll"] if isinstance(base, config_lib.VAEConfig) else (
-            ["reverse_kl"] if base.data.name in ("ring8", "grid25") else ["frechet_distance"])
+        kind = "points" if base.data.name in MIXTURES else "images"
+        objective = [default_metric(kind, isinstance(base, config_lib.VAEConfig))]
     return GenerativeHyperModel(base, space, objective, progress)

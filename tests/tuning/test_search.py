@@ -49,8 +49,12 @@ def test_search_table_best_config_and_hparams(tmp_path, capsys):
     out = tmp_path / "search"
     assert main(["tune", *TINY, "--max-trials", "2", "--objective", "reverse_kl,high_quality",
                  "--dir", str(out), "-q"]) == 0
-    table = capsys.readouterr().out
+    captured = capsys.readouterr()
+    table = captured.out
     assert table.splitlines()[0].split()[:4] == ["trial", "status", "reverse_kl", "high_quality"]
+    # -q: the tuner's per-trial lines, without the trial runs' own messages
+    assert "trial 0 (tuner0) starts" in captured.err and "trial 1 done in" in captured.err
+    assert "run directory:" not in captured.err and "evaluation (test split)" not in captured.err
     results = json.loads((out / "results.json").read_text())
     assert [t["status"] for t in results["trials"]] == ["COMPLETED"] * 2
     best = results["trials"][0]
@@ -76,8 +80,8 @@ def test_search_table_best_config_and_hparams(tmp_path, capsys):
     # The same command again continues the finished search: nothing retrained.
     assert main(["tune", *TINY, "--max-trials", "2", "--objective", "reverse_kl,high_quality",
                  "--dir", str(out), "-q"]) == 0
-    # A different search in the same directory is refused.
     capsys.readouterr()
+    # A different search in the same directory is refused.
     assert main(["tune", *TINY, "--max-trials", "2", "--dir", str(out), "-q"]) == 2
     assert "holds a different search (objective differ)" in capsys.readouterr().err
 

@@ -32,6 +32,12 @@ DIRECTIONS = {
 MIXTURE_SAMPLES = 2500  # PacGAN protocol
 
 
+def default_metric(kind: str, likelihood: bool) -> str:
+    """The metric a run selects and a search optimises unless told otherwise: reverse KL for
+    2-D mixtures, NLL for models with a likelihood (VAEs), Fréchet distance for image GANs."""
+    return "reverse_kl" if kind == "points" else "nll" if likelihood else "frechet_distance"
+
+
 def class_distribution_kl(predicted, reference_labels, num_classes: int) -> float:
     """KL(p ‖ q) in nats between the histogram p of predicted classes of generated samples and
     the class frequencies q of the reference labels; 0 when samples spread over classes as the
@@ -177,7 +183,6 @@ class Evaluator:
         labels = y if model.conditional else None
         log_px = model.log_likelihood(x, labels, num_samples=self.nll_samples, seed=self.seed)
         elbo = model.elbo(x, labels, seed=self.seed)
-        self._nll_examples = int(len(x))
         return {"nll": float(-np.mean(log_px)), "elbo": float(np.mean(elbo))}
 
     def __call__(self, model) -> dict[str, dict]:
@@ -191,7 +196,8 @@ class Evaluator:
                     "baseline_split": self.baseline_split if name in self.baselines else None,
                     "seed": self.seed}
             if name in ("nll", "elbo"):
-                card.update(num_reference=self._nll_examples, unit="nats per example")
+                card.update(num_reference=self.source.num_examples(self.split),
+                            unit="nats per example")
                 if name == "nll":
                     card["importance_samples"] = self.nll_samples
             else:
