@@ -155,3 +155,14 @@ def test_chief_and_two_workers(tmp_path):
     assert len(summaries) == 4 and all(s["status"] == "COMPLETED" for s in summaries)
     assert {s["tuner_id"] for s in summaries} == {"tuner0", "tuner1"}  # both workers ran trials
     assert "trial" in outputs[0][0] and (out / "best_config.yaml").exists()  # chief's table
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--objective", "fid"], "--objective 'fid': choose from modes_covered"),
+    (["--max-trials", "0"], "--max-trials must be at least 1, got 0"),
+    (["--preset", "digits-dcgan", "--set", "model.widht=3"], "unknown config key 'model.widht'"),
+])
+def test_bad_tune_requests(args, message, tmp_path, capsys):
+    assert main(["tune", *TINY[:2], *args, "--dir", str(tmp_path / "s"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
