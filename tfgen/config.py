@@ -63,7 +63,10 @@ def param(
 class DataConfig:
     """Where the training data comes from and how it is prepared (see `tfgen datasets`)."""
 
-    name: str = param("digits", help="ring8 | grid25 | digits | tfds:NAME | folder:PATH")
+    name: str = param(
+        "digits",
+        help="ring8 | grid25 | digits | fashion_mnist | tfds:NAME | folder:PATH | idx:DIR | npz:PATH",
+    )
     image_size: int | None = param(
         None, min=4, max=1024, help="resize/crop images to this square size (None: native)"
     )
@@ -74,9 +77,14 @@ class DataConfig:
         "symmetric", choices=("symmetric", "unit"), help="symmetric: [-1, 1]; unit: [0, 1]"
     )
     labels: bool = param(False, help="yield (samples, labels) for conditional models")
-    data_dir: str | None = param(None, help="TFDS data_dir (where prepared datasets live)")
+    data_dir: str | None = param(
+        None, help="TFDS data_dir (where prepared datasets live); fashion_mnist: its IDX files")
     download: bool = param(True, help="let TFDS download and prepare a missing dataset")
     skip_corrupt: bool = param(False, help="folder: skip (and count) unreadable images")
+    val_fraction: float = param(
+        0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as val (by file hash)")
+    test_fraction: float = param(
+        0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as test (by file hash)")
     num_points: int = param(100_000, min=1, help="ring8/grid25: size of the training set")
     shuffle_buffer: int = param(10_000, min=1, help="TFDS: shuffle buffer (elements)")
     cache: bool = param(True, help="TFDS: cache decoded, resized images in memory")
@@ -85,6 +93,10 @@ class DataConfig:
         from tfgen import data
 
         data.check_name(self.name, key=f"{prefix}name")
+        if self.val_fraction + self.test_fraction >= 1.0:
+            raise ConfigError(
+                f"config key '{prefix}test_fraction': val_fraction + test_fraction must be < 1; "
+                f"got {self.val_fraction} + {self.test_fraction}")
 
 
 EVAL_METRICS = ("modes_covered", "high_quality", "reverse_kl", "frechet_distance", "kid",

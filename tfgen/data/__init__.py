@@ -3,8 +3,14 @@
 Names (see `tfgen datasets`):
     ring8, grid25   2-D Gaussian mixtures (PROTOCOLS.md section 1), generated from the seed.
     digits          scikit-learn's bundled 8x8 digits, split and scaled per PROTOCOLS.md section 2.
+    fashion_mnist   Fashion-MNIST's IDX files (Debian's dataset-fashion-mnist), PROTOCOLS.md sec. 4.
     tfds:NAME       any TensorFlow Datasets image dataset (mnist, cifar10, celeb_a, ...).
     folder:PATH     a directory of images, optionally one sub-folder per class.
+    idx:DIR         MNIST-format IDX files (train-images-idx3-ubyte[.gz], ...).
+    npz:PATH        a user's arrays: x [N, H, W(, C)], optional y.
+
+folder:, idx: and npz: sources hold out val and test examples by a stable hash of each example's
+key (`data.val_fraction`, `data.test_fraction`; see `tfgen.data.arrays`).
 
 Example:
 
@@ -30,12 +36,18 @@ BUILTIN = {
     "ring8": "8 Gaussians on the unit circle, std 0.01 (2-D points; PacGAN protocol)",
     "grid25": "25 Gaussians on a 5x5 grid with spacing 2, std 0.05 (2-D points; PacGAN protocol)",
     "digits": "scikit-learn's 8x8 handwritten digits, 10 classes: 1000 train / 350 val / 447 test",
+    "fashion_mnist": "Fashion-MNIST 28x28 grayscale, 10 classes: 55000 train / 5000 val / 10000 "
+    "test (apt-get install dataset-fashion-mnist; or the IDX files in data.data_dir)",
 }
 FORMS = {
     "tfds:NAME": "a TensorFlow Datasets image dataset, e.g. tfds:mnist, tfds:cifar10, tfds:celeb_a "
     "(data.data_dir, data.image_size)",
     "folder:PATH": "a directory of images (png, jpg, bmp, gif, webp), optionally one sub-folder per "
     "class (data.image_size, data.channels, data.skip_corrupt)",
+    "idx:DIR": "MNIST-format IDX files in DIR: train-images-idx3-ubyte[.gz], optional labels and "
+    "t10k-* test files",
+    "npz:PATH": "a NumPy .npz: x [N, H, W] or [N, H, W, C] uint8 or float in [0, 1], optional y "
+    "(labels), x_val/y_val, x_test/y_test, class_names",
 }
 
 
@@ -76,13 +88,18 @@ def check_name(name: str, key: str = "data.name") -> None:
 
         tfds_source.check_name(rest, key)
         return
-    if sep and prefix == "folder" and rest:
+    if sep and prefix in ("folder", "idx") and rest:
         if not os.path.isdir(rest):
-            raise ConfigError(f"config key '{key}': folder not found: {rest}")
+            what = "folder" if prefix == "folder" else "IDX directory"
+            raise ConfigError(f"config key '{key}': {what} not found: {rest}")
+        return
+    if sep and prefix == "npz" and rest:
+        if not os.path.isfile(rest):
+            raise ConfigError(f"config key '{key}': npz file not found: {rest}")
         return
     raise ConfigError(
         f"config key '{key}': unknown dataset {name!r}; choose from: "
-        f"{', '.join(BUILTIN)}, tfds:NAME, folder:PATH"
+        f"{', '.join(BUILTIN)}, {', '.join(FORMS)}"
     )
 
 
@@ -202,6 +219,56 @@ def _digits_source(name: str, cfg: DataConfig) -> ArraySource:
     return ArraySource(info, arrays, max_value=16.0, pixel_range=cfg.pixel_range)
 
 
+def image_info(name: str, x: np.ndarray, splits: dict, cfg: DataConfig,
+                class_names=None, **extra) -> DatasetInfo:
+    labelled = [y for _, y in splits.values() if y is not None]
+    num_classes = max(int(y.max()) + 1 if len(y) else 0 for y in labelled) if labelled else None
+    if class_names is not None and num_classes is not None and len(class_names) < num_classes:
+        raise DataError(f"dataset {name!r}: {len(class_names)} class_names for labels up to "
+                        f"{num_classes - 1}")
+    return DatasetInfo(
+        name=name, kind="images", shape=tuple(int(d) for d in x.shape[1:]),
+        splits={k: len(v[0]) for k, v in splits.items()}, num_classes=num_classes,
+        value_range=(-1.0, 1.0) if cfg.pixel_range == "symmetric" else (0.0, 1.0),
+        class_names=(tuple(class_names) if class_names is not None
+                     else tuple(str(i) for i in range(num_classes)) if num_classes else None),
+        **extra,
+    )
+
+
+def _fashion_mnist_source(name: str, cfg: DataConfig) -> ArraySource:
+    from tfgen.data import arrays
+
+    splits = arrays.fashion_mnist_arrays(cfg.data_dir)
+    info = image_info(name, splits["train"][0], splits, cfg, arrays.FASHION_MNIST_CLASSES)
+    return ArraySource(info, splits, max_value=255.0, pixel_range=cfg.pixel_range)
+
+
+def _idx_source(path: str, cfg: DataConfig) -> ArraySource:
+    from tfgen.data import arrays
+
+    files = arrays.read_idx_dir(path)
+    x, y = files["train"]
+    own = {"test": files["test"]} if "test" in files else {}
+    splits = arrays.split_arrays(x, y, range(len(x)), cfg.val_fraction, cfg.test_fraction,
+                                 f"idx:{path}", own)
+    info = image_info(f"idx:{path}", x, splits, cfg)
+    return ArraySource(info, splits, max_value=255.0, pixel_range=cfg.pixel_range)
+
+
+def _npz_source(path: str, cfg: DataConfig) -> ArraySource:
+    from tfgen.data import arrays
+
+    contents = arrays.read_npz(path)
+    class_names = contents.pop("class_names", None)
+    x, y = contents.pop("train")
+    splits = arrays.split_arrays(x, y, range(len(x)), cfg.val_fraction, cfg.test_fraction,
+                                 f"npz:{path}", contents)
+    info = image_info(f"npz:{path}", x, splits, cfg, class_names)
+    return ArraySource(info, splits, max_value=255.0 if x.dtype == np.uint8 else 1.0,
+                       pixel_range=cfg.pixel_range)
+
+
 def source(data: DataConfig | str, *, seed: int = 0, **options: Any) -> Source:
     """The `Source` for a dataset name (or `DataConfig`), with `DataConfig` fields as options.
 
@@ -222,11 +289,17 @@ def source(data: DataConfig | str, *, seed: int = 0, **options: Any) -> Source:
         return _mixture_source(name, cfg, seed)
     if name == "digits":
         return _digits_source(name, cfg)
+    if name == "fashion_mnist":
+        return _fashion_mnist_source(name, cfg)
     kind, _, rest = name.partition(":")
     if kind == "folder":
         from tfgen.data import folder
 
         return folder.folder_source(rest, cfg)
+    if kind == "idx":
+        return _idx_source(rest, cfg)
+    if kind == "npz":
+        return _npz_source(rest, cfg)
     from tfgen.data import tfds_source
 
     return tfds_source.TFDSSource(rest, cfg)

@@ -85,8 +85,10 @@ def _channels_of(path: str) -> int:
 
 
 def folder_source(path: str, cfg: DataConfig):
-    """Decode every image under `path` into an `ArraySource` (split "train")."""
-    from tfgen.data import ArraySource, DatasetInfo
+    """Decode every image under `path` into an `ArraySource`; val and test are held out by a
+    hash of each file's path relative to `path` (`tfgen.data.arrays.split_arrays`)."""
+    from tfgen.data import ArraySource, image_info
+    from tfgen.data.arrays import split_arrays
 
     files, labels, class_names = list_images(path)
     channels = cfg.channels
@@ -111,7 +113,7 @@ def folder_source(path: str, cfg: DataConfig):
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         results = list(pool.map(read, files))
 
-    images, kept_labels = [], []
+    images, kept_labels, kept_files = [], [], []
     shape = None
     for i, result in enumerate(results):
         if isinstance(result, tuple):
@@ -131,6 +133,7 @@ def folder_source(path: str, cfg: DataConfig):
                 f"{shape[1]}x{shape[0]}; set data.image_size to resize all images"
             )
         images.append(result)
+        kept_files.append(os.path.relpath(files[i], path).replace(os.sep, "/"))
         if labels is not None:
             kept_labels.append(labels[i])
     if failures:
@@ -142,10 +145,9 @@ def folder_source(path: str, cfg: DataConfig):
         raise DataError(f"no readable images in folder {path}")
     x = np.stack(images)
     y = np.asarray(kept_labels, np.int32) if labels is not None else None
-    info = DatasetInfo(
-        name=f"folder:{path}", kind="images", shape=tuple(x.shape[1:]),
-        splits={"train": len(x)}, num_classes=len(class_names) if class_names else None,
-        value_range=(-1.0, 1.0) if cfg.pixel_range == "symmetric" else (0.0, 1.0),
-        class_names=tuple(class_names) if class_names else None, skipped=len(failures),
-    )
-    return ArraySource(info, {"train": (x, y)}, max_value=255.0, pixel_range=cfg.pixel_range)
+    name = f"folder:{path}"
+    splits = split_arrays(x, y, kept_files, cfg.val_fraction, cfg.test_fraction, name)
+    info = image_info(name, x, splits, cfg, class_names, skipped=len(failures))
+    if class_names:  # every sub-folder is a class, even one whose images all went to val/test
+        info.num_classes = len(class_names)
+    return ArraySource(info, splits, max_value=255.0, pixel_range=cfg.pixel_range)

@@ -4,15 +4,39 @@ The image feature is the first `Image` feature of the dataset; the label, when a
 `label` `ClassLabel` (or its first `ClassLabel`). Images are centre-cropped to a square and
 resized when `data.image_size` is set, scaled to the configured pixel range, cached, and
 reshuffled every epoch.
+
+Offline Fashion-MNIST. TFDS's `fashion_mnist` builder downloads four .gz files and checks their
+registered checksums; Debian's package `dataset-fashion-mnist` ships the same IDX contents
+recompressed, so TFDS refuses those bytes (`NonMatchingChecksumError`). When `tfds:fashion_mnist`
+is not prepared and the Debian files (or IDX files in `data.data_dir`) are there, tfgen prepares
+it through TFDS's own `download_and_prepare` with a download manager that hands the builder
+these files, decompressed, after checking the sha256 of the *decompressed* contents (which the
+recompression does not change) -- everything else (examples, TFRecords, dataset_info.json) is
+TFDS's real code path.
 """
 
 from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
 
 import tensorflow as tf
 
 from tfgen.config import DataConfig
 from tfgen.data import DatasetInfo, Source, pipeline
 from tfgen.errors import ConfigError, DataError
+
+log = logging.getLogger("tfgen")
+
+# sha256 of the decompressed IDX files of Zalando's Fashion-MNIST release (as Debian ships them).
+FASHION_MNIST_SHA256 = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
 
 
 def _tfds():
@@ -48,6 +72,82 @@ def crop_and_resize(image: tf.Tensor, size: int | None) -> tf.Tensor:
     return tf.clip_by_value(image, 0.0, 255.0)
 
 
+class _LocalFiles:
+    """A TFDS download manager that serves `download_and_extract` from local, already-checked
+    files (url basename without .gz -> path); every other attribute is the real manager's."""
+
+    def __init__(self, manager, files: dict[str, str]):
+        self._manager, self._files = manager, files
+
+    def __getattr__(self, name):
+        return getattr(self._manager, name)
+
+    def download_and_extract(self, urls):
+        def local(url):
+            stem = os.path.basename(str(url))
+            stem = stem[:-3] if stem.endswith(".gz") else stem
+            if stem not in self._files:
+                raise DataError(f"no local file for {url}")
+            return self._files[stem]
+
+        if isinstance(urls, dict):
+            return {k: local(v) for k, v in urls.items()}
+        if isinstance(urls, (list, tuple)):
+            return [local(u) for u in urls]
+        return local(urls)
+
+    download = download_and_extract
+
+
+def _verified_idx(source_dir: str, target_dir: str) -> dict[str, str]:
+    """Decompress Fashion-MNIST's IDX files from `source_dir` into `target_dir`, checking the
+    sha256 of each decompressed file; {stem: path}."""
+    from tfgen.data.arrays import find_idx
+
+    os.makedirs(target_dir, exist_ok=True)
+    out = {}
+    for stem, want in FASHION_MNIST_SHA256.items():
+        path = find_idx(source_dir, stem)
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+        got = hashlib.sha256(raw).hexdigest()
+        if got != want:
+            raise DataError(f"{path} is not Fashion-MNIST's {stem} (sha256 of its contents "
+                            f"{got[:12]}..., expected {want[:12]}...)")
+        target = os.path.join(target_dir, stem)
+        with open(target + ".tmp", "wb") as fh:
+            fh.write(raw)
+        os.replace(target + ".tmp", target)
+        out[stem] = target
+    return out
+
+
+def prepare_fashion_mnist_offline(builder, data_dir: str | None) -> bool:
+    """Prepare TFDS's `fashion_mnist` from local IDX files (see the module doc); False when
+    there are none. Runs TFDS's `download_and_prepare`."""
+    from tfgen.data.arrays import fashion_mnist_dir
+
+    try:
+        source_dir = fashion_mnist_dir(data_dir)
+    except DataError:
+        return False
+    tfds = _tfds()
+    downloads = os.path.join(str(builder.data_dir_root), "downloads")
+    files = _verified_idx(source_dir, os.path.join(downloads, "tfgen-fashion-mnist"))
+    log.info("preparing tfds:fashion_mnist from the local IDX files in %s (checked by content "
+             "hash; no download)", source_dir)
+    make_manager = builder._make_download_manager
+    builder._make_download_manager = lambda *a, **k: _LocalFiles(make_manager(*a, **k), files)
+    try:
+        builder.download_and_prepare(
+            download_dir=downloads, download_config=tfds.download.DownloadConfig(
+                download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS))
+    finally:
+        del builder._make_download_manager
+    return True
+
+
 class TFDSSource(Source):
     """A TFDS image dataset; splits are TFDS split strings ("train", "test[:10%]", ...)."""
 
@@ -59,6 +159,9 @@ class TFDSSource(Source):
             builder = tfds.builder(name, data_dir=cfg.data_dir)
         except Exception as err:  # unknown config/version: tfds raises several types
             raise DataError(f"TFDS dataset {name!r}: {str(err).splitlines()[0]}") from None
+        if _builder_name(name) == "fashion_mnist" and not builder.is_prepared():
+            if prepare_fashion_mnist_offline(builder, cfg.data_dir):
+                builder = tfds.builder(name, data_dir=cfg.data_dir)
         features = builder.info.features
         images = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]
         if not images:
