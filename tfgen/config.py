@@ -100,7 +100,8 @@ class DataConfig:
 
 
 EVAL_METRICS = ("modes_covered", "high_quality", "reverse_kl", "frechet_distance", "kid",
-                "precision", "recall", "density", "coverage", "class_kl", "nll", "elbo")
+                "precision", "recall", "density", "coverage", "class_kl", "memorised",
+                "label_accuracy", "intra_fd", "expost_frechet_distance", "nll", "elbo")
 
 
 @dataclasses.dataclass
@@ -473,13 +474,17 @@ class VAEModelConfig:
     width: int = param(256, min=1, help="hidden units (mlp) or base channels (conv)")
     depth: int = param(2, min=1, max=16, help="hidden layers (mlp)")
     likelihood: str = param(
-        "bernoulli", choices=("bernoulli", "continuous_bernoulli", "gaussian", "categorical"),
+        "bernoulli",
+        choices=("bernoulli", "continuous_bernoulli", "gaussian", "categorical",
+                 "discretized_logistic"),
         help="decoder likelihood p(x|z)",
     )
     gaussian_scale: float | None = param(
         None, gt=0.0, help="gaussian likelihood: fixed scale (None: learned per value)"
     )
-    levels: int = param(17, min=2, max=256, help="categorical likelihood: pixel values")
+    levels: int = param(
+        17, min=2, max=256, help="categorical/discretized_logistic likelihood: pixel values")
+    components: int = param(5, min=1, max=32, help="discretized_logistic: mixture components")
     kl_weight: float = param(1.0, min=0.0, help="beta of the beta-VAE")
     kl_schedule: str = param(
         "constant", choices=("constant", "linear", "cyclical"), help="KL weight schedule"
@@ -491,6 +496,10 @@ class VAEModelConfig:
     conditional: bool = param(False, help="conditional VAE: labels to encoder and decoder")
     dropout: float = param(0.0, min=0.0, max=0.9, help="mlp: dropout after each hidden layer")
     eval_samples: int = param(1000, min=1, help="importance samples K of the final test NLL")
+    expost_components: int = param(
+        0, min=0, max=256,
+        help="fit a K-component Gaussian mixture on the training codes after training "
+        "(ex-post sampling: tfgen sample --sampler expost; 0: off)")
 
 
 @dataclasses.dataclass
@@ -512,6 +521,9 @@ class VAEConfig(RunConfig):
                 f"config key '{prefix}data.pixel_range': VAE likelihoods need unit ([0, 1]) data"
             )
         _check_conditional(self, prefix)
+        if self.model.expost_components and self.model.conditional:
+            raise ConfigError(f"config key '{prefix}model.expost_components': the ex-post "
+                              "density is for unconditional VAEs")
         if self.model.kl_schedule == "linear" and self.model.warmup_steps == 0:
             raise ConfigError(f"config key '{prefix}model.warmup_steps': the linear schedule "
                               "needs warmup_steps >= 1")

@@ -91,7 +91,7 @@ def _cmd_sample(args) -> int:
                 f"--labels must be comma-separated integers, got {args.labels!r}"
             ) from None
     sample.run(args.run_dir, num=args.num, seed=args.seed, labels=labels, out=args.out,
-               progress=not args.quiet)
+               progress=not args.quiet, sampler=args.sampler)
     return 0
 
 
@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     sample.add_argument("--labels", help="class labels for conditional models, e.g. 0,1,2")
     sample.add_argument("--out", required=True, metavar="FILE", help="FILE.png or FILE.npy")
+    sample.add_argument("--sampler", default="prior", choices=("prior", "expost"),
+                        help="VAEs: latent codes from the prior (default) or the ex-post "
+                        "mixture fitted on the training codes (model.expost_components)")
     sample.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(func=_cmd_sample)
 

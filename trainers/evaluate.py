@@ -73,6 +73,8 @@ def format_table(cards: dict) -> str:
             how.append(f"k={c['k']}")
         if "importance_samples" in c:
             how.append(f"K={c['importance_samples']}")
+        if "bits_per_dim" in c:
+            how.append(f"{c['bits_per_dim']:.4f} bits/dim")
         if "features" in c:
             f = c["features"]
             acc = f" acc {f['accuracy']:.3f}" if f.get("accuracy") is not None else ""

@@ -64,6 +64,11 @@ class GANFamily:
         return gan
 
     @staticmethod
+    def finish(model, source, cfg) -> dict | None:
+        """After training: nothing to fit."""
+        return None
+
+    @staticmethod
     def export(model, run_dir: str) -> None:
         """`generator.keras` (EMA weights when enabled) and the whole `model.keras`."""
         model.save(os.path.join(run_dir, "model.keras"))
@@ -86,6 +91,9 @@ class VAEFamily:
             return {"name": "gaussian", "scale": m.gaussian_scale}
         if m.likelihood == "categorical":
             return {"name": "categorical", "levels": m.levels}
+        if m.likelihood == "discretized_logistic":
+            return {"name": "discretized_logistic", "levels": m.levels,
+                    "components": m.components}
         return {"name": m.likelihood}
 
     @staticmethod
@@ -100,13 +108,24 @@ class VAEFamily:
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
         vae = VAE(encoder, decoder, latent_dim=m.latent_dim, likelihood=likelihood,
-                  num_classes=info.num_classes if m.conditional else None, seed=cfg.seed)
+                  num_classes=info.num_classes if m.conditional else None, seed=cfg.seed,
+                  expost_components=m.expost_components)
         vae.compile(
             optimizer=make_optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,
             kl_schedule=m.kl_schedule, warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps,
             free_bits=m.free_bits, iw_samples=m.iw_samples, **compile_kwargs,
         )
         return vae
+
+    @staticmethod
+    def finish(model, source, cfg) -> dict | None:
+        """After training: fit the ex-post density on the training split's codes."""
+        if not model.expost_components:
+            return None
+        from tfgen.metrics.features import source_arrays
+
+        x, _ = source_arrays(source, "train", labels_required=False)
+        return model.fit_expost(x, seed=cfg.seed)
 
     @staticmethod
     def export(model, run_dir: str) -> None:

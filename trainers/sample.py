@@ -43,7 +43,7 @@ def load_run_model(run_dir: str):
 
 
 def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.png",
-        progress: bool = True) -> np.ndarray:
+        progress: bool = True, sampler: str = "prior") -> np.ndarray:
     """Write `num` samples of the run's model to `out` (.png picture or .npy array)."""
     ext = os.path.splitext(out)[1].lower()
     if ext not in (".png", ".npy"):
@@ -57,7 +57,10 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
         bad = [v for v in labels if not 0 <= v < model.num_classes]
         if bad:
             raise UserError(f"--labels must lie in 0..{model.num_classes - 1}; got {bad[0]}")
-    samples = _sample_with_progress(model, num, seed, labels, progress)
+    if sampler != "prior" and not getattr(model, "has_expost", False):
+        raise UserError(f"--sampler {sampler}: this run's model has no ex-post density (train a "
+                        "VAE with --set model.expost_components=K)")
+    samples = _sample_with_progress(model, num, seed, labels, progress, sampler)
     if ext == ".npy":
         np.save(out, samples)
     else:
@@ -79,11 +82,12 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
     return samples
 
 
-def _sample_with_progress(model, num, seed, labels, progress):
+def _sample_with_progress(model, num, seed, labels, progress, sampler="prior"):
     bar = None
     if progress and num > 256:
         import keras
 
         bar = keras.utils.Progbar(num, unit_name="sample")
+    extra = {"sampler": sampler} if sampler != "prior" else {}
     return model.sample(num, seed=seed, labels=labels, batch_size=256,
-                        progress=bar.update if bar is not None else None)
+                        progress=bar.update if bar is not None else None, **extra)

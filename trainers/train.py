@@ -270,6 +270,11 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
         "final": final,
         "strategy": distribute.describe(strategy),
     }
+    expost = family.finish(model, source, cfg)
+    if expost:
+        metrics["expost"] = expost
+        log.info("ex-post density: %d-component Gaussian mixture on %d training codes",
+                 expost["components"], expost["examples"])
     if best is not None:
         metrics["best_epoch"] = int(best.best_epoch.numpy())
         metrics["monitor"] = best.monitor

@@ -88,3 +88,47 @@ def test_get_likelihood():
     assert g.scale == 0.1 and get_likelihood(g) is g
     with pytest.raises(ValueError, match="unknown likelihood"):
         get_likelihood("poisson")
+
+
+def _logistic_mixture_numpy(x, logits, loc, log_scale, levels):
+    """The discretised logistic mixture straight from its definition, in float64: the bin's mass
+    from differences of the logistic CDF (scipy.stats.logistic), edge bins taking the tails."""
+    k = np.round(x * (levels - 1))
+    centre, half = k / (levels - 1), 0.5 / (levels - 1)
+    scale = np.exp(np.clip(log_scale, -9.0, 3.0))
+    upper = stats.logistic.cdf(centre + half, loc, scale)
+    lower = stats.logistic.cdf(centre - half, loc, scale)
+    mass = np.where(k == 0, upper, np.where(k == levels - 1, 1.0 - lower, upper - lower))
+    weights = special.softmax(logits, axis=-1)
+    return np.log((weights * mass).sum(-1)).reshape(len(x), -1).sum(1)
+
+
+@pytest.mark.parametrize("levels,components", [(256, 5), (17, 1), (2, 3)])
+def test_discretized_logistic_mixture_matches_its_definition(levels, components):
+    from tfgen.losses.likelihoods import DiscretizedLogisticMixture
+
+    rng = np.random.default_rng(levels)
+    x = rng.integers(0, levels, (4, 3, 3, 1)) / (levels - 1)
+    x[0, 0, 0, 0], x[0, 0, 1, 0] = 0.0, 1.0  # both edge bins
+    params = rng.normal(0, 1, (4, 3, 3, 3 * components))
+    params[..., components:2 * components] = rng.uniform(-0.2, 1.2, (4, 3, 3, components))
+    params[..., 2 * components:] = rng.uniform(-3, 0, (4, 3, 3, components))  # no float64 underflow
+    lik = DiscretizedLogisticMixture(levels, components)
+    got = lik.log_prob(x.astype(np.float32), params.astype(np.float32)).numpy()
+    logits, loc, log_scale = np.split(params[..., None, :], 3, axis=-1)
+    expected = _logistic_mixture_numpy(x[..., None], logits, loc, log_scale, levels)
+    np.testing.assert_allclose(got, expected, rtol=2e-5, atol=1e-3)
+
+
+def test_discretized_logistic_sums_to_one_and_stays_finite_in_the_tails():
+    from tfgen.losses.likelihoods import DiscretizedLogisticMixture
+
+    lik = DiscretizedLogisticMixture(256, 2)
+    values = np.arange(256, dtype=np.float32) / 255.0
+    for loc, log_scale in [(0.3, -3.0), (0.999, -8.0), (-5.0, -1.0), (0.5, 2.5)]:
+        params = np.array([0.3, -0.2, loc, loc + 0.1, log_scale, log_scale], np.float32)
+        params = np.tile(params, (256, 1)).reshape(256, 1, 1, 6)
+        log_p = lik.log_prob(values.reshape(256, 1, 1, 1), params).numpy()
+        assert np.all(np.isfinite(log_p))
+        assert np.exp(log_p.astype(np.float64)).sum() == pytest.approx(1.0, abs=1e-4)
+    assert get_likelihood({"name": "discretized_logistic", "components": 3}).channels_per_dim == 9

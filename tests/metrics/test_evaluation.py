@@ -18,7 +18,7 @@ class FixedSamples:
     def __init__(self, samples):
         self.samples = np.asarray(samples, np.float32)
 
-    def sample(self, num, seed=0):
+    def sample(self, num, seed=0, labels=None):
         return self.samples[:num]
 
 
@@ -168,3 +168,96 @@ def test_evaluation_callback_stops_a_collapsed_run():
     assert logs == {}
     healthy.on_epoch_end(2, logs)  # the last epoch is always evaluated
     assert logs["eval_modes_covered"] == 8 and logs["eval_reverse_kl"] < 1e-4
+
+
+def test_memorisation_flags_copies_of_training_images(digits, extractor):
+    ev = Evaluator(digits, "test", features=extractor, seed=0)
+    train, _ = digits.numpy("train")
+    test, _ = digits.numpy("test")
+    copies = ev(FixedSamples(train[:447]))["memorised"]
+    assert copies["value"] == 1.0 and copies["pixel_space"]["fraction"] == 1.0  # distance 0
+    assert copies["train_split"] == "train" and copies["expected_for_new_data"] == 0.01
+    new = ev.values(FixedSamples(test[::-1]))
+    # Held-out images are "new data": about 1% fall below their own 1st percentile.
+    assert new["memorised"] <= 0.02 and ev.details["memorised_detail"]["pixel_space"]["fraction"] <= 0.02
+    assert "memorised" not in Evaluator(digits, "test", features=extractor,
+                                        baseline=False).available(FixedSamples(test))
+
+
+def test_nearest_distances_match_scipy():
+    from scipy.spatial.distance import cdist
+
+    from tfgen.metrics.distances import memorisation, nearest_distances
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(70, 5)), rng.normal(size=(300, 5))
+    np.testing.assert_allclose(nearest_distances(a, b, chunk=16), cdist(a, b).min(1), rtol=1e-4)
+    m = memorisation(b[:50] + 1e-3, rng.normal(size=(200, 5)), b)
+    assert m["fraction"] == 1.0 and m["generated_median"] < m["held_out_median"]
+
+
+class ConditionalSamples:
+    """A conditional stand-in: for each requested label, a real image of that class (or of
+    another class when `wrong`)."""
+
+    conditional, num_classes = True, 10
+
+    def __init__(self, x, y, wrong=False):
+        self.by_class = [x[y == c] for c in range(10)]
+        self.wrong = wrong
+
+    def sample_labels(self, num, labels=None):
+        return np.resize(np.asarray(labels), num).astype(np.int32)
+
+    def sample(self, num, seed=0, labels=None):
+        labels = (np.asarray(labels) + 3 * self.wrong) % 10
+        counts = np.zeros(10, int)
+        out = []
+        for c in labels:
+            pool = self.by_class[c]
+            out.append(pool[counts[c] % len(pool)])
+            counts[c] += 1
+        return np.stack(out)
+
+
+def test_conditional_metrics(digits, extractor):
+    ev = Evaluator(digits, "test", features=extractor, seed=0)
+    x, y = digits.numpy("val")
+    right = ev(ConditionalSamples(x, y))
+    assert "label_accuracy" in right and "intra_fd" in right
+    acc = right["label_accuracy"]
+    # Real val images of the asked class: the extractor's accuracy, close to its accuracy on
+    # the real test images (the baseline).
+    assert acc["value"] > 0.85 and acc["baseline"] == pytest.approx(ev.ref_accuracy)
+    assert abs(acc["value"] - acc["baseline"]) < 0.08
+    intra = right["intra_fd"]
+    assert len(intra["per_class"]) == 10 and intra["class_names"][3] == "3"
+    assert intra["value"] == pytest.approx(np.nanmean(intra["per_class"]))
+    wrong = ev.values(ConditionalSamples(x, y, wrong=True))
+    assert wrong["label_accuracy"] < 0.15 and wrong["intra_fd"] > 3 * intra["value"]
+    # The ordinary FD does not see the label swap (same images overall); intra-class FD does.
+    assert wrong["frechet_distance"] == pytest.approx(right["frechet_distance"]["value"], rel=0.3)
+
+
+def test_clean_resize_matches_pil_and_feeds_an_inception_shaped_model(digits, tmp_path):
+    from PIL import Image
+
+    x, _ = digits.numpy("val")
+    unit = (x[:3] + 1) / 2
+    out = features_lib.clean_resize(unit, 299, 299, 3)
+    assert out.shape == (3, 299, 299, 3) and np.all(out[..., 0] == out[..., 2])
+    # Independently: uint8, then PIL float bicubic, clipped.
+    img8 = np.round(unit[1, ..., 0] * 255).astype(np.uint8)
+    ref = np.asarray(Image.fromarray(img8.astype(np.float32), "F").resize((299, 299),
+                                                                         Image.BICUBIC))
+    np.testing.assert_allclose(out[1, ..., 1], np.clip(ref, 0, 255) / 255, atol=1e-6)
+    # A model with InceptionV3's input (random weights): evaluation resizes instead of failing.
+    inputs = keras.Input((299, 299, 3))
+    h = keras.layers.Conv2D(4, 7, strides=8)(inputs)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(h))
+    model.save(tmp_path / "inception_shaped.keras")
+    ev = Evaluator(digits, "test", features=str(tmp_path / "inception_shaped.keras"), num=50)
+    card = ev(FixedSamples(x[:50]))["frechet_distance"]
+    assert card["features"]["resize"].startswith("clean-fid") and "1->3 channels" in card[
+        "features"]["resize"]
+    assert np.isfinite(card["value"])

@@ -192,13 +192,18 @@ def test_sample_is_seeded_and_uses_the_ema_weights():
 
 
 def test_ema_follows_its_formula():
+    """decay_t = min(ema_decay, (1 + t) / (10 + t)): 0.1 at step 0, ema_decay later."""
     gan = tiny_gan(ema_decay=0.75)
-    start = [keras.ops.convert_to_numpy(w) for w in gan.generator.trainable_weights]
-    gan.fit(tiny_data(), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
-    after = [keras.ops.convert_to_numpy(w) for w in gan.generator.trainable_weights]
-    for ema, w0, w1 in zip(gan.ema_weights, start, after):
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(ema), 0.75 * w0 + 0.25 * w1,
-                                   rtol=1e-6, atol=1e-7)
+    numpy = lambda ws: [keras.ops.convert_to_numpy(w) for w in ws]  # noqa: E731
+    for step, decay in ((0, 0.1), (1000, 0.75)):
+        gan.step.assign(step)
+        start, ema_start = numpy(gan.generator.trainable_weights), numpy(gan.ema_weights)
+        if step == 0:
+            ema_start = start  # the average starts at the initial weights
+        gan.fit(tiny_data(), epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)
+        after = numpy(gan.generator.trainable_weights)
+        for ema, e0, w1 in zip(numpy(gan.ema_weights), ema_start, after):
+            np.testing.assert_allclose(ema, decay * e0 + (1 - decay) * w1, rtol=1e-5, atol=1e-6)
 
 
 def test_conditional_sampling_follows_labels():

@@ -144,3 +144,62 @@ def test_save_load_and_inference_methods(tmp_path):
     assert rec.shape == (5, 8, 8, 1) and 0 <= rec.min() and rec.max() <= 1
     assert loaded.kl_per_dimension(x[:50], y[:50]).shape == (4,)
     assert 0 <= loaded.active_units(x[:50], y[:50]) <= 4
+
+
+def expost_vae(components=3):
+    keras.utils.set_random_seed(0)
+    enc = networks.mlp_encoder((8, 8, 1), 4, width=32, depth=1)
+    dec = networks.mlp_decoder(4, (8, 8, 1), 15, width=32, depth=1)
+    vae = VAE(enc, dec, latent_dim=4, seed=0, expost_components=components,
+              likelihood={"name": "discretized_logistic", "levels": 17, "components": 5})
+    vae.compile(keras.optimizers.Adam(1e-3))
+    vae.fit(digits(), epochs=1, steps_per_epoch=30, verbose=0)
+    return vae
+
+
+def test_expost_mixture_is_fitted_sampled_saved_and_exported(tmp_path):
+    from sklearn.mixture import GaussianMixture
+
+    from tfgen.models.export import export_saved_model
+
+    vae = expost_vae()
+    x, _ = data.source("digits", pixel_range="unit").numpy("train")
+    assert not vae.has_expost
+    with pytest.raises(ValueError, match="fit_expost"):
+        vae.sample(4, sampler="expost")
+    info = vae.fit_expost(x, seed=1)
+    assert vae.has_expost and info["examples"] == 1000
+    # Same parameters as scikit-learn's EM on the same codes (independent fit, same seed).
+    codes = vae.encode(x)[0].astype(np.float64)
+    gmm = GaussianMixture(3, covariance_type="full", reg_covar=1e-5, random_state=1).fit(codes)
+    np.testing.assert_allclose(np.exp(vae.expost_log_weights.numpy()), gmm.weights_, atol=1e-5)
+    # Draws follow the mixture: their mean and covariance match the mixture's moments.
+    z = vae.expost_latent(20000, seed=3)
+    mix_mean = (gmm.weights_[:, None] * gmm.means_).sum(0)
+    centred = gmm.means_ - mix_mean
+    mix_cov = sum(w * (c + np.outer(m, m)) for w, c, m in
+                  zip(gmm.weights_, gmm.covariances_, centred))
+    np.testing.assert_allclose(z.mean(0), mix_mean, atol=0.05 * np.sqrt(np.diag(mix_cov)).max())
+    np.testing.assert_allclose(np.cov(z, rowvar=False), mix_cov, atol=0.1 * np.abs(mix_cov).max())
+    a = vae.sample(6, seed=5, sampler="expost")
+    np.testing.assert_array_equal(a, vae.sample(6, seed=5, sampler="expost"))
+    assert not np.allclose(a, vae.sample(6, seed=5))
+    # Saved with the model, and exported as sample_expost with the same numbers.
+    vae.save(tmp_path / "vae.keras")
+    loaded = keras.saving.load_model(tmp_path / "vae.keras")
+    assert loaded.has_expost
+    np.testing.assert_allclose(loaded.sample(6, seed=5, sampler="expost"), a, atol=1e-6)
+    export_saved_model(vae, str(tmp_path / "saved"))
+    served = tf.saved_model.load(str(tmp_path / "saved"))
+    got = served.sample_expost(seed=tf.constant(5, tf.int64), num=tf.constant(6)).numpy()
+    np.testing.assert_allclose(got, a, atol=1e-5)
+
+
+def test_expost_needs_an_unconditional_vae_with_components():
+    with pytest.raises(ValueError, match="unconditional"):
+        VAE(networks.mlp_encoder((8, 8, 1), 4, num_classes=10),
+            networks.mlp_decoder(4, (8, 8, 1), num_classes=10), latent_dim=4, num_classes=10,
+            expost_components=2)
+    vae = tiny_vae()
+    with pytest.raises(ValueError, match="expost_components=0"):
+        vae.fit_expost(np.zeros((4, 8, 8, 1), np.float32))

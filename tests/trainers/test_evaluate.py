@@ -35,11 +35,12 @@ def test_evaluate_gan_run(runs, capsys):
     assert table.splitlines()[0].split()[:3] == ["metric", "model", "real-vs-real"]
     result = json.loads((runs / "gan" / "eval.json").read_text())
     assert set(result["metrics"]) == {"frechet_distance", "kid", "precision", "recall", "density",
-                                      "coverage", "class_kl"}
+                                      "coverage", "class_kl", "memorised"}
     assert result["split"] == "test" and result["preset"] == "digits-dcgan"
     for name, card in result["cards"].items():
         assert name in table
-        assert card["baseline"] is not None and card["baseline_split"] == "train"
+        assert card["baseline"] is not None
+        assert card["baseline_split"] == ("test" if name == "memorised" else "train")
         assert card["num_generated"] == card["num_reference"] == 447
         assert card["features"]["name"] == "tfgen-convnet" and card["features"]["accuracy"] > 0.85
     # An untrained generator is far from the data; real train images are close to the test ones.

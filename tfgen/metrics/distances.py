@@ -92,3 +92,39 @@ def prdc(real, fake, k_pr: int = 3, k_dc: int = 5) -> dict:
     coverage = float(inside.any(axis=1).mean())
     return {"precision": precision, "recall": recall, "density": density, "coverage": coverage,
             "k_precision_recall": k_pr, "k_density_coverage": k_dc}
+
+
+def nearest_distances(queries, pool, chunk: int = 1024) -> np.ndarray:
+    """Euclidean distance from each row of `queries` to its nearest row of `pool` (float32
+    products in chunks, so a 10,000 x 55,000 search needs no 2 GB matrix)."""
+    q = np.asarray(queries, np.float32).reshape(len(queries), -1)
+    p = np.asarray(pool, np.float32).reshape(len(pool), -1)
+    p_sq = (p.astype(np.float64) ** 2).sum(1)
+    out = np.empty(len(q), np.float64)
+    for start in range(0, len(q), chunk):
+        part = q[start:start + chunk]
+        d2 = (part.astype(np.float64) ** 2).sum(1)[:, None] + p_sq[None, :] - 2.0 * (
+            part @ p.T).astype(np.float64)
+        out[start:start + chunk] = np.sqrt(np.clip(d2.min(1), 0.0, None))
+    return out
+
+
+def memorisation(generated, held_out, train, percentile: float = 1.0) -> dict:
+    """How many generated samples sit closer to a training example than new data do
+    (PROTOCOLS.md section 4).
+
+    For each held-out example (never trained on), its distance to the nearest training example;
+    `threshold` is the `percentile`-th percentile of those distances. The value is the fraction
+    of generated samples whose nearest training example is closer than `threshold`: about
+    `percentile`/100 for a model that generates new data like the held-out set, near 1 for a
+    model that copies training examples.
+
+    Returns:
+        {"fraction", "threshold", "generated_median", "held_out_median"}.
+    """
+    reference = nearest_distances(held_out, train)
+    threshold = float(np.percentile(reference, percentile))
+    fake = nearest_distances(generated, train)
+    return {"fraction": float((fake < threshold).mean()), "threshold": threshold,
+            "generated_median": float(np.median(fake)),
+            "held_out_median": float(np.median(reference))}

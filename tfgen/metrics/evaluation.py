@@ -6,8 +6,15 @@ card and a real-vs-real baseline.
 - Images: Fréchet distance, KID, precision/recall (k = 3), density/coverage (k = 5) in the
   feature space of a feature extractor, and, when the extractor classifies, the class
   distribution KL; baseline: the same number of train-split images against the reference split.
-- Models with a likelihood (VAEs): NLL (IWAE bound, K importance samples) and ELBO on the
-  reference split, in nats per example.
+- Memorisation (images, when the reference split is not the training split): the fraction of
+  generated samples closer to a training image than 99% of the reference images are, in
+  feature space and in pixels (PROTOCOLS.md section 4).
+- Conditional models: the extractor's accuracy on generated images against their conditioning
+  labels (baseline: its accuracy on the reference images), and the intra-class Fréchet distance
+  (mean over classes; per class in the card).
+- Models with a likelihood (VAEs): NLL (IWAE bound, K importance samples, also in bits per
+  dimension for images) and ELBO on the reference split, in nats per example; VAEs with a
+  fitted ex-post density also the Fréchet distance of ex-post samples.
 
 One `Evaluator` computes the reference side (features, baselines) once and is then called on
 models: by `tfgen evaluate`, by the `Evaluation` callback during training and by the tuner.
@@ -18,17 +25,24 @@ from __future__ import annotations
 import numpy as np
 
 from tfgen.errors import UserError
-from tfgen.metrics.distances import frechet_distance, kernel_inception_distance, prdc
-from tfgen.metrics.features import FeatureExtractor, _arrays, dataset_extractor
+from tfgen.metrics.distances import (
+    frechet_distance,
+    kernel_inception_distance,
+    memorisation,
+    prdc,
+)
+from tfgen.metrics.features import FeatureExtractor, dataset_extractor, source_arrays
 from tfgen.metrics.modes import mode_metrics
 
 # Which way is better, for every metric an Evaluator can report.
 DIRECTIONS = {
     "modes_covered": "max", "high_quality": "max", "reverse_kl": "min",
     "frechet_distance": "min", "kid": "min", "precision": "max", "recall": "max",
-    "density": "max", "coverage": "max", "class_kl": "min",
+    "density": "max", "coverage": "max", "class_kl": "min", "memorised": "min",
+    "label_accuracy": "max", "intra_fd": "min", "expost_frechet_distance": "min",
     "nll": "min", "elbo": "max",
 }
+MEMORISATION_PERCENTILE = 1.0  # PROTOCOLS.md section 4
 MIXTURE_SAMPLES = 2500  # PacGAN protocol
 
 
@@ -74,12 +88,15 @@ class Evaluator:
             `FeatureExtractor`, or None (no image metrics).
         nll_samples: importance samples K of the NLL (models with `log_likelihood`).
         baseline: also compute the real-vs-real baselines.
+        memorisation: report the memorisation metric (needs a train split other than `split`;
+            default: with the baselines).
         cache_dir: where tfgen's extractors are cached (default: `features.cache_dir()`).
     """
 
     def __init__(self, source, split: str = "test", num: int | None = None, seed: int = 0,
                  features="auto", nll_samples: int = 1000, baseline: bool = True,
-                 cache_dir: str | None = None, progress: bool = False):
+                 cache_dir: str | None = None, progress: bool = False,
+                 memorisation: bool | None = None):
         self.source, self.info = source, source.info
         source.check_split(split)
         self.split, self.seed, self.nll_samples = split, int(seed), int(nll_samples)
@@ -88,6 +105,8 @@ class Evaluator:
         if not baseline:
             self.baseline_split = None
         rng = np.random.default_rng([self.seed, 7])
+        self.memorisation = (baseline if memorisation is None else memorisation) and (
+            "train" in self.info.splits and split != "train")
         self.extractor = None
         self.baselines: dict[str, float] = {}
         if self.info.kind == "points":
@@ -120,21 +139,48 @@ class Evaluator:
         self.baselines.update({k: q[k] for k in ("modes_covered", "high_quality", "reverse_kl")})
 
     def _subset(self, split, rng):
-        x, y = _arrays(self.source, split, None if hasattr(self.source, "numpy") else self.num * 4)
+        x, y = source_arrays(self.source, split,
+                             None if hasattr(self.source, "numpy") else self.num * 4,
+                             labels_required=False)
         if len(x) < self.num:
             raise UserError(f"split {split!r} has {len(x)} examples, fewer than --num {self.num}")
         idx = np.sort(rng.choice(len(x), self.num, replace=False))
-        return x[idx], y[idx]
+        return x[idx], None if y is None else y[idx]
+
+    def _unit_pixels(self, x) -> np.ndarray:
+        return FeatureExtractor._unit(x, self.info.value_range).reshape(len(x), -1)
 
     def _init_images(self, rng):
         vr = self.info.value_range
         x, self.ref_labels = self._subset(self.split, rng)
         self.ref_features = self.extractor.features(x, vr)
+        self.ref_accuracy = None
+        if self.extractor.classifies and self.ref_labels is not None:
+            predicted = self.extractor.predict_classes(x, vr)
+            self.ref_accuracy = float((predicted == self.ref_labels).mean())
+        if self.memorisation:
+            xt, _ = source_arrays(self.source, "train", labels_required=False)
+            self.train_features = self.extractor.features(xt, vr)
+            self.train_pixels = self._unit_pixels(xt)
+            self.ref_pixels = self._unit_pixels(x)
         if self.baseline_split is not None:
-            xb, _ = self._subset(self.baseline_split, rng)
-            self.baselines.update(self._image_metrics(xb))
+            xb, yb = self._subset(self.baseline_split, rng)
+            self.baselines.update(self._image_metrics(xb, yb, memorised=False))
+            self.baselines.pop("label_accuracy", None)
+            if self.ref_accuracy is not None:  # how well the extractor classifies real images
+                self.baselines["label_accuracy"] = self.ref_accuracy
 
-    def _image_metrics(self, x) -> dict:
+    def _intra_fd(self, features, labels) -> tuple[float, list]:
+        per_class = []
+        for c in range(self.info.num_classes):
+            ref, gen = self.ref_features[self.ref_labels == c], features[labels == c]
+            per_class.append(frechet_distance(ref, gen) if min(len(ref), len(gen)) > 1
+                             else float("nan"))
+        return float(np.nanmean(per_class)), per_class
+
+    def _image_metrics(self, x, labels=None, memorised: bool = True) -> dict:
+        """Image metrics of samples `x`; `labels`: the classes they were generated (or are
+        labelled) with, for the conditional metrics."""
         fake = self.extractor.features(x, self.info.value_range)
         kid, kid_std = kernel_inception_distance(self.ref_features, fake, seed=self.seed)
         out = {"frechet_distance": frechet_distance(self.ref_features, fake), "kid": kid,
@@ -145,6 +191,17 @@ class Evaluator:
             predicted = self.extractor.predict_classes(x, self.info.value_range)
             out["class_kl"] = class_distribution_kl(predicted, self.ref_labels,
                                                     self.info.num_classes)
+            if labels is not None:
+                out["label_accuracy"] = float((predicted == labels).mean())
+        if labels is not None and self.ref_labels is not None:
+            out["intra_fd"], out["intra_fd_per_class"] = self._intra_fd(fake, labels)
+        if memorised and self.memorisation:
+            features = memorisation(fake, self.ref_features, self.train_features,
+                                    MEMORISATION_PERCENTILE)
+            pixels = memorisation(self._unit_pixels(x), self.ref_pixels, self.train_pixels,
+                                  MEMORISATION_PERCENTILE)
+            out["memorised"] = features["fraction"]
+            out["memorised_detail"] = {"feature_space": features, "pixel_space": pixels}
         return out
 
     # -- what applies -----------------------------------------------------------------------------
@@ -152,12 +209,21 @@ class Evaluator:
     def available(self, model) -> list[str]:
         """Names of the metrics this evaluator reports for `model`."""
         names = []
+        conditional = getattr(model, "conditional", False) and self.info.kind == "images"
         if self.info.kind == "points":
             names += ["modes_covered", "high_quality", "reverse_kl"]
         elif self.extractor is not None:
             names += ["frechet_distance", "kid", "precision", "recall", "density", "coverage"]
             if self.extractor.classifies:
                 names.append("class_kl")
+            if self.memorisation:
+                names.append("memorised")
+            if conditional and self.ref_labels is not None:
+                if self.extractor.classifies:
+                    names.append("label_accuracy")
+                names.append("intra_fd")
+            if getattr(model, "has_expost", False):
+                names.append("expost_frechet_distance")
         if hasattr(model, "log_likelihood"):
             names += ["nll", "elbo"]
         return names
@@ -165,21 +231,30 @@ class Evaluator:
     # -- model side -------------------------------------------------------------------------------
 
     def values(self, model) -> dict[str, float]:
-        """{metric: value} for `model` (see `available`)."""
+        """{metric: value} for `model` (see `available`); the per-class and memorisation
+        details of the same evaluation are kept in `self.details` for the cards."""
         out = {}
         if self.info.kind == "points":
             m = self.info.mixture
             q = mode_metrics(model.sample(self.num, seed=self.seed), m.means, m.std)
             out.update({k: q[k] for k in ("modes_covered", "high_quality", "reverse_kl")})
         elif self.extractor is not None:
-            out.update(self._image_metrics(model.sample(self.num, seed=self.seed)))
+            labels = None
+            if getattr(model, "conditional", False) and self.ref_labels is not None:
+                labels = model.sample_labels(self.num, self.ref_labels)  # the data's classes
+            samples = model.sample(self.num, seed=self.seed, labels=labels)
+            out.update(self._image_metrics(samples, labels))
+            if getattr(model, "has_expost", False):
+                expost = model.sample(self.num, seed=self.seed, sampler="expost")
+                fake = self.extractor.features(expost, self.info.value_range)
+                out["expost_frechet_distance"] = frechet_distance(self.ref_features, fake)
         if hasattr(model, "log_likelihood"):
             out.update(self._likelihood(model))
-        return out
+        self.details = {k: v for k, v in out.items() if not isinstance(v, (int, float))}
+        return {k: v for k, v in out.items() if k not in self.details}
 
     def _likelihood(self, model) -> dict:
-        x, y = self.source.numpy(self.split) if hasattr(self.source, "numpy") else _arrays(
-            self.source, self.split)
+        x, y = source_arrays(self.source, self.split, labels_required=model.conditional)
         labels = y if model.conditional else None
         log_px = model.log_likelihood(x, labels, num_samples=self.nll_samples, seed=self.seed)
         elbo = model.elbo(x, labels, seed=self.seed)
@@ -200,6 +275,11 @@ class Evaluator:
                             unit="nats per example")
                 if name == "nll":
                     card["importance_samples"] = self.nll_samples
+                    if self.info.kind == "images":  # NLL / (D ln 2)
+                        dims = int(np.prod(self.info.shape))
+                        card["bits_per_dim"] = values[name] / (dims * np.log(2.0))
+                        if card["baseline"] is not None:
+                            card["baseline_bits_per_dim"] = card["baseline"] / (dims * np.log(2))
             else:
                 card.update(num_generated=self.num, num_reference=self.num)
             if self.info.kind == "points" and name not in ("nll", "elbo"):
@@ -215,5 +295,22 @@ class Evaluator:
                     card.update(std=values["kid_std"], kernel="(x.y/d + 1)^3", subsets=100,
                                 subset_size=min(1000, self.num),
                                 baseline_std=self.baselines.get("kid_std"))
+                elif name == "memorised":  # real held-out images: the percentile, by definition
+                    card.update(baseline=MEMORISATION_PERCENTILE / 100.0,
+                                baseline_split=self.split)
+                    card.update(self.details["memorised_detail"], train_split="train",
+                                percentile=MEMORISATION_PERCENTILE,
+                                expected_for_new_data=MEMORISATION_PERCENTILE / 100.0,
+                                definition="fraction of samples nearer (features) to a train "
+                                "image than the reference images' 1st-percentile distance")
+                elif name == "intra_fd":
+                    card.update(per_class=self.details["intra_fd_per_class"],
+                                baseline_per_class=self.baselines.get("intra_fd_per_class"),
+                                class_names=list(self.info.class_names or []))
+                elif name == "label_accuracy":
+                    card["definition"] = ("extractor's accuracy on samples against their "
+                                          "conditioning labels; baseline: on reference images")
+                elif name == "expost_frechet_distance":
+                    card["sampler"] = "ex-post Gaussian mixture on the training codes"
             cards[name] = card
         return cards

@@ -8,6 +8,12 @@ user-supplied Keras model (e.g. InceptionV3 without its top) can be used instead
 `FeatureExtractor.from_file`; its output is then the feature vector.
 
 Extractors take images scaled to [0, 1]; `FeatureExtractor.features(x, value_range)` rescales.
+A user's model whose input size or channel count differs from the data's (InceptionV3 takes
+299x299x3) gets the images resized the way clean-fid does it (Parmar et al. 2022, "clean"
+mode): quantised to 8 bits, each channel resized with PIL's bicubic filter in float, clipped to
+0..255; grayscale is repeated to three channels, colour made gray with PIL's ITU-R 601-2 weights.
+The card records it. A model expecting another input range (Keras InceptionV3: [-1, 1]) should
+start with a `keras.layers.Rescaling(2.0, offset=-1.0)` layer.
 """
 
 from __future__ import annotations
@@ -81,20 +87,33 @@ class FeatureExtractor:
         lo, hi = value_range if value_range is not None else (0.0, 1.0)
         return (x - lo) / (hi - lo)
 
+    def _fit(self, x) -> np.ndarray:
+        """`x` (in [0, 1]) at the model's input shape: resized as clean-fid does where needed."""
+        want = tuple(self.model.inputs[0].shape[1:])
+        if tuple(x.shape[1:]) == want:
+            return x
+        if len(want) != 3 or None in want or want[2] not in (1, 3) or x.ndim != 4:
+            raise UserError(f"feature extractor {self.card['name']} takes inputs of shape "
+                            f"{want}; cannot resize images of shape {tuple(x.shape[1:])} to it")
+        self.card["resize"] = (f"clean-fid: 8-bit quantisation, PIL bicubic per channel in "
+                               f"float to {want[0]}x{want[1]}, {x.shape[-1]}->{want[2]} channels")
+        return clean_resize(x, want[0], want[1], want[2])
+
     def features(self, x, value_range=(0.0, 1.0), batch_size: int = 256) -> np.ndarray:
         """[N, dim] float64 features of images whose pixels lie in `value_range`."""
         x = self._unit(x, value_range)
-        want = tuple(self.model.inputs[0].shape[1:])
-        if tuple(x.shape[1:]) != want:
-            raise UserError(f"feature extractor {self.card['name']} takes images of shape "
-                            f"{want}; got {tuple(x.shape[1:])}")
-        return self._features.predict(x, batch_size=batch_size, verbose=0).astype(np.float64)
+        chunks = []
+        for start in range(0, len(x), 1000):  # resizing to 299x299 happens a chunk at a time
+            part = self._fit(x[start:start + 1000])
+            chunks.append(self._features.predict(part, batch_size=batch_size, verbose=0))
+        return np.concatenate(chunks).astype(np.float64)
 
     def predict_classes(self, x, value_range=(0.0, 1.0), batch_size: int = 256) -> np.ndarray:
         """Predicted class of each image (tfgen classifiers only)."""
         if not self.classifies:
             raise ValueError("this feature extractor does not classify")
-        logits = self.model.predict(self._unit(x, value_range), batch_size=batch_size, verbose=0)
+        logits = self.model.predict(self._fit(self._unit(x, value_range)),
+                                    batch_size=batch_size, verbose=0)
         return logits.argmax(axis=-1)
 
     @classmethod
@@ -115,25 +134,49 @@ class FeatureExtractor:
                            "sha256": digest, "accuracy": None})
 
 
-def _arrays(source, split: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(images in the source's value range, labels) of a split, in file order."""
+def clean_resize(x, height: int, width: int, channels: int) -> np.ndarray:
+    """Images [N, H, W, C] in [0, 1] resized as clean-fid's "clean" mode does: rounded to
+    uint8, each channel resized with PIL's bicubic filter on float32 ("F" mode) and clipped to
+    0..255; then back to [0, 1]. 1 -> 3 channels: repeated; 3 -> 1: PIL's "L" weights."""
+    from PIL import Image
+
+    x8 = np.clip(np.round(np.asarray(x, np.float32) * 255.0), 0, 255).astype(np.uint8)
+    if x8.shape[-1] == 3 and channels == 1:
+        x8 = np.round(x8 @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]
+    out = np.empty((len(x8), height, width, x8.shape[-1]), np.float32)
+    for i, image in enumerate(x8):
+        for c in range(image.shape[-1]):
+            plane = Image.fromarray(image[..., c].astype(np.float32), mode="F")
+            out[i, ..., c] = np.asarray(plane.resize((width, height), Image.BICUBIC))
+    out = np.clip(out, 0.0, 255.0) / 255.0
+    return np.repeat(out, 3, axis=-1) if out.shape[-1] == 1 and channels == 3 else out
+
+
+def source_arrays(source, split: str, limit: int | None = None, labels_required: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """(images in the source's value range, labels) of a split, in file order (at most `limit`)."""
     if hasattr(source, "numpy"):
         x, y = source.numpy(split)
     else:
+        labelled = source.info.num_classes is not None
         xs, ys, n = [], [], 0
-        ds = source.dataset(split, 256, seed=0, training=False, labels=True,
+        ds = source.dataset(split, 256, seed=0, training=False, labels=labelled,
                             drop_remainder=False)
-        for xb, yb in ds:
+        for batch in ds:
+            xb, yb = batch if labelled else (batch, None)
             xs.append(xb.numpy())
-            ys.append(yb.numpy())
+            if yb is not None:
+                ys.append(yb.numpy())
             n += len(xs[-1])
             if limit is not None and n >= limit:
                 break
-        x, y = np.concatenate(xs), np.concatenate(ys)
-    if y is None:
+        x, y = np.concatenate(xs), (np.concatenate(ys) if ys else None)
+    if y is None and labels_required:
         raise UserError(f"dataset {source.info.name!r} has no labels to train a feature "
                         "extractor on; pass a feature model with --features")
-    return (x, y) if limit is None else (x[:limit], y[:limit])
+    if limit is None:
+        return x, y
+    return x[:limit], None if y is None else y[:limit]
 
 
 def train_classifier(x, y, num_classes: int, x_test=None, y_test=None, seed: int = 0,
@@ -170,7 +213,7 @@ def dataset_extractor(source, directory: str | None = None, progress: bool = Tru
     if not info.num_classes:
         raise UserError(f"dataset {info.name!r} has no labels to train a feature extractor on; "
                         "pass a feature model with --features")
-    x, y = _arrays(source, "train", max_train)
+    x, y = source_arrays(source, "train", max_train)
     x = FeatureExtractor._unit(x, info.value_range)
     key = dataset_fingerprint(info.name, "train", x, y)
     directory = os.path.join(directory or cache_dir(), "extractors")
@@ -184,7 +227,7 @@ def dataset_extractor(source, directory: str | None = None, progress: bool = Tru
     test_split = "test" if "test" in info.splits else None
     x_test = y_test = None
     if test_split:
-        x_test, y_test = _arrays(source, test_split)
+        x_test, y_test = source_arrays(source, test_split)
         x_test = FeatureExtractor._unit(x_test, info.value_range)
     if progress:
         log.info("training a feature extractor for %s on %d train images (once; cached in %s)",

@@ -7,7 +7,8 @@ Serving functions (all take and return plain tensors):
   `labels` are cycled to `num` for conditional models (empty: 0, 1, 2, ...); unconditional
   models ignore them.
 - VAEs also have `encode(x, labels) -> {"mean", "log_var"}` and `decode(z, labels) -> mean of
-  p(x | z)`.
+  p(x | z)`; a VAE with a fitted ex-post density also `sample_expost(seed, num)`, the numbers
+  `model.sample(num, seed, sampler="expost")` gives.
 
 GANs export the generator's EMA weights when EMA is on, as `sample` in tfgen does.
 """
@@ -68,6 +69,16 @@ def export_saved_model(model, path: str) -> None:
             tf.TensorSpec(shape, tf.float32, "x"), int_spec("labels", [None])])
         archive.add_endpoint("decode", decode_z, input_signature=[
             tf.TensorSpec([None, latent_dim], tf.float32, "z"), int_spec("labels", [None])])
+        if model.has_expost:
+            from tfgen.models.vae import expost_draw
+
+            def sample_expost(seed, num):
+                z = expost_draw(seed, num, latent_dim, model.expost_log_weights,
+                                model.expost_means, model.expost_scale_tril)
+                return decode(z, None)
+
+            archive.add_endpoint("sample_expost", sample_expost, input_signature=[
+                tf.TensorSpec([], tf.int64, "seed"), int_spec("num")])
     if is_gan:
         with model.averaged_generator():
             archive.write_out(path, verbose=False)

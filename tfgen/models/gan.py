@@ -33,7 +33,10 @@ class GAN(GenerativeModel):
         latent_dim: size of the latent vector.
         num_classes: number of classes for a class-conditional GAN (None: unconditional).
         ema_decay: keep an exponential moving average of the generator's weights with this
-            decay; `sample()` and the saved generator use the average (None: off).
+            decay; `sample()` and the saved generator use the average (None: off). The decay
+            warms up as min(ema_decay, (1 + t) / (10 + t)) at step t (the `num_updates` rule of
+            `tf.train.ExponentialMovingAverage`), so a short run's average is not dominated by
+            the initial weights (decay 0.999 alone keeps e^-1 of them after 1,000 steps).
         augment: differentiable augmentation policies for the discriminator's inputs, any of
             "color", "translation", "cutout" (comma-separated; images only).
         pac: PacGAN packing (Lin et al. 2018): the discriminator judges `pac` samples at once,
@@ -262,7 +265,8 @@ class GAN(GenerativeModel):
         return {"g_loss": self.all_sum(loss), "g_grad_norm": self.global_norm(grads)}
 
     def _update_ema(self):
-        decay = tf.constant(self.ema_decay, tf.float32)
+        t = tf.cast(self.step.value, tf.float32)
+        decay = tf.minimum(tf.constant(self.ema_decay, tf.float32), (1.0 + t) / (10.0 + t))
         for average, w in zip(self.ema_weights, self.generator.trainable_weights, strict=True):
             value = tf.cast(w.value, tf.float32)
             old = tf.cast(average.value, tf.float32)

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen.losses.likelihoods import get_likelihood
-from tfgen.models.base import GenerativeModel
+from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel
 
 KL_SCHEDULES = ("constant", "linear", "cyclical")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -40,6 +40,20 @@ def _log_normal(z, mean, log_var):
         _LOG_2PI + log_var + tf.square(z - mean) * tf.exp(-log_var), axis=-1)
 
 
+def expost_draw(seed, num, latent_dim: int, log_weights, means, scale_tril) -> tf.Tensor:
+    """`num` draws from a Gaussian mixture (log weights [K], means [K, d], Cholesky factors
+    [K, d, d]), stateless in `seed` (an int64 scalar tensor): ε are the normal numbers of the
+    prior draw with the same seed, so prior and ex-post samples of a seed correspond."""
+    eps = tf.random.stateless_normal(tf.stack([num, latent_dim]),
+                                     seed=tf.stack([seed, SAMPLE_SEED_STREAM]))
+    component = tf.random.stateless_categorical(
+        tf.reshape(tf.convert_to_tensor(log_weights), [1, -1]), num,
+        seed=tf.stack([seed, SAMPLE_SEED_STREAM + 1]))[0]
+    mean = tf.gather(tf.convert_to_tensor(means), component)
+    tril = tf.gather(tf.convert_to_tensor(scale_tril), component)
+    return mean + tf.linalg.matvec(tril, eps)
+
+
 @keras.saving.register_keras_serializable(package="tfgen")
 class VAE(GenerativeModel):
     """A variational autoencoder trained by `fit` on the negative ELBO (or the IWAE bound).
@@ -56,6 +70,11 @@ class VAE(GenerativeModel):
             dict such as {"name": "categorical", "levels": 17}, or a `Likelihood`.
         num_classes: number of classes for a conditional VAE (None: unconditional).
         seed: seed of all training noise.
+        expost_components: K > 0 reserves an ex-post density over the latent codes: a Gaussian
+            mixture with K full-covariance components, fitted after training on the encoder
+            means of the training data (`fit_expost`; "two-stage" sampling, Ghosh et al. 2020).
+            `sample(..., sampler="expost")` then draws z from it instead of N(0, I). Its
+            parameters are (non-trainable) weights: checkpointed, saved and exported.
 
     Example:
 
@@ -73,7 +92,8 @@ class VAE(GenerativeModel):
     submodels = ("encoder", "decoder")
 
     def __init__(self, encoder, decoder, latent_dim: int, likelihood="bernoulli",
-                 num_classes: int | None = None, seed: int = 0, **kwargs):
+                 num_classes: int | None = None, seed: int = 0, expost_components: int = 0,
+                 **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.encoder = encoder
         self.decoder = decoder
@@ -83,6 +103,18 @@ class VAE(GenerativeModel):
         self.kl_weight, self.kl_schedule = 1.0, "constant"
         self.warmup_steps = self.cycle_steps = 0
         self.free_bits, self.iw_samples = 0.0, 1
+        self.expost_components = int(expost_components)
+        if self.expost_components:
+            if num_classes is not None:
+                raise ValueError("the ex-post density is for unconditional VAEs")
+            k, d = self.expost_components, self.latent_dim
+            weight = lambda shape, name: self.add_weight(  # noqa: E731
+                shape=shape, initializer="zeros", trainable=False, name=name,
+                aggregation="only_first_replica")
+            self.expost_log_weights = weight((k,), "expost_log_weights")
+            self.expost_means = weight((k, d), "expost_means")
+            self.expost_scale_tril = weight((k, d, d), "expost_scale_tril")
+            self.expost_fitted = weight((), "expost_fitted")
         self.built = True
 
     # -- Keras plumbing -----------------------------------------------------------------------
@@ -132,6 +164,7 @@ class VAE(GenerativeModel):
             "likelihood": self.likelihood.get_config(),
             "num_classes": self.num_classes,
             "seed": self.seed,
+            "expost_components": self.expost_components,
             "name": self.name,
         }
 
@@ -235,10 +268,48 @@ class VAE(GenerativeModel):
         mean, _ = self.encode(x, labels)
         return self.decode(mean, labels)
 
+    # -- ex-post density ----------------------------------------------------------------------
+
+    @property
+    def has_expost(self) -> bool:
+        """Whether an ex-post density has been fitted (`fit_expost`)."""
+        return bool(self.expost_components) and float(self.expost_fitted.numpy()) > 0
+
+    def fit_expost(self, x, seed: int = 0, batch_size: int = 256) -> dict:
+        """Fit the ex-post Gaussian mixture to the posterior means of `x` (the training data) by
+        EM (scikit-learn, full covariances, k-means initialisation seeded by `seed`); returns
+        {"components", "examples", "avg_log_likelihood"} (per code, nats)."""
+        from sklearn.mixture import GaussianMixture
+
+        if not self.expost_components:
+            raise ValueError("this VAE reserves no ex-post density (expost_components=0)")
+        codes = np.concatenate([self.encode(x[i:i + batch_size])[0]
+                                for i in range(0, len(x), batch_size)]).astype(np.float64)
+        gmm = GaussianMixture(self.expost_components, covariance_type="full", reg_covar=1e-5,
+                              random_state=int(seed), max_iter=200).fit(codes)
+        self.expost_log_weights.assign(np.log(gmm.weights_).astype(np.float32))
+        self.expost_means.assign(gmm.means_.astype(np.float32))
+        self.expost_scale_tril.assign(np.linalg.cholesky(gmm.covariances_).astype(np.float32))
+        self.expost_fitted.assign(1.0)
+        return {"components": self.expost_components, "examples": int(len(codes)),
+                "avg_log_likelihood": float(gmm.score(codes))}
+
+    def expost_latent(self, num: int, seed: int = 0) -> np.ndarray:
+        """Latent codes drawn from the ex-post mixture, stateless in `seed`: the component from
+        a categorical draw, then mean + L·ε with the ε of `latent(num, seed)`."""
+        if not self.has_expost:
+            raise ValueError("no ex-post density fitted: call fit_expost(x_train) first")
+        return expost_draw(tf.constant(int(seed), tf.int64), num, self.latent_dim,
+                           self.expost_log_weights, self.expost_means,
+                           self.expost_scale_tril).numpy()
+
     def sample(self, num: int, seed: int = 0, labels=None, batch_size: int = 256,
-               progress=None) -> np.ndarray:
-        """Means of p(x | z) for `num` prior draws z (the usual picture of VAE samples)."""
-        z = self.latent(num, seed)
+               progress=None, sampler: str = "prior") -> np.ndarray:
+        """Means of p(x | z) for `num` draws z (the usual picture of VAE samples): from the
+        prior N(0, I) (`sampler="prior"`) or the fitted ex-post mixture (`"expost"`)."""
+        if sampler not in ("prior", "expost"):
+            raise ValueError(f"unknown sampler {sampler!r}; choose from: prior, expost")
+        z = self.latent(num, seed) if sampler == "prior" else self.expost_latent(num, seed)
         labels = self.sample_labels(num, labels)
         out = []
         for start in range(0, num, batch_size):

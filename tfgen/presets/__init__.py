@@ -50,6 +50,13 @@ def register(name: str, description: str, space: Callable | None = None):
     return wrap
 
 
+def conditional(cfg: config_lib.RunConfig) -> config_lib.RunConfig:
+    """`cfg` made class-conditional: labelled data, a conditional model."""
+    cfg.data.labels = True
+    cfg.model.conditional = True
+    return cfg
+
+
 def _load_builtin() -> None:
     # Each family module registers its presets when imported.
     from tfgen.presets import gan, vae  # noqa: F401

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from tfgen.config import DataConfig, GANConfig, GANModelConfig, OptimizerConfig, TrainingConfig
-from tfgen.presets import register
+from tfgen.config import (
+    DataConfig,
+    EvaluationConfig,
+    GANConfig,
+    GANModelConfig,
+    OptimizerConfig,
+    TrainingConfig,
+)
+from tfgen.presets import conditional, register
 
 
 def _optimizers(hp) -> dict:
@@ -89,10 +96,7 @@ def digits_dcgan() -> GANConfig:
     space=image_space,
 )
 def digits_cgan() -> GANConfig:
-    cfg = digits_dcgan()
-    cfg.data.labels = True
-    cfg.model.conditional = True
-    return cfg
+    return conditional(digits_dcgan())
 
 
 @register(
@@ -122,3 +126,34 @@ def cifar10_sngan() -> GANConfig:
         g_optimizer=OptimizerConfig(learning_rate=2e-4, beta_1=0.0, beta_2=0.9),
         d_optimizer=OptimizerConfig(learning_rate=2e-4, beta_1=0.0, beta_2=0.9),
     )
+
+
+def _fmnist_gan() -> GANConfig:
+    # Fashion-MNIST at 28x28 (PROTOCOLS.md section 4): DCGAN trunks, non-saturating loss with a
+    # lazy R1 penalty, EMA sampling; the best epoch by validation Fréchet distance is kept.
+    return GANConfig(
+        epochs=12, steps_per_epoch=500, batch_size=64,
+        data=DataConfig(name="fashion_mnist"),
+        model=GANModelConfig(network="dcgan", latent_dim=64, width=32, r1_penalty=1.0,
+                             r1_interval=4, ema_decay=0.999),
+        g_optimizer=OptimizerConfig(learning_rate=2e-4, beta_1=0.5),
+        d_optimizer=OptimizerConfig(learning_rate=2e-4, beta_1=0.5),
+        training=TrainingConfig(steps_per_execution=10),
+        evaluation=EvaluationConfig(every=2, num=5000),
+    )
+
+
+@register(
+    "fmnist-dcgan", "DCGAN + R1 + EMA on Fashion-MNIST 28x28 (Debian's dataset-fashion-mnist), "
+    "about 15 minutes on CPU", space=image_space,
+)
+def fmnist_dcgan() -> GANConfig:
+    return _fmnist_gan()
+
+
+@register(
+    "fmnist-cgan", "class-conditional DCGAN (projection discriminator) on Fashion-MNIST",
+    space=image_space,
+)
+def fmnist_cgan() -> GANConfig:
+    return conditional(_fmnist_gan())
