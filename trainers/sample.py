@@ -74,10 +74,13 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
         value_range = (-1.0, 1.0) if data_cfg.get("pixel_range", "symmetric") == "symmetric" else (0, 1)
         if samples.ndim == 2 and data_cfg.get("name") in data.MIXTURES:
             modes = data.MIXTURES[data_cfg["name"]]().means
-        columns = model.num_classes if getattr(model, "conditional", False) and labels is None else None
-        picture = images.render_samples(samples, value_range, modes, columns)
-        scale = max(1, 512 // max(picture.shape[:2])) if samples.ndim == 4 else 1
-        images.save_png(picture, out, scale=scale)
+        by_class = getattr(model, "conditional", False) and labels is None
+        columns = model.num_classes if by_class else None
+        names = None
+        if by_class:  # the class names of the run's dataset, where it has them
+            names = data.source(run_config(run_dir).data).info.class_names
+        picture = images.render_samples(samples, value_range, modes, columns, column_names=names)
+        images.save_png(picture, out)
     log.info("wrote %d samples to %s", num, out)
     return samples
 

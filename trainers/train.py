@@ -242,6 +242,7 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
             value_range=info.value_range,
             modes=info.mixture.means if info.mixture is not None else None,
             columns=info.num_classes if getattr(model, "conditional", False) else None,
+            column_names=info.class_names if getattr(model, "conditional", False) else None,
             reference=_reference_batch(source, cfg.data.labels) if family.validates else None,
         ))
     if best is not None:

@@ -76,6 +76,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
         value_range: pixel range of image samples.
         modes: true mode centres to draw under 2-D samples.
         columns: grid columns (e.g. the number of classes for a conditional model).
+        column_names: names shown above the grid's columns (a conditional model's classes).
+        min_size: image grids are enlarged (nearest neighbour) to at least this many pixels.
         reference: a fixed batch (samples, labels or None) of real data. For models that
             reconstruct (VAEs) it adds `reconstructions` (inputs above their reconstructions),
             the histogram `kl_per_dimension`, and, with a 2-D latent space, `latent_manifold`
@@ -84,7 +86,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
 
     def __init__(self, log_dir, samples_dir=None, log_every: int = 10, image_every: int = 1,
                  num_samples: int = 64, seed: int = 0, value_range=(-1.0, 1.0), modes=None,
-                 columns: int | None = None, reference=None):
+                 columns: int | None = None, reference=None, column_names=None,
+                 min_size: int = 512):
         super().__init__()
         self.reference = reference
         self.log_dir = str(log_dir)
@@ -96,6 +99,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.value_range = value_range
         self.modes = modes
         self.columns = columns
+        self.column_names = column_names
+        self.min_size = min_size
         self.writer = None
         self._last = None
 
@@ -121,7 +126,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
         samples = self.model.sample(self.num_samples, seed=self.seed)
         step = model_step(self.model)
         picture = images_lib.render_samples(
-            samples, self.value_range, self.modes, self.columns, title=f"step {step}"
+            samples, self.value_range, self.modes, self.columns, title=f"step {step}",
+            column_names=self.column_names, min_size=self.min_size,
         )
         pictures = {"samples": picture}
         if self.reference is not None and hasattr(self.model, "reconstruct"):
@@ -129,15 +135,16 @@ class TensorBoardLogger(keras.callbacks.Callback):
             rec = self.model.reconstruct(x, labels)
             n = min(len(x), 16)
             pairs = np.concatenate([x[:n], rec[:n]])
-            pictures["reconstructions"] = images_lib.image_grid(pairs, self.value_range, columns=n)
+            pictures["reconstructions"] = images_lib.enlarge(
+                images_lib.image_grid(pairs, self.value_range, columns=n), self.min_size)
             labels = None
             if self.model.conditional:  # traversals and manifolds of class 0
                 labels = np.zeros(144, np.int32)
             if self.model.latent_dim == 2:
                 axis = np.linspace(-2.0, 2.0, 12, dtype=np.float32)
                 grid = np.stack(np.meshgrid(axis, -axis), axis=-1).reshape(-1, 2)[:, ::-1]
-                pictures["latent_manifold"] = images_lib.image_grid(
-                    self.model.decode(grid, labels), self.value_range, columns=12)
+                pictures["latent_manifold"] = images_lib.enlarge(images_lib.image_grid(
+                    self.model.decode(grid, labels), self.value_range, columns=12), self.min_size)
             else:
                 pictures["latent_traversal"] = self._traversal(x, labels)
         return pictures
@@ -152,7 +159,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
         for r, d in enumerate(dims):
             z[r * steps:(r + 1) * steps, d] = values
         images = self.model.decode(z, None if labels is None else labels[:len(z)])
-        return images_lib.image_grid(images, self.value_range, columns=steps)
+        return images_lib.enlarge(images_lib.image_grid(images, self.value_range, columns=steps),
+                                  self.min_size)
 
     def on_epoch_end(self, epoch, logs=None):
         step = model_step(self.model)
@@ -173,9 +181,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
                 tf.summary.histogram("kl_per_dimension", self.model.kl_per_dimension(*self.reference))
         self.writer.flush()
         if self.samples_dir is not None:
-            scale = max(1, 256 // max(pictures["samples"].shape[:2]))
             images_lib.save_png(pictures["samples"],
-                                os.path.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"), scale)
+                                os.path.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"))
 
     def on_train_end(self, logs=None):
         if self.writer is not None:

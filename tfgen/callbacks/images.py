@@ -71,12 +71,50 @@ def save_png(image: np.ndarray, path: str | os.PathLike, scale: int = 1) -> None
     os.replace(tmp, path)
 
 
+def enlarge(picture: np.ndarray, min_size: int = 512) -> np.ndarray:
+    """`picture` [H, W, C] enlarged by the smallest whole factor (nearest neighbour, so pixels
+    stay sharp) that makes its longer side at least `min_size`."""
+    scale = max(1, math.ceil(min_size / max(picture.shape[:2])))
+    return picture.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else picture
+
+
+def label_columns(picture: np.ndarray, names, pad: int = 1) -> np.ndarray:
+    """`picture` (a grid with one column per name, already enlarged) under a white header strip
+    with each column's name centred above it (RGB)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    if picture.shape[-1] == 1:
+        picture = np.repeat(picture, 3, axis=-1)
+    width = picture.shape[1]
+    cell = width / len(names)
+    size = max(9, min(16, int(cell / 6)))
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: one bitmap size
+        font = ImageFont.load_default()
+    header = Image.new("RGB", (width, size + 8), "white")
+    draw = ImageDraw.Draw(header)
+    for i, name in enumerate(names):
+        text = str(name)
+        while len(text) > 1 and draw.textlength(text, font=font) > cell - 2:
+            text = text[:-1]  # too wide for its column: cut
+        left = i * cell + (cell - draw.textlength(text, font=font)) / 2
+        draw.text((left, 3), text, fill="black", font=font)
+    return np.concatenate([np.asarray(header), picture], axis=0)
+
+
 def render_samples(samples: np.ndarray, value_range=None, modes=None, columns=None,
-                   title: str = "") -> np.ndarray:
-    """A picture of samples: a grid for images, a scatter plot for 2-D points."""
+                   title: str = "", column_names=None, min_size: int = 512) -> np.ndarray:
+    """A picture of samples: a grid for images (enlarged so its longer side is at least
+    `min_size`, with `column_names` above the columns when given, e.g. a conditional model's
+    classes), a scatter plot for 2-D points."""
     samples = np.asarray(samples)
     if samples.ndim == 4:
-        return image_grid(samples, value_range or (-1.0, 1.0), columns=columns)
+        picture = enlarge(image_grid(samples, value_range or (-1.0, 1.0), columns=columns),
+                          min_size)
+        if column_names is not None:
+            picture = label_columns(picture, column_names)
+        return picture
     if samples.ndim == 2 and samples.shape[1] == 2:
         return scatter_plot(samples, modes, title=title)
     raise ValueError(f"cannot draw samples of shape {samples.shape}")
