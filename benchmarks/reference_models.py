@@ -23,12 +23,14 @@ def keras_optimizer(cfg, total_steps: int) -> keras.optimizers.Optimizer:
 
 
 class ReferenceGAN(keras.Model):
-    """Non-saturating GAN, one discriminator and one generator step per batch."""
+    """Non-saturating GAN, one discriminator and one generator step per batch; `label_noise`
+    adds uniform noise of that size to the discriminator's labels (the keras.io example: 0.05)."""
 
-    def __init__(self, discriminator, generator, latent_dim, seed=0):
+    def __init__(self, discriminator, generator, latent_dim, seed=0, label_noise=0.0):
         super().__init__()
         self.discriminator, self.generator = discriminator, generator
         self.latent_dim = latent_dim
+        self.label_noise = label_noise
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
@@ -51,6 +53,9 @@ class ReferenceGAN(keras.Model):
         fake = self.generator(z)
         combined = ops.concatenate([fake, real], axis=0)
         labels = ops.concatenate([ops.ones((batch, 1)), ops.zeros((batch, 1))], axis=0)
+        if self.label_noise:
+            labels += self.label_noise * keras.random.uniform(ops.shape(labels),
+                                                              seed=self.seed_generator)
         with tf.GradientTape() as tape:
             d_loss = self.loss_fn(labels, self.discriminator(combined))
         grads = tape.gradient(d_loss, self.discriminator.trainable_weights)

@@ -30,7 +30,7 @@ class _Sampler:
     def __init__(self, generator, latent_dim):
         self.generator, self.latent_dim = generator, latent_dim
 
-    def sample(self, num, seed=0):
+    def sample(self, num, seed=0, labels=None):
         import tensorflow as tf
 
         z = tf.random.stateless_normal([num, self.latent_dim], seed=[seed, 1])

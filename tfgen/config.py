@@ -388,7 +388,8 @@ class TrainingConfig:
     """How steps run: precision, compilation, determinism, checkpoints and logging."""
 
     precision: str = param(
-        "float32", choices=("float32", "mixed_float16", "mixed_bfloat16"), help="dtype policy"
+        "float32", choices=("float32", "mixed_float16", "mixed_bfloat16", "auto"),
+        help="dtype policy; auto: mixed_bfloat16 on TPUs and CPUs with bf16 units, else float32",
     )
     jit_compile: bool | None = param(
         None, help="XLA-compile the train step (None: on for a single GPU/TPU device)"

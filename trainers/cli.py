@@ -99,7 +99,8 @@ def _cmd_evaluate(args) -> int:
     from trainers import evaluate
 
     evaluate.run(args.run_dir, num=args.num, split=args.split, seed=args.seed,
-                 features=args.features, nll_samples=args.nll_samples, progress=not args.quiet)
+                 features=args.features, nll_samples=args.nll_samples, progress=not args.quiet,
+                 nll_examples=args.nll_examples)
     return 0
 
 
@@ -184,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "tfgen's classifier")
     evaluate.add_argument("--nll-samples", type=int, metavar="K", help="importance samples of "
                           "the VAE NLL (default: the run's model.eval_samples)")
+    evaluate.add_argument("--nll-examples", type=int, metavar="N", help="VAE NLL/ELBO on the "
+                          "split's first N examples (default: all; K=1000 costs about a minute "
+                          "per 200 28x28 images on 2 CPU cores)")
     evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     evaluate.set_defaults(func=_cmd_evaluate)
 

@@ -14,7 +14,7 @@ log = logging.getLogger("tfgen")
 
 def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0,
         features: str | None = None, nll_samples: int | None = None,
-        progress: bool = True) -> dict:
+        progress: bool = True, nll_examples: int | None = None) -> dict:
     """Evaluate the run's final model; returns what is written to `eval.json`."""
     from tfgen import data
     from tfgen.metrics.evaluation import Evaluator
@@ -30,7 +30,7 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
         raise UserError(f"--num must be at least 2, got {num}")
     k = nll_samples or getattr(cfg.model, "eval_samples", 1000)
     evaluator = Evaluator(source, split, num=num, seed=seed, features=features or "auto",
-                          nll_samples=k, progress=progress)
+                          nll_samples=k, progress=progress, nll_examples=nll_examples)
     if progress:
         log.info("evaluating %s on the %s split (%d samples)", run_dir, split, evaluator.num)
     cards = evaluator(model)

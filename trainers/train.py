@@ -153,7 +153,11 @@ def run(cfg, run_dir: str | None = None, progress: bool = True) -> dict:
     if t.deterministic:
         tf.config.experimental.enable_op_determinism()
     previous_policy = keras.config.dtype_policy()
-    keras.mixed_precision.set_global_policy(t.precision)
+    precision = t.precision
+    if precision == "auto":
+        precision, why = distribute.auto_precision(strategy)
+        log.info("precision: %s (%s)", precision, why)
+    keras.mixed_precision.set_global_policy(precision)
     try:
         return _train(cfg, run_dir, strategy, chief, family, progress)
     finally:

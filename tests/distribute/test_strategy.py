@@ -142,3 +142,17 @@ def test_two_workers_train_a_gan_like_one_process():
             np.testing.assert_allclose(np.array(got), want, atol=1e-5)
         np.testing.assert_allclose(worker["g_loss"], np.ravel(history.history["g_loss"]),
                                    rtol=1e-4)
+
+
+def test_auto_precision_reads_the_cpu_flags(tmp_path):
+    from tfgen.distribute import auto_precision, cpu_has_bf16_units
+
+    amx = tmp_path / "amx"
+    amx.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f amx_bf16 amx_tile\n")
+    plain = tmp_path / "plain"
+    plain.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2\n")
+    assert cpu_has_bf16_units(str(amx)) and not cpu_has_bf16_units(str(plain))
+    assert not cpu_has_bf16_units(str(tmp_path / "missing"))
+    policy, why = auto_precision(tf.distribute.get_strategy())
+    expected = "mixed_bfloat16" if cpu_has_bf16_units() else "float32"
+    assert policy == expected and "CPU" in why

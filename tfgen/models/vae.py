@@ -337,13 +337,15 @@ class VAE(GenerativeModel):
             ])
         x = tf.convert_to_tensor(x)
         labels = None if labels is None else tf.constant(labels, tf.int32)
+        if getattr(self, "_iw_chunk", None) is None:  # one compiled graph per input shape
+            self._iw_chunk = tf.function(lambda x, labels, eps: tf.reduce_logsumexp(
+                self._bounds(x, labels, eps, False)[1], axis=1), reduce_retracing=True)
         total = None
         for i, start in enumerate(range(0, num_samples, chunk)):
             k = min(chunk, num_samples - start)
             eps = tf.random.stateless_normal([int(x.shape[0]), k, self.latent_dim],
                                              seed=[int(seed), 1000 + i], alg="philox")
-            _, log_w, _ = self._bounds(x, labels, eps, False)
-            part = tf.reduce_logsumexp(log_w, axis=1)
+            part = self._iw_chunk(x, labels, eps)
             total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
         return (total - math.log(num_samples)).numpy()
 

@@ -72,7 +72,7 @@ def fmnist_vae() -> VAEConfig:
         data=DataConfig(name="fashion_mnist", pixel_range="unit"),
         model=VAEModelConfig(network="conv", latent_dim=32, width=32,
                              likelihood="discretized_logistic", levels=256, components=5,
-                             eval_samples=1000, expost_components=20),
+                             eval_samples=50, expost_components=20),
         optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9),
         training=TrainingConfig(steps_per_execution=10),
     )
