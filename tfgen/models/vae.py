@@ -337,9 +337,9 @@ class VAE(GenerativeModel):
             ])
         x = tf.convert_to_tensor(x)
         labels = None if labels is None else tf.constant(labels, tf.int32)
-        if getattr(self, "_iw_chunk", None) is None:  # one compiled graph per input shape
+        if getattr(self, "_iw_chunk", None) is None:  # a compiled graph per (batch, chunk) shape
             self._iw_chunk = tf.function(lambda x, labels, eps: tf.reduce_logsumexp(
-                self._bounds(x, labels, eps, False)[1], axis=1), reduce_retracing=True)
+                self._bounds(x, labels, eps, False)[1], axis=1))
         total = None
         for i, start in enumerate(range(0, num_samples, chunk)):
             k = min(chunk, num_samples - start)
