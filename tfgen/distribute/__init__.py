@@ -165,5 +165,5 @@ def auto_precision(strategy: tf.distribute.Strategy) -> tuple[str, str]:
     if tf.config.list_logical_devices("GPU"):
         return "float32", "GPU (set mixed_float16 or mixed_bfloat16 explicitly to use tensor cores)"
     if cpu_has_bf16_units():
-        return "mixed_bfloat16", "CPU with bfloat16 units (amx_bf16/avx512_bf16)"
+        return "mixed_bfloat16", "CPU with bfloat16 units: amx_bf16 or avx512_bf16"
     return "float32", "CPU without bfloat16 units"
