@@ -42,21 +42,6 @@ from trainers import cli  # noqa: F401  (quiet TensorFlow start-up)
 LATENT_KERAS_IO = 128
 
 
-class Sampler:
-    """Gives a reference generator the `sample(num, seed, labels)` the Evaluator calls; `shift`
-    maps sigmoid outputs in [0, 1] to the data's [-1, 1]."""
-
-    def __init__(self, generator, latent_dim, unit_output=False):
-        self.generator, self.latent_dim, self.unit_output = generator, latent_dim, unit_output
-
-    def sample(self, num, seed=0, labels=None):
-        import tensorflow as tf
-
-        z = tf.random.stateless_normal([num, self.latent_dim], seed=[seed, 1])
-        x = self.generator.predict(z, batch_size=256, verbose=0)
-        return x * 2.0 - 1.0 if self.unit_output else x
-
-
 def keras_io_networks():
     import keras
     from keras import layers
@@ -93,7 +78,7 @@ def gan_references(cfg, source, seconds, seed):
     import keras
 
     from benchmarks.reference_models import ReferenceGAN
-    from benchmarks.reference_quality import reference_run
+    from benchmarks.reference_quality import Sampler, reference_run
 
     x = source.numpy("train")[0]  # [-1, 1]
     out = {}

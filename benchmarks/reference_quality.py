@@ -24,17 +24,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from trainers import cli  # noqa: F401  (quiet TensorFlow start-up)
 
 
-class _Sampler:
-    """Gives the reference model the `sample(num, seed)` the Evaluator calls."""
+class Sampler:
+    """Gives a reference generator the `sample(num, seed, labels)` the Evaluator calls;
+    `unit_output` maps sigmoid outputs in [0, 1] to the data's [-1, 1]."""
 
-    def __init__(self, generator, latent_dim):
-        self.generator, self.latent_dim = generator, latent_dim
+    def __init__(self, generator, latent_dim, unit_output=False):
+        self.generator, self.latent_dim, self.unit_output = generator, latent_dim, unit_output
 
     def sample(self, num, seed=0, labels=None):
         import tensorflow as tf
 
         z = tf.random.stateless_normal([num, self.latent_dim], seed=[seed, 1])
-        return self.generator.predict(z, batch_size=256, verbose=0)
+        x = self.generator.predict(z, batch_size=256, verbose=0)
+        return x * 2.0 - 1.0 if self.unit_output else x
 
 
 def reference_run(cfg, source, seconds: float, seed: int):
@@ -59,7 +61,7 @@ def reference_run(cfg, source, seconds: float, seed: int):
     while time.time() - start < seconds:
         model.fit(ds, epochs=1, steps_per_epoch=chunk, verbose=0)
         steps += chunk
-    return _Sampler(model.generator, cfg.model.latent_dim), steps, time.time() - start
+    return Sampler(model.generator, cfg.model.latent_dim), steps, time.time() - start
 
 
 def main(argv=None) -> int:

@@ -76,13 +76,22 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
             modes = data.MIXTURES[data_cfg["name"]]().means
         by_class = getattr(model, "conditional", False) and labels is None
         columns = model.num_classes if by_class else None
-        names = None
-        if by_class:  # the class names of the run's dataset, where it has them
-            names = data.source(run_config(run_dir).data).info.class_names
+        names = _class_names(run_dir) if by_class else None
         picture = images.render_samples(samples, value_range, modes, columns, column_names=names)
         images.save_png(picture, out)
     log.info("wrote %d samples to %s", num, out)
     return samples
+
+
+def _class_names(run_dir: str) -> list[str] | None:
+    """The class names of the run's dataset, as its `metrics.json` recorded them."""
+    import json
+
+    try:
+        with open(os.path.join(run_dir, "metrics.json")) as fh:
+            return json.load(fh).get("class_names")
+    except (OSError, ValueError):
+        return None
 
 
 def _sample_with_progress(model, num, seed, labels, progress, sampler="prior"):

@@ -274,6 +274,8 @@ def _train(cfg, run_dir, strategy, chief, family, progress) -> dict:
         "samples_per_s": round(steps_run * cfg.batch_size * per_step / wall, 1) if wall else None,
         "final": final,
         "strategy": distribute.describe(strategy),
+        # For pictures drawn later (`tfgen sample`) without loading the dataset again.
+        "class_names": list(info.class_names) if info.class_names else None,
     }
     expost = family.finish(model, source, cfg)
     if expost:

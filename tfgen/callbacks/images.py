@@ -56,13 +56,12 @@ def scatter_plot(points: np.ndarray, modes: np.ndarray | None = None, title: str
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
-def save_png(image: np.ndarray, path: str | os.PathLike, scale: int = 1) -> None:
-    """Write a uint8 image [H, W, C] (C = 1 or 3) as PNG, enlarged `scale` times (nearest)."""
+def save_png(image: np.ndarray, path: str | os.PathLike) -> None:
+    """Write a uint8 image [H, W, C] (C = 1 or 3) as PNG (atomically: a temporary file, then a
+    rename); pictures are enlarged by `enlarge`/`render_samples`, not here."""
     from PIL import Image
 
     image = np.asarray(image, np.uint8)
-    if scale > 1:
-        image = image.repeat(scale, axis=0).repeat(scale, axis=1)
     if image.shape[-1] == 1:
         image = image[..., 0]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -78,7 +77,7 @@ def enlarge(picture: np.ndarray, min_size: int = 512) -> np.ndarray:
     return picture.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else picture
 
 
-def label_columns(picture: np.ndarray, names, pad: int = 1) -> np.ndarray:
+def label_columns(picture: np.ndarray, names) -> np.ndarray:
     """`picture` (a grid with one column per name, already enlarged) under a white header strip
     with each column's name centred above it (RGB)."""
     from PIL import Image, ImageDraw, ImageFont

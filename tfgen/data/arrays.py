@@ -75,14 +75,19 @@ def split_arrays(x, y, keys, val_fraction: float, test_fraction: float, name: st
 # IDX files
 
 
-def read_idx(path: str) -> np.ndarray:
-    """An IDX file (the MNIST format; gzip-compressed or not) as a NumPy array."""
+def read_bytes(path: str) -> bytes:
+    """The contents of `path`, decompressed when it ends in .gz."""
     opener = gzip.open if path.endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
-            raw = fh.read()
+            return fh.read()
     except OSError as err:
         raise DataError(f"cannot read IDX file {path}: {err}") from None
+
+
+def read_idx(path: str) -> np.ndarray:
+    """An IDX file (the MNIST format; gzip-compressed or not) as a NumPy array."""
+    raw = read_bytes(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise DataError(f"{path} is not an IDX file (bad magic number)")
     ndim = raw[3]
@@ -168,10 +173,11 @@ def fashion_mnist_dir(data_dir: str | None) -> str:
 def fashion_mnist_arrays(data_dir: str | None = None) -> dict:
     """Fashion-MNIST's splits per PROTOCOLS.md section 4: train = the first 55,000 of the train
     file, val = its last 5,000, test = the 10,000 of the test file."""
-    files = read_idx_dir(fashion_mnist_dir(data_dir))
+    directory = fashion_mnist_dir(data_dir)
+    files = read_idx_dir(directory)
     (x, y), test = files["train"], files["test"]
     if x.shape != (60_000, 28, 28, 1) or test[0].shape != (10_000, 28, 28, 1) or y is None:
-        raise DataError(f"the files in {fashion_mnist_dir(data_dir)} are not Fashion-MNIST "
+        raise DataError(f"the files in {directory} are not Fashion-MNIST "
                         f"(train {x.shape}, test {test[0].shape})")
     cut = len(x) - FASHION_MNIST_VAL
     return {"train": (x[:cut], y[:cut]), "val": (x[cut:], y[cut:]), "test": test}

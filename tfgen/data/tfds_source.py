@@ -17,7 +17,6 @@ TFDS's real code path.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import os
@@ -102,15 +101,13 @@ class _LocalFiles:
 def _verified_idx(source_dir: str, target_dir: str) -> dict[str, str]:
     """Decompress Fashion-MNIST's IDX files from `source_dir` into `target_dir`, checking the
     sha256 of each decompressed file; {stem: path}."""
-    from tfgen.data.arrays import find_idx
+    from tfgen.data.arrays import find_idx, read_bytes
 
     os.makedirs(target_dir, exist_ok=True)
     out = {}
     for stem, want in FASHION_MNIST_SHA256.items():
         path = find_idx(source_dir, stem)
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rb") as fh:
-            raw = fh.read()
+        raw = read_bytes(path)
         got = hashlib.sha256(raw).hexdigest()
         if got != want:
             raise DataError(f"{path} is not Fashion-MNIST's {stem} (sha256 of its contents "
