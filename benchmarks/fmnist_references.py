@@ -160,6 +160,11 @@ def main(argv=None) -> int:
     from tfgen.metrics.evaluation import Evaluator
 
     preset = "fmnist-dcgan" if args.family == "gan" else "fmnist-vae"
+    # Seeds run in separate invocations accumulate: rows of other seeds already in --out are kept.
+    kept = []
+    if os.path.exists(out):
+        with open(out) as fh:
+            kept = [r for r in json.load(fh)["rows"] if r["seed"] not in args.seeds]
     rows, evaluator = [], None
     for i, seed in enumerate(args.seeds):
         given = args.tfgen_run[i] if i < len(args.tfgen_run) else None
@@ -179,7 +184,7 @@ def main(argv=None) -> int:
             print(f"seed {seed}: {name} FD {row[name]['frechet_distance']:.2f} after "
                   f"{ref_steps} steps in {ref_wall:.0f} s", flush=True)
         rows.append(row)
-        _write(out, evaluator, rows)
+        _write(out, evaluator, sorted(kept + rows, key=lambda r: r["seed"]))
     return 0
 
 
