@@ -17,7 +17,6 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from trainers import cli  # noqa: F401  (quiet TensorFlow start-up)
 
 PRESETS = ["ring8-gan", "grid25-gan", "digits-dcgan", "digits-vae"]
 
@@ -30,8 +29,7 @@ def main(argv=None) -> int:
                                                       "evaluation.json"))
     args = parser.parse_args(argv)
 
-    from tfgen import presets
-    from trainers import evaluate, train
+    from tfgen.trainers import evaluate, presets, train
 
     results = {}
     for name in args.presets:

@@ -37,7 +37,6 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from trainers import cli  # noqa: F401  (quiet TensorFlow start-up)
 
 LATENT_KERAS_IO = 128
 
@@ -96,11 +95,11 @@ def gan_references(cfg, source, seconds, seed):
 def vae_reference(cfg, source, seconds, seed):
     import keras
     from keras import layers
+    from tfgen.trainers.families import VAEFamily
 
     from benchmarks.reference_models import ReferenceVAE
     from tfgen.losses.likelihoods import get_likelihood
     from tfgen.models import VAE
-    from trainers.families import VAEFamily
 
     keras.utils.set_random_seed(seed)
     latent = cfg.model.latent_dim
@@ -129,17 +128,16 @@ def vae_reference(cfg, source, seconds, seed):
 
 def tfgen_run(preset, seed, run_dir=None):
     """(model, wall seconds, steps) of a tfgen run: trained now, or read from `run_dir`."""
-    from tfgen import presets
-    from trainers import sample, train
+    from tfgen.trainers import presets, train
+    from tfgen.trainers.rundir import RunDir
 
     if run_dir is None:
         cfg = presets.resolve(preset, overrides=[f"seed={seed}"])
         run_dir = tempfile.mkdtemp(prefix=f"{preset}-{seed}-")
         train.run(cfg, run_dir=run_dir, progress=False)
-    with open(os.path.join(run_dir, "metrics.json")) as fh:
-        metrics = json.load(fh)
-    cfg = sample.run_config(run_dir)
-    return cfg, sample.load_run_model(run_dir), metrics["wall_time_s"], metrics["steps"], run_dir
+    run = RunDir(run_dir)
+    metrics = run.metrics()
+    return run.config(), run.model(), metrics["wall_time_s"], metrics["steps"], run_dir
 
 
 def main(argv=None) -> int:

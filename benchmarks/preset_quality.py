@@ -17,7 +17,6 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from trainers import cli  # noqa: F401  (quiet TensorFlow start-up, logging)
 
 
 def main(argv=None) -> int:
@@ -31,9 +30,7 @@ def main(argv=None) -> int:
     import logging
 
     import numpy as np
-
-    from tfgen import presets
-    from trainers import train
+    from tfgen.trainers import presets, train
 
     logging.getLogger("tfgen").setLevel(logging.WARNING)
     rows = []

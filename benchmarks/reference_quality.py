@@ -21,10 +21,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from trainers import cli  # noqa: F401  (quiet TensorFlow start-up)
+
+from tfgen.metrics import evaluation
 
 
-class Sampler:
+class Sampler(evaluation.Sampler):
     """Gives a reference generator the `sample(num, seed, labels)` the Evaluator calls;
     `unit_output` maps sigmoid outputs in [0, 1] to the data's [-1, 1]."""
 
@@ -42,12 +43,12 @@ class Sampler:
 def reference_run(cfg, source, seconds: float, seed: int):
     import keras
     import tensorflow as tf
+    from tfgen.trainers import families
 
     from benchmarks.reference_models import ReferenceGAN, keras_optimizer
-    from trainers.families import GANFamily
 
     keras.utils.set_random_seed(seed)
-    probe = GANFamily.build(cfg, source.info, {}, total_steps=1)  # the same networks, fresh
+    probe = families.FAMILIES["gan"].build(cfg, source.info, {}, total_steps=1)  # the same networks, fresh
     model = ReferenceGAN(probe.discriminator, probe.generator, cfg.model.latent_dim, seed=seed)
     total = cfg.epochs * cfg.steps_per_epoch
     model.compile(d_optimizer=keras_optimizer(cfg.d_optimizer, total),
@@ -71,9 +72,11 @@ def main(argv=None) -> int:
                                                       "reference-quality.json"))
     args = parser.parse_args(argv)
 
+    from tfgen.trainers import train
+    from tfgen.trainers.rundir import RunDir
+
     from tfgen import data, presets
     from tfgen.metrics.evaluation import Evaluator
-    from trainers import sample, train
 
     rows = []
     evaluator = None
@@ -86,7 +89,7 @@ def main(argv=None) -> int:
             start = time.time()
             train.run(cfg, run_dir=run_dir, progress=False)
             wall = time.time() - start
-            tfgen_values = evaluator.values(sample.load_run_model(run_dir))
+            tfgen_values = evaluator.values(RunDir(run_dir).model())
         ref, ref_steps, ref_wall = reference_run(cfg, source, wall, seed)
         ref_values = evaluator.values(ref)
         rows.append({"seed": seed, "tfgen_wall_s": round(wall, 1), "tfgen_steps": cfg.epochs *

@@ -20,23 +20,23 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+
 from benchmarks.throughput import matmul_peak_gflops, random_source, step_flops
-from trainers import cli  # noqa: F401  (quiet TensorFlow start-up)
 
 SPE = 2
 
 
 def time_step(size: int, batch: int, seconds: float = 1.0) -> dict:
     import keras
+    from tfgen.trainers import families
 
     from tfgen import data, presets
-    from trainers.families import GANFamily
 
     cfg = presets.resolve("digits-dcgan", overrides=[f"batch_size={batch}"])
     source = random_source((size, size, 1), n=max(1024, 4 * batch))
     keras.utils.set_random_seed(0)
-    model = GANFamily.build(cfg, source.info, {"jit_compile": False, "steps_per_execution": SPE},
-                            total_steps=10**6)
+    model = families.FAMILIES["gan"].build(
+        cfg, source.info, {"jit_compile": False, "steps_per_execution": SPE}, total_steps=10**6)
     ds = data.load(source, "train", batch_size=batch, seed=0)
 
     def fit(steps):

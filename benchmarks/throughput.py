@@ -28,7 +28,6 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from trainers import cli  # noqa: F401  (quiet TensorFlow start-up)
 
 # case -> (preset, overrides). ring8-mlp drops R1 and EMA so the mathematics equal the reference's.
 CASES = {
@@ -100,11 +99,11 @@ class Setting:
 def build_settings(case: str, batch: int):
     import keras
     import tensorflow as tf
+    from tfgen.trainers import config as config_lib
+    from tfgen.trainers import families
 
     from benchmarks.reference_models import ReferenceGAN, ReferenceVAE, keras_optimizer
-    from tfgen import config as config_lib
     from tfgen import data, presets
-    from trainers.families import family_for
 
     preset, overrides = CASES[case]
     cfg = presets.resolve(preset, overrides=[*overrides, f"batch_size={batch}"])
@@ -112,7 +111,7 @@ def build_settings(case: str, batch: int):
         source = random_source((28, 28, 1))
     else:
         source = data.source(cfg.data, seed=0)
-    family = family_for(cfg)
+    family = families.for_config(cfg)
     per_step = family.batches_per_step(cfg)
     x = source.numpy("train")[0]
 

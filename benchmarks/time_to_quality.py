@@ -21,24 +21,23 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from trainers import cli  # noqa: F401  (quiet TensorFlow start-up)
 
 TARGETS = {"ring8-gan": (8, 0.959), "grid25-gan": (25, 0.936)}
 
 
 def one_run(preset: str, seed: int, overrides: list[str]) -> dict:
     import keras
+    from tfgen.trainers import families
 
     from tfgen import callbacks, data, presets
     from tfgen.metrics.evaluation import Evaluator
-    from trainers.families import family_for
 
     cfg = presets.resolve(preset, overrides=[*overrides, f"seed={seed}"])
     modes, hq = TARGETS[preset]
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
     source = data.source(cfg.data, seed=seed)
-    family = family_for(cfg)
+    family = families.for_config(cfg)
     t = cfg.training
     model = family.build(cfg, source.info, {"jit_compile": bool(t.jit_compile),
                                             "steps_per_execution": t.steps_per_execution},

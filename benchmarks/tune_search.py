@@ -17,7 +17,6 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from trainers import cli  # noqa: F401  (quiet TensorFlow start-up)
 
 
 def main(argv=None) -> int:
@@ -34,9 +33,9 @@ def main(argv=None) -> int:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from trainers import train
-    from tuning import search
-    from tuning.hypermodels import hypermodel_for
+    from tfgen.trainers import train
+    from tfgen.tuning import search
+    from tfgen.tuning.hypermodels import hypermodel_for
 
     objective = args.objective.split(",") if args.objective else None
     hm = hypermodel_for(args.preset, overrides=args.overrides, objective=objective)

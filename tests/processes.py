@@ -17,7 +17,7 @@ def tfgen_env(**extra) -> dict:
 def kill_when(args, path: Path, delay: float = 0.0, timeout: float = 240) -> None:
     """Start `tfgen *args`, SIGKILL it `delay` s after `path` appears; never leaves the process
     behind."""
-    child = subprocess.Popen([sys.executable, "-m", "trainers.cli", *map(str, args)],
+    child = subprocess.Popen([sys.executable, "-m", "tfgen.trainers.cli", *map(str, args)],
                              env=tfgen_env(), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     try:

@@ -5,8 +5,7 @@ import subprocess
 import sys
 
 import pytest
-
-from trainers.cli import main
+from tfgen.trainers.cli import main
 
 
 def test_help_lists_commands(capsys):
@@ -72,7 +71,7 @@ def test_user_mistakes_exit_2_with_one_line(argv, message, capsys):
 def test_installed_command_prints_one_line_no_traceback():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
     proc = subprocess.run(
-        [sys.executable, "-m", "trainers.cli", "train", "--set", "batch_size=abc"],
+        [sys.executable, "-m", "tfgen.trainers.cli", "train", "--set", "batch_size=abc"],
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert proc.returncode == 2

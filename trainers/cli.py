@@ -7,31 +7,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up chatter (printed before logging is set) hidden."""
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # device probing chatter (e.g. no CUDA driver)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-_import_tensorflow_quietly()  # before tfgen, which imports TensorFlow
-
-from tfgen.errors import TrainingDiverged, UserError  # noqa: E402
+from tfgen.errors import TrainingDiverged, UserError
 
 EXIT_USER_ERROR = 2
 
@@ -43,8 +21,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_presets(args) -> int:
-    from tfgen import config as config_lib
-    from tfgen import presets
+    from tfgen.trainers import config as config_lib
+    from tfgen.trainers import presets
 
     if args.show:
         cfg = presets.get(args.show)
@@ -70,17 +48,21 @@ def _cmd_datasets(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from tfgen import presets
+    from tfgen.trainers import presets
+    from tfgen.trainers.rundir import RunDir
 
-    cfg = presets.resolve(args.preset, args.config, args.overrides)  # fails before any work
-    from trainers import train
+    config_file = args.config
+    if args.run_dir and not (args.preset or args.config) and RunDir(args.run_dir).has_config():
+        config_file = RunDir(args.run_dir).config_file  # continue the run with its own config
+    cfg = presets.resolve(args.preset, config_file, args.overrides)  # fails before any work
+    from tfgen.trainers import train
 
     train.run(cfg, run_dir=args.run_dir, progress=not args.quiet)
     return 0
 
 
 def _cmd_sample(args) -> int:
-    from trainers import sample
+    from tfgen.trainers import sample
 
     labels = None
     if args.labels:
@@ -96,7 +78,7 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from trainers import evaluate
+    from tfgen.trainers import evaluate
 
     evaluate.run(args.run_dir, num=args.num, split=args.split, seed=args.seed,
                  features=args.features, nll_samples=args.nll_samples, progress=not args.quiet,
@@ -105,7 +87,7 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_tune(args) -> int:
-    from tuning import search
+    from tfgen.tuning import search
 
     objective = [m.strip() for m in args.objective.split(",")] if args.objective else None
     search.run(args.preset, tuner=args.tuner, max_trials=args.max_trials, objective=objective,
@@ -115,7 +97,7 @@ def _cmd_tune(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from trainers import export
+    from tfgen.trainers import export
 
     export.run(args.run_dir, args.out_dir)
     return 0
@@ -148,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         "that order). Re-running on an existing run directory resumes it.",
     )
     _add_config_arguments(train, "override a config key")
-    train.add_argument("--run-dir", help="run directory (default: runs/<preset>-<timestamp>)")
+    train.add_argument("--run-dir", help="run directory (default: runs/<preset>-<timestamp>); "
+                       "an existing one resumes, with its own config.yaml unless --preset or "
+                       "--config is given")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
 

@@ -3,9 +3,10 @@ the real-vs-real baseline, written to `RUN_DIR/eval.json` and printed as a table
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+
+from tfgen.trainers.rundir import RunDir, write_json
 
 from tfgen.errors import UserError
 
@@ -18,17 +19,16 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
     """Evaluate the run's final model; returns what is written to `eval.json`."""
     from tfgen import data
     from tfgen.metrics.evaluation import Evaluator
-    from trainers import sample
 
-    cfg = sample.run_config(run_dir)
-    model = sample.load_run_model(run_dir)
+    run = RunDir(run_dir)
+    cfg, family, model = run.config(), run.family(), run.model()
     source = data.source(cfg.data, seed=cfg.seed)
     if split not in source.info.splits:
         raise UserError(f"--split {split!r}: dataset {source.info.name!r} has splits "
                         f"{', '.join(source.info.splits)}")
     if num is not None and num < 2:
         raise UserError(f"--num must be at least 2, got {num}")
-    k = nll_samples or getattr(cfg.model, "eval_samples", 1000)
+    k = nll_samples or family.nll_samples(cfg)
     evaluator = Evaluator(source, split, num=num, seed=seed, features=features or "auto",
                           nll_samples=k, progress=progress, nll_examples=nll_examples)
     if progress:
@@ -44,11 +44,10 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
         "baselines": {name: card["baseline"] for name, card in cards.items()},
         "cards": cards,
     }
-    with open(os.path.join(run_dir, "eval.json"), "w") as fh:
-        json.dump(result, fh, indent=2)
+    write_json(run.eval_file, result)
     print(format_table(cards))
     if progress:
-        log.info("wrote %s", os.path.join(run_dir, "eval.json"))
+        log.info("wrote %s", run.eval_file)
     return result
 
 

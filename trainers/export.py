@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
+from tfgen.trainers.rundir import RunDir
+
 from tfgen.errors import UserError
 
 log = logging.getLogger("tfgen")
@@ -13,16 +15,15 @@ log = logging.getLogger("tfgen")
 def run(run_dir: str, out_dir: str) -> str:
     """Export the run's model to `out_dir` (which must not exist or be empty)."""
     from tfgen.models.export import export_saved_model
-    from trainers import sample
 
     if os.path.isdir(out_dir) and os.listdir(out_dir):
         raise UserError(f"{out_dir} exists and is not empty; choose a new output directory")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise UserError(f"{out_dir} is a file; choose a new output directory")
-    model = sample.load_run_model(run_dir)
+    run = RunDir(run_dir)
+    model = run.model()
     export_saved_model(model, out_dir)
-    endpoints = "sample(seed, num, labels)" + (
-        ", encode(x, labels), decode(z, labels)" if hasattr(model, "encode") else "")
+    endpoints = run.family().endpoints + (", sample_expost(seed, num)" if model.has_expost else "")
     log.info("wrote a SavedModel to %s with %s; load it with tf.saved_model.load(%r)",
              out_dir, endpoints, out_dir)
     return out_dir

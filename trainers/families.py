@@ -1,52 +1,98 @@
-"""Per-family glue for the trainer: config sections -> compiled model, export, pictures."""
+"""The model families, in one registry: everything the trainer, `sample`, `evaluate`,
+`export` and `tune` need to know about GANs and VAEs. A new family is one new entry.
+
+A family ties a config class (its `family` name is recorded in a run's `config.yaml`) to a
+`tfgen` model class, and knows how to build and compile the model from the config, what runs
+after training, which files a run exports, which metric selects its best epoch by default, and
+which extra TensorBoard pictures it draws. Nothing outside this module asks a config or a model
+what it is.
+"""
 
 from __future__ import annotations
 
 import os
 
-import keras
+from tfgen.trainers.config import GANConfig, OptimizerConfig, RunConfig, VAEConfig
 
 from tfgen import networks
-from tfgen.config import GANConfig, OptimizerConfig, RunConfig, VAEConfig
 from tfgen.errors import ConfigError
+from tfgen.losses.likelihoods import get_likelihood
+from tfgen.metrics.evaluation import default_metric
+from tfgen.models import GAN, VAE
+from tfgen.models.optimizers import make_optimizer
 
 
-def make_optimizer(cfg: OptimizerConfig, total_updates: int) -> keras.optimizers.Optimizer:
-    """A Keras optimizer from an `OptimizerConfig`; `total_updates` is the number of updates it
-    makes over the whole run (for the linear schedule)."""
-    lr = cfg.learning_rate
-    if cfg.schedule == "linear":
-        lr = keras.optimizers.schedules.PolynomialDecay(lr, max(1, total_updates), 0.0, power=1.0)
-    if cfg.name == "adam":  # Adam's update, one fused kernel per variable
-        from tfgen.models.optimizers import FusedAdam
-
-        return FusedAdam(lr, beta_1=cfg.beta_1, beta_2=cfg.beta_2)
-    if cfg.name == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay, beta_1=cfg.beta_1,
-                                      beta_2=cfg.beta_2)
-    if cfg.name == "rmsprop":
-        return keras.optimizers.RMSprop(lr)
-    return keras.optimizers.SGD(lr, momentum=cfg.beta_1)
+def optimizer(cfg: OptimizerConfig, total_updates: int):
+    """The Keras optimizer of an `OptimizerConfig`; `total_updates` it makes over the whole run
+    (for the linear schedule)."""
+    return make_optimizer(cfg.name, cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2,
+                          weight_decay=cfg.weight_decay, schedule=cfg.schedule,
+                          total_updates=total_updates)
 
 
-class GANFamily:
-    """`GANConfig` -> `tfgen.GAN`."""
+class Family:
+    """One model family. Subclasses set the class attributes and implement `build`."""
 
-    validates = False  # a GAN has no validation objective (quality metrics: tfgen evaluate)
+    name: str
+    config: type[RunConfig]
+    model: type
+    files: tuple[str, ...]  # what `export` writes into the run directory
+    endpoints: str  # the SavedModel's signatures, as `tfgen export` reports them
 
-    @staticmethod
-    def batches_per_step(cfg: GANConfig) -> int:
+    @property
+    def validates(self) -> bool:
+        """Whether a validation split selects the best epoch (by validation ELBO)."""
+        return self.model.has_likelihood
+
+    def batches_per_step(self, cfg) -> int:
+        return 1
+
+    def build(self, cfg, info, compile_kwargs: dict, total_steps: int):
+        raise NotImplementedError
+
+    def finish(self, model, source, cfg) -> dict | None:
+        """After training (e.g. fit an ex-post density); returns what to record, or None."""
+        return None
+
+    def export(self, model, run_dir: str) -> None:
+        """`model.keras` and the family's stand-alone network(s)."""
+        model.save(os.path.join(run_dir, "model.keras"))
+
+    def default_metric(self, kind: str) -> str:
+        """The evaluation metric that selects the best epoch for data of `kind`."""
+        return default_metric(kind, self.model.has_likelihood)
+
+    def diagnostics(self, source, labels: bool) -> list:
+        """Extra TensorBoard pictures (`TensorBoardLogger(diagnostics=...)`) of the model on a
+        fixed batch of the source's real data."""
+        return []
+
+    def nll_samples(self, cfg) -> int:
+        """Importance samples K of a likelihood evaluation."""
+        return 1000
+
+    def patience(self, cfg) -> int | None:
+        """Epochs without a better validation ELBO before stopping (None: never)."""
+        return None
+
+
+class GANFamily(Family):
+    name, config, model = "gan", GANConfig, GAN
+    files = ("model.keras", "generator.keras")
+    endpoints = "sample(seed, num, labels)"
+
+    def batches_per_step(self, cfg: GANConfig) -> int:
         return cfg.model.n_critic  # one batch per discriminator step
 
-    @staticmethod
-    def build(cfg: GANConfig, info, compile_kwargs: dict, total_steps: int):
-        from tfgen.models import GAN
-
+    def build(self, cfg: GANConfig, info, compile_kwargs: dict, total_steps: int):
         m = cfg.model
         if m.augment and info.kind != "images":
             raise ConfigError("config key 'model.augment': augmentation needs image data")
         try:
-            generator, discriminator = networks.build_gan_networks(m, info, cfg.data.pixel_range)
+            generator, discriminator = networks.build_gan_networks(
+                info, network=m.network, latent_dim=m.latent_dim, width=m.width, depth=m.depth,
+                spectral_norm=m.spectral_norm, conditional=m.conditional, pac=m.pac,
+                pixel_range=cfg.data.pixel_range)
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
         gan = GAN(
@@ -55,38 +101,29 @@ class GANFamily:
             ema_decay=m.ema_decay, augment=m.augment, pac=m.pac, seed=cfg.seed,
         )
         gan.compile(
-            g_optimizer=make_optimizer(cfg.g_optimizer, total_steps),
-            d_optimizer=make_optimizer(cfg.d_optimizer, total_steps * m.n_critic),
+            g_optimizer=optimizer(cfg.g_optimizer, total_steps),
+            d_optimizer=optimizer(cfg.d_optimizer, total_steps * m.n_critic),
             objective=m.objective, gradient_penalty=m.gradient_penalty,
             r1_penalty=m.r1_penalty, r1_interval=m.r1_interval, n_critic=m.n_critic,
             **compile_kwargs,
         )
         return gan
 
-    @staticmethod
-    def finish(model, source, cfg) -> dict | None:
-        """After training: nothing to fit."""
-        return None
-
-    @staticmethod
-    def export(model, run_dir: str) -> None:
-        """`generator.keras` (EMA weights when enabled) and the whole `model.keras`."""
-        model.save(os.path.join(run_dir, "model.keras"))
+    def export(self, model, run_dir: str) -> None:
+        """`model.keras` and `generator.keras` (EMA weights when enabled)."""
+        super().export(model, run_dir)
         with model.averaged_generator() as generator:
             generator.save(os.path.join(run_dir, "generator.keras"))
 
 
-class VAEFamily:
-    """`VAEConfig` -> `tfgen.VAE`."""
-
-    validates = True  # validation ELBO each epoch; the best epoch is kept
-
-    @staticmethod
-    def batches_per_step(cfg: VAEConfig) -> int:
-        return 1
+class VAEFamily(Family):
+    name, config, model = "vae", VAEConfig, VAE
+    files = ("model.keras", "decoder.keras")
+    endpoints = "sample(seed, num, labels), encode(x, labels), decode(z, labels)"
 
     @staticmethod
     def likelihood_config(m) -> dict:
+        """The `get_likelihood` spec of a `VAEModelConfig`."""
         if m.likelihood == "gaussian":
             return {"name": "gaussian", "scale": m.gaussian_scale}
         if m.likelihood == "categorical":
@@ -96,30 +133,28 @@ class VAEFamily:
                     "components": m.components}
         return {"name": m.likelihood}
 
-    @staticmethod
-    def build(cfg: VAEConfig, info, compile_kwargs: dict, total_steps: int):
-        from tfgen.losses.likelihoods import get_likelihood
-        from tfgen.models import VAE
-
+    def build(self, cfg: VAEConfig, info, compile_kwargs: dict, total_steps: int):
         m = cfg.model
-        likelihood = get_likelihood(VAEFamily.likelihood_config(m))
+        likelihood = get_likelihood(self.likelihood_config(m))
         try:
-            encoder, decoder = networks.build_vae_networks(m, info, likelihood.channels_per_dim)
+            encoder, decoder = networks.build_vae_networks(
+                info, params_per_value=likelihood.channels_per_dim, network=m.network,
+                latent_dim=m.latent_dim, width=m.width, depth=m.depth,
+                conditional=m.conditional, dropout=m.dropout)
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
         vae = VAE(encoder, decoder, latent_dim=m.latent_dim, likelihood=likelihood,
                   num_classes=info.num_classes if m.conditional else None, seed=cfg.seed,
                   expost_components=m.expost_components)
         vae.compile(
-            optimizer=make_optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,
+            optimizer=optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,
             kl_schedule=m.kl_schedule, warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps,
             free_bits=m.free_bits, iw_samples=m.iw_samples, **compile_kwargs,
         )
         return vae
 
-    @staticmethod
-    def finish(model, source, cfg) -> dict | None:
-        """After training: fit the ex-post density on the training split's codes."""
+    def finish(self, model, source, cfg) -> dict | None:
+        """Fit the ex-post density on the training split's codes."""
         if not model.expost_components:
             return None
         from tfgen.metrics.features import source_arrays
@@ -127,16 +162,40 @@ class VAEFamily:
         x, _ = source_arrays(source, "train", labels_required=False)
         return model.fit_expost(x, seed=cfg.seed)
 
-    @staticmethod
-    def export(model, run_dir: str) -> None:
+    def export(self, model, run_dir: str) -> None:
         """`model.keras` and `decoder.keras`."""
-        model.save(os.path.join(run_dir, "model.keras"))
+        super().export(model, run_dir)
         model.decoder.save(os.path.join(run_dir, "decoder.keras"))
 
+    def diagnostics(self, source, labels: bool) -> list:
+        from tfgen.callbacks import LatentDiagnostics
 
-def family_for(cfg: RunConfig):
-    if isinstance(cfg, VAEConfig):
-        return VAEFamily
-    if isinstance(cfg, GANConfig):
-        return GANFamily
-    raise ConfigError(f"preset {cfg.preset!r} has no model family")
+        return [LatentDiagnostics(source.fixed_batch(16, labels), source.info.value_range)]
+
+    def nll_samples(self, cfg: VAEConfig) -> int:
+        return cfg.model.eval_samples
+
+    def patience(self, cfg: VAEConfig) -> int | None:
+        return cfg.patience
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (GANFamily(), VAEFamily())}
+
+
+def get(name: str) -> Family:
+    if name not in FAMILIES:
+        raise ConfigError(f"unknown model family {name!r}; choose from: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def for_config(cfg: RunConfig) -> Family:
+    """The family of a run config (its class's `family`)."""
+    return get(cfg.family)
+
+
+def for_model(model) -> Family:
+    """The family of a tfgen model."""
+    for family in FAMILIES.values():
+        if isinstance(model, family.model):
+            return family
+    raise ConfigError(f"{type(model).__name__} belongs to no tfgen model family")

@@ -11,17 +11,16 @@ model because the model must be built by the trainer, inside the run's distribut
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import os
 
 import keras_tuner
+from tfgen.trainers import config as config_lib
+from tfgen.trainers import families, presets
+from tfgen.trainers.rundir import RunDir
 
-from tfgen import config as config_lib
-from tfgen import presets
-from tfgen.data import MIXTURES
+from tfgen import data
 from tfgen.errors import ConfigError, TrainingDiverged
-from tfgen.metrics.evaluation import DIRECTIONS, default_metric
+from tfgen.metrics.evaluation import DIRECTIONS
 
 
 def objectives(names: list[str]):
@@ -74,13 +73,10 @@ class GenerativeHyperModel(keras_tuner.HyperModel):
     def fit(self, hp, cfg, run_dir: str, epochs: int | None = None, **kwargs) -> dict:
         """Train the trial's config in `run_dir` (resuming it if it holds a checkpoint);
         returns the objective metrics of its selected model."""
-        from trainers import train
+        from tfgen.trainers import train
 
-        done = os.path.join(run_dir, "metrics.json")
-        if os.path.exists(done):  # finished before the search was interrupted
-            with open(done) as fh:
-                metrics = json.load(fh)
-        else:
+        metrics = RunDir(run_dir).metrics()  # finished before the search was interrupted?
+        if not metrics:
             logger = logging.getLogger("tfgen")
             level = logger.level
             if not self.progress:
@@ -103,6 +99,5 @@ def hypermodel_for(preset: str, config_file=None, overrides=(), objective=None,
     base = presets.resolve(preset, config_file, overrides)
     space = space or presets.search_space(base.preset)
     if not objective:
-        kind = "points" if base.data.name in MIXTURES else "images"
-        objective = [default_metric(kind, isinstance(base, config_lib.VAEConfig))]
+        objective = [families.for_config(base).default_metric(data.kind(base.data.name))]
     return GenerativeHyperModel(base, space, objective, progress)

@@ -24,10 +24,11 @@ import shutil
 import time
 
 import keras_tuner
+from tfgen.trainers import config as config_lib
+from tfgen.trainers.rundir import RunDir, write_json
+from tfgen.tuning.hypermodels import GenerativeHyperModel, hypermodel_for, objectives
 
-from tfgen import config as config_lib
 from tfgen.errors import UserError
-from tuning.hypermodels import GenerativeHyperModel, hypermodel_for, objectives
 
 log = logging.getLogger("tfgen")
 TUNERS = ("random", "bayesian", "hyperband")
@@ -62,15 +63,15 @@ class GenerativeTuner(keras_tuner.Tuner):
         hp = trial.hyperparameters
         cfg = self.hypermodel.build(hp)
         trial_dir = self.get_trial_dir(trial.trial_id)
-        run_dir = os.path.join(trial_dir, "run")
+        run = RunDir(os.path.join(trial_dir, "run"))
         epochs = hp.values.get("tuner/epochs")
         parent = hp.values.get("tuner/trial_id")
-        if parent and not os.path.exists(os.path.join(run_dir, "config.yaml")):
-            shutil.copytree(os.path.join(self.get_trial_dir(parent), "run"), run_dir)
-            for name in ("metrics.json", "eval.json"):  # the parent's results, not this trial's
-                if os.path.exists(os.path.join(run_dir, name)):
-                    os.remove(os.path.join(run_dir, name))
-        self._write_hparams(run_dir, trial)
+        if parent and not run.has_config():
+            shutil.copytree(os.path.join(self.get_trial_dir(parent), "run"), run.path)
+            for path in (run.metrics_file, run.eval_file):  # the parent's, not this trial's
+                if os.path.exists(path):
+                    os.remove(path)
+        self._write_hparams(run, trial)
         summary = {"trial_id": trial.trial_id, "tuner_id": self.tuner_id,
                    "hyperparameters": _plain(hp.values), "epochs": epochs or cfg.epochs}
         label = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
@@ -78,16 +79,16 @@ class GenerativeTuner(keras_tuner.Tuner):
         log.info("trial %s (%s) starts: %s", trial.trial_id, self.tuner_id, label)
         start = time.time()
         try:
-            scores = self.hypermodel.fit(hp, cfg, run_dir=run_dir, epochs=epochs)
+            scores = self.hypermodel.fit(hp, cfg, run_dir=run.path, epochs=epochs)
         except keras_tuner.errors.FailedTrialError as err:
             summary.update(status="FAILED", message=str(err))
             log.info("trial %s failed: %s", trial.trial_id, err)
             raise
         finally:
             summary["wall_time_s"] = round(time.time() - start, 1)
-            _write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
+            write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
         summary.update(status="COMPLETED", scores=scores)
-        _write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
+        write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
         log.info("trial %s done in %.0f s: %s", trial.trial_id, summary["wall_time_s"],
                  ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
         objective = self.oracle.objective
@@ -97,11 +98,11 @@ class GenerativeTuner(keras_tuner.Tuner):
             scores = {**scores, objective.name: objective.get_value(scores)}
         return scores
 
-    def _write_hparams(self, run_dir, trial):
+    def _write_hparams(self, run: RunDir, trial):
         import tensorflow as tf
         from tensorboard.plugins.hparams import api as hp_api
 
-        with tf.summary.create_file_writer(os.path.join(run_dir, "logs", "hparams")).as_default():
+        with tf.summary.create_file_writer(os.path.join(run.logs, "hparams")).as_default():
             hp_api.hparams(_plain(trial.hyperparameters.values), trial_id=trial.trial_id)
 
     def write_hparams_config(self):
@@ -115,13 +116,6 @@ class GenerativeTuner(keras_tuner.Tuner):
                    for name in self.hypermodel.objective]
         with tf.summary.create_file_writer(os.path.join(self.project_dir, "hparams")).as_default():
             hp_api.hparams_config(hparams=hparams, metrics=metrics)
-
-
-def _write_json(path, value):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(value, fh, indent=2)
-    os.replace(tmp, path)
 
 
 def run(preset: str | None, tuner: str = "random", max_trials: int = 10, objective=None,
@@ -163,7 +157,7 @@ def _check_same_search(project_dir, tuner, hypermodel):
             raise UserError(f"search directory {project_dir} holds a different search "
                             f"({', '.join(changed)} differ); use a new --dir")
     elif os.environ.get("KERASTUNER_TUNER_ID", "tuner0") in ("chief", "tuner0"):
-        _write_json(path, current)
+        write_json(path, current)
 
 
 def report(search: GenerativeTuner, directory: str) -> dict:
@@ -188,7 +182,7 @@ def report(search: GenerativeTuner, directory: str) -> dict:
         path = os.path.join(directory, "best_config.yaml")
         config_lib.dump_yaml(cfg, path)
         results.update(best_trial=best[0].trial_id, best_config=path)
-    _write_json(os.path.join(directory, "results.json"), results)
+    write_json(os.path.join(directory, "results.json"), results)
     print(format_table(rows, names))
     failed = sum(r["status"] == "FAILED" for r in rows)
     log.info("%d trials completed, %d failed; best config: %s", len(done), failed,

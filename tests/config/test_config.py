@@ -4,10 +4,10 @@ import dataclasses
 
 import pytest
 import yaml
+from tfgen.trainers import config as config_lib
+from tfgen.trainers import presets
+from tfgen.trainers.config import GANConfig, RunConfig
 
-from tfgen import config as config_lib
-from tfgen import presets
-from tfgen.config import GANConfig, RunConfig
 from tfgen.errors import ConfigError
 
 

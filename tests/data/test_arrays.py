@@ -152,7 +152,7 @@ def test_folder_holds_out_val_and_test_by_file_name(tmp_path):
 
 
 def test_fractions_must_leave_training_data(tmp_path):
-    from tfgen import presets
+    from tfgen.trainers import presets
 
     with pytest.raises(ConfigError, match="val_fraction \\+ test_fraction must be < 1"):
         presets.resolve("digits-dcgan", overrides=["data.val_fraction=0.5",

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
+from tfgen.trainers.config import DataOptions
 
 from tfgen import data
-from tfgen.config import DataConfig
 from tfgen.errors import ConfigError, DataError
 
 
@@ -120,7 +120,7 @@ def test_errors_are_one_line():
     with pytest.raises(ConfigError, match="unknown dataset 'digitz'"):
         data.load("digitz", batch_size=10)
     with pytest.raises(ConfigError, match="folder not found"):
-        data.load(DataConfig(name="folder:/definitely/not/here"), batch_size=10)
+        data.load(DataOptions(name="folder:/definitely/not/here"), batch_size=10)
     with pytest.raises(ConfigError, match="does not divide among 2 replicas"):
         import tensorflow as tf
 

@@ -9,10 +9,10 @@ import pytest
 from tfgen import data
 from tfgen.errors import UserError
 from tfgen.metrics import features as features_lib
-from tfgen.metrics.evaluation import DIRECTIONS, Evaluator, class_distribution_kl
+from tfgen.metrics.evaluation import DIRECTIONS, Evaluator, Sampler, class_distribution_kl
 
 
-class FixedSamples:
+class FixedSamples(Sampler):
     """A stand-in model whose `sample` returns given arrays (first `num`)."""
 
     def __init__(self, samples):
@@ -196,7 +196,7 @@ def test_nearest_distances_match_scipy():
     assert m["fraction"] == 1.0 and m["generated_median"] < m["held_out_median"]
 
 
-class ConditionalSamples:
+class ConditionalSamples(Sampler):
     """A conditional stand-in: for each requested label, a real image of that class (or of
     another class when `wrong`)."""
 

@@ -7,9 +7,9 @@ import textwrap
 
 import numpy as np
 import pytest
+from tfgen.trainers.cli import main
 
 from tests.trainers.test_train import events, scalar_steps
-from trainers.cli import main
 
 TINY_GAN = ["--set", "batch_size=32", "--set", "model.width=8", "--set", "epochs=1",
             "--set", "steps_per_epoch=3", "-q"]
@@ -77,7 +77,7 @@ def test_evaluate_not_a_run_directory(tmp_path, capsys):
 
 LOAD_WITHOUT_TFGEN = textwrap.dedent("""
     import sys
-    sys.modules["tfgen"] = sys.modules["trainers"] = sys.modules["keras"] = None  # not importable
+    sys.modules["tfgen"] = sys.modules["keras"] = None  # not importable
     import numpy as np
     import tensorflow as tf
     m = tf.saved_model.load(sys.argv[1])
@@ -94,7 +94,7 @@ LOAD_WITHOUT_TFGEN = textwrap.dedent("""
 
 @pytest.mark.parametrize("name,labels", [("gan", ""), ("cgan", "3"), ("vae", "")])
 def test_export_loads_without_tfgen(runs, name, labels, tmp_path):
-    from trainers.sample import load_run_model
+    from tfgen.trainers.rundir import RunDir
 
     out = tmp_path / "saved"
     assert main(["export", str(runs / name), str(out)]) == 0
@@ -103,7 +103,7 @@ def test_export_loads_without_tfgen(runs, name, labels, tmp_path):
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = np.load(result)
-    model = load_run_model(runs / name)
+    model = RunDir(runs / name).model()
     want = model.sample(12, seed=7, labels=[int(labels)] if labels else None)
     np.testing.assert_allclose(got["sample"], want, atol=1e-5)  # same noise, same weights
     if name == "vae":

@@ -2,8 +2,7 @@
 
 import pytest
 import tensorflow_datasets as tfds
-
-from trainers.cli import main
+from tfgen.trainers.cli import main
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,12 @@ import time
 import keras_tuner
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tfgen.trainers import presets
+from tfgen.trainers.cli import main
+from tfgen.tuning import search
+from tfgen.tuning.hypermodels import hypermodel_for
 
 from tests.processes import kill_when, tfgen_env
-from tfgen import presets
-from trainers.cli import main
-from tuning import search
-from tuning.hypermodels import hypermodel_for
 
 # Each trial: 2 epochs x 10 steps of a small MLP GAN on ring8, evaluated after each epoch.
 TINY = ["--preset", "ring8-gan", "--set", "epochs=2", "--set", "steps_per_epoch=10",
@@ -113,7 +113,7 @@ def test_sigkill_mid_trial_then_resume(tmp_path):
     first = out / "ring8-gan" / "trial_0" / "run" / "metrics.json"
     stamp = first.stat().st_mtime_ns
     assert not (out / "ring8-gan" / "trial_1" / "run" / "metrics.json").exists()
-    proc = subprocess.run([sys.executable, "-m", "trainers.cli", *args], env=tfgen_env(),
+    proc = subprocess.run([sys.executable, "-m", "tfgen.trainers.cli", *args], env=tfgen_env(),
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "resuming" in proc.stderr and "trial_1" in proc.stderr  # retried from its checkpoint
@@ -132,7 +132,7 @@ def _free_port():
 def test_chief_and_two_workers(tmp_path):
     out = tmp_path / "search"
     port = str(_free_port())
-    args = [sys.executable, "-m", "trainers.cli", "tune", *TINY, "--max-trials", "4",
+    args = [sys.executable, "-m", "tfgen.trainers.cli", "tune", *TINY, "--max-trials", "4",
             "--dir", str(out), "-q"]
     procs = []
     try:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from tfgen.config import DataConfig
+from tfgen.data.options import DataOptions
 from tfgen.errors import DataError
 
 log = logging.getLogger("tfgen")
@@ -84,11 +84,11 @@ def _channels_of(path: str) -> int:
         return 1 if image.mode in _GRAY_MODES else 3
 
 
-def folder_source(path: str, cfg: DataConfig):
+def folder_source(path: str, cfg: DataOptions):
     """Decode every image under `path` into an `ArraySource`; val and test are held out by a
     hash of each file's path relative to `path` (`tfgen.data.arrays.split_arrays`)."""
-    from tfgen.data import ArraySource, image_info
     from tfgen.data.arrays import split_arrays
+    from tfgen.data.sources import ArraySource, image_info
 
     files, labels, class_names = list_images(path)
     channels = cfg.channels

@@ -23,8 +23,9 @@ import os
 
 import tensorflow as tf
 
-from tfgen.config import DataConfig
-from tfgen.data import DatasetInfo, Source, pipeline
+from tfgen.data import pipeline
+from tfgen.data.options import DataOptions, value_range
+from tfgen.data.sources import DatasetInfo, Source
 from tfgen.errors import ConfigError, DataError
 
 log = logging.getLogger("tfgen")
@@ -148,7 +149,7 @@ def prepare_fashion_mnist_offline(builder, data_dir: str | None) -> bool:
 class TFDSSource(Source):
     """A TFDS image dataset; splits are TFDS split strings ("train", "test[:10%]", ...)."""
 
-    def __init__(self, name: str, cfg: DataConfig):
+    def __init__(self, name: str, cfg: DataOptions):
         tfds = _tfds()
         self.name = name
         self.cfg = cfg
@@ -179,7 +180,7 @@ class TFDSSource(Source):
             name=f"tfds:{name}", kind="images", shape=tuple(int(d) for d in shape),
             splits={k: v.num_examples for k, v in builder.info.splits.items()},
             num_classes=label.num_classes if label is not None else None,
-            value_range=(-1.0, 1.0) if cfg.pixel_range == "symmetric" else (0.0, 1.0),
+            value_range=value_range(cfg.pixel_range),
             class_names=tuple(label.names) if label is not None else None,
         )
 

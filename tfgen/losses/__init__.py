@@ -1,17 +1,23 @@
 """Objectives and penalties as pure functions on tensors (formulas in the docstrings)."""
 
+from tfgen.losses import likelihoods
 from tfgen.losses.adversarial import (
     OBJECTIVES,
+    Objective,
     get_objective,
     hinge,
     least_squares,
     minimax,
     non_saturating,
+    objective_config,
+    objective_from_config,
     wasserstein,
 )
+from tfgen.losses.likelihoods import LIKELIHOODS, Likelihood, get_likelihood
 from tfgen.losses.penalties import gradient_penalty, r1_penalty
 
 __all__ = [
-    "OBJECTIVES", "get_objective", "hinge", "least_squares", "minimax", "non_saturating",
-    "wasserstein", "gradient_penalty", "r1_penalty",
+    "LIKELIHOODS", "OBJECTIVES", "Likelihood", "Objective", "get_likelihood", "get_objective",
+    "gradient_penalty", "hinge", "least_squares", "likelihoods", "minimax", "non_saturating",
+    "objective_config", "objective_from_config", "r1_penalty", "wasserstein",
 ]

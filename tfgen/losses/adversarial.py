@@ -7,14 +7,18 @@ batch under a distribution strategy). `D(x)` below is the raw output, `σ` the l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import tensorflow as tf
 
 
 class Objective(NamedTuple):
-    discriminator: callable
-    generator: callable
+    """An adversarial objective: `discriminator(real, fake)` and `generator(fake)`, each giving
+    per-example losses ([batch]) from the discriminator's raw outputs."""
+
+    discriminator: Callable
+    generator: Callable
 
 
 def _flat(t: tf.Tensor) -> tf.Tensor:
@@ -76,8 +80,37 @@ OBJECTIVES = {
 }
 
 
-def get_objective(name: str) -> Objective:
-    """The objective called `name` (one of `OBJECTIVES`)."""
-    if name not in OBJECTIVES:
-        raise ValueError(f"unknown objective {name!r}; choose from: {', '.join(OBJECTIVES)}")
-    return OBJECTIVES[name]
+def get_objective(spec) -> Objective:
+    """An objective from its name (one of `OBJECTIVES`), an `Objective`, or a pair of callables
+    `(discriminator(real, fake), generator(fake))`."""
+    if isinstance(spec, Objective):
+        return spec
+    if isinstance(spec, str):
+        if spec not in OBJECTIVES:
+            raise ValueError(f"unknown objective {spec!r}; choose from: {', '.join(OBJECTIVES)}")
+        return OBJECTIVES[spec]
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and all(map(callable, spec)):
+        return Objective(*spec)
+    raise ValueError("objective must be a name (one of "
+                     f"{', '.join(OBJECTIVES)}), an Objective, or a pair of callables "
+                     f"(discriminator(real, fake), generator(fake)); got {spec!r}")
+
+
+def objective_config(objective: Objective):
+    """What `get_objective` rebuilds `objective` from: its name when it is a built-in one, else
+    its two functions serialised by Keras (register them with
+    `keras.saving.register_keras_serializable` so a loaded model finds them)."""
+    for name, known in OBJECTIVES.items():
+        if objective == known:
+            return name
+    import keras
+
+    return [keras.saving.serialize_keras_object(f) for f in objective]
+
+
+def objective_from_config(config) -> Objective:
+    if isinstance(config, str):
+        return get_objective(config)
+    import keras
+
+    return Objective(*(keras.saving.deserialize_keras_object(f) for f in config))

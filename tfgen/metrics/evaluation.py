@@ -74,6 +74,23 @@ def collapse(values: dict, num_classes: int | None) -> str | None:
     return None
 
 
+class Sampler:
+    """What the `Evaluator` asks of a model, for stand-ins that are not a `GenerativeModel`
+    (e.g. a plain Keras generator): subclass it and implement `sample`."""
+
+    conditional = False  # sample(num, seed, labels) takes class labels
+    num_classes: int | None = None
+    has_expost = False  # sample(..., sampler="expost")
+    has_likelihood = False  # log_likelihood / elbo
+
+    def sample(self, num: int, seed: int = 0, labels=None):
+        raise NotImplementedError
+
+    def sample_labels(self, num: int, labels=None):
+        """Conditional models: the labels `sample` uses for `num` samples (given ones cycled)."""
+        raise NotImplementedError
+
+
 class Evaluator:
     """Metrics of a generative model's samples against one split of its dataset.
 
@@ -213,7 +230,7 @@ class Evaluator:
     def available(self, model) -> list[str]:
         """Names of the metrics this evaluator reports for `model`."""
         names = []
-        conditional = getattr(model, "conditional", False) and self.info.kind == "images"
+        conditional = model.conditional and self.info.kind == "images"
         if self.info.kind == "points":
             names += ["modes_covered", "high_quality", "reverse_kl"]
         elif self.extractor is not None:
@@ -226,9 +243,9 @@ class Evaluator:
                 if self.extractor.classifies:
                     names.append("label_accuracy")
                 names.append("intra_fd")
-            if getattr(model, "has_expost", False):
+            if model.has_expost:
                 names.append("expost_frechet_distance")
-        if hasattr(model, "log_likelihood"):
+        if model.has_likelihood:
             names += ["nll", "elbo"]
         return names
 
@@ -244,15 +261,15 @@ class Evaluator:
             out.update({k: q[k] for k in ("modes_covered", "high_quality", "reverse_kl")})
         elif self.extractor is not None:
             labels = None
-            if getattr(model, "conditional", False) and self.ref_labels is not None:
+            if model.conditional and self.ref_labels is not None:
                 labels = model.sample_labels(self.num, self.ref_labels)  # the data's classes
             samples = model.sample(self.num, seed=self.seed, labels=labels)
             out.update(self._image_metrics(samples, labels))
-            if getattr(model, "has_expost", False):
+            if model.has_expost:
                 expost = model.sample(self.num, seed=self.seed, sampler="expost")
                 fake = self.extractor.features(expost, self.info.value_range)
                 out["expost_frechet_distance"] = frechet_distance(self.ref_features, fake)
-        if hasattr(model, "log_likelihood"):
+        if model.has_likelihood:
             out.update(self._likelihood(model))
         self.details = {k: v for k, v in out.items() if not isinstance(v, (int, float))}
         return {k: v for k, v in out.items() if k not in self.details}

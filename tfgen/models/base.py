@@ -14,6 +14,8 @@ Distribution contract (the same for GANs and VAEs):
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -102,6 +104,29 @@ class GenerativeModel(keras.Model):
             raise ValueError(f"labels must lie in 0..{self.num_classes - 1}")
         return np.resize(labels, num).astype(np.int32)
 
+    # -- what a model offers (evaluation, export and the trainer ask these, never guess) ---------
+
+    # Whether the model has a likelihood: `log_likelihood`, `elbo` (test NLL, model selection
+    # on validation ELBO).
+    has_likelihood: bool = False
+
+    @property
+    def has_expost(self) -> bool:
+        """Whether the model can sample from an ex-post density (`sample(sampler="expost")`)."""
+        return False
+
+    def generate(self, z: tf.Tensor, labels: tf.Tensor | None) -> tf.Tensor:
+        """The float32 sample for latent codes `z` (and labels): a traceable function of
+        tensors, used by the SavedModel export."""
+        raise NotImplementedError
+
+    def export_endpoints(self, archive) -> None:
+        """Add the model's own endpoints to a `keras.export.ExportArchive` (besides `sample`)."""
+
+    def exported_weights(self):
+        """Context in which the weights to export are in place."""
+        return contextlib.nullcontext()
+
     # -- reductions ---------------------------------------------------------------------------
 
     @staticmethod
@@ -136,16 +161,35 @@ class GenerativeModel(keras.Model):
         ]
         return tf.cast(tf.reduce_all(tf.stack(checks)), tf.float32)
 
+    def track(self, names) -> None:
+        """One `keras.metrics.Mean` per value the train step logs (called by `compile`, in the
+        strategy's scope). Keras resets them at each epoch's start, so logs, `History` and
+        TensorBoard see epoch means, as for every Keras model."""
+        self.log_trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    @property
+    def metrics(self):
+        return list(getattr(self, "log_trackers", {}).values())
+
     def report(self, logs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """Logs returned by a train step. Values must already be global (see `all_sum`).
+        """Update the trackers with a train step's values and return their means so far this
+        epoch. Values must already be global (see `all_sum`), so every replica's tracker holds
+        the same mean and `fit`'s mean over replicas is that mean.
 
         Under MultiWorkerMirroredStrategy, `fit` reduces logs along axis 0, which fails for
         scalars (tensorflow/tensorflow#72388): there they are returned with shape [1].
         """
-        logs = {k: tf.cast(v, tf.float32) for k, v in logs.items()}
+        if set(logs) != set(self.log_trackers):
+            raise ValueError(f"train step logs {sorted(logs)} but tracks "
+                             f"{sorted(self.log_trackers)}")
+        out = {}
+        for key, value in logs.items():
+            tracker = self.log_trackers[key]
+            tracker.update_state(tf.cast(value, tf.float32))
+            out[key] = tracker.result()
         if _is_multi_worker(self.distribute_strategy):
-            logs = {k: tf.reshape(v, [1]) for k, v in logs.items()}
-        return logs
+            out = {k: tf.reshape(v, [1]) for k, v in out.items()}
+        return out
 
     # -- optimizers ---------------------------------------------------------------------------
 
@@ -202,10 +246,31 @@ class GenerativeModel(keras.Model):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
+    def remember_compile(self, **options) -> None:
+        """Record `compile`'s arguments (called by `compile`) for `get_compile_config`: the
+        optimizers (named as in `named_optimizers`) serialised by Keras, the rest as given."""
+        self._tfgen_compile = {
+            **{k: keras.saving.serialize_keras_object(v) for k, v in
+               self.named_optimizers().items()},
+            **options,
+        }
+
     def get_compile_config(self):
-        # Optimizers and objectives are given to compile() as objects; a loaded model is compiled
-        # again by the caller (saving them would only produce a warning on load).
-        return None
+        """What `compile_from_config` needs, so `keras.saving.load_model` returns a model that
+        can `fit` again (its optimizers' state is restored with the weights)."""
+        return getattr(self, "_tfgen_compile", None)
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for name in self.optimizer_arguments:
+            config[name] = keras.saving.deserialize_keras_object(config[name])
+        self.compile(**self.compile_arguments(config))
+
+    optimizer_arguments: tuple[str, ...] = ()  # compile's optimizer arguments
+
+    def compile_arguments(self, config: dict) -> dict:
+        """`compile`'s arguments from a compile config (subclasses decode their own)."""
+        return config
 
     def named_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:
         """The optimizers `compile` set up, by name (families override)."""

@@ -30,57 +30,25 @@ def _labels_for(labels, num, num_classes):
 
 
 def export_saved_model(model, path: str) -> None:
-    """Write `model` (a `tfgen.GAN` or `tfgen.VAE`) to `path` as a SavedModel."""
-    from tfgen.models.gan import GAN
-
+    """Write `model` (a `tfgen.GAN`, `tfgen.VAE` or another `GenerativeModel`) to `path` as a
+    SavedModel: `sample`, and the endpoints the model adds (`model.export_endpoints`)."""
     latent_dim, num_classes = model.latent_dim, model.num_classes
     archive = keras.export.ExportArchive()
     archive.track(model)
-    is_gan = isinstance(model, GAN)
-
-    def decode(z, labels):
-        inputs = z if num_classes is None else [z, labels]
-        if is_gan:
-            return tf.cast(model.generator(inputs, training=False), tf.float32)
-        params = model.decoder(inputs, training=False)
-        return tf.cast(model.likelihood.mean(params), tf.float32)
 
     def sample(seed, num, labels):
         z = tf.random.stateless_normal(
             tf.stack([num, latent_dim]), seed=tf.stack([seed, SAMPLE_SEED_STREAM]))
-        if num_classes is not None:
-            labels = _labels_for(labels, num, num_classes)
-        return decode(z, labels)
+        labels = None if num_classes is None else _labels_for(labels, num, num_classes)
+        return model.generate(z, labels)
 
-    int_spec = lambda name, shape=(): tf.TensorSpec(shape, tf.int32, name)  # noqa: E731
     archive.add_endpoint("sample", sample, input_signature=[
         tf.TensorSpec([], tf.int64, "seed"), int_spec("num"), int_spec("labels", [None])])
-    if not is_gan:
-        shape = [None, *model.encoder.inputs[0].shape[1:]]
-
-        def encode(x, labels):
-            mean, log_var = model._posterior(x, None if num_classes is None else labels, False)
-            return {"mean": mean, "log_var": log_var}
-
-        def decode_z(z, labels):
-            return decode(z, labels)
-
-        archive.add_endpoint("encode", encode, input_signature=[
-            tf.TensorSpec(shape, tf.float32, "x"), int_spec("labels", [None])])
-        archive.add_endpoint("decode", decode_z, input_signature=[
-            tf.TensorSpec([None, latent_dim], tf.float32, "z"), int_spec("labels", [None])])
-        if model.has_expost:
-            from tfgen.models.vae import expost_draw
-
-            def sample_expost(seed, num):
-                z = expost_draw(seed, num, latent_dim, model.expost_log_weights,
-                                model.expost_means, model.expost_scale_tril)
-                return decode(z, None)
-
-            archive.add_endpoint("sample_expost", sample_expost, input_signature=[
-                tf.TensorSpec([], tf.int64, "seed"), int_spec("num")])
-    if is_gan:
-        with model.averaged_generator():
-            archive.write_out(path, verbose=False)
-    else:
+    model.export_endpoints(archive)
+    with model.exported_weights():
         archive.write_out(path, verbose=False)
+
+
+def int_spec(name: str, shape=()) -> tf.TensorSpec:
+    """An int32 input of an exported endpoint."""
+    return tf.TensorSpec(shape, tf.int32, name)

@@ -46,13 +46,17 @@ class GAN(GenerativeModel):
 
     Example:
 
-    ```python
-    g, d = tfgen.networks.mlp_generator(8, 2), tfgen.networks.mlp_discriminator(2)
-    gan = tfgen.GAN(g, d, latent_dim=8)
-    gan.compile(g_optimizer=keras.optimizers.Adam(1e-3), d_optimizer=keras.optimizers.Adam(1e-3))
-    gan.fit(tfgen.data.load("ring8", batch_size=256), epochs=10, steps_per_epoch=500)
-    points = gan.sample(2500, seed=0)
-    ```
+    >>> import keras, tfgen
+    >>> g, d = tfgen.networks.mlp_generator(8, 2), tfgen.networks.mlp_discriminator(2)
+    >>> gan = tfgen.GAN(g, d, latent_dim=8)
+    >>> gan.compile(g_optimizer=keras.optimizers.Adam(1e-3),
+    ...             d_optimizer=keras.optimizers.Adam(1e-3), objective="hinge")
+    >>> history = gan.fit(tfgen.data.load("ring8", batch_size=256), epochs=2,
+    ...                   steps_per_epoch=20, verbose=0)
+    >>> sorted(history.history)[:3]  # epoch means of what each step logs
+    ['d_adversarial', 'd_fake', 'd_grad_norm']
+    >>> gan.sample(2500, seed=0).shape
+    (2500, 2)
     """
 
     submodels = ("generator", "discriminator")
@@ -92,7 +96,6 @@ class GAN(GenerativeModel):
                 )
                 for i, v in enumerate(generator.trainable_weights)
             ]
-        self.objective_name = "non_saturating"
         self.built = True
 
     # -- Keras plumbing -----------------------------------------------------------------------
@@ -101,7 +104,7 @@ class GAN(GenerativeModel):
         self,
         g_optimizer="adam",
         d_optimizer="adam",
-        objective: str = "non_saturating",
+        objective="non_saturating",
         gradient_penalty: float = 0.0,
         r1_penalty: float = 0.0,
         r1_interval: int = 1,
@@ -113,8 +116,11 @@ class GAN(GenerativeModel):
         Args:
             g_optimizer: the generator's optimizer.
             d_optimizer: the discriminator's optimizer.
-            objective: one of `tfgen.losses.OBJECTIVES` (non_saturating, minimax, wasserstein,
-                hinge, least_squares).
+            objective: a name in `tfgen.losses.OBJECTIVES` (non_saturating, minimax,
+                wasserstein, hinge, least_squares), a `tfgen.losses.Objective`, or a pair of
+                callables `(discriminator(real, fake), generator(fake))` giving per-example
+                losses (register them with `keras.saving.register_keras_serializable` for a
+                saved model to compile again on load).
             gradient_penalty: WGAN-GP weight λ (0: off).
             r1_penalty: R1 weight γ; the penalty term is γ/2 · ‖∇D(x)‖² (0: off).
             r1_interval: lazy R1: compute it every `r1_interval` discriminator steps, scaled by
@@ -125,12 +131,24 @@ class GAN(GenerativeModel):
         super().compile(optimizer=None, **kwargs)  # no phantom optimizer
         self.g_optimizer = self.prepare_optimizer(g_optimizer, self.generator.trainable_weights)
         self.d_optimizer = self.prepare_optimizer(d_optimizer, self.discriminator.trainable_weights)
-        self.objective_name = objective
         self.objective = losses.get_objective(objective)
         self.gradient_penalty = float(gradient_penalty)
         self.r1_penalty = float(r1_penalty)
         self.r1_interval = int(r1_interval)
         self.n_critic = int(n_critic)
+        self.track(["d_loss", "d_adversarial", "d_real", "d_fake", "d_grad_norm", "g_loss",
+                    "g_grad_norm", "weights_finite"]
+                   + ["gradient_penalty"] * (self.gradient_penalty > 0)
+                   + ["r1_penalty"] * (self.r1_penalty > 0))
+        self.remember_compile(
+            objective=losses.objective_config(self.objective),
+            gradient_penalty=self.gradient_penalty, r1_penalty=self.r1_penalty,
+            r1_interval=self.r1_interval, n_critic=self.n_critic, **kwargs)
+
+    optimizer_arguments = ("g_optimizer", "d_optimizer")
+
+    def compile_arguments(self, config: dict) -> dict:
+        return {**config, "objective": losses.objective_from_config(config["objective"])}
 
     def named_optimizers(self):
         return {"g_optimizer": self.g_optimizer, "d_optimizer": self.d_optimizer}
@@ -141,6 +159,7 @@ class GAN(GenerativeModel):
 
     def get_config(self):
         return {
+            **super().get_config(),  # name, trainable, dtype
             **self.submodel_config(),
             "latent_dim": self.latent_dim,
             "num_classes": self.num_classes,
@@ -148,7 +167,6 @@ class GAN(GenerativeModel):
             "augment": self.augment,
             "pac": self.pac,
             "seed": self.seed,
-            "name": self.name,
         }
 
     # -- training -----------------------------------------------------------------------------
@@ -310,6 +328,13 @@ class GAN(GenerativeModel):
         finally:
             for w, value in zip(self.generator.trainable_weights, live, strict=True):
                 w.assign(value)
+
+    def generate(self, z, labels):
+        inputs = z if labels is None else [z, labels]
+        return tf.cast(self.generator(inputs, training=False), tf.float32)
+
+    def exported_weights(self):
+        return self.averaged_generator()
 
     def sample(
         self, num: int, seed: int = 0, labels=None, batch_size: int = 256, progress=None

@@ -34,3 +34,43 @@ class FusedAdam(keras.optimizers.Adam):
             lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
             epsilon=tf.cast(self.epsilon, dtype), grad=tf.cast(gradient, dtype),
         )
+
+
+def _adam(lr, beta_1, beta_2, weight_decay):
+    return FusedAdam(lr, beta_1=beta_1, beta_2=beta_2)
+
+
+def _adamw(lr, beta_1, beta_2, weight_decay):
+    return keras.optimizers.AdamW(lr, weight_decay=weight_decay, beta_1=beta_1, beta_2=beta_2)
+
+
+def _rmsprop(lr, beta_1, beta_2, weight_decay):
+    return keras.optimizers.RMSprop(lr)
+
+
+def _sgd(lr, beta_1, beta_2, weight_decay):
+    return keras.optimizers.SGD(lr, momentum=beta_1)
+
+
+# name -> (learning rate, beta_1, beta_2, weight_decay) -> optimizer. Adam is FusedAdam.
+OPTIMIZERS = {"adam": _adam, "adamw": _adamw, "rmsprop": _rmsprop, "sgd": _sgd}
+LR_SCHEDULES = ("constant", "linear")
+
+
+def make_optimizer(name: str = "adam", learning_rate: float = 2e-4, *, beta_1: float = 0.5,
+                   beta_2: float = 0.999, weight_decay: float = 0.0, schedule: str = "constant",
+                   total_updates: int = 1) -> keras.optimizers.Optimizer:
+    """An optimizer by name (one of `OPTIMIZERS`; beta_1 is SGD's momentum).
+
+    Args:
+        schedule: "constant", or "linear" decay of the learning rate to 0 over `total_updates`
+            updates (the optimizer's whole run).
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose from: {', '.join(OPTIMIZERS)}")
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; choose from: {', '.join(LR_SCHEDULES)}")
+    lr = learning_rate
+    if schedule == "linear":
+        lr = keras.optimizers.schedules.PolynomialDecay(lr, max(1, total_updates), 0.0, power=1.0)
+    return OPTIMIZERS[name](lr, beta_1, beta_2, weight_decay)

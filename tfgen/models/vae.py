@@ -78,15 +78,17 @@ class VAE(GenerativeModel):
 
     Example:
 
-    ```python
-    enc = tfgen.networks.mlp_encoder((8, 8, 1), latent_dim=16)
-    dec = tfgen.networks.mlp_decoder(16, (8, 8, 1), params_per_value=17)
-    vae = tfgen.VAE(enc, dec, latent_dim=16, likelihood="categorical")
-    vae.compile(keras.optimizers.Adam(1e-3))
-    vae.fit(tfgen.data.load("digits", batch_size=100, pixel_range="unit"), epochs=10,
-            steps_per_epoch=10)
-    nll = -vae.log_likelihood(x_test, num_samples=1000).mean()
-    ```
+    >>> import keras, tfgen
+    >>> enc = tfgen.networks.mlp_encoder((8, 8, 1), latent_dim=16)
+    >>> dec = tfgen.networks.mlp_decoder(16, (8, 8, 1), params_per_value=17)
+    >>> vae = tfgen.VAE(enc, dec, latent_dim=16, likelihood="categorical")
+    >>> vae.compile(keras.optimizers.Adam(1e-3))
+    >>> history = vae.fit(tfgen.data.load("digits", batch_size=100, pixel_range="unit"),
+    ...                   epochs=2, steps_per_epoch=10, verbose=0)
+    >>> x_test, _ = tfgen.data.source("digits", pixel_range="unit").numpy("test")
+    >>> nll = -vae.log_likelihood(x_test[:50], num_samples=100).mean()  # nats per image
+    >>> bool(0 < nll < 64 * 17 ** 0.5 * 10)
+    True
     """
 
     submodels = ("encoder", "decoder")
@@ -147,25 +149,32 @@ class VAE(GenerativeModel):
         self.kl_weight, self.kl_schedule = float(kl_weight), kl_schedule
         self.warmup_steps, self.cycle_steps = int(warmup_steps), int(cycle_steps)
         self.free_bits, self.iw_samples = float(free_bits), int(iw_samples)
-        self.val_trackers = {k: keras.metrics.Mean(name=k) for k in
-                             ("loss", "elbo", "reconstruction", "kl")}
+        terms = ("loss", "elbo", "reconstruction", "kl")
+        self.track([*terms, "kl_weight", "grad_norm", "weights_finite"])
+        self.val_trackers = {k: keras.metrics.Mean(name=f"val_{k}") for k in terms}
+        self.remember_compile(
+            kl_weight=self.kl_weight, kl_schedule=kl_schedule, warmup_steps=self.warmup_steps,
+            cycle_steps=self.cycle_steps, free_bits=self.free_bits, iw_samples=self.iw_samples,
+            **kwargs)
+
+    optimizer_arguments = ("optimizer",)
 
     def named_optimizers(self):
         return {"optimizer": self.optimizer}
 
     @property
     def metrics(self):
-        return list(getattr(self, "val_trackers", {}).values())
+        return super().metrics + list(getattr(self, "val_trackers", {}).values())
 
     def get_config(self):
         return {
+            **super().get_config(),  # name, trainable, dtype
             **self.submodel_config(),
             "latent_dim": self.latent_dim,
             "likelihood": self.likelihood.get_config(),
             "num_classes": self.num_classes,
             "seed": self.seed,
             "expost_components": self.expost_components,
-            "name": self.name,
         }
 
     def call(self, inputs, training: bool = False):
@@ -262,6 +271,40 @@ class VAE(GenerativeModel):
         labels = None if labels is None else tf.constant(labels, tf.int32)
         params = self._decode(tf.convert_to_tensor(z, tf.float32), labels, False)
         return self.likelihood.mean(params).numpy()
+
+    has_likelihood = True
+
+    def generate(self, z, labels):
+        params = self._decode(z, labels, False)
+        return tf.cast(self.likelihood.mean(params), tf.float32)
+
+    def export_endpoints(self, archive) -> None:
+        """`encode(x, labels) -> {"mean", "log_var"}`, `decode(z, labels)` and, with a fitted
+        ex-post density, `sample_expost(seed, num)`."""
+        from tfgen.models.export import int_spec
+
+        conditional = self.conditional
+
+        def encode(x, labels):
+            mean, log_var = self._posterior(x, labels if conditional else None, False)
+            return {"mean": mean, "log_var": log_var}
+
+        def decode(z, labels):
+            return self.generate(z, labels if conditional else None)
+
+        shape = [None, *self.encoder.inputs[0].shape[1:]]
+        archive.add_endpoint("encode", encode, input_signature=[
+            tf.TensorSpec(shape, tf.float32, "x"), int_spec("labels", [None])])
+        archive.add_endpoint("decode", decode, input_signature=[
+            tf.TensorSpec([None, self.latent_dim], tf.float32, "z"), int_spec("labels", [None])])
+        if self.has_expost:
+            def sample_expost(seed, num):
+                z = expost_draw(seed, num, self.latent_dim, self.expost_log_weights,
+                                self.expost_means, self.expost_scale_tril)
+                return self.generate(z, None)
+
+            archive.add_endpoint("sample_expost", sample_expost, input_signature=[
+                tf.TensorSpec([], tf.int64, "seed"), int_spec("num")])
 
     def reconstruct(self, x, labels=None) -> np.ndarray:
         """Mean of p(x | z = posterior mean)."""

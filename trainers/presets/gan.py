@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from tfgen.config import (
-    DataConfig,
+from tfgen.trainers.config import (
+    DataOptions,
     EvaluationConfig,
     GANConfig,
     GANModelConfig,
     OptimizerConfig,
     TrainingConfig,
 )
-from tfgen.presets import conditional, register
+from tfgen.trainers.presets import conditional, register
 
 
 def _optimizers(hp) -> dict:
@@ -54,7 +54,7 @@ def _mixture(name: str, epochs: int, steps_per_epoch: int) -> GANConfig:
     # 50 steps per graph call: these small steps are dominated by per-call overhead.
     return GANConfig(
         epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=256,
-        data=DataConfig(name=name),
+        data=DataOptions(name=name),
         model=GANModelConfig(network="mlp", latent_dim=2, width=256, depth=3, r1_penalty=0.1,
                              ema_decay=0.999),
         g_optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.5, schedule="linear"),
@@ -86,7 +86,7 @@ def grid25_gan() -> GANConfig:
 def digits_dcgan() -> GANConfig:
     return GANConfig(
         epochs=30, steps_per_epoch=100, batch_size=64,
-        data=DataConfig(name="digits"),
+        data=DataOptions(name="digits"),
         model=GANModelConfig(network="dcgan", latent_dim=32, width=64),
     )
 
@@ -106,7 +106,7 @@ def digits_cgan() -> GANConfig:
 def mnist_dcgan() -> GANConfig:
     return GANConfig(
         epochs=20, batch_size=64,
-        data=DataConfig(name="tfds:mnist"),
+        data=DataOptions(name="tfds:mnist"),
         model=GANModelConfig(network="dcgan", latent_dim=128, width=64),
     )
 
@@ -118,7 +118,7 @@ def mnist_dcgan() -> GANConfig:
 def cifar10_sngan() -> GANConfig:
     return GANConfig(
         epochs=100, batch_size=64,
-        data=DataConfig(name="tfds:cifar10"),
+        data=DataOptions(name="tfds:cifar10"),
         model=GANModelConfig(
             network="resnet", latent_dim=128, width=128, objective="hinge", spectral_norm=True,
             n_critic=5,
@@ -133,7 +133,7 @@ def _fmnist_gan() -> GANConfig:
     # lazy R1 penalty, EMA sampling; the best epoch by validation Fréchet distance is kept.
     return GANConfig(
         epochs=12, steps_per_epoch=500, batch_size=64,
-        data=DataConfig(name="fashion_mnist"),
+        data=DataOptions(name="fashion_mnist"),
         model=GANModelConfig(network="dcgan", latent_dim=64, width=32, r1_penalty=1.0,
                              r1_interval=4, ema_decay=0.999),
         g_optimizer=OptimizerConfig(learning_rate=2e-4, beta_1=0.5),

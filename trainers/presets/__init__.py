@@ -5,7 +5,7 @@ builds the config a run uses: the preset, then a YAML file, then `--set` overrid
 
 Example:
 
->>> from tfgen import presets
+>>> from tfgen.trainers import presets
 >>> cfg = presets.resolve("ring8-gan", overrides=["epochs=3"])
 """
 
@@ -15,7 +15,8 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from tfgen import config as config_lib
+from tfgen.trainers import config as config_lib
+
 from tfgen.errors import ConfigError
 
 DEFAULT_PRESET = "digits-dcgan"
@@ -59,7 +60,7 @@ def conditional(cfg: config_lib.RunConfig) -> config_lib.RunConfig:
 
 def _load_builtin() -> None:
     # Each family module registers its presets when imported.
-    from tfgen.presets import gan, vae  # noqa: F401
+    from tfgen.trainers.presets import gan, vae  # noqa: F401
 
 
 def all_presets() -> list[Preset]:
@@ -109,7 +110,11 @@ def resolve(
         raise ConfigError(f"config key 'preset': expected a string, got {file_preset!r}")
     name = preset or file_preset or DEFAULT_PRESET
     cfg = get(name)
-    file_values = {k: v for k, v in file_values.items() if k != "preset"}
+    family = file_values.get("family", cfg.family)
+    if family != cfg.family:
+        raise ConfigError(f"config key 'family': {config_file} is a {family} config; preset "
+                          f"{name!r} trains a {cfg.family}")
+    file_values = {k: v for k, v in file_values.items() if k not in ("preset", "family")}
     cfg = config_lib.apply_dict(cfg, file_values)
     cfg = config_lib.apply_overrides(cfg, overrides)
     if cfg.preset != name:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tfgen.config import DataConfig, OptimizerConfig, TrainingConfig, VAEConfig, VAEModelConfig
-from tfgen.presets import conditional, register
+from tfgen.trainers.config import DataOptions, OptimizerConfig, TrainingConfig, VAEConfig, VAEModelConfig
+from tfgen.trainers.presets import conditional, register
 
 
 def vae_space(hp) -> dict:
@@ -30,7 +30,7 @@ def digits_vae() -> VAEConfig:
     # early stopping (PROTOCOLS.md section 2; figures in BENCHMARKS.md).
     return VAEConfig(
         epochs=80, steps_per_epoch=50, batch_size=100, patience=8,
-        data=DataConfig(name="digits", pixel_range="unit"),
+        data=DataOptions(name="digits", pixel_range="unit"),
         model=VAEModelConfig(network="conv", latent_dim=16, width=16,
                              likelihood="categorical", levels=17),
         optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9),
@@ -52,7 +52,7 @@ def digits_cvae() -> VAEConfig:
 def mnist_vae() -> VAEConfig:
     return VAEConfig(
         epochs=30, batch_size=128,
-        data=DataConfig(name="tfds:mnist", pixel_range="unit"),
+        data=DataOptions(name="tfds:mnist", pixel_range="unit"),
         model=VAEModelConfig(network="conv", latent_dim=32, width=32, likelihood="bernoulli",
                              kl_schedule="linear", warmup_steps=5000, eval_samples=1000),
         optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9),
@@ -71,7 +71,7 @@ def fmnist_vae() -> VAEConfig:
     # pass --nll-samples 1000 for the protocol's figure.
     return VAEConfig(
         epochs=12, steps_per_epoch=400, batch_size=128, patience=4,
-        data=DataConfig(name="fashion_mnist", pixel_range="unit"),
+        data=DataOptions(name="fashion_mnist", pixel_range="unit"),
         model=VAEModelConfig(network="conv", latent_dim=32, width=32,
                              likelihood="discretized_logistic", levels=256, components=5,
                              eval_samples=50, expost_components=20),

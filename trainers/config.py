@@ -22,86 +22,31 @@ import os
 import re
 import types
 import typing
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
+# Choice lists come from the library's registries: what a config accepts is what exists.
+from tfgen.data.options import DataOptions
+from tfgen.distribute.precision import PRECISIONS
+from tfgen.distribute.strategies import STRATEGIES
 from tfgen.errors import ConfigError
+from tfgen.losses.adversarial import OBJECTIVES
+from tfgen.losses.likelihoods import LIKELIHOODS
+from tfgen.metrics.evaluation import DIRECTIONS
+from tfgen.models.augment import POLICIES
+from tfgen.models.optimizers import LR_SCHEDULES, OPTIMIZERS
+from tfgen.models.vae import KL_SCHEDULES
+from tfgen.networks.build import GAN_NETWORKS, VAE_NETWORKS
+from tfgen.options import param
 
 _EXPONENT_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
-STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
 
 
-def param(
-    default: Any = dataclasses.MISSING,
-    *,
-    default_factory: Any = dataclasses.MISSING,
-    min: float | None = None,
-    max: float | None = None,
-    gt: float | None = None,
-    choices: tuple | None = None,
-    help: str = "",
-) -> Any:
-    """A dataclass field with its validation rule and help text.
-
-    Args:
-        default: default value (immutable).
-        default_factory: callable building the default (nested configs, lists).
-        min: inclusive lower bound for numbers.
-        max: inclusive upper bound for numbers.
-        gt: exclusive lower bound for numbers (e.g. a learning rate must be > 0).
-        choices: the only valid values.
-        help: one line shown by `tfgen presets --show` and in error messages.
-    """
-    metadata = {"min": min, "max": max, "gt": gt, "choices": choices, "help": help}
-    if default_factory is not dataclasses.MISSING:
-        return dataclasses.field(default_factory=default_factory, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
 
 
-@dataclasses.dataclass
-class DataConfig:
-    """Where the training data comes from and how it is prepared (see `tfgen datasets`)."""
-
-    name: str = param(
-        "digits",
-        help="ring8 | grid25 | digits | fashion_mnist | tfds:NAME | folder:PATH | idx:DIR | npz:PATH",
-    )
-    image_size: int | None = param(
-        None, min=4, max=1024, help="resize/crop images to this square size (None: native)"
-    )
-    channels: int | None = param(
-        None, choices=(None, 1, 3), help="image channels for folder: sources (None: auto)"
-    )
-    pixel_range: str = param(
-        "symmetric", choices=("symmetric", "unit"), help="symmetric: [-1, 1]; unit: [0, 1]"
-    )
-    labels: bool = param(False, help="yield (samples, labels) for conditional models")
-    data_dir: str | None = param(
-        None, help="TFDS data_dir (where prepared datasets live); fashion_mnist: its IDX files")
-    download: bool = param(True, help="let TFDS download and prepare a missing dataset")
-    skip_corrupt: bool = param(False, help="folder: skip (and count) unreadable images")
-    val_fraction: float = param(
-        0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as val (by file hash)")
-    test_fraction: float = param(
-        0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as test (by file hash)")
-    num_points: int = param(100_000, min=1, help="ring8/grid25: size of the training set")
-    shuffle_buffer: int = param(10_000, min=1, help="TFDS: shuffle buffer (elements)")
-    cache: bool = param(True, help="TFDS: cache decoded, resized images in memory")
-
-    def validate(self, prefix: str) -> None:
-        from tfgen import data
-
-        data.check_name(self.name, key=f"{prefix}name")
-        if self.val_fraction + self.test_fraction >= 1.0:
-            raise ConfigError(
-                f"config key '{prefix}test_fraction': val_fraction + test_fraction must be < 1; "
-                f"got {self.val_fraction} + {self.test_fraction}")
 
 
-EVAL_METRICS = ("modes_covered", "high_quality", "reverse_kl", "frechet_distance", "kid",
-                "precision", "recall", "density", "coverage", "class_kl", "memorised",
-                "label_accuracy", "intra_fd", "expost_frechet_distance", "nll", "elbo")
 
 
 @dataclasses.dataclass
@@ -110,7 +55,7 @@ class EvaluationConfig:
 
     every: int = param(0, min=0, help="evaluate every N epochs during training (0: off)")
     metric: str = param(
-        "", choices=("", *EVAL_METRICS),
+        "", choices=("", *DIRECTIONS),
         help="metric to select the best epoch and stop on ('': reverse_kl for 2-D mixtures, "
         "nll for VAEs, frechet_distance for image GANs)",
     )
@@ -128,6 +73,8 @@ class EvaluationConfig:
 class RunConfig:
     """Keys every preset accepts. Model families extend it with their own sections."""
 
+    family: ClassVar[str | None] = None  # set by each family's config class
+
     preset: str = param("", help="name of the preset this config was built from")
     epochs: int = param(10, min=1, help="number of epochs")
     steps_per_epoch: int | None = param(
@@ -137,7 +84,7 @@ class RunConfig:
     seed: int = param(0, min=0, max=2**31 - 1, help="seed for data order, noise and weights")
     strategy: str = param("auto", choices=STRATEGIES, help="tf.distribute strategy")
     tpu: str | None = param(None, help="TPU name or address (default: $TPU_NAME)")
-    data: DataConfig = param(default_factory=DataConfig, help="training data")
+    data: DataOptions = param(default_factory=DataOptions, help="training data")
     evaluation: EvaluationConfig = param(
         default_factory=EvaluationConfig, help="evaluation during training")
 
@@ -347,9 +294,13 @@ def load_yaml(path: str | os.PathLike) -> dict:
 
 
 def dump_yaml(cfg: Any, path: str | os.PathLike) -> None:
-    """Write the resolved config; `load_yaml` + `apply_dict` reads it back to an equal config."""
+    """Write the resolved config, its `family` first; `load_yaml` + `apply_dict` (without the
+    family) reads it back to an equal config."""
+    values = to_dict(cfg)
+    if cfg.family:
+        values = {"family": cfg.family, **values}
     with open(path, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(to_dict(cfg), fh, sort_keys=False, default_flow_style=False)
+        yaml.safe_dump(values, fh, sort_keys=False, default_flow_style=False)
 
 
 def describe_fields(cfg: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
@@ -372,13 +323,13 @@ def describe_fields(cfg: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
 class OptimizerConfig:
     """One player's optimizer."""
 
-    name: str = param("adam", choices=("adam", "adamw", "rmsprop", "sgd"), help="optimizer")
+    name: str = param("adam", choices=tuple(OPTIMIZERS), help="optimizer")
     learning_rate: float = param(2e-4, gt=0.0, max=10.0, help="learning rate")
     beta_1: float = param(0.5, min=0.0, max=0.9999, help="Adam beta_1 / SGD momentum")
     beta_2: float = param(0.999, min=0.0, max=0.99999, help="Adam beta_2")
     weight_decay: float = param(0.0, min=0.0, help="decoupled weight decay (adamw)")
     schedule: str = param(
-        "constant", choices=("constant", "linear"),
+        "constant", choices=LR_SCHEDULES,
         help="learning rate schedule: constant, or linear decay to 0 over the whole run",
     )
 
@@ -388,7 +339,7 @@ class TrainingConfig:
     """How steps run: precision, compilation, determinism, checkpoints and logging."""
 
     precision: str = param(
-        "float32", choices=("float32", "mixed_float16", "mixed_bfloat16", "auto"),
+        "float32", choices=PRECISIONS,
         help="dtype policy; auto: mixed_bfloat16 on TPUs and CPUs with bf16 units, else float32",
     )
     jit_compile: bool | None = param(
@@ -415,13 +366,13 @@ def _check_conditional(cfg, prefix: str) -> None:
 class GANModelConfig:
     """Generator, discriminator and adversarial objective."""
 
-    network: str = param("dcgan", choices=("mlp", "dcgan", "resnet"), help="architecture")
+    network: str = param("dcgan", choices=GAN_NETWORKS, help="architecture")
     latent_dim: int = param(64, min=1, help="size of the latent vector")
     width: int = param(64, min=1, help="hidden units (mlp) or base channels (conv)")
     depth: int = param(3, min=1, max=16, help="hidden layers (mlp)")
     objective: str = param(
         "non_saturating",
-        choices=("non_saturating", "minimax", "wasserstein", "hinge", "least_squares"),
+        choices=tuple(OBJECTIVES),
         help="adversarial loss",
     )
     gradient_penalty: float = param(0.0, min=0.0, help="WGAN-GP weight (lambda; 0: off)")
@@ -437,18 +388,19 @@ class GANModelConfig:
     pac: int = param(1, min=1, max=16, help="PacGAN: samples the discriminator judges jointly")
 
     def validate(self, prefix: str) -> None:
-        valid = ("translation", "cutout", "color")
         for policy in filter(None, (p.strip() for p in self.augment.split(","))):
-            if policy not in valid:
+            if policy not in POLICIES:
                 raise ConfigError(
                     f"config key '{prefix}augment': unknown policy {policy!r}; choose from: "
-                    f"{', '.join(valid)} (comma-separated)"
+                    f"{', '.join(POLICIES)} (comma-separated)"
                 )
 
 
 @dataclasses.dataclass
 class GANConfig(RunConfig):
     """A GAN run."""
+
+    family: ClassVar[str] = "gan"  # the entry of tfgen.trainers.families.FAMILIES
 
     model: GANModelConfig = param(default_factory=GANModelConfig, help="the GAN")
     g_optimizer: OptimizerConfig = param(default_factory=OptimizerConfig, help="generator")
@@ -470,14 +422,13 @@ class GANConfig(RunConfig):
 class VAEModelConfig:
     """Encoder, decoder, likelihood and the training bound."""
 
-    network: str = param("mlp", choices=("mlp", "conv"), help="architecture")
+    network: str = param("mlp", choices=VAE_NETWORKS, help="architecture")
     latent_dim: int = param(16, min=1, help="size of z")
     width: int = param(256, min=1, help="hidden units (mlp) or base channels (conv)")
     depth: int = param(2, min=1, max=16, help="hidden layers (mlp)")
     likelihood: str = param(
         "bernoulli",
-        choices=("bernoulli", "continuous_bernoulli", "gaussian", "categorical",
-                 "discretized_logistic"),
+        choices=tuple(LIKELIHOODS),
         help="decoder likelihood p(x|z)",
     )
     gaussian_scale: float | None = param(
@@ -488,7 +439,7 @@ class VAEModelConfig:
     components: int = param(5, min=1, max=32, help="discretized_logistic: mixture components")
     kl_weight: float = param(1.0, min=0.0, help="beta of the beta-VAE")
     kl_schedule: str = param(
-        "constant", choices=("constant", "linear", "cyclical"), help="KL weight schedule"
+        "constant", choices=KL_SCHEDULES, help="KL weight schedule"
     )
     warmup_steps: int = param(0, min=0, help="linear KL warm-up length (steps)")
     cycle_steps: int = param(0, min=0, help="cyclical KL schedule: cycle length (steps)")
@@ -506,6 +457,8 @@ class VAEModelConfig:
 @dataclasses.dataclass
 class VAEConfig(RunConfig):
     """A VAE run. With a validation split, the best epoch by validation ELBO is kept."""
+
+    family: ClassVar[str] = "vae"
 
     model: VAEModelConfig = param(default_factory=VAEModelConfig, help="the VAE")
     optimizer: OptimizerConfig = param(

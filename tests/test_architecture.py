@@ -1,0 +1,79 @@
+"""The layering the design promises (ARCHITECTURE.md): the library imports nothing from the
+training side, packages are all installed, and `import tfgen` exposes its subpackages."""
+
+import configparser
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Imports every library module with tfgen.trainers and tfgen.tuning made unimportable.
+IMPORT_LIBRARY_ALONE = """
+import importlib, pkgutil, sys
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[:2] in (["tfgen", "trainers"], ["tfgen", "tuning"]):
+            raise ImportError(f"the library imported {name}")
+        return None
+
+sys.meta_path.insert(0, Block())
+import tfgen
+names = [m.name for m in pkgutil.walk_packages(tfgen.__path__, "tfgen.")
+         if m.name.split(".")[1] not in ("trainers", "tuning")]
+for name in names:
+    importlib.import_module(name)
+print(len(names))
+"""
+
+
+def test_library_imports_nothing_from_trainers_or_tuning():
+    proc = subprocess.run([sys.executable, "-c", IMPORT_LIBRARY_ALONE], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert int(proc.stdout.split()[-1]) >= 30  # every module was reached
+
+
+def test_no_import_cycles_between_library_packages():
+    # Each library subpackage imports on its own, first, in a fresh interpreter.
+    import tfgen
+
+    packages = [m.name for m in pkgutil.iter_modules(tfgen.__path__, "tfgen.") if m.ispkg
+                and m.name not in ("tfgen.trainers", "tfgen.tuning")]
+    code = "import importlib, sys; importlib.import_module(sys.argv[1])"
+    for name in packages:
+        proc = subprocess.run([sys.executable, "-c", code, name], capture_output=True,
+                              text=True, timeout=300, check=False)
+        assert proc.returncode == 0, (name, proc.stderr[-2000:])
+
+
+def test_setup_cfg_lists_every_package():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    listed = set(cfg["options"]["packages"].split())
+    mapping = {"tfgen.trainers": "trainers", "tfgen.tuning": "tuning"}
+    on_disk = set()
+    for init in ROOT.glob("**/__init__.py"):
+        rel = init.parent.relative_to(ROOT)
+        top = rel.parts[0]
+        if top == "tfgen":
+            on_disk.add(".".join(rel.parts))
+        elif top in mapping.values():
+            prefix = next(k for k, v in mapping.items() if v == top)
+            on_disk.add(".".join((prefix, *rel.parts[1:])))
+    assert listed == on_disk
+    dirs = dict(line.split(" = ") for line in cfg["options"]["package_dir"].strip().splitlines())
+    assert dirs == mapping
+
+
+def test_import_tfgen_exposes_its_subpackages():
+    import tfgen
+
+    for name in ("callbacks", "data", "distribute", "losses", "metrics", "models", "networks"):
+        assert getattr(tfgen, name).__name__ == f"tfgen.{name}"
+    assert set(tfgen.__all__) >= {"GAN", "VAE", "GenerativeModel", "callbacks", "data",
+                                  "distribute", "losses", "metrics", "models", "networks"}
+    # The training side is not part of the library's namespace until imported.
+    assert "trainers" not in tfgen.__all__ and "tuning" not in tfgen.__all__

@@ -1,0 +1,79 @@
+"""RunDir and the trainer's structure: config.yaml records the family, `tfgen train --run-dir R`
+continues R with its own config, a directory that never trained is reused, the callbacks run
+in their required order."""
+
+import json
+
+import pytest
+import tensorflow as tf
+import yaml
+from tfgen.trainers import families, presets, train
+from tfgen.trainers.cli import main
+from tfgen.trainers.rundir import RunDir
+
+from tfgen import callbacks, data
+
+SMALL = ["--set", "steps_per_epoch=5", "--set", "batch_size=64", "--set", "model.width=16",
+         "--set", "model.depth=2", "--set", "training.steps_per_execution=1", "-q"]
+
+
+def test_train_with_only_a_run_dir_continues_with_its_own_config(tmp_path):
+    run = tmp_path / "r"
+    assert main(["train", "--preset", "ring8-gan", "--set", "epochs=1", *SMALL,
+                 "--run-dir", str(run)]) == 0
+    stored = yaml.safe_load((run / "config.yaml").read_text())
+    assert list(stored)[:2] == ["family", "preset"] and stored["family"] == "gan"
+    assert main(["train", "--run-dir", str(run), "--set", "epochs=2", "-q"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and metrics["steps"] == 10 and metrics["family"] == "gan"
+    assert RunDir(run).config().model.width == 16  # its own config, not the preset's
+
+
+def test_a_directory_that_never_trained_takes_a_new_config(tmp_path):
+    run = RunDir(tmp_path / "r")
+    run.write_config(presets.resolve("digits-vae"))  # a config, no checkpoint
+    assert main(["train", "--preset", "ring8-gan", "--set", "epochs=1", *SMALL,
+                 "--run-dir", run.path]) == 0
+    assert run.family().name == "gan" and run.has_trained()
+
+
+def test_config_without_family_is_one_line(tmp_path, capsys):
+    (tmp_path / "config.yaml").write_text("preset: ring8-gan\n")
+    assert main(["evaluate", str(tmp_path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "names no model family" in err
+
+
+def test_a_config_file_of_another_family_is_refused(tmp_path):
+    path = tmp_path / "vae.yaml"
+    RunDir(tmp_path).write_config(presets.resolve("digits-vae"))
+    (tmp_path / "config.yaml").rename(path)
+    from tfgen.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="is a vae config; preset 'ring8-gan' trains a gan"):
+        presets.resolve("ring8-gan", path)
+
+
+def _callbacks(preset, tmp_path, **overrides):
+    cfg = presets.resolve(preset, overrides=[f"{k}={v}" for k, v in overrides.items()])
+    family = families.for_config(cfg)
+    source = data.source(cfg.data, seed=cfg.seed)
+    strategy = tf.distribute.get_strategy()
+    plan = train.Plan.make(cfg, source, strategy, family)
+    model = family.build(cfg, source.info, plan.compile_kwargs, plan.total_steps)
+    cbs = train.Callbacks.make(cfg, RunDir(tmp_path), source, model, family, strategy, True)
+    return [type(c) for c in cbs.ordered], cbs
+
+
+def test_callback_order(tmp_path):
+    order, cbs = _callbacks("ring8-gan", tmp_path, **{"evaluation.every": 1})
+    assert order == [callbacks.NonFiniteGuard, callbacks.Evaluation, callbacks.TensorBoardLogger,
+                     callbacks.BestEpoch, callbacks.Checkpointer]
+    assert cbs.metric == "reverse_kl" and cbs.best.monitor == "eval_reverse_kl"
+    # A VAE selects on validation ELBO (no Evaluation callback); its logger draws diagnostics.
+    order, cbs = _callbacks("digits-vae", tmp_path / "vae")
+    assert order == [callbacks.NonFiniteGuard, callbacks.TensorBoardLogger, callbacks.BestEpoch,
+                     callbacks.Checkpointer]
+    assert cbs.best.monitor == "val_elbo"
+    logger = cbs.ordered[1]
+    assert [type(d) for d in logger.diagnostics] == [callbacks.LatentDiagnostics]

@@ -1,0 +1,56 @@
+"""`LatentDiagnostics`: pictures of a latent-variable model's encoder and decoder on a fixed
+batch of real data, for `TensorBoardLogger(diagnostics=[...])`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfgen.callbacks import images as images_lib
+
+
+class LatentDiagnostics:
+    """For a model that encodes and decodes (a `tfgen.VAE`): `reconstructions` (the reference
+    inputs above their reconstructions), with a 2-D latent space `latent_manifold` (decodings of
+    a grid over [-2, 2]²), else `latent_traversal` (rows: the latent dimensions with the most KL;
+    columns: that coordinate swept over [-2.5, 2.5], the others at 0); and the histogram
+    `kl_per_dimension`.
+
+    Args:
+        reference: a fixed batch (samples, labels or None) of real data.
+        value_range: pixel range of the images.
+        min_size: pictures are enlarged (nearest neighbour) to at least this many pixels.
+    """
+
+    def __init__(self, reference, value_range=(0.0, 1.0), min_size: int = 512):
+        self.x, self.labels = reference
+        self.value_range, self.min_size = value_range, min_size
+
+    def _grid(self, images, columns: int) -> np.ndarray:
+        return images_lib.enlarge(images_lib.image_grid(images, self.value_range, columns=columns),
+                                  self.min_size)
+
+    def pictures(self, model) -> dict[str, np.ndarray]:
+        """Pictures by name (uint8 [H, W, C])."""
+        n = min(len(self.x), 16)
+        rec = model.reconstruct(self.x[:n], None if self.labels is None else self.labels[:n])
+        out = {"reconstructions": self._grid(np.concatenate([self.x[:n], rec]), n)}
+        labels = np.zeros(144, np.int32) if model.conditional else None  # class 0's pictures
+        if model.latent_dim == 2:
+            axis = np.linspace(-2.0, 2.0, 12, dtype=np.float32)
+            grid = np.stack(np.meshgrid(axis, -axis), axis=-1).reshape(-1, 2)[:, ::-1]
+            out["latent_manifold"] = self._grid(model.decode(grid, labels), 12)
+        else:
+            out["latent_traversal"] = self._traversal(model, labels)
+        return out
+
+    def histograms(self, model) -> dict[str, np.ndarray]:
+        return {"kl_per_dimension": model.kl_per_dimension(self.x, self.labels)}
+
+    def _traversal(self, model, labels, steps: int = 9, rows: int = 8) -> np.ndarray:
+        kl = model.kl_per_dimension(self.x, self.labels)
+        dims = np.argsort(-kl)[:rows]
+        values = np.linspace(-2.5, 2.5, steps, dtype=np.float32)
+        z = np.zeros((len(dims) * steps, model.latent_dim), np.float32)
+        for r, d in enumerate(dims):
+            z[r * steps:(r + 1) * steps, d] = values
+        return self._grid(model.decode(z, None if labels is None else labels[:len(z)]), steps)

@@ -1,0 +1,118 @@
+"""`TensorBoardLogger`: scalars and sample pictures keyed by the model's step counter."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfgen.callbacks import images as images_lib
+from tfgen.callbacks.common import model_step, scalar
+
+
+class TensorBoardLogger(keras.callbacks.Callback):
+    """TensorBoard scalars and pictures, keyed by the model's train-step counter.
+
+    Scalars (every `log_every` steps): every value the train step logs under `train/`, each
+    optimizer's learning rate under `learning_rate/` and its loss scale (mixed float16) under
+    `loss_scale/`. Pictures (every `image_every` epochs): `samples`, a fixed-noise grid of
+    `model.sample(num_samples, seed)` (a scatter plot over the true modes for 2-D data), also
+    written to `samples_dir/epoch_NNNN.png`.
+
+    Because steps come from the model's own counter, curves continue across resumed runs.
+
+    Args:
+        log_dir: event file directory.
+        samples_dir: where PNG grids go (None: TensorBoard only).
+        log_every: steps between scalar writes.
+        image_every: epochs between pictures.
+        num_samples: samples in the picture.
+        seed: noise seed of the picture (fixed, so epochs can be compared).
+        value_range: pixel range of image samples.
+        modes: true mode centres to draw under 2-D samples.
+        columns: grid columns (e.g. the number of classes for a conditional model).
+        column_names: names shown above the grid's columns (a conditional model's classes).
+        min_size: image grids are enlarged (nearest neighbour) to at least this many pixels.
+        diagnostics: more pictures and histograms, e.g. `LatentDiagnostics` for a VAE: objects
+            with `pictures(model)` and `histograms(model)` returning {name: array}.
+    """
+
+    def __init__(self, log_dir, samples_dir=None, log_every: int = 10, image_every: int = 1,
+                 num_samples: int = 64, seed: int = 0, value_range=(-1.0, 1.0), modes=None,
+                 columns: int | None = None, column_names=None, min_size: int = 512,
+                 diagnostics=()):
+        super().__init__()
+        self.diagnostics = list(diagnostics)
+        self.log_dir = str(log_dir)
+        self.samples_dir = samples_dir
+        self.log_every = log_every
+        self.image_every = image_every
+        self.num_samples = num_samples
+        self.seed = seed
+        self.value_range = value_range
+        self.modes = modes
+        self.columns = columns
+        self.column_names = column_names
+        self.min_size = min_size
+        self.writer = None
+        self._last = None
+
+    def on_train_begin(self, logs=None):
+        self.writer = tf.summary.create_file_writer(self.log_dir)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = model_step(self.model)
+        if self._last is not None and step - self._last < self.log_every:
+            return
+        self._last = step
+        with self.writer.as_default(step=step):
+            for key, value in (logs or {}).items():
+                if key != "weights_finite":
+                    tf.summary.scalar(f"train/{key}", scalar(value))
+            for name, optimizer in self.model.named_optimizers().items():
+                tf.summary.scalar(f"learning_rate/{name}", scalar(optimizer.learning_rate))
+                if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+                    tf.summary.scalar(f"loss_scale/{name}", scalar(optimizer.dynamic_scale))
+
+    def render(self) -> dict[str, np.ndarray]:
+        """Pictures to log, by name (uint8 [H, W, C])."""
+        samples = self.model.sample(self.num_samples, seed=self.seed)
+        step = model_step(self.model)
+        picture = images_lib.render_samples(
+            samples, self.value_range, self.modes, self.columns, title=f"step {step}",
+            column_names=self.column_names, min_size=self.min_size,
+        )
+        pictures = {"samples": picture}
+        for diagnostic in self.diagnostics:
+            pictures.update(diagnostic.pictures(self.model))
+        return pictures
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = model_step(self.model)
+        with self.writer.as_default(step=step):
+            for key, value in (logs or {}).items():
+                if key.startswith("val_"):
+                    tf.summary.scalar(f"validation/{key[4:]}", scalar(value))
+                elif key.startswith("eval_"):  # from an `Evaluation` callback placed before
+                    tf.summary.scalar(f"evaluation/{key[5:]}", scalar(value))
+        last = self.params.get("epochs") == epoch + 1
+        if (epoch + 1) % self.image_every and not last:
+            return
+        pictures = self.render()
+        with self.writer.as_default(step=step):
+            for name, picture in pictures.items():
+                tf.summary.image(name, picture[None], step=step)
+            for diagnostic in self.diagnostics:
+                for name, values in diagnostic.histograms(self.model).items():
+                    tf.summary.histogram(name, values)
+        self.writer.flush()
+        if self.samples_dir is not None:
+            images_lib.save_png(pictures["samples"],
+                                os.path.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"))
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.flush()
+            self.writer.close()

@@ -1,0 +1,143 @@
+"""Dataset names to `Source`s and `tf.data` pipelines: `check_name`, `source`, `load`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import tensorflow as tf
+
+from tfgen.data import builtin
+from tfgen.data.mixtures import MIXTURES
+from tfgen.data.options import DataOptions
+from tfgen.data.sources import Source
+from tfgen.errors import ConfigError
+
+BUILTIN = {
+    "ring8": "8 Gaussians on the unit circle, std 0.01 (2-D points; PacGAN protocol)",
+    "grid25": "25 Gaussians on a 5x5 grid with spacing 2, std 0.05 (2-D points; PacGAN protocol)",
+    "digits": "scikit-learn's 8x8 handwritten digits, 10 classes: 1000 train / 350 val / 447 test",
+    "fashion_mnist": "Fashion-MNIST 28x28 grayscale, 10 classes: 55000 train / 5000 val / 10000 "
+    "test (apt-get install dataset-fashion-mnist; or the IDX files in data.data_dir)",
+}
+FORMS = {
+    "tfds:NAME": "a TensorFlow Datasets image dataset, e.g. tfds:mnist, tfds:cifar10, tfds:celeb_a "
+    "(data.data_dir, data.image_size)",
+    "folder:PATH": "a directory of images (png, jpg, bmp, gif, webp), optionally one sub-folder per "
+    "class (data.image_size, data.channels, data.skip_corrupt)",
+    "idx:DIR": "MNIST-format IDX files in DIR: train-images-idx3-ubyte[.gz], optional labels and "
+    "t10k-* test files",
+    "npz:PATH": "a NumPy .npz: x [N, H, W] or [N, H, W, C] uint8 or float in [0, 1], optional y "
+    "(labels), x_val/y_val, x_test/y_test, class_names",
+}
+
+
+def kind(name: str) -> str:
+    """"points" for the 2-D mixtures, "images" for every other dataset (without loading it)."""
+    return "points" if name in MIXTURES else "images"
+
+
+def check_name(name: str, key: str = "data.name") -> None:
+    """Fail with one line if `name` is not a dataset tfgen can load."""
+    if name in BUILTIN:
+        return
+    prefix, sep, rest = name.partition(":")
+    if sep and prefix == "tfds" and rest:
+        from tfgen.data import tfds_source
+
+        tfds_source.check_name(rest, key)
+        return
+    if sep and prefix in ("folder", "idx") and rest:
+        if not os.path.isdir(rest):
+            what = "folder" if prefix == "folder" else "IDX directory"
+            raise ConfigError(f"config key '{key}': {what} not found: {rest}")
+        return
+    if sep and prefix == "npz" and rest:
+        if not os.path.isfile(rest):
+            raise ConfigError(f"config key '{key}': npz file not found: {rest}")
+        return
+    raise ConfigError(
+        f"config key '{key}': unknown dataset {name!r}; choose from: "
+        f"{', '.join(BUILTIN)}, {', '.join(FORMS)}"
+    )
+
+
+def source(data: DataOptions | str, *, seed: int = 0, **options: Any) -> Source:
+    """The `Source` for a dataset name (or `DataOptions`), with `DataOptions` fields as options.
+
+    Args:
+        data: a dataset name such as "digits" or "tfds:mnist", or a `DataOptions`.
+        seed: seed for generated data (ring8/grid25).
+        **options: `DataOptions` fields overriding those of `data`, e.g. `image_size=32`.
+    """
+    cfg = DataOptions(name=data) if isinstance(data, str) else data
+    if options:
+        unknown = set(options) - {f.name for f in dataclasses.fields(DataOptions)}
+        if unknown:
+            raise TypeError(f"unknown data option(s): {', '.join(sorted(unknown))}")
+        cfg = dataclasses.replace(cfg, **options)
+    check_name(cfg.name)
+    name = cfg.name
+    if name in MIXTURES:
+        return builtin.mixture_source(name, cfg, seed)
+    if name == "digits":
+        return builtin.digits_source(name, cfg)
+    if name == "fashion_mnist":
+        return builtin.fashion_mnist_source(name, cfg)
+    kind, _, rest = name.partition(":")
+    if kind == "folder":
+        from tfgen.data import folder
+
+        return folder.folder_source(rest, cfg)
+    if kind == "idx":
+        return builtin.idx_source(rest, cfg)
+    if kind == "npz":
+        return builtin.npz_source(rest, cfg)
+    from tfgen.data import tfds_source
+
+    return tfds_source.TFDSSource(rest, cfg)
+
+
+def num_replicas(strategy: tf.distribute.Strategy | None) -> int:
+    return 1 if strategy is None else strategy.num_replicas_in_sync
+
+
+def load(
+    data: DataOptions | str | Source,
+    split: str = "train",
+    *,
+    batch_size: int,
+    seed: int = 0,
+    training: bool = True,
+    labels: bool | None = None,
+    start_batch: int = 0,
+    strategy: tf.distribute.Strategy | None = None,
+    **options: Any,
+) -> tf.data.Dataset:
+    """A `tf.data.Dataset` of samples, or (samples, labels), ready for `fit`.
+
+    Args:
+        data: dataset name, `DataOptions`, or a `Source` already built with `source()`.
+        split: "train", "val", "test" (as the source has them; TFDS split strings pass through).
+        batch_size: the global batch size; must divide evenly among the strategy's replicas.
+        seed: seed of the data order (and of generated data).
+        training: True: endless shuffled stream of full batches, order fixed by (seed, epoch);
+            False: one pass in file order (last batch dropped only when distributed).
+        labels: yield (samples, labels); default: the config's `labels`.
+        start_batch: first batch of the training stream (a resumed run passes its step count).
+        strategy: the strategy `fit` will run under (for the replica count).
+        **options: `DataOptions` fields, e.g. `image_size=32`, `pixel_range="unit"`.
+    """
+    src = data if isinstance(data, Source) else source(data, seed=seed, **options)
+    if labels is None:
+        labels = data.labels if isinstance(data, DataOptions) else options.get("labels", False)
+    replicas = num_replicas(strategy)
+    if batch_size % replicas:
+        raise ConfigError(
+            f"config key 'batch_size': {batch_size} does not divide among {replicas} replicas"
+        )
+    return src.dataset(
+        split, batch_size, seed=seed, training=training, labels=bool(labels),
+        start_batch=start_batch, drop_remainder=training or replicas > 1,
+    )

@@ -1,0 +1,60 @@
+"""`DataOptions`: the options every dataset source takes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tfgen.errors import ConfigError
+from tfgen.options import param
+
+# How image pixels are scaled, and the value range that gives.
+PIXEL_RANGES = {"symmetric": (-1.0, 1.0), "unit": (0.0, 1.0)}
+
+
+def value_range(pixel_range: str) -> tuple[float, float]:
+    """(low, high) of image samples scaled to `pixel_range` ("symmetric" or "unit")."""
+    if pixel_range not in PIXEL_RANGES:
+        raise ValueError(f"unknown pixel_range {pixel_range!r}; choose from: "
+                         f"{', '.join(PIXEL_RANGES)}")
+    return PIXEL_RANGES[pixel_range]
+
+
+@dataclasses.dataclass
+class DataOptions:
+    """Where the data comes from and how it is prepared: the options of `tfgen.data.source`
+    and `tfgen.data.load` (and the `data` section of a run config; see `tfgen datasets`)."""
+
+    name: str = param(
+        "digits",
+        help="ring8 | grid25 | digits | fashion_mnist | tfds:NAME | folder:PATH | idx:DIR | npz:PATH",
+    )
+    image_size: int | None = param(
+        None, min=4, max=1024, help="resize/crop images to this square size (None: native)"
+    )
+    channels: int | None = param(
+        None, choices=(None, 1, 3), help="image channels for folder: sources (None: auto)"
+    )
+    pixel_range: str = param(
+        "symmetric", choices=tuple(PIXEL_RANGES), help="symmetric: [-1, 1]; unit: [0, 1]"
+    )
+    labels: bool = param(False, help="yield (samples, labels) for conditional models")
+    data_dir: str | None = param(
+        None, help="TFDS data_dir (where prepared datasets live); fashion_mnist: its IDX files")
+    download: bool = param(True, help="let TFDS download and prepare a missing dataset")
+    skip_corrupt: bool = param(False, help="folder: skip (and count) unreadable images")
+    val_fraction: float = param(
+        0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as val (by file hash)")
+    test_fraction: float = param(
+        0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as test (by file hash)")
+    num_points: int = param(100_000, min=1, help="ring8/grid25: size of the training set")
+    shuffle_buffer: int = param(10_000, min=1, help="TFDS: shuffle buffer (elements)")
+    cache: bool = param(True, help="TFDS: cache decoded, resized images in memory")
+
+    def validate(self, prefix: str) -> None:
+        from tfgen.data.loading import check_name
+
+        check_name(self.name, key=f"{prefix}name")
+        if self.val_fraction + self.test_fraction >= 1.0:
+            raise ConfigError(
+                f"config key '{prefix}test_fraction': val_fraction + test_fraction must be < 1; "
+                f"got {self.val_fraction} + {self.test_fraction}")

@@ -1,0 +1,144 @@
+"""Strategy resolution: one name in, a `tf.distribute.Strategy` out, logged with its replicas.
+
+Names:
+    auto          TPUStrategy when a TPU resolves (config `tpu`, $TPU_NAME, or local TPU devices),
+                  MirroredStrategy when more than one GPU is visible, else the default strategy.
+    default       the default (no-op) strategy: one device, TensorFlow's placement.
+    one_device    OneDeviceStrategy on the first GPU, else the CPU.
+    mirrored      MirroredStrategy over all GPUs; without GPUs, over all logical CPU devices
+                  (see `split_cpu`), which is how tests check replica correctness on a laptop.
+    multi_worker  MultiWorkerMirroredStrategy; the cluster comes from $TF_CONFIG.
+    tpu           TPUStrategy; fails with one line if no TPU resolves.
+
+Create the strategy before any other TensorFlow work in the process: multi-worker and TPU
+strategies must initialise the runtime themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import tensorflow as tf
+
+from tfgen.errors import ConfigError, UserError
+
+log = logging.getLogger("tfgen")
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
+
+
+def split_cpu(n: int) -> list[str]:
+    """Split the physical CPU into `n` logical devices (call before TensorFlow initialises).
+
+    Returns the logical CPU device names. Used to run MirroredStrategy with several replicas on a
+    machine without accelerators.
+    """
+    cpus = tf.config.list_physical_devices("CPU")
+    current = tf.config.get_logical_device_configuration(cpus[0])
+    if not current or len(current) != n:
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(n)]
+        )
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+def _tpu_name(tpu: str | None) -> str | None:
+    return tpu or os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+
+
+def _tpu_strategy(tpu: str | None) -> tf.distribute.Strategy:
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=_tpu_name(tpu) or "")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as err:
+        name = _tpu_name(tpu) or "local"
+        raise UserError(f"no TPU could be resolved ({name}): {str(err).splitlines()[0]}") from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def _check_tf_config() -> None:
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        raise ConfigError(
+            "config key 'strategy': multi_worker needs the cluster in $TF_CONFIG "
+            '(e.g. {"cluster": {"worker": ["host1:port", "host2:port"]}, '
+            '"task": {"type": "worker", "index": 0}})'
+        )
+    try:
+        spec = json.loads(raw)
+        workers = spec["cluster"]["worker"]
+        spec["task"]["type"], spec["task"]["index"]
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(
+            "$TF_CONFIG is not valid: it must be JSON with cluster.worker (a list of host:port) "
+            "and task.type/task.index"
+        ) from None
+    if not isinstance(workers, list) or not workers:
+        raise ConfigError("$TF_CONFIG cluster.worker must be a non-empty list of host:port")
+
+
+def resolve_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribute.Strategy:
+    """The strategy called `name` (see the module docstring), logged with its replica count."""
+    if name not in STRATEGIES:
+        raise ConfigError(
+            f"config key 'strategy': must be one of {', '.join(STRATEGIES)}; got {name!r}"
+        )
+    if name == "auto":
+        has_tpu = _tpu_name(tpu) is not None or bool(tf.config.list_physical_devices("TPU"))
+        if has_tpu:
+            name = "tpu"
+        elif len(tf.config.list_physical_devices("GPU")) > 1:
+            name = "mirrored"
+        else:
+            name = "default"
+    # Multi-worker and TPU strategies must come before anything initialises the runtime (such
+    # as listing logical devices), so they are created first.
+    if name == "tpu":
+        strategy = _tpu_strategy(tpu)
+    elif name == "multi_worker":
+        _check_tf_config()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    elif name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            strategy = tf.distribute.MirroredStrategy(devices=[d.name for d in gpus])
+        else:
+            # CPU replicas: reduce on one device instead of RING collectives. With TF 2.21 the
+            # CPU collectives of a step holding several gradient tapes (GAN penalties) were
+            # matched out of order across replicas ("Shape mismatch in the collective instance").
+            strategy = tf.distribute.MirroredStrategy(
+                devices=[d.name for d in tf.config.list_logical_devices("CPU")],
+                cross_device_ops=tf.distribute.ReductionToOneDevice(),
+            )
+    elif name == "one_device":
+        gpus = tf.config.list_logical_devices("GPU")
+        strategy = tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    else:
+        strategy = tf.distribute.get_strategy()
+    log.info("%s", describe(strategy))
+    return strategy
+
+
+def describe(strategy: tf.distribute.Strategy) -> str:
+    """'strategy: MirroredStrategy, 2 replicas (/job:localhost/.../CPU:0, ...)'."""
+    try:
+        devices = tuple(strategy.extended.worker_devices)
+    except RuntimeError:  # the default strategy has no device list
+        devices = ()
+    where = f" ({', '.join(devices)})" if devices else ""
+    replicas = strategy.num_replicas_in_sync
+    plural = "replica" if replicas == 1 else "replicas"
+    return f"strategy: {type(strategy).__name__.lstrip('_')}, {replicas} {plural}{where}"
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's files (always, except on non-chief workers)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief

@@ -1,0 +1,76 @@
+"""A dataset's shape in, a matching pair of networks out: `build_gan_networks`,
+`build_vae_networks` (keyword arguments; the names in `GAN_NETWORKS` / `VAE_NETWORKS`)."""
+
+from __future__ import annotations
+
+from tfgen.networks.conv import (
+    conv_decoder,
+    conv_encoder,
+    dcgan_discriminator,
+    dcgan_generator,
+)
+from tfgen.networks.mlp import mlp_decoder, mlp_discriminator, mlp_encoder, mlp_generator
+from tfgen.networks.resnet import resnet_discriminator, resnet_generator
+
+GAN_NETWORKS = ("mlp", "dcgan", "resnet")
+VAE_NETWORKS = ("mlp", "conv")
+
+
+def _check(network: str, valid: tuple[str, ...]) -> None:
+    if network not in valid:
+        raise ValueError(f"unknown network {network!r}; choose from: {', '.join(valid)}")
+
+
+def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, width: int = 64,
+                       depth: int = 3, spectral_norm: bool = False, conditional: bool = False,
+                       pac: int = 1, pixel_range: str = "symmetric"):
+    """(generator, discriminator) for the samples `info` (a `tfgen.data.DatasetInfo`) describes.
+
+    Args:
+        network: "mlp" (flat samples), "dcgan" or "resnet" (square images).
+        latent_dim: size of the generator's input noise.
+        width: hidden units (mlp) or base channels (conv).
+        depth: hidden layers (mlp).
+        spectral_norm: spectral normalisation in the discriminator.
+        conditional: class-conditional networks over `info.num_classes` classes.
+        pac: PacGAN packing; the discriminator takes `pac` samples at once (concatenated /
+            stacked channels).
+        pixel_range: "symmetric" (tanh output) or "unit" (sigmoid) for bounded samples.
+    """
+    _check(network, GAN_NETWORKS)
+    num_classes = info.num_classes if conditional else None
+    common = dict(width=width, num_classes=num_classes)
+    packed = (info.shape[0] * pac,) if len(info.shape) == 1 else (
+        *info.shape[:-1], info.shape[-1] * pac)
+    if network == "mlp":
+        if len(info.shape) != 1:
+            raise ValueError(f"the MLP networks are for flat samples; got shape {info.shape}")
+        g = mlp_generator(latent_dim, info.shape[0], depth=depth, **common)
+        d = mlp_discriminator(packed[0], depth=depth, spectral_norm=spectral_norm, **common)
+        return g, d
+    output = pixel_range if info.value_range is not None else None
+    make_g, make_d = ((dcgan_generator, dcgan_discriminator) if network == "dcgan"
+                      else (resnet_generator, resnet_discriminator))
+    return (make_g(latent_dim, info.shape, output=output, **common),
+            make_d(packed, spectral_norm=spectral_norm, **common))
+
+
+def build_vae_networks(info, *, params_per_value: int, network: str = "mlp", latent_dim: int = 16,
+                       width: int = 256, depth: int = 2, conditional: bool = False,
+                       dropout: float = 0.0):
+    """(encoder, decoder) for the samples `info` describes; the decoder outputs
+    `params_per_value` likelihood parameters per value (`Likelihood.channels_per_dim`).
+
+    Args:
+        network: "mlp" or "conv" (square images).
+        latent_dim, width, depth, conditional: as in `build_gan_networks`.
+        dropout: mlp: dropout after each hidden layer.
+    """
+    _check(network, VAE_NETWORKS)
+    num_classes = info.num_classes if conditional else None
+    if network == "mlp":
+        return (mlp_encoder(info.shape, latent_dim, width, depth, num_classes, dropout),
+                mlp_decoder(latent_dim, info.shape, params_per_value, width, depth, num_classes,
+                            dropout))
+    return (conv_encoder(info.shape, latent_dim, width, num_classes),
+            conv_decoder(latent_dim, info.shape, params_per_value, width, num_classes))
