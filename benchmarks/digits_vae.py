@@ -22,6 +22,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=os.path.join(HERE, "results", "digits-vae.json"))
     args = parser.parse_args(argv)
     import numpy as np
+
     from tfgen.trainers import (
         cli,  # noqa: F401  (quiet start-up, logging)
         presets,

@@ -33,7 +33,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -61,16 +60,14 @@ def keras_io_networks():
     return discriminator, generator
 
 
-def train_for(model, x, batch_size, seconds, seed, steps_per_call=100):
+def train_for(model, x, batch_size, seconds, seed):
     import tensorflow as tf
+
+    from benchmarks.reference_models import fit_for
 
     ds = (tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=seed)
           .batch(batch_size, drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE))
-    start, steps = time.time(), 0
-    while time.time() - start < seconds:
-        model.fit(ds, epochs=1, steps_per_epoch=steps_per_call, verbose=0)
-        steps += steps_per_call
-    return steps, time.time() - start
+    return fit_for(model, ds, seconds)
 
 
 def gan_references(cfg, source, seconds, seed):
@@ -95,11 +92,11 @@ def gan_references(cfg, source, seconds, seed):
 def vae_reference(cfg, source, seconds, seed):
     import keras
     from keras import layers
-    from tfgen.trainers.families import VAEFamily
 
     from benchmarks.reference_models import ReferenceVAE
     from tfgen.losses.likelihoods import get_likelihood
     from tfgen.models import VAE
+    from tfgen.trainers.families import VAEFamily
 
     keras.utils.set_random_seed(seed)
     latent = cfg.model.latent_dim

@@ -30,6 +30,7 @@ def main(argv=None) -> int:
     import logging
 
     import numpy as np
+
     from tfgen.trainers import presets, train
 
     logging.getLogger("tfgen").setLevel(logging.WARNING)

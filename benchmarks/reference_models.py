@@ -12,6 +12,24 @@ import tensorflow as tf
 from keras import ops
 
 
+def fit_for(model, ds, seconds: float, chunk: int = 100) -> tuple[int, float]:
+    """Train `model` on `ds` (an endless dataset) for about `seconds`: one `fit` call whose
+    epochs are `chunk` steps, stopped at the first epoch end past the time (so one data
+    iterator and one compiled function serve the whole run; the overrun is at most one chunk).
+    Returns (steps, seconds)."""
+    import time
+
+    class StopAfter(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if time.time() - start >= seconds:
+                self.model.stop_training = True
+
+    start = time.time()
+    history = model.fit(ds, epochs=10**9, steps_per_epoch=chunk, verbose=0,
+                        callbacks=[StopAfter()])
+    return len(history.epoch) * chunk, time.time() - start
+
+
 def keras_optimizer(cfg, total_steps: int) -> keras.optimizers.Optimizer:
     """The `OptimizerConfig`'s optimizer from stock Keras (tfgen uses its fused Adam)."""
     lr = cfg.learning_rate

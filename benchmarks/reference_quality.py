@@ -43,9 +43,9 @@ class Sampler(evaluation.Sampler):
 def reference_run(cfg, source, seconds: float, seed: int):
     import keras
     import tensorflow as tf
-    from tfgen.trainers import families
 
-    from benchmarks.reference_models import ReferenceGAN, keras_optimizer
+    from benchmarks.reference_models import ReferenceGAN, fit_for, keras_optimizer
+    from tfgen.trainers import families
 
     keras.utils.set_random_seed(seed)
     probe = families.FAMILIES["gan"].build(cfg, source.info, {}, total_steps=1)  # the same networks, fresh
@@ -56,13 +56,8 @@ def reference_run(cfg, source, seconds: float, seed: int):
     x = source.numpy("train")[0]
     ds = (tf.data.Dataset.from_tensor_slices(x).shuffle(len(x), seed=seed)
           .batch(cfg.batch_size, drop_remainder=True).repeat().prefetch(tf.data.AUTOTUNE))
-    # Chunks of at most 100 steps, so the reference overruns the time by at most one chunk.
-    chunk = min(100, cfg.steps_per_epoch)
-    start, steps = time.time(), 0
-    while time.time() - start < seconds:
-        model.fit(ds, epochs=1, steps_per_epoch=chunk, verbose=0)
-        steps += chunk
-    return Sampler(model.generator, cfg.model.latent_dim), steps, time.time() - start
+    steps, wall = fit_for(model, ds, seconds, chunk=min(100, cfg.steps_per_epoch))
+    return Sampler(model.generator, cfg.model.latent_dim), steps, wall
 
 
 def main(argv=None) -> int:
@@ -72,11 +67,10 @@ def main(argv=None) -> int:
                                                       "reference-quality.json"))
     args = parser.parse_args(argv)
 
-    from tfgen.trainers import train
-    from tfgen.trainers.rundir import RunDir
-
     from tfgen import data, presets
     from tfgen.metrics.evaluation import Evaluator
+    from tfgen.trainers import train
+    from tfgen.trainers.rundir import RunDir
 
     rows = []
     evaluator = None

@@ -28,9 +28,9 @@ SPE = 2
 
 def time_step(size: int, batch: int, seconds: float = 1.0) -> dict:
     import keras
-    from tfgen.trainers import families
 
     from tfgen import data, presets
+    from tfgen.trainers import families
 
     cfg = presets.resolve("digits-dcgan", overrides=[f"batch_size={batch}"])
     source = random_source((size, size, 1), n=max(1024, 4 * batch))

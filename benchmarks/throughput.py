@@ -99,11 +99,11 @@ class Setting:
 def build_settings(case: str, batch: int):
     import keras
     import tensorflow as tf
-    from tfgen.trainers import config as config_lib
-    from tfgen.trainers import families
 
     from benchmarks.reference_models import ReferenceGAN, ReferenceVAE, keras_optimizer
     from tfgen import data, presets
+    from tfgen.trainers import config as config_lib
+    from tfgen.trainers import families
 
     preset, overrides = CASES[case]
     cfg = presets.resolve(preset, overrides=[*overrides, f"batch_size={batch}"])

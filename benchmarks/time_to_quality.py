@@ -27,10 +27,10 @@ TARGETS = {"ring8-gan": (8, 0.959), "grid25-gan": (25, 0.936)}
 
 def one_run(preset: str, seed: int, overrides: list[str]) -> dict:
     import keras
-    from tfgen.trainers import families
 
     from tfgen import callbacks, data, presets
     from tfgen.metrics.evaluation import Evaluator
+    from tfgen.trainers import families
 
     cfg = presets.resolve(preset, overrides=[*overrides, f"seed={seed}"])
     modes, hq = TARGETS[preset]

@@ -218,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+MAX_ERROR = 300  # characters of an error line (a huge --set value is not echoed whole)
+
+
+def _one_line(message) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= MAX_ERROR else text[:MAX_ERROR - 3] + "..."
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -226,14 +234,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USER_ERROR
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("tfgen: %(message)s"))
+    handler.set_name("tfgen-cli")
     logger = logging.getLogger("tfgen")
+    for old in [h for h in logger.handlers if h.get_name() == "tfgen-cli"]:
+        logger.removeHandler(old)  # an earlier main() in this process (its stderr may be gone)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
     try:
         return args.func(args)
     except UserError as err:
-        sys.stderr.write(f"tfgen: error: {err}\n")
+        sys.stderr.write(f"tfgen: error: {_one_line(err)}\n")
         return EXIT_USER_ERROR
     except TrainingDiverged as err:
         sys.stderr.write(f"tfgen: error: {err}\n")
@@ -241,8 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `tfgen presets | head`
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        sys.stderr.write("tfgen: interrupted\n")
+    except OSError as err:  # a full disk, a read-only or vanished path: the system's words
+        where = f": {err.filename}" if err.filename else ""
+        sys.stderr.write(f"tfgen: error: {_one_line(err.strerror or err)}{where}\n")
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:  # on a line of its own, after a progress bar
+        hint = ("; run the same command again to resume from the last checkpoint"
+                if args.command in ("train", "tune") else "")
+        sys.stderr.write(f"\ntfgen: interrupted{hint}\n")
         return 130
 
 

@@ -281,6 +281,10 @@ def load_yaml(path: str | os.PathLike) -> dict:
         raise ConfigError(f"config file not found: {path}") from None
     except IsADirectoryError:
         raise ConfigError(f"config file is a directory: {path}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not text (YAML expected)") from None
+    except OSError as err:
+        raise ConfigError(f"config file {path}: {err.strerror}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -294,12 +298,14 @@ def load_yaml(path: str | os.PathLike) -> dict:
 
 
 def dump_yaml(cfg: Any, path: str | os.PathLike) -> None:
-    """Write the resolved config, its `family` first; `load_yaml` + `apply_dict` (without the
-    family) reads it back to an equal config."""
+    """Write the resolved config (atomically), its `family` first; `load_yaml` + `apply_dict`
+    (without the family) reads it back to an equal config."""
     values = to_dict(cfg)
     if cfg.family:
         values = {"family": cfg.family, **values}
-    with open(path, "w", encoding="utf-8") as fh:
+    from tfgen.trainers.files import atomic
+
+    with atomic(str(path)) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         yaml.safe_dump(values, fh, sort_keys=False, default_flow_style=False)
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 import os
 
-from tfgen.trainers.rundir import RunDir, write_json
-
 from tfgen.errors import UserError
+from tfgen.trainers.rundir import RunDir, write_json
 
 log = logging.getLogger("tfgen")
 

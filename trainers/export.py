@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
-from tfgen.trainers.rundir import RunDir
-
 from tfgen.errors import UserError
+from tfgen.trainers.rundir import RunDir
 
 log = logging.getLogger("tfgen")
 

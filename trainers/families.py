@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import os
 
-from tfgen.trainers.config import GANConfig, OptimizerConfig, RunConfig, VAEConfig
-
 from tfgen import networks
 from tfgen.errors import ConfigError
 from tfgen.losses.likelihoods import get_likelihood
 from tfgen.metrics.evaluation import default_metric
 from tfgen.models import GAN, VAE
 from tfgen.models.optimizers import make_optimizer
+from tfgen.trainers.config import GANConfig, OptimizerConfig, RunConfig, VAEConfig
+from tfgen.trainers.files import atomic
+
+
+def save_model(model, path: str) -> None:
+    """`model.save(path)`, atomically."""
+    with atomic(path) as tmp:
+        model.save(tmp)
 
 
 def optimizer(cfg: OptimizerConfig, total_updates: int):
@@ -56,7 +62,7 @@ class Family:
 
     def export(self, model, run_dir: str) -> None:
         """`model.keras` and the family's stand-alone network(s)."""
-        model.save(os.path.join(run_dir, "model.keras"))
+        save_model(model, os.path.join(run_dir, "model.keras"))
 
     def default_metric(self, kind: str) -> str:
         """The evaluation metric that selects the best epoch for data of `kind`."""
@@ -113,7 +119,7 @@ class GANFamily(Family):
         """`model.keras` and `generator.keras` (EMA weights when enabled)."""
         super().export(model, run_dir)
         with model.averaged_generator() as generator:
-            generator.save(os.path.join(run_dir, "generator.keras"))
+            save_model(generator, os.path.join(run_dir, "generator.keras"))
 
 
 class VAEFamily(Family):
@@ -165,7 +171,7 @@ class VAEFamily(Family):
     def export(self, model, run_dir: str) -> None:
         """`model.keras` and `decoder.keras`."""
         super().export(model, run_dir)
-        model.decoder.save(os.path.join(run_dir, "decoder.keras"))
+        save_model(model.decoder, os.path.join(run_dir, "decoder.keras"))
 
     def diagnostics(self, source, labels: bool) -> list:
         from tfgen.callbacks import LatentDiagnostics

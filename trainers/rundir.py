@@ -5,7 +5,9 @@
     logs/             TensorBoard event files
     samples/          the sample grid of each picture epoch (epoch_NNNN.png)
     model.keras       the final model; the family adds generator.keras / decoder.keras
-    metrics.json      what `tfgen train` measured (steps, wall time, final and quality values)
+    epochs.json       each epoch's logs (epoch means), written before its checkpoint
+    metrics.json      what `tfgen train` measured (steps, wall time, final and quality values);
+                      written last: its presence means the run is complete
     eval.json         what `tfgen evaluate` measured
 
 `tfgen train`, `sample`, `evaluate`, `export` and `tune` reach these files only through it.
@@ -13,14 +15,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import json
 import os
-
-from tfgen.trainers import config as config_lib
-from tfgen.trainers import families
+import socket
 
 from tfgen.errors import UserError
+from tfgen.trainers import config as config_lib
+from tfgen.trainers import families
+from tfgen.trainers.files import write_json  # noqa: F401  (re-exported)
 
 
 class RunDir:
@@ -49,6 +54,7 @@ class RunDir:
     model_file = property(lambda self: self.file("model.keras"))
     metrics_file = property(lambda self: self.file("metrics.json"))
     eval_file = property(lambda self: self.file("eval.json"))
+    epochs_file = property(lambda self: self.file("epochs.json"))
 
     def worker_checkpoints(self, task_id: int) -> str:
         """Checkpoints of a non-chief worker (every worker writes; only the chief's are kept)."""
@@ -61,7 +67,52 @@ class RunDir:
 
     def has_trained(self) -> bool:
         """Whether a checkpoint was written (a run that never trained can be reused)."""
-        return os.path.exists(os.path.join(self.checkpoints, "checkpoint"))
+        if not os.path.isdir(self.checkpoints):
+            return False
+        return any(name.startswith("ckpt-") or name == "checkpoint"
+                   for name in os.listdir(self.checkpoints))
+
+    def is_finished(self) -> bool:
+        """Whether the final artefacts were all written (the last step of a run)."""
+        return os.path.exists(self.model_file) and os.path.exists(self.metrics_file)
+
+    def check_usable(self) -> None:
+        """One line if the path cannot hold a run (a file, or not writable)."""
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise UserError(f"--run-dir {self.path} is a file; give a directory")
+        parent = self.path if os.path.isdir(self.path) else os.path.dirname(
+            os.path.abspath(self.path))
+        while parent and not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if not os.access(parent, os.W_OK):
+            raise UserError(f"--run-dir {self.path}: {parent} is not writable")
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the run directory for this process (an advisory `flock` on `.lock`, released by
+        the kernel when the process exits, so a dead holder leaves no stale lock)."""
+        os.makedirs(self.path, exist_ok=True)
+        path = self.file(".lock")
+        fh = open(path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise UserError(f"run directory {self.path} is in use by {holder}; wait for it or "
+                            "use another --run-dir") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        fh.flush()
+        try:
+            yield self
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
 
     def _check(self) -> None:
         if not os.path.isdir(self.path):
@@ -96,10 +147,16 @@ class RunDir:
     def check_resumable(self, cfg) -> None:
         """A run that trained resumes only with the config it was made with (epochs may grow);
         a directory whose run never trained takes any config."""
-        if not self.has_config() or not self.has_trained():
+        if not self.has_trained():
             return
-        stored = config_lib.to_dict(self.config())
-        current = config_lib.to_dict(cfg)
+        if not self.has_config():
+            raise UserError(f"run directory {self.path} has checkpoints but no config.yaml, so "
+                            "they cannot be checked against this config; use a new --run-dir")
+        stored_cfg = self.config()
+        if stored_cfg.family != cfg.family:
+            raise UserError(f"run directory {self.path} holds a {stored_cfg.family} run; "
+                            "use a new --run-dir")
+        stored, current = config_lib.to_dict(stored_cfg), config_lib.to_dict(cfg)
 
         def diff(a, b, prefix=""):
             keys = []
@@ -110,9 +167,6 @@ class RunDir:
                     keys.append(f"{prefix}{k}")
             return keys
 
-        if type(self.config()) is not type(cfg):
-            raise UserError(f"run directory {self.path} holds a {self.family().name} run; "
-                            "use a new --run-dir")
         changed = diff(stored, current)
         if changed:
             raise UserError(
@@ -131,7 +185,19 @@ class RunDir:
 
         import tfgen.models  # noqa: F401  (registers the tfgen classes for deserialisation)
 
-        return keras.saving.load_model(self.model_file, safe_mode=True)
+        try:
+            return keras.saving.load_model(self.model_file, safe_mode=True)
+        except Exception as err:  # truncated zip, a Lambda layer refused by safe mode, ...
+            why = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+            raise UserError(f"{self.model_file} cannot be loaded ({why})") from None
+
+    def epoch_records(self) -> list[dict]:
+        """`epochs.json`: one record of logs per completed epoch ([] when none)."""
+        try:
+            with open(self.epochs_file) as fh:
+                return json.load(fh)
+        except (OSError, ValueError):
+            return []
 
     def metrics(self) -> dict:
         """`metrics.json` ({} when the run has not finished)."""
@@ -140,11 +206,3 @@ class RunDir:
                 return json.load(fh)
         except (OSError, ValueError):
             return {}
-
-
-def write_json(path: str, value: dict) -> None:
-    """Write `value` to `path` atomically (a temporary file, then a rename)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump(value, fh, indent=2)
-    os.replace(tmp, path)

@@ -6,9 +6,9 @@ import logging
 import os
 
 import numpy as np
-from tfgen.trainers.rundir import RunDir
 
 from tfgen.errors import UserError
+from tfgen.trainers.rundir import RunDir
 
 log = logging.getLogger("tfgen")
 
@@ -21,6 +21,9 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
         raise UserError(f"--out must end in .png or .npy, got {out!r}")
     if num < 1:
         raise UserError(f"--num must be at least 1, got {num}")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise UserError(f"--out {out}: folder {folder} does not exist")
     run = RunDir(run_dir)
     model = run.model()
     if labels is not None and not model.conditional:

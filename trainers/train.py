@@ -16,10 +16,11 @@ import math
 import sys
 import time
 
-from tfgen.trainers import families
-from tfgen.trainers.rundir import RunDir, write_json
+import keras
 
 from tfgen.errors import UserError
+from tfgen.trainers import families
+from tfgen.trainers.rundir import RunDir, write_json
 
 log = logging.getLogger("tfgen")
 
@@ -29,19 +30,22 @@ def run(cfg, run_dir: str | RunDir | None = None, progress: bool = True) -> dict
     from tfgen import distribute
 
     run_dir = RunDir.new(cfg) if run_dir is None else RunDir(str(run_dir))
+    run_dir.check_usable()
     run_dir.check_resumable(cfg)
     if cfg.training.deterministic:
         _single_threaded_kernels()
     # Multi-worker and TPU strategies must be created before any other TensorFlow work.
     strategy = distribute.resolve_strategy(cfg.strategy, cfg.tpu)
 
-    import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(cfg.seed)
     if cfg.training.deterministic:
         tf.config.experimental.enable_op_determinism()
-    with _precision(cfg.training.precision, strategy):
+    # The chief holds the run directory (other workers write only their own .worker-N files).
+    held = run_dir.lock() if distribute.is_chief(strategy) else contextlib.nullcontext()
+    with held, _precision(cfg.training.precision, strategy):
+        run_dir.check_resumable(cfg)  # again, now that no other process can change it
         return _train(cfg, run_dir, strategy, families.for_config(cfg), progress)
 
 
@@ -55,6 +59,8 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
         model = family.build(cfg, source.info, plan.compile_kwargs, plan.total_steps)
     cbs = Callbacks.make(cfg, run_dir, source, model, family, strategy, chief)
     initial_epoch, step = _resume(cfg, run_dir, cbs)
+    if initial_epoch >= cfg.epochs:  # trained, but killed before its final files were written
+        return _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief)
     if chief:
         run_dir.write_config(cfg)
 
@@ -65,14 +71,26 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
         val_ds = data.load(source, "val", batch_size=cfg.batch_size, seed=cfg.seed,
                            labels=cfg.data.labels, training=False, strategy=strategy)
     start = time.time()
-    history = model.fit(
+    model.fit(
         ds, epochs=cfg.epochs, initial_epoch=initial_epoch, steps_per_epoch=plan.steps_per_epoch,
         validation_data=val_ds, callbacks=cbs.ordered, shuffle=False,
         verbose=(1 if sys.stdout.isatty() else 2) if progress else 0,
     )
     wall = time.time() - start
+    return _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief, wall)
 
-    metrics = _summary(cfg, source, model, family, plan, cbs, history, step, wall, strategy)
+
+def _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief,
+            wall: float = 0.0) -> dict:
+    """The end of a run: the summary, the family's files and `metrics.json` (last, so its
+    presence means the run is complete). Also what a re-run does for a run that finished
+    training but was killed before these were written."""
+    if wall == 0.0:
+        log.info("%s finished training (epoch %d); writing its final files", run_dir, cfg.epochs)
+        if cbs.best is not None:
+            cbs.best.set_model(model)
+            cbs.best.on_train_end()  # the selected epoch's weights, as after fit
+    metrics = _summary(cfg, source, model, family, plan, cbs, run_dir, step, wall, strategy)
     if chief:
         family.export(model, run_dir.path)
         write_json(run_dir.metrics_file, metrics)
@@ -137,6 +155,14 @@ class Plan:
         per_step = family.batches_per_step(cfg)
         steps_per_epoch = cfg.steps_per_epoch or max(
             1, source.num_examples("train") // (cfg.batch_size * per_step))
+        examples = cfg.batch_size * per_step
+        if source.num_examples("train") and examples > source.num_examples("train"):
+            from tfgen.errors import ConfigError
+
+            raise ConfigError(
+                f"config key 'batch_size': a step takes {examples} examples but the training "
+                f"split has {source.num_examples('train')}; lower batch_size"
+                + (f" (or model.n_critic={per_step})" if per_step > 1 else ""))
         jit = t.jit_compile
         if jit is None:  # XLA pays off on a single accelerator; on CPU it was slower here
             accelerators = (tf.config.list_logical_devices("GPU")
@@ -163,7 +189,9 @@ class Callbacks:
        the epoch's logs.
     3. `TensorBoardLogger` (chief only).
     4. `BestEpoch` before the `Checkpointer`: its state is saved with the epoch.
-    5. `Checkpointer` last: a checkpoint holds everything the epoch changed.
+    5. `EpochRecorder` (chief only): the epoch's logs, for `metrics.json`, before the checkpoint
+       that makes the epoch count as done.
+    6. `Checkpointer` last: a checkpoint holds everything the epoch changed.
     """
 
     ordered: list
@@ -198,8 +226,31 @@ class Callbacks:
             ordered.append(_logger(cfg, run_dir, source, model, family))
         if best is not None:
             ordered.append(best)
+        if chief:
+            ordered.append(EpochRecorder(run_dir))
         ordered.append(checkpointer)
         return cls(ordered, checkpointer, best, evaluation, metric)
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Each epoch's logs (epoch means) in the run directory's `epochs.json` (atomically), so the
+    summary of a run -- also of one finished by a re-run after a kill -- has its last epoch's
+    values. Records of epochs after the restored checkpoint (redone on resume) are dropped."""
+
+    def __init__(self, run_dir: RunDir):
+        super().__init__()
+        self.run_dir = run_dir
+
+    def on_train_begin(self, logs=None):
+        done = self.model._initial_epoch or 0  # set by the Checkpointer's restore
+        self.records = [r for r in self.run_dir.epoch_records() if r["epoch"] <= done]
+
+    def on_epoch_end(self, epoch, logs=None):
+        from tfgen.callbacks import common
+
+        values = {k: common.scalar(v) for k, v in (logs or {}).items()}
+        self.records.append({"epoch": epoch + 1, "step": common.model_step(self.model), **values})
+        write_json(self.run_dir.epochs_file, self.records)
 
 
 def _evaluation(cfg, source, model, family):
@@ -258,7 +309,7 @@ def _resume(cfg, run_dir: RunDir, cbs: Callbacks) -> tuple[int, int]:
         raise UserError(
             f"run directory {run_dir} stopped early at epoch {initial_epoch} ({best.reason()}); "
             f"its best epoch is {int(best.best_epoch.numpy())}")
-    if initial_epoch >= cfg.epochs:
+    if initial_epoch >= cfg.epochs and run_dir.is_finished():
         raise UserError(f"run directory {run_dir} already completed {initial_epoch} epochs; "
                         "raise epochs to train further")
     step = model_step(cbs.checkpointer.model)
@@ -272,16 +323,17 @@ def _resume(cfg, run_dir: RunDir, cbs: Callbacks) -> tuple[int, int]:
 # -- summary ----------------------------------------------------------------------------------
 
 
-def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, history, step: int,
-             wall: float, strategy) -> dict:
+def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: RunDir,
+             step: int, wall: float, strategy) -> dict:
     """What `metrics.json` records: steps and speed, the last epoch's logs, the selected epoch,
     the evaluation of the final model and the test-split quality."""
     from tfgen import callbacks, distribute
 
     steps_saved = cbs.checkpointer.steps_saved()
     steps_run = steps_saved - step
-    final = {k: float(v[-1]) if not hasattr(v[-1], "__len__") else float(v[-1][0])
-             for k, v in history.history.items() if k != "weights_finite"}
+    records = run_dir.epoch_records()
+    final = {k: v for k, v in records[-1].items() if k not in ("epoch", "step",
+                                                              "weights_finite")} if records else {}
     info = source.info
     metrics = {
         "preset": cfg.preset,

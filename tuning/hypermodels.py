@@ -14,13 +14,13 @@ import copy
 import logging
 
 import keras_tuner
-from tfgen.trainers import config as config_lib
-from tfgen.trainers import families, presets
-from tfgen.trainers.rundir import RunDir
 
 from tfgen import data
 from tfgen.errors import ConfigError, TrainingDiverged
 from tfgen.metrics.evaluation import DIRECTIONS
+from tfgen.trainers import config as config_lib
+from tfgen.trainers import families, presets
+from tfgen.trainers.rundir import RunDir
 
 
 def objectives(names: list[str]):

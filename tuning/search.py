@@ -24,11 +24,11 @@ import shutil
 import time
 
 import keras_tuner
+
+from tfgen.errors import UserError
 from tfgen.trainers import config as config_lib
 from tfgen.trainers.rundir import RunDir, write_json
 from tfgen.tuning.hypermodels import GenerativeHyperModel, hypermodel_for, objectives
-
-from tfgen.errors import UserError
 
 log = logging.getLogger("tfgen")
 TUNERS = ("random", "bayesian", "hyperband")
@@ -37,14 +37,21 @@ TUNERS = ("random", "bayesian", "hyperband")
 def make_oracle(kind: str, objective, max_trials: int, max_epochs: int, seed: int):
     common = {"objective": objective, "seed": seed, "max_consecutive_failed_trials": max_trials + 1}
     if kind == "random":
-        return keras_tuner.oracles.RandomSearchOracle(max_trials=max_trials, **common)
-    if kind == "bayesian":
-        return keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
-    if kind == "hyperband":
+        oracle = keras_tuner.oracles.RandomSearchOracle(max_trials=max_trials, **common)
+    elif kind == "bayesian":
+        oracle = keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
+    elif kind == "hyperband":
         oracle = keras_tuner.oracles.HyperbandOracle(max_epochs=max_epochs, factor=3, **common)
         oracle.max_trials = max_trials  # a cap on the bracket schedule's trials
-        return oracle
-    raise UserError(f"--tuner {kind!r}: choose from {', '.join(TUNERS)}")
+    else:
+        raise UserError(f"--tuner {kind!r}: choose from {', '.join(TUNERS)}")
+    # KerasTuner reads seed=0 as "no seed" (`seed or random.randint(...)`): set it after.
+    oracle.seed = oracle._seed_state = seed
+    if hasattr(oracle, "_random_state"):  # the Bayesian oracle's own generator
+        import numpy as np
+
+        oracle._random_state = np.random.RandomState(seed)
+    return oracle
 
 
 def _plain(values: dict) -> dict:
@@ -129,6 +136,8 @@ def run(preset: str | None, tuner: str = "random", max_trials: int = 10, objecti
     hypermodel = hypermodel_for(preset, config_file, overrides, objective, progress, space)
     base = hypermodel.base
     directory = directory or os.path.join("runs", f"tune-{base.preset}")
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise UserError(f"--dir {directory} is a file; give a directory")
     oracle = make_oracle(tuner, objectives(hypermodel.objective), max_trials, base.epochs, seed)
     search = GenerativeTuner(oracle, hypermodel, directory=directory,
                              project_name=base.preset, overwrite=False)

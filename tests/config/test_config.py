@@ -4,11 +4,11 @@ import dataclasses
 
 import pytest
 import yaml
+
+from tfgen.errors import ConfigError
 from tfgen.trainers import config as config_lib
 from tfgen.trainers import presets
 from tfgen.trainers.config import GANConfig, RunConfig
-
-from tfgen.errors import ConfigError
 
 
 def test_every_preset_accepts_the_common_keys():

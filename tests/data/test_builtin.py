@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from tfgen.trainers.config import DataOptions
 
 from tfgen import data
 from tfgen.errors import ConfigError, DataError
+from tfgen.trainers.config import DataOptions
 
 
 def take(ds, n):

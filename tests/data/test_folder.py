@@ -76,3 +76,38 @@ def test_empty_folder(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(DataError, match="no images"):
         data.source(f"folder:{tmp_path}")
+
+
+def test_16bit_palette_and_transparent_images_are_scaled_not_clipped(tmp_path):
+    values = np.linspace(346, 65463, 36).reshape(6, 6).astype(np.uint16)
+    Image.fromarray(values).save(tmp_path / "a16.png")  # 16-bit grayscale PNG
+    assert Image.open(tmp_path / "a16.png").mode.startswith("I")
+    src = data.source(f"folder:{tmp_path}", pixel_range="unit", val_fraction=0, test_fraction=0)
+    x, _ = src.numpy("train")
+    np.testing.assert_allclose(x[0, ..., 0], np.round(values / 65535 * 255) / 255, atol=1e-6)
+    assert x.min() < 0.01 and len(np.unique(x)) == 36  # 346 -> 1/255; not all white
+
+    rgba = tmp_path / "rgba"
+    rgba.mkdir()
+    pixels = np.zeros((6, 6, 4), np.uint8)
+    pixels[..., 0] = 200  # red where opaque; transparent pixels hold red too
+    pixels[:3, :, 3] = 255
+    Image.fromarray(pixels, "RGBA").save(rgba / "t.png")
+    palette = Image.fromarray(np.full((6, 6, 3), (0, 0, 255), np.uint8)).convert("P")
+    palette.save(rgba / "p.png")
+    src = data.source(f"folder:{rgba}", pixel_range="unit", val_fraction=0, test_fraction=0)
+    x, _ = src.numpy("train")
+    byname = dict(zip(["p", "t"], x))  # files in sorted order
+    np.testing.assert_allclose(byname["t"][0, 0], [200 / 255, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(byname["t"][5, 0], [1, 1, 1], atol=1e-6)  # over white
+    np.testing.assert_allclose(byname["p"][0, 0], [0, 0, 1], atol=1e-6)
+
+
+def test_mixed_channels_follow_the_majority(tmp_path):
+    write_png(tmp_path / "a.png", 50, mode="RGB")  # first alphabetically, but outnumbered
+    for i in range(3):
+        write_png(tmp_path / f"g{i}.png", 100, mode="L")
+    src = data.source(f"folder:{tmp_path}", val_fraction=0, test_fraction=0)
+    assert src.info.shape[-1] == 1
+    assert data.source(f"folder:{tmp_path}", channels=3, val_fraction=0,
+                       test_fraction=0).info.shape[-1] == 3

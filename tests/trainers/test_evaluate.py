@@ -7,9 +7,9 @@ import textwrap
 
 import numpy as np
 import pytest
-from tfgen.trainers.cli import main
 
 from tests.trainers.test_train import events, scalar_steps
+from tfgen.trainers.cli import main
 
 TINY_GAN = ["--set", "batch_size=32", "--set", "model.width=8", "--set", "epochs=1",
             "--set", "steps_per_epoch=3", "-q"]

@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 from PIL import Image
-from tfgen.trainers.cli import main
 
 from tfgen.data import arrays
+from tfgen.trainers.cli import main
 
 pytestmark = pytest.mark.skipif(
     not os.path.isdir(arrays.DEBIAN_FASHION_MNIST) and not os.environ.get(

@@ -4,6 +4,7 @@ Run with `pytest -m slow`. Multi-seed figures: benchmarks/preset_quality.py, BEN
 """
 
 import pytest
+
 from tfgen.trainers import presets, train
 
 pytestmark = pytest.mark.slow

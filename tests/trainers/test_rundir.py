@@ -7,11 +7,11 @@ import json
 import pytest
 import tensorflow as tf
 import yaml
+
+from tfgen import callbacks, data
 from tfgen.trainers import families, presets, train
 from tfgen.trainers.cli import main
 from tfgen.trainers.rundir import RunDir
-
-from tfgen import callbacks, data
 
 SMALL = ["--set", "steps_per_epoch=5", "--set", "batch_size=64", "--set", "model.width=16",
          "--set", "model.depth=2", "--set", "training.steps_per_execution=1", "-q"]
@@ -68,12 +68,12 @@ def _callbacks(preset, tmp_path, **overrides):
 def test_callback_order(tmp_path):
     order, cbs = _callbacks("ring8-gan", tmp_path, **{"evaluation.every": 1})
     assert order == [callbacks.NonFiniteGuard, callbacks.Evaluation, callbacks.TensorBoardLogger,
-                     callbacks.BestEpoch, callbacks.Checkpointer]
+                     callbacks.BestEpoch, train.EpochRecorder, callbacks.Checkpointer]
     assert cbs.metric == "reverse_kl" and cbs.best.monitor == "eval_reverse_kl"
     # A VAE selects on validation ELBO (no Evaluation callback); its logger draws diagnostics.
     order, cbs = _callbacks("digits-vae", tmp_path / "vae")
     assert order == [callbacks.NonFiniteGuard, callbacks.TensorBoardLogger, callbacks.BestEpoch,
-                     callbacks.Checkpointer]
+                     train.EpochRecorder, callbacks.Checkpointer]
     assert cbs.best.monitor == "val_elbo"
     logger = cbs.ordered[1]
     assert [type(d) for d in logger.diagnostics] == [callbacks.LatentDiagnostics]

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from PIL import Image
+
 from tfgen.trainers.cli import main
 
 TINY = ["--set", "batch_size=32", "--set", "model.width=8", "--set", "epochs=1",

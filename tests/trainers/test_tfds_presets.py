@@ -2,6 +2,7 @@
 
 import pytest
 import tensorflow_datasets as tfds
+
 from tfgen.trainers.cli import main
 
 

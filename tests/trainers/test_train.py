@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tfgen.trainers import presets
-from tfgen.trainers.cli import main
 
 from tests.processes import kill_when
+from tfgen.trainers import presets
+from tfgen.trainers.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--set", "batch_size=64", "--set", "model.width=32", "--set", "model.depth=2",

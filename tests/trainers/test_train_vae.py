@@ -5,9 +5,9 @@ import json
 import keras
 import numpy as np
 import pytest
-from tfgen.trainers.cli import main
 
 from tests.trainers.test_train import events, kill_mid_run, tfgen
+from tfgen.trainers.cli import main
 
 TINY = ["--set", "model.width=32", "--set", "model.latent_dim=2", "--set", "steps_per_epoch=10",
         "--set", "batch_size=50", "-q"]

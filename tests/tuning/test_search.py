@@ -10,12 +10,12 @@ import time
 import keras_tuner
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.processes import kill_when, tfgen_env
 from tfgen.trainers import presets
 from tfgen.trainers.cli import main
 from tfgen.tuning import search
 from tfgen.tuning.hypermodels import hypermodel_for
-
-from tests.processes import kill_when, tfgen_env
 
 # Each trial: 2 epochs x 10 steps of a small MLP GAN on ring8, evaluated after each epoch.
 TINY = ["--preset", "ring8-gan", "--set", "epochs=2", "--set", "steps_per_epoch=10",

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import glob
+import logging
+import os
+import re
+
 import keras
 import tensorflow as tf
 
 from tfgen.callbacks.common import model_step
+from tfgen.errors import UserError
+
+log = logging.getLogger("tfgen")
 
 
 class Checkpointer(keras.callbacks.Callback):
@@ -21,6 +29,12 @@ class Checkpointer(keras.callbacks.Callback):
     checkpoint in `directory` is loaded and `fit` continues from the epoch after it. A caller
     that needs the epoch (or the model's step, e.g. for the data position) before `fit` calls
     `restore()` first; it is then not restored twice.
+
+    Restoring trusts nothing it has not read back: the candidates are the checkpoints the index
+    names and those whose files are present (a lost or corrupt `checkpoint` index file is
+    rebuilt from them, never taken to mean "no checkpoints"), newest first; one that does not
+    read back whole (truncated data, missing index) is skipped with one logged line, and the
+    next older one is restored.
 
     Args:
         directory: checkpoint directory.
@@ -47,19 +61,54 @@ class Checkpointer(keras.callbacks.Callback):
         if self._manager is None:
             checkpoint = tf.train.Checkpoint(
                 epoch=self.epoch, **self.model.training_state(), **self.extra)
-            self._manager = tf.train.CheckpointManager(
-                checkpoint, self.directory, max_to_keep=self.max_to_keep, checkpoint_name="ckpt"
-            )
+            try:
+                self._manager = self._make_manager(checkpoint)
+            except Exception as err:  # an unreadable `checkpoint` index file (binary, garbled)
+                index = os.path.join(self.directory, "checkpoint")
+                os.replace(index, f"{index}.unreadable")
+                log.warning("checkpoint index %s is unreadable (%s); moved aside, rebuilding the "
+                            "list from the checkpoint files", index, type(err).__name__)
+                self._manager = self._make_manager(checkpoint)
         return self._manager
 
+    def _make_manager(self, checkpoint) -> tf.train.CheckpointManager:
+        return tf.train.CheckpointManager(checkpoint, self.directory,
+                                          max_to_keep=self.max_to_keep, checkpoint_name="ckpt")
+
+    def candidates(self) -> list[str]:
+        """Checkpoint prefixes to try, newest first: the index's and those with files present."""
+        manager = self._get_manager()
+        paths = set(manager.checkpoints)
+        for index in glob.glob(os.path.join(self.directory, "ckpt-*.index")):
+            paths.add(index[: -len(".index")])
+        for data in glob.glob(os.path.join(self.directory, "ckpt-*.data-*")):
+            paths.add(data.split(".data-")[0])  # data without its .index: tried, then skipped
+
+        def number(path):
+            found = re.search(r"ckpt-(\d+)$", path)
+            return int(found.group(1)) if found else -1
+
+        return sorted(paths, key=number, reverse=True)
+
     def restore(self) -> int:
-        """Load the latest checkpoint, if any; returns the number of epochs it completed."""
+        """Load the newest checkpoint that reads back whole; returns the number of epochs it
+        completed (0 when there is none)."""
         manager = self._get_manager()
         self._restored = True
-        if manager.latest_checkpoint is None:
-            return 0
-        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        return int(self.epoch.numpy())
+        candidates = self.candidates()
+        for path in candidates:
+            try:
+                manager.checkpoint.restore(path).assert_existing_objects_matched()
+            except Exception as err:  # OpError, IndexError (truncated data), AssertionError, ...
+                why = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
+                log.warning("checkpoint %s does not read back (%s: %s); trying an older one",
+                            os.path.basename(path), type(err).__name__, why)
+                continue
+            return int(self.epoch.numpy())
+        if candidates:
+            raise UserError(f"no checkpoint in {self.directory} reads back ({len(candidates)} "
+                            "tried); move the directory aside to start over")
+        return 0
 
     def on_train_begin(self, logs=None):
         epoch = int(self.epoch.numpy()) if self._restored else self.restore()

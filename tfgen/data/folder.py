@@ -65,6 +65,7 @@ def _decode(path: str, channels: int, size: int | None) -> np.ndarray:
 
     with Image.open(path) as image:
         image.load()
+        image = _to_8bit(image)
         image = image.convert("L" if channels == 1 else "RGB")
     if size is not None:
         w, h = image.size
@@ -75,6 +76,23 @@ def _decode(path: str, channels: int, size: int | None) -> np.ndarray:
             image = image.resize((size, size), Image.Resampling.LANCZOS)
     array = np.asarray(image, dtype=np.uint8)
     return array[..., None] if channels == 1 else array
+
+
+def _to_8bit(image):
+    """16-bit grayscale scaled to 8 bits (Pillow's `convert("L")` clips it to 255); images with
+    transparency composited over white (converting would drop alpha and keep whatever colour
+    the transparent pixels hold)."""
+    from PIL import Image
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+        return Image.fromarray(np.round(np.clip(values, 0, peak) / peak * 255).astype(np.uint8),
+                               "L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return image
 
 
 def _channels_of(path: str) -> int:
@@ -101,15 +119,18 @@ def folder_source(path: str, cfg: DataOptions):
             reason = str(err).splitlines()[0] if str(err) else type(err).__name__
             return (file, reason)
 
-    if channels is None:
+    if channels is None:  # the majority's (ties: colour), from the headers
+        counts = {1: 0, 3: 0}
         for file in files:
             try:
-                channels = _channels_of(file)
-                break
+                counts[_channels_of(file)] += 1
             except Exception:
                 continue
-        else:
-            channels = 3
+        channels = 1 if counts[1] > counts[3] else 3
+        if counts[1] and counts[3]:
+            log.info("folder %s mixes %d grayscale and %d colour images: all are read with %d "
+                     "channel(s) (set data.channels to choose)", path, counts[1], counts[3],
+                     channels)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         results = list(pool.map(read, files))
 

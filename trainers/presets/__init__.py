@@ -15,9 +15,8 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from tfgen.trainers import config as config_lib
-
 from tfgen.errors import ConfigError
+from tfgen.trainers import config as config_lib
 
 DEFAULT_PRESET = "digits-dcgan"
 
