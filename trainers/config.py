@@ -40,6 +40,24 @@ from tfgen.models.vae import KL_SCHEDULES
 from tfgen.networks.build import GAN_NETWORKS, VAE_NETWORKS
 from tfgen.options import param
 
+
+class _Loader(yaml.SafeLoader):
+    """YAML with YAML 1.2's booleans: only true/false. (YAML 1.1 also reads yes/no/on/off/y/n,
+    so `training.deterministic=yes` would pass silently; here it is refused as a string.)"""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def _yaml(text_or_stream):
+    return yaml.load(text_or_stream, Loader=_Loader)
+
+
 _EXPONENT_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 
@@ -91,6 +109,14 @@ class RunConfig:
 
 # ---------------------------------------------------------------------------------------------
 # Conversion between dicts and configs
+
+
+def did_you_mean(name: str, choices) -> str:
+    """" (did you mean 'x'?)" for the closest of `choices`, or ""."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def to_dict(cfg: Any) -> dict:
@@ -193,7 +219,8 @@ def _merge(cfg: Any, updates: dict, prefix: str = "") -> Any:
         if name not in fields:
             where = f" under '{prefix[:-1]}'" if prefix else ""
             raise ConfigError(
-                f"unknown config key '{key}'; valid keys{where}: {', '.join(fields)}"
+                f"unknown config key '{key}'{did_you_mean(name, fields)}; valid keys{where}: "
+                f"{', '.join(fields)}"
             )
         current = getattr(cfg, name)
         if dataclasses.is_dataclass(current):
@@ -216,7 +243,9 @@ def validate(cfg: Any, prefix: str = "") -> Any:
         meta = f.metadata
         if meta.get("choices") is not None and value not in meta["choices"]:
             valid = ", ".join("null" if c is None else str(c) for c in meta["choices"])
-            raise ConfigError(f"config key '{key}': must be one of {valid}; got {value!r}")
+            hint = did_you_mean(value, [c for c in meta["choices"] if isinstance(c, str)]) if (
+                isinstance(value, str)) else ""
+            raise ConfigError(f"config key '{key}': must be one of {valid}; got {value!r}{hint}")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if meta.get("min") is not None and value < meta["min"]:
                 raise ConfigError(f"config key '{key}': must be >= {meta['min']}; got {value!r}")
@@ -259,7 +288,7 @@ def parse_override(text: str) -> dict:
     if not sep or not key or any(not part for part in key.split(".")):
         raise ConfigError(f"override {text!r} must look like key=value or section.key=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = _yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return nest(key, value)
@@ -276,7 +305,7 @@ def load_yaml(path: str | os.PathLike) -> dict:
     """Read a YAML config file into a dict, with one-line errors for missing or malformed files."""
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = _yaml(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except IsADirectoryError:

@@ -21,8 +21,15 @@ def run(run_dir: str, out_dir: str) -> str:
         raise UserError(f"{out_dir} is a file; choose a new output directory")
     run = RunDir(run_dir)
     model = run.model()
-    export_saved_model(model, out_dir)
+    cfg = run.config()
+    from tfgen import data
+
+    value_range = (None if data.kind(cfg.data.name) == "points"
+                   else data.value_range(cfg.data.pixel_range))
+    export_saved_model(model, out_dir, value_range=value_range)
     endpoints = run.family().endpoints + (", sample_expost(seed, num)" if model.has_expost else "")
+    if value_range is not None:
+        endpoints += f", value_range() = {list(value_range)}"
     log.info("wrote a SavedModel to %s with %s; load it with tf.saved_model.load(%r)",
              out_dir, endpoints, out_dir)
     return out_dir

@@ -177,9 +177,12 @@ class RunDir:
     # -- model and results ------------------------------------------------------------------
 
     def model(self):
-        """The final model (`model.keras`), loaded in safe mode."""
+        """The final model (`model.keras`, loaded in safe mode); for a run that stopped before
+        writing it (a non-finite loss, a kill), the model of its last good checkpoint."""
         self._check()
         if not os.path.exists(self.model_file):
+            if self.has_trained():
+                return self._checkpoint_model()
             raise UserError(f"{self.path} holds no finished run (no model.keras); train it first")
         import keras
 
@@ -198,6 +201,20 @@ class RunDir:
                 return json.load(fh)
         except (OSError, ValueError):
             return []
+
+    def _checkpoint_model(self):
+        import logging
+
+        from tfgen import data
+        from tfgen.callbacks import Checkpointer
+
+        cfg, family = self.config(), self.family()
+        model = family.build(cfg, data.source(cfg.data, seed=cfg.seed).info, {}, total_steps=1)
+        epoch = Checkpointer(self.checkpoints, model).restore()
+        logging.getLogger("tfgen").warning(
+            "%s has no final model (its training stopped); using its last good checkpoint: "
+            "epoch %d, step %d", self.path, epoch, int(model.step.numpy()))
+        return model
 
     def metrics(self) -> dict:
         """`metrics.json` ({} when the run has not finished)."""

@@ -19,6 +19,7 @@ import time
 import keras
 
 from tfgen.errors import UserError
+from tfgen.metrics.evaluation import DIRECTIONS
 from tfgen.trainers import families
 from tfgen.trainers.rundir import RunDir, write_json
 
@@ -94,9 +95,33 @@ def _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chie
     if chief:
         family.export(model, run_dir.path)
         write_json(run_dir.metrics_file, metrics)
-        log.info("done: %d steps in %.1f s; models and metrics in %s", metrics["steps"], wall,
-                 run_dir)
+        for line in summary_lines(metrics, run_dir, family):
+            log.info("%s", line)
     return metrics
+
+
+def summary_lines(metrics: dict, run_dir: RunDir, family) -> list[str]:
+    """The end-of-run block: what ran and why it stopped, the selected epoch, quality, where the
+    files are and what to run next."""
+    run = "this run" if metrics["steps_this_run"] == metrics["steps"] else "this part of the run"
+    lines = [f"done: {metrics['epochs_run']} of {metrics['epochs']} epochs, {metrics['steps']} "
+             f"steps ({run}: {metrics['steps_this_run']} steps in {metrics['wall_time_s']:.1f} s)"
+             f"; stopped: {metrics.get('stopped') or 'all epochs done'}"]
+    if "best_epoch" in metrics:
+        lines.append(f"selected epoch {metrics['best_epoch']} by {metrics['monitor']} = "
+                     f"{metrics['best_value']:.4g} (its weights are the final model's)")
+    for key in ("evaluation", "quality"):
+        values = metrics.get(key)
+        if values:
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items()
+                              if isinstance(v, float) and k in DIRECTIONS)
+            if shown:
+                lines.append(f"{key} ({values.get('split', 'test')} split): {shown}")
+    lines.append(f"files: {', '.join(run_dir.file(f) for f in family.files)}, "
+                 f"{run_dir.metrics_file}; pictures in {run_dir.samples}")
+    lines.append(f"next: tensorboard --logdir {run_dir.logs} | tfgen sample {run_dir} --out "
+                 f"samples.png | tfgen evaluate {run_dir}")
+    return lines
 
 
 # -- precision and determinism ----------------------------------------------------------------
@@ -203,7 +228,6 @@ class Callbacks:
     @classmethod
     def make(cls, cfg, run_dir: RunDir, source, model, family, strategy, chief) -> Callbacks:
         from tfgen import callbacks
-        from tfgen.metrics.evaluation import DIRECTIONS
 
         ckpt_dir = (run_dir.checkpoints if chief
                     else run_dir.worker_checkpoints(strategy.cluster_resolver.task_id))
@@ -339,6 +363,7 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
         "preset": cfg.preset,
         "family": family.name,
         "epochs": cfg.epochs,
+        "epochs_run": records[-1]["epoch"] if records else 0,  # fewer after early stopping
         "steps": steps_saved,
         "model_step": callbacks.model_step(model),  # the best epoch's, under model selection
         "steps_this_run": steps_run,
@@ -358,6 +383,8 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
     best = cbs.best
     if best is not None:
         metrics["best_epoch"] = int(best.best_epoch.numpy())
+        metrics["selected"] = next((r for r in records if r["epoch"] == metrics["best_epoch"]),
+                                   None)  # the selected epoch's logs
         metrics["monitor"] = best.monitor
         metrics["best_value"] = float(best.best.numpy())
         if best.stopped():
@@ -369,8 +396,6 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
     quality = final_quality(model, source, cfg.seed, family.nll_samples(cfg))
     if quality:
         metrics["quality"] = quality
-        log.info("%s", ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                 for k, v in quality.items()))
     return metrics
 
 
@@ -387,7 +412,7 @@ def final_quality(model, source, seed: int, nll_samples: int) -> dict | None:
                           nll_samples=nll_samples)
     quality = {"split": "test", **evaluator.values(model)}
     if likelihood:
-        x, y = source.numpy("test") if hasattr(source, "numpy") else (None, None)
+        x, y = source.numpy("test") if source.in_memory else (None, None)
         quality.update(num_examples=source.num_examples("test"),
                        nll_importance_samples=evaluator.nll_samples)
         if x is not None:

@@ -109,7 +109,9 @@ class GenerativeTuner(keras_tuner.Tuner):
         import tensorflow as tf
         from tensorboard.plugins.hparams import api as hp_api
 
-        with tf.summary.create_file_writer(os.path.join(run.logs, "hparams")).as_default():
+        # In the run's own log directory, beside the `evaluation/*` scalars its TensorBoardLogger
+        # writes: TensorBoard joins a session with the metrics of the same run only.
+        with tf.summary.create_file_writer(run.logs).as_default():
             hp_api.hparams(_plain(trial.hyperparameters.values), trial_id=trial.trial_id)
 
     def write_hparams_config(self):

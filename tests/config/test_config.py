@@ -50,8 +50,9 @@ def test_written_config_round_trips(tmp_path):
 @pytest.mark.parametrize(
     "overrides,message",
     [
-        (["epochz=3"], "unknown config key 'epochz'; valid keys: preset, epochs,"),
-        (["data.nme=x"], "unknown config key 'data.nme'; valid keys under 'data': name,"),
+        (["epochz=3"], "unknown config key 'epochz' (did you mean 'epochs'?); valid keys: preset, epochs,"),
+        (["data.nme=x"], "unknown config key 'data.nme' (did you mean 'name'?); valid keys under 'data': "
+                           "name,"),
         (["batch_size=abc"], "config key 'batch_size': expected an integer, got 'abc' (str)"),
         (["batch_size=2.5"], "config key 'batch_size': expected an integer, got 2.5 (float)"),
         (["data.labels=maybe"], "config key 'data.labels': expected true or false, got 'maybe'"),
@@ -129,3 +130,20 @@ def test_presets_are_fresh_objects():
     a.model.latent_dim = 999
     assert presets.get("digits-dcgan").model.latent_dim != 999
     assert dataclasses.is_dataclass(a)
+
+
+def test_booleans_are_strict_and_names_suggest_the_closest():
+    from tfgen.errors import ConfigError
+    from tfgen.trainers import presets
+
+    with pytest.raises(ConfigError, match="'training.deterministic': expected true or false, "
+                                          "got 'yes'"):
+        presets.resolve("ring8-gan", overrides=["training.deterministic=yes"])
+    assert presets.resolve("ring8-gan",
+                           overrides=["training.deterministic=true"]).training.deterministic
+    with pytest.raises(ConfigError, match=r"unknown config key 'epoch' \(did you mean 'epochs'\?\)"):
+        presets.resolve("ring8-gan", overrides=["epoch=5"])
+    with pytest.raises(ConfigError, match=r"unknown preset 'ring8gan' \(did you mean 'ring8-gan'\?\)"):
+        presets.resolve("ring8gan")
+    with pytest.raises(ConfigError, match=r"got 'hinj' \(did you mean 'hinge'\?\)"):
+        presets.resolve("ring8-gan", overrides=["model.objective=hinj"])

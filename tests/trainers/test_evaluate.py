@@ -83,7 +83,9 @@ LOAD_WITHOUT_TFGEN = textwrap.dedent("""
     m = tf.saved_model.load(sys.argv[1])
     labels = tf.constant([int(v) for v in sys.argv[3].split(",") if v], tf.int32)
     x = m.sample(seed=tf.constant(7, tf.int64), num=tf.constant(12), labels=labels)
-    out = {"sample": x.numpy()}
+    out = {"sample": x.numpy(), "value_range": m.value_range().numpy(),
+           # seed as int32, labels omitted (0, 1, 2, ... for conditional models)
+           "int32_no_labels": m.sample(seed=tf.constant(7, tf.int32), num=tf.constant(12)).numpy()}
     if hasattr(m, "encode"):
         enc = m.encode(x=x, labels=labels)
         out["mean"] = enc["mean"].numpy()
@@ -106,6 +108,8 @@ def test_export_loads_without_tfgen(runs, name, labels, tmp_path):
     model = RunDir(runs / name).model()
     want = model.sample(12, seed=7, labels=[int(labels)] if labels else None)
     np.testing.assert_allclose(got["sample"], want, atol=1e-5)  # same noise, same weights
+    np.testing.assert_allclose(got["int32_no_labels"], model.sample(12, seed=7), atol=1e-5)
+    assert list(got["value_range"]) == ([0.0, 1.0] if name == "vae" else [-1.0, 1.0])
     if name == "vae":
         mean, _ = model.encode(want)
         np.testing.assert_allclose(got["mean"], mean, atol=1e-5)

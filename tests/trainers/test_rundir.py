@@ -17,7 +17,7 @@ SMALL = ["--set", "steps_per_epoch=5", "--set", "batch_size=64", "--set", "model
          "--set", "model.depth=2", "--set", "training.steps_per_execution=1", "-q"]
 
 
-def test_train_with_only_a_run_dir_continues_with_its_own_config(tmp_path):
+def test_train_with_only_a_run_dir_continues_with_its_own_config(tmp_path, capsys):
     run = tmp_path / "r"
     assert main(["train", "--preset", "ring8-gan", "--set", "epochs=1", *SMALL,
                  "--run-dir", str(run)]) == 0
@@ -26,6 +26,12 @@ def test_train_with_only_a_run_dir_continues_with_its_own_config(tmp_path):
     assert main(["train", "--run-dir", str(run), "--set", "epochs=2", "-q"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["steps"] == 10 and metrics["family"] == "gan"
+    assert metrics["epochs_run"] == 2 and len(RunDir(run).epoch_records()) == 2
+    # The end-of-run block: what ran, quality, files, next commands.
+    err = capsys.readouterr().err
+    assert "done: 2 of 2 epochs, 10 steps (this part of the run: 5 steps in " in err
+    assert "stopped: all epochs done" in err and "quality (test split): modes_covered" in err
+    assert f"next: tensorboard --logdir {run}/logs | tfgen sample {run} --out" in err
     assert RunDir(run).config().model.width == 16  # its own config, not the preset's
 
 
@@ -77,3 +83,13 @@ def test_callback_order(tmp_path):
     assert cbs.best.monitor == "val_elbo"
     logger = cbs.ordered[1]
     assert [type(d) for d in logger.diagnostics] == [callbacks.LatentDiagnostics]
+
+
+def test_short_run_of_the_readme_example_is_not_judged_on_a_lagging_average(tmp_path):
+    # The README's `ring8-gan --set epochs=5 --set g_optimizer.learning_rate=1e-3` (2,500 steps,
+    # EMA 0.999): before the EMA warm-up the averaged generator covered 0 modes.
+    run = tmp_path / "r"
+    assert main(["train", "--preset", "ring8-gan", "--set", "epochs=5", "--set",
+                 "g_optimizer.learning_rate=1e-3", "-q", "--run-dir", str(run)]) == 0
+    quality = json.loads((run / "metrics.json").read_text())["quality"]
+    assert quality["modes_covered"] >= 6, quality

@@ -162,6 +162,14 @@ def test_non_finite_training_stops_with_one_line_and_keeps_the_checkpoint(tmp_pa
     assert err[-1].startswith("tfgen: error: non-finite ") and " at step 6;" in err[-1]
     assert (run_dir / "checkpoints" / "checkpoint").read_text() == good
     assert not (run_dir / "checkpoints" / "ckpt-2.index").exists()
+    # A run stopped before its final files: sample and export use the last good checkpoint.
+    monkeypatch.undo()
+    for name in ("model.keras", "generator.keras", "metrics.json"):
+        (run_dir / name).unlink()
+    assert main(["sample", str(run_dir), "--out", str(tmp_path / "s.npy"), "-q"]) == 0
+    assert "using its last good checkpoint: epoch 1, step 5" in capsys.readouterr().err
+    assert np.isfinite(np.load(tmp_path / "s.npy")).all()
+    assert main(["export", str(run_dir), str(tmp_path / "saved")]) == 0
 
 
 def test_mixed_float16_run_logs_loss_scales(tmp_path):

@@ -71,12 +71,9 @@ def test_search_table_best_config_and_hparams(tmp_path, capsys):
     acc.Reload()
     assert "_hparams_/experiment" in acc.Tags()["tensors"]
     run = out / "ring8-gan" / f"trial_{best['trial_id']}" / "run" / "logs"
-    acc = EventAccumulator(str(run / "hparams"))
-    acc.Reload()
-    assert "_hparams_/session_start_info" in acc.Tags()["tensors"]
     acc = EventAccumulator(str(run), size_guidance={"tensors": 0})
-    acc.Reload()
-    assert "evaluation/reverse_kl" in acc.Tags()["tensors"]
+    acc.Reload()  # one run directory: TensorBoard joins the session with these metrics
+    assert {"_hparams_/session_start_info", "evaluation/reverse_kl"} <= set(acc.Tags()["tensors"])
     # The same command again continues the finished search: nothing retrained.
     assert main(["tune", *TINY, "--max-trials", "2", "--objective", "reverse_kl,high_quality",
                  "--dir", str(out), "-q"]) == 0

@@ -11,8 +11,9 @@ from tfgen.callbacks import images as images_lib
 class LatentDiagnostics:
     """For a model that encodes and decodes (a `tfgen.VAE`): `reconstructions` (the reference
     inputs above their reconstructions), with a 2-D latent space `latent_manifold` (decodings of
-    a grid over [-2, 2]²), else `latent_traversal` (rows: the latent dimensions with the most KL;
-    columns: that coordinate swept over [-2.5, 2.5], the others at 0); and the histogram
+    a grid over [-2, 2]²), else `latent_traversal` (rows: the latent dimensions with the most KL,
+    each starting from one reference example's code; columns: that coordinate swept over
+    [-2.5, 2.5]); and the histogram
     `kl_per_dimension`.
 
     Args:
@@ -50,7 +51,13 @@ class LatentDiagnostics:
         kl = model.kl_per_dimension(self.x, self.labels)
         dims = np.argsort(-kl)[:rows]
         values = np.linspace(-2.5, 2.5, steps, dtype=np.float32)
-        z = np.zeros((len(dims) * steps, model.latent_dim), np.float32)
+        # Row r starts from reference example r's code (the all-zero code is not a typical one:
+        # its decoding can be nearly blank), with one dimension swept.
+        codes, _ = model.encode(self.x, self.labels)
+        rows_of = np.arange(len(dims)) % len(codes)
+        z = np.repeat(codes[rows_of], steps, axis=0).astype(np.float32)
         for r, d in enumerate(dims):
             z[r * steps:(r + 1) * steps, d] = values
+        if labels is not None and self.labels is not None:  # each row in its example's class
+            labels = np.repeat(np.asarray(self.labels)[rows_of], steps).astype(np.int32)
         return self._grid(model.decode(z, None if labels is None else labels[:len(z)]), steps)

@@ -44,6 +44,11 @@ class Source:
     """A dataset: its `info` and batched `tf.data` pipelines over its splits."""
 
     info: DatasetInfo
+    in_memory = False  # whether `numpy(split)` gives the whole split as arrays
+
+    def numpy(self, split: str):
+        """(samples, labels or None) of `split` as NumPy arrays, for in-memory sources."""
+        raise DataError(f"dataset {self.info.name!r} is streamed, not held in memory")
 
     def check_split(self, split: str) -> None:
         if split not in self.info.splits:
@@ -87,6 +92,8 @@ class ArraySource(Source):
     Integer images are kept as stored (uint8) and scaled inside the pipeline: `symmetric` maps
     0..max_value to [-1, 1], `unit` to [0, 1].
     """
+
+    in_memory = True
 
     def __init__(
         self,

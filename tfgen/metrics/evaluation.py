@@ -161,7 +161,7 @@ class Evaluator:
 
     def _subset(self, split, rng):
         x, y = source_arrays(self.source, split,
-                             None if hasattr(self.source, "numpy") else self.num * 4,
+                             None if self.source.in_memory else self.num * 4,
                              labels_required=False)
         if len(x) < self.num:
             raise UserError(f"split {split!r} has {len(x)} examples, fewer than --num {self.num}")

@@ -155,7 +155,7 @@ def clean_resize(x, height: int, width: int, channels: int) -> np.ndarray:
 def source_arrays(source, split: str, limit: int | None = None, labels_required: bool = True
                   ) -> tuple[np.ndarray, np.ndarray | None]:
     """(images in the source's value range, labels) of a split, in file order (at most `limit`)."""
-    if hasattr(source, "numpy"):
+    if source.in_memory:
         x, y = source.numpy(split)
     else:
         labelled = source.info.num_classes is not None

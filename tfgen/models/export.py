@@ -2,10 +2,12 @@
 
 Serving functions (all take and return plain tensors):
 
-- `sample(seed: int64[], num: int32[], labels: int32[None]) -> float32[num, ...]`: samples from
-  the latent prior with stateless noise -- the same numbers `model.sample(num, seed)` gives.
-  `labels` are cycled to `num` for conditional models (empty: 0, 1, 2, ...); unconditional
-  models ignore them.
+- `sample(seed: int64[] or int32[], num: int32[], labels: int32[None] = omitted) ->
+  float32[num, ...]`: samples from the latent prior with stateless noise -- the same numbers
+  `model.sample(num, seed)` gives. `labels` are cycled to `num` for conditional models
+  (omitted or empty: 0, 1, 2, ...); unconditional models ignore them.
+- `value_range() -> float32[2]`: (low, high) of the samples' values, when the exporter gave it
+  (`tfgen export` does: [-1, 1] or [0, 1] images).
 - VAEs also have `encode(x, labels) -> {"mean", "log_var"}` and `decode(z, labels) -> mean of
   p(x | z)`; a VAE with a fitted ex-post density also `sample_expost(seed, num)`, the numbers
   `model.sample(num, seed, sampler="expost")` gives.
@@ -29,21 +31,37 @@ def _labels_for(labels, num, num_classes):
                    lambda: idx % num_classes)
 
 
-def export_saved_model(model, path: str) -> None:
+def export_saved_model(model, path: str, value_range=None) -> None:
     """Write `model` (a `tfgen.GAN`, `tfgen.VAE` or another `GenerativeModel`) to `path` as a
-    SavedModel: `sample`, and the endpoints the model adds (`model.export_endpoints`)."""
+    SavedModel: `sample`, `value_range` (when given) and the endpoints the model adds
+    (`model.export_endpoints`)."""
     latent_dim, num_classes = model.latent_dim, model.num_classes
     archive = keras.export.ExportArchive()
     archive.track(model)
 
-    def sample(seed, num, labels):
+    @tf.function
+    def sample(seed, num, labels=None):
         z = tf.random.stateless_normal(
-            tf.stack([num, latent_dim]), seed=tf.stack([seed, SAMPLE_SEED_STREAM]))
-        labels = None if num_classes is None else _labels_for(labels, num, num_classes)
-        return model.generate(z, labels)
+            tf.stack([num, latent_dim]), seed=tf.stack([tf.cast(seed, tf.int64),
+                                                        tf.constant(SAMPLE_SEED_STREAM, tf.int64)]))
+        if num_classes is None:
+            return model.generate(z, None)
+        labels = tf.zeros([0], tf.int32) if labels is None else labels
+        return model.generate(z, _labels_for(labels, num, num_classes))
 
-    archive.add_endpoint("sample", sample, input_signature=[
-        tf.TensorSpec([], tf.int64, "seed"), int_spec("num"), int_spec("labels", [None])])
+    for seed_dtype in (tf.int64, tf.int32):  # every variant is one concrete function
+        seed = tf.TensorSpec([], seed_dtype, "seed")
+        sample.get_concrete_function(seed, int_spec("num"), int_spec("labels", [None]))
+        sample.get_concrete_function(seed, int_spec("num"))
+    archive.add_endpoint("sample", sample)
+    if value_range is not None:
+        low, high = (float(v) for v in value_range)
+
+        @tf.function(input_signature=[])
+        def values():
+            return tf.constant([low, high], tf.float32)
+
+        archive.add_endpoint("value_range", values)
     model.export_endpoints(archive)
     with model.exported_weights():
         archive.write_out(path, verbose=False)

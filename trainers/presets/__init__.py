@@ -72,7 +72,8 @@ def get(name: str) -> config_lib.RunConfig:
     """A fresh config for the preset `name`."""
     _load_builtin()
     if name not in _REGISTRY:
-        raise ConfigError(f"unknown preset {name!r}; choose from: {', '.join(_REGISTRY)}")
+        raise ConfigError(f"unknown preset {name!r}{config_lib.did_you_mean(name, _REGISTRY)}; "
+                          f"choose from: {', '.join(_REGISTRY)}")
     cfg = _REGISTRY[name].build()
     cfg.preset = name
     return cfg
@@ -82,7 +83,8 @@ def search_space(name: str) -> Callable:
     """The search space `space(hp) -> {dotted key: value}` declared with the preset `name`."""
     _load_builtin()
     if name not in _REGISTRY:
-        raise ConfigError(f"unknown preset {name!r}; choose from: {', '.join(_REGISTRY)}")
+        raise ConfigError(f"unknown preset {name!r}{config_lib.did_you_mean(name, _REGISTRY)}; "
+                          f"choose from: {', '.join(_REGISTRY)}")
     space = _REGISTRY[name].space
     if space is None:
         tunable = [p.name for p in _REGISTRY.values() if p.space is not None]
