@@ -114,7 +114,7 @@ def summary_lines(metrics: dict, run_dir: RunDir, family) -> list[str]:
         values = metrics.get(key)
         if values:
             shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items()
-                              if isinstance(v, float) and k in DIRECTIONS)
+                              if isinstance(v, (int, float)) and k in DIRECTIONS)
             if shown:
                 lines.append(f"{key} ({values.get('split', 'test')} split): {shown}")
     lines.append(f"files: {', '.join(run_dir.file(f) for f in family.files)}, "
@@ -266,8 +266,11 @@ class EpochRecorder(keras.callbacks.Callback):
         self.run_dir = run_dir
 
     def on_train_begin(self, logs=None):
-        done = self.model._initial_epoch or 0  # set by the Checkpointer's restore
-        self.records = [r for r in self.run_dir.epoch_records() if r["epoch"] <= done]
+        self.records = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.records is None:  # the first epoch of this fit: `epoch` epochs are done
+            self.records = [r for r in self.run_dir.epoch_records() if r["epoch"] <= epoch]
 
     def on_epoch_end(self, epoch, logs=None):
         from tfgen.callbacks import common
