@@ -93,3 +93,22 @@ def test_short_run_of_the_readme_example_is_not_judged_on_a_lagging_average(tmp_
                  "g_optimizer.learning_rate=1e-3", "-q", "--run-dir", str(run)]) == 0
     quality = json.loads((run / "metrics.json").read_text())["quality"]
     assert quality["modes_covered"] >= 6, quality
+
+
+def test_a_run_model_loads_with_only_import_tfgen(tmp_path):
+    # The model's compile config names tfgen's FusedAdam: `import tfgen` must register it.
+    import subprocess
+    import sys
+
+    from tests.processes import tfgen_env
+
+    run = tmp_path / "r"
+    assert main(["train", "--preset", "ring8-gan", "--set", "epochs=1", *SMALL,
+                 "--run-dir", str(run)]) == 0
+    code = ("import sys, keras, tfgen; m = keras.saving.load_model(sys.argv[1]); "
+            "print(m.compiled, type(m.g_optimizer).__name__, int(m.g_optimizer.iterations))")
+    proc = subprocess.run([sys.executable, "-c", code, str(run / "model.keras")],
+                          capture_output=True, text=True, timeout=300, env=tfgen_env(),
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True", "FusedAdam", "5"]
