@@ -184,7 +184,7 @@ def test_interrupt_says_how_to_resume(tmp_path):
     run = tmp_path / "r"
     child = subprocess.Popen(
         [sys.executable, "-m", "tfgen.trainers.cli", "train", "--preset", "ring8-gan",
-         "--set", "epochs=50", *SMALL, "--run-dir", str(run)],
+         "--set", "epochs=100000", *SMALL, "--run-dir", str(run)],
         env=tfgen_env(), stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 240
