@@ -1,6 +1,14 @@
 """Errors that are the user's to fix: the CLI prints them as one line and exits with status 2."""
 
 
+def reason(err: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (its type's name when it has none), cut to
+    `limit` characters: the "why" of a one-line error."""
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else type(err).__name__
+    return text if limit is None else text[:limit]
+
+
 class UserError(Exception):
     """A mistake in what the user asked for (a config key, a file, a flag), not a bug in tfgen."""
 

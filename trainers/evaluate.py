@@ -7,6 +7,7 @@ import logging
 import os
 
 from tfgen.errors import UserError
+from tfgen.trainers import families
 from tfgen.trainers.rundir import RunDir, write_json
 
 log = logging.getLogger("tfgen")
@@ -20,7 +21,8 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
     from tfgen.metrics.evaluation import Evaluator
 
     run = RunDir(run_dir)
-    cfg, family, model = run.config(), run.family(), run.model()
+    cfg, model = run.config(), run.model()
+    family = families.for_config(cfg)
     source = data.source(cfg.data, seed=cfg.seed)
     if split not in source.info.splits:
         raise UserError(f"--split {split!r}: dataset {source.info.name!r} has splits "

@@ -6,6 +6,7 @@ import logging
 import os
 
 from tfgen.errors import UserError
+from tfgen.trainers import families
 from tfgen.trainers.rundir import RunDir
 
 log = logging.getLogger("tfgen")
@@ -13,6 +14,7 @@ log = logging.getLogger("tfgen")
 
 def run(run_dir: str, out_dir: str) -> str:
     """Export the run's model to `out_dir` (which must not exist or be empty)."""
+    from tfgen import data
     from tfgen.models.export import export_saved_model
 
     if os.path.isdir(out_dir) and os.listdir(out_dir):
@@ -22,12 +24,12 @@ def run(run_dir: str, out_dir: str) -> str:
     run = RunDir(run_dir)
     model = run.model()
     cfg = run.config()
-    from tfgen import data
-
     value_range = (None if data.kind(cfg.data.name) == "points"
                    else data.value_range(cfg.data.pixel_range))
     export_saved_model(model, out_dir, value_range=value_range)
-    endpoints = run.family().endpoints + (", sample_expost(seed, num)" if model.has_expost else "")
+    endpoints = families.for_config(cfg).endpoints
+    if model.has_expost:
+        endpoints += ", sample_expost(seed, num)"
     if value_range is not None:
         endpoints += f", value_range() = {list(value_range)}"
     log.info("wrote a SavedModel to %s with %s; load it with tf.saved_model.load(%r)",

@@ -22,7 +22,7 @@ import json
 import os
 import socket
 
-from tfgen.errors import UserError
+from tfgen.errors import UserError, reason
 from tfgen.trainers import config as config_lib
 from tfgen.trainers import families
 from tfgen.trainers.files import write_json  # noqa: F401  (re-exported)
@@ -126,17 +126,19 @@ class RunDir:
         self._check()
         return config_lib.load_yaml(self.config_file)
 
-    def family(self) -> families.Family:
+    def _raw_and_family(self) -> tuple[dict, families.Family]:
         raw = self.raw_config()
         if "family" not in raw:
             raise UserError(f"{self.config_file} names no model family (family: gan or vae); "
                             "it was not written by this version of tfgen")
-        return families.get(raw["family"])
+        return raw, families.get(raw["family"])
+
+    def family(self) -> families.Family:
+        return self._raw_and_family()[1]
 
     def config(self):
         """The typed config the run was made with."""
-        raw = self.raw_config()
-        family = self.family()
+        raw, family = self._raw_and_family()
         return config_lib.apply_dict(family.config(), {k: v for k, v in raw.items()
                                                       if k != "family"})
 
@@ -191,16 +193,11 @@ class RunDir:
         try:
             return keras.saving.load_model(self.model_file, safe_mode=True)
         except Exception as err:  # truncated zip, a Lambda layer refused by safe mode, ...
-            why = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
-            raise UserError(f"{self.model_file} cannot be loaded ({why})") from None
+            raise UserError(f"{self.model_file} cannot be loaded ({reason(err, 160)})") from None
 
     def epoch_records(self) -> list[dict]:
         """`epochs.json`: one record of logs per completed epoch ([] when none)."""
-        try:
-            with open(self.epochs_file) as fh:
-                return json.load(fh)
-        except (OSError, ValueError):
-            return []
+        return _read_json(self.epochs_file, [])
 
     def _checkpoint_model(self):
         import logging
@@ -208,7 +205,8 @@ class RunDir:
         from tfgen import data
         from tfgen.callbacks import Checkpointer
 
-        cfg, family = self.config(), self.family()
+        cfg = self.config()
+        family = families.for_config(cfg)
         model = family.build(cfg, data.source(cfg.data, seed=cfg.seed).info, {}, total_steps=1)
         epoch = Checkpointer(self.checkpoints, model).restore()
         logging.getLogger("tfgen").warning(
@@ -218,8 +216,13 @@ class RunDir:
 
     def metrics(self) -> dict:
         """`metrics.json` ({} when the run has not finished)."""
-        try:
-            with open(self.metrics_file) as fh:
-                return json.load(fh)
-        except (OSError, ValueError):
-            return {}
+        return _read_json(self.metrics_file, {})
+
+
+def _read_json(path: str, default):
+    """The JSON at `path`, or `default` when it is missing or unreadable."""
+    try:
+        with open(path) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return default

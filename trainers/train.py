@@ -61,7 +61,12 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
     cbs = Callbacks.make(cfg, run_dir, source, model, family, strategy, chief)
     initial_epoch, step = _resume(cfg, run_dir, cbs)
     if initial_epoch >= cfg.epochs:  # trained, but killed before its final files were written
-        return _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief)
+        log.info("%s finished training (epoch %d); writing its final files", run_dir, cfg.epochs)
+        if cbs.best is not None:
+            cbs.best.set_model(model)
+            cbs.best.on_train_end()  # the selected epoch's weights, as after fit
+        return _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief,
+                       wall=0.0)
     if chief:
         run_dir.write_config(cfg)
 
@@ -82,15 +87,10 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
 
 
 def _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief,
-            wall: float = 0.0) -> dict:
+            wall: float) -> dict:
     """The end of a run: the summary, the family's files and `metrics.json` (last, so its
     presence means the run is complete). Also what a re-run does for a run that finished
-    training but was killed before these were written."""
-    if wall == 0.0:
-        log.info("%s finished training (epoch %d); writing its final files", run_dir, cfg.epochs)
-        if cbs.best is not None:
-            cbs.best.set_model(model)
-            cbs.best.on_train_end()  # the selected epoch's weights, as after fit
+    training but was killed before these were written (with `wall` 0: nothing trained)."""
     metrics = _summary(cfg, source, model, family, plan, cbs, run_dir, step, wall, strategy)
     if chief:
         family.export(model, run_dir.path)

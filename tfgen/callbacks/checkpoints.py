@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from tfgen.callbacks.common import model_step
-from tfgen.errors import UserError
+from tfgen.errors import UserError, reason
 
 log = logging.getLogger("tfgen")
 
@@ -100,9 +100,8 @@ class Checkpointer(keras.callbacks.Callback):
             try:
                 manager.checkpoint.restore(path).assert_existing_objects_matched()
             except Exception as err:  # OpError, IndexError (truncated data), AssertionError, ...
-                why = str(err).strip().splitlines()[0][:120] if str(err).strip() else ""
                 log.warning("checkpoint %s does not read back (%s: %s); trying an older one",
-                            os.path.basename(path), type(err).__name__, why)
+                            os.path.basename(path), type(err).__name__, reason(err, 120))
                 continue
             return int(self.epoch.numpy())
         if candidates:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from tfgen.data.options import DataOptions
-from tfgen.errors import DataError
+from tfgen.errors import DataError, reason
 
 log = logging.getLogger("tfgen")
 
@@ -116,8 +116,7 @@ def folder_source(path: str, cfg: DataOptions):
         try:
             return _decode(file, channels, cfg.image_size)
         except Exception as err:  # Pillow raises many types for bad files; all mean "unreadable"
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            return (file, reason)
+            return (file, reason(err))
 
     if channels is None:  # the majority's (ties: colour), from the headers
         counts = {1: 0, 3: 0}
@@ -139,9 +138,9 @@ def folder_source(path: str, cfg: DataOptions):
     for i, result in enumerate(results):
         if isinstance(result, tuple):
             if not cfg.skip_corrupt:
-                file, reason = result
+                file, why = result
                 raise DataError(
-                    f"cannot read image {file}: {reason} (set data.skip_corrupt=true to skip "
+                    f"cannot read image {file}: {why} (set data.skip_corrupt=true to skip "
                     "unreadable files)"
                 )
             failures.append(result)

@@ -26,7 +26,7 @@ import tensorflow as tf
 from tfgen.data import pipeline
 from tfgen.data.options import DataOptions, value_range
 from tfgen.data.sources import DatasetInfo, Source
-from tfgen.errors import ConfigError, DataError
+from tfgen.errors import ConfigError, DataError, reason
 
 log = logging.getLogger("tfgen")
 
@@ -156,7 +156,7 @@ class TFDSSource(Source):
         try:
             builder = tfds.builder(name, data_dir=cfg.data_dir)
         except Exception as err:  # unknown config/version: tfds raises several types
-            raise DataError(f"TFDS dataset {name!r}: {str(err).splitlines()[0]}") from None
+            raise DataError(f"TFDS dataset {name!r}: {reason(err)}") from None
         if _builder_name(name) == "fashion_mnist" and not builder.is_prepared():
             if prepare_fashion_mnist_offline(builder, cfg.data_dir):
                 builder = tfds.builder(name, data_dir=cfg.data_dir)
@@ -197,7 +197,7 @@ class TFDSSource(Source):
         except Exception as err:  # not prepared, bad split, no network: one line for the user
             raise DataError(
                 f"cannot load TFDS dataset {self.name!r} split {split!r}: "
-                f"{str(err).strip().splitlines()[0]}"
+                f"{reason(err)}"
             ) from None
 
     def num_examples(self, split: str) -> int:

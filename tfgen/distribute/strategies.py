@@ -22,7 +22,7 @@ import os
 
 import tensorflow as tf
 
-from tfgen.errors import ConfigError, UserError
+from tfgen.errors import ConfigError, UserError, reason
 
 log = logging.getLogger("tfgen")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
@@ -54,7 +54,7 @@ def _tpu_strategy(tpu: str | None) -> tf.distribute.Strategy:
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as err:
         name = _tpu_name(tpu) or "local"
-        raise UserError(f"no TPU could be resolved ({name}): {str(err).splitlines()[0]}") from None
+        raise UserError(f"no TPU could be resolved ({name}): {reason(err)}") from None
     return tf.distribute.TPUStrategy(resolver)
 
 
