@@ -34,3 +34,29 @@ def kill_when(args, path: Path, delay: float = 0.0, timeout: float = 240) -> Non
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def start(args, stderr=subprocess.PIPE) -> subprocess.Popen:
+    """`tfgen *args` in a subprocess (stdout discarded, stderr captured as text)."""
+    return subprocess.Popen([sys.executable, "-m", "tfgen.trainers.cli", *map(str, args)],
+                            env=tfgen_env(), stdout=subprocess.DEVNULL, stderr=stderr,
+                            text=True)
+
+
+def kill_after(args, delay: float, probe=lambda: "") -> str:
+    """Start `tfgen *args` and SIGKILL it `delay` s later (unless it ended first); returns what
+    `probe()` said at the moment of the kill (e.g. which files existed), for the test's log."""
+    child, begin = start(args, stderr=subprocess.DEVNULL), time.time()
+    try:
+        while child.poll() is None and time.time() - begin < delay:
+            time.sleep(0.01)
+        state = probe()
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            return state
+        return f"{state} (had already exited)"
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

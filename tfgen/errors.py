@@ -27,3 +27,19 @@ class TrainingDiverged(Exception):
 
 class TrainingCollapsed(TrainingDiverged):
     """Training collapsed: the samples of a generative model fell onto one mode or class."""
+
+
+class Preempted(Exception):
+    """Training was stopped by a signal (SIGTERM, SIGINT) after saving a checkpoint at the step
+    under way; running the same command again resumes there.
+
+    Attributes:
+        signum: the signal's number (the CLI exits with 128 + signum, as the shell reports a
+            process that signal ended).
+        run_dir: the run directory, where known.
+    """
+
+    def __init__(self, message: str, signum: int, run_dir: str | None = None):
+        super().__init__(message)
+        self.signum = int(signum)
+        self.run_dir = run_dir

@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from tfgen.errors import TrainingDiverged, UserError
+from tfgen.errors import Preempted, TrainingDiverged, UserError
 
 EXIT_USER_ERROR = 2
 
@@ -249,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as err:
         sys.stderr.write(f"tfgen: error: {err}\n")
         return 1
+    except Preempted as err:  # on a line of its own, after a progress bar
+        again = (f"tfgen train --run-dir {err.run_dir}" if args.command == "train"
+                 and err.run_dir else "the same command")
+        sys.stderr.write(f"\ntfgen: {err}; run {again} to resume from there\n")
+        return 128 + err.signum  # what the shell reports for a process the signal ended
     except BrokenPipeError:  # e.g. `tfgen presets | head`
         sys.stderr.close()
         return 0

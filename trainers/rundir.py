@@ -1,7 +1,8 @@
 """`RunDir`: the one owner of a run directory's layout.
 
     config.yaml       the resolved config, with its `family` (gan, vae)
-    checkpoints/      tf.train checkpoints (resume), best.weights.h5 (model selection)
+    checkpoints/      tf.train checkpoints (resume), best.weights.h5 (model selection),
+                      partial/ (a checkpoint inside an epoch, saved on SIGTERM/SIGINT)
     logs/             TensorBoard event files
     samples/          the sample grid of each picture epoch (epoch_NNNN.png)
     model.keras       the final model; the family adds generator.keras / decoder.keras

@@ -13,12 +13,11 @@ import contextlib
 import dataclasses
 import logging
 import math
-import sys
 import time
 
 import keras
 
-from tfgen.errors import UserError
+from tfgen.errors import Preempted, UserError
 from tfgen.metrics.evaluation import DIRECTIONS
 from tfgen.trainers import families
 from tfgen.trainers.rundir import RunDir, write_json
@@ -58,7 +57,8 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
     plan = Plan.make(cfg, source, strategy, family)
     with strategy.scope():
         model = family.build(cfg, source.info, plan.compile_kwargs, plan.total_steps)
-    cbs = Callbacks.make(cfg, run_dir, source, model, family, strategy, chief)
+    cbs = Callbacks.make(cfg, run_dir, source, model, family, strategy, chief,
+                         progress=progress)
     initial_epoch, step = _resume(cfg, run_dir, cbs)
     if initial_epoch >= cfg.epochs:  # trained, but killed before its final files were written
         log.info("%s finished training (epoch %d); writing its final files", run_dir, cfg.epochs)
@@ -76,12 +76,20 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
     if family.validates and "val" in source.info.splits:
         val_ds = data.load(source, "val", batch_size=cfg.batch_size, seed=cfg.seed,
                            labels=cfg.data.labels, training=False, strategy=strategy)
+    if chief and progress:
+        log.info("%s", banner(cfg, source, plan, strategy, initial_epoch, step))
     start = time.time()
-    model.fit(
-        ds, epochs=cfg.epochs, initial_epoch=initial_epoch, steps_per_epoch=plan.steps_per_epoch,
-        validation_data=val_ds, callbacks=cbs.ordered, shuffle=False,
-        verbose=(1 if sys.stdout.isatty() else 2) if progress else 0,
-    )
+    try:
+        model.fit(
+            ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
+            steps_per_epoch=plan.steps_per_epoch, validation_data=val_ds, callbacks=cbs.ordered,
+            shuffle=False, verbose=0,  # the console is `ProgressLogger`'s
+        )
+    except Preempted as err:
+        err.run_dir = str(run_dir)
+        raise
+    finally:
+        cbs.preemption.uninstall()  # also when fit raised
     wall = time.time() - start
     return _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief, wall)
 
@@ -98,6 +106,21 @@ def _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chie
         for line in summary_lines(metrics, run_dir, family):
             log.info("%s", line)
     return metrics
+
+
+def banner(cfg, source, plan, strategy, initial_epoch: int, step: int) -> str:
+    """The run's first console line: what trains on what, how long, on what."""
+    info = source.info
+    shape = "x".join(str(d) for d in info.shape)
+    replicas = strategy.num_replicas_in_sync
+    left = (cfg.epochs - initial_epoch) * plan.steps_per_epoch
+    where = f"from step {step}, " if step else ""
+    return (f"training {cfg.preset or families.for_config(cfg).name} on {info.name} "
+            f"({source.num_examples('train'):,} x {shape}): {cfg.epochs} epochs x "
+            f"{plan.steps_per_epoch} steps, batch {cfg.batch_size} ({where}{left:,} steps to "
+            f"go); {type(strategy).__name__.lstrip('_')} ({replicas} replica"
+            f"{'s' if replicas > 1 else ''}), {keras.config.dtype_policy().name}"
+            + (", XLA" if plan.compile_kwargs.get("jit_compile") else ""))
 
 
 def summary_lines(metrics: dict, run_dir: RunDir, family) -> list[str]:
@@ -117,8 +140,8 @@ def summary_lines(metrics: dict, run_dir: RunDir, family) -> list[str]:
                               if isinstance(v, (int, float)) and k in DIRECTIONS)
             if shown:
                 lines.append(f"{key} ({values.get('split', 'test')} split): {shown}")
-    lines.append(f"files: {', '.join(run_dir.file(f) for f in family.files)}, "
-                 f"{run_dir.metrics_file}; pictures in {run_dir.samples}")
+    lines.append(f"files in {run_dir}: {', '.join(family.files)}, metrics.json; pictures in "
+                 "samples/")
     lines.append(f"next: tensorboard --logdir {run_dir.logs} | tfgen sample {run_dir} --out "
                  f"samples.png | tfgen evaluate {run_dir}")
     return lines
@@ -210,23 +233,30 @@ class Callbacks:
     """The run's callbacks. Their order in `ordered` matters (tested):
 
     1. `NonFiniteGuard` first: a non-finite step stops before anything is logged or saved.
-    2. `Evaluation` before the logger and `BestEpoch`, which read the `eval_*` values it adds to
-       the epoch's logs.
-    3. `TensorBoardLogger` (chief only).
-    4. `BestEpoch` before the `Checkpointer`: its state is saved with the epoch.
-    5. `EpochRecorder` (chief only): the epoch's logs, for `metrics.json`, before the checkpoint
+    2. `Preemption`: after the guard (a non-finite step is never checkpointed), before any
+       callback that may stop training at an epoch end (it ends a resumed epoch early).
+    3. `Evaluation` before `BestEpoch` and the loggers, which read the `eval_*` values it adds
+       to the epoch's logs.
+    4. `BestEpoch` before the `Checkpointer` (its state is saved with the epoch) and before the
+       `TensorBoardLogger`, whose `on_train_end` (the projector) must see the selected weights
+       that `BestEpoch.on_train_end` loads.
+    5. `TensorBoardLogger` (chief only).
+    6. `EpochRecorder` (chief only): the epoch's logs, for `metrics.json`, before the checkpoint
        that makes the epoch count as done.
-    6. `Checkpointer` last: a checkpoint holds everything the epoch changed.
+    7. `ProgressLogger` (chief, with progress): the console line, with the evaluation's values.
+    8. `Checkpointer` last: a checkpoint holds everything the epoch changed.
     """
 
     ordered: list
     checkpointer: object
+    preemption: object
     best: object | None = None
     evaluation: object | None = None
     metric: str | None = None
 
     @classmethod
-    def make(cls, cfg, run_dir: RunDir, source, model, family, strategy, chief) -> Callbacks:
+    def make(cls, cfg, run_dir: RunDir, source, model, family, strategy, chief,
+             progress: bool = False) -> Callbacks:
         from tfgen import callbacks
 
         ckpt_dir = (run_dir.checkpoints if chief
@@ -243,17 +273,20 @@ class Callbacks:
                                        patience=family.patience(cfg))
         checkpointer = callbacks.Checkpointer(ckpt_dir, model, every=cfg.training.checkpoint_every,
                                               extra=best.state() if best is not None else None)
-        ordered = [callbacks.NonFiniteGuard()]
+        preemption = callbacks.Preemption(checkpointer)
+        ordered = [callbacks.NonFiniteGuard(), preemption]
         if evaluation is not None:
             ordered.append(evaluation)
-        if chief:
-            ordered.append(_logger(cfg, run_dir, source, model, family))
         if best is not None:
             ordered.append(best)
         if chief:
+            ordered.append(_logger(cfg, run_dir, source, model, family))
+        if chief:
             ordered.append(EpochRecorder(run_dir))
+        if chief and progress:
+            ordered.append(callbacks.ProgressLogger())
         ordered.append(checkpointer)
-        return cls(ordered, checkpointer, best, evaluation, metric)
+        return cls(ordered, checkpointer, preemption, best, evaluation, metric)
 
 
 class EpochRecorder(keras.callbacks.Callback):
@@ -341,7 +374,9 @@ def _resume(cfg, run_dir: RunDir, cbs: Callbacks) -> tuple[int, int]:
                         "raise epochs to train further")
     step = model_step(cbs.checkpointer.model)
     if initial_epoch:
-        log.info("resuming %s from epoch %d (step %d)", run_dir, initial_epoch, step)
+        within = cbs.checkpointer.partial_steps()
+        log.info("resuming %s from epoch %d (step %d)%s", run_dir, initial_epoch, step,
+                 f", {within} steps into epoch {initial_epoch + 1}" if within else "")
     else:
         log.info("run directory: %s", run_dir)
     return initial_epoch, step

@@ -16,7 +16,7 @@ import logging
 import keras_tuner
 
 from tfgen import data
-from tfgen.errors import ConfigError, TrainingDiverged
+from tfgen.errors import ConfigError, Preempted, TrainingDiverged
 from tfgen.metrics.evaluation import DIRECTIONS
 from tfgen.trainers import config as config_lib
 from tfgen.trainers import families, presets
@@ -86,10 +86,17 @@ class GenerativeHyperModel(keras_tuner.HyperModel):
                                     progress=False)
             except TrainingDiverged as err:  # non-finite or collapsed: failed, not retried
                 raise keras_tuner.errors.FailedTrialError(str(err)) from None
+            except Preempted as err:  # the search stops (KerasTuner would go on to a new trial)
+                raise TrialPreempted(str(err), err.signum, run_dir) from None
             finally:
                 logger.setLevel(level)
         values = metrics["evaluation"]
         return {name: float(values[name]) for name in self.objective}
+
+
+class TrialPreempted(Preempted, keras_tuner.errors.FatalError):
+    """A trial stopped by SIGTERM/SIGINT: a `FatalError`, so KerasTuner stops the search and
+    leaves the trial running; the same `tfgen tune` command resumes it from its checkpoint."""
 
 
 def hypermodel_for(preset: str, config_file=None, overrides=(), objective=None,

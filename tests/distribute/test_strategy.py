@@ -77,7 +77,7 @@ def _free_ports(n):
     return ports
 
 
-def _run_workers(n, worker=WORKER):
+def _run_workers(n, worker=WORKER, args=()):
     ports = _free_ports(n)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
@@ -86,7 +86,7 @@ def _run_workers(n, worker=WORKER):
             env = dict(os.environ, PYTHONPATH=str(ROOT),
                        TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
             procs.append(subprocess.Popen(
-                [sys.executable, str(worker)], env=env, stdout=subprocess.PIPE,
+                [sys.executable, str(worker), *args], env=env, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True,
             ))
         outputs = [p.communicate(timeout=240) for p in procs]
@@ -156,3 +156,16 @@ def test_auto_precision_reads_the_cpu_flags(tmp_path):
     policy, why = auto_precision(tf.distribute.get_strategy())
     expected = "mixed_bfloat16" if cpu_has_bf16_units() else "float32"
     assert policy == expected and "CPU" in why
+
+
+def test_a_signal_to_one_worker_stops_all_at_the_same_step(tmp_path):
+    """SIGTERM to worker 1 only: the workers agree (an all-reduce after every execution), both
+    save a mid-epoch checkpoint after the same step and raise `Preempted`."""
+    import signal
+
+    results = _run_workers(2, worker=ROOT / "tests" / "models" / "mw_gan_worker.py",
+                           args=("preempt", str(tmp_path / "ckpt")))
+    assert [r["stopped"] for r in results] == [signal.SIGTERM, signal.SIGTERM]
+    assert [r["step"] for r in results] == [2, 2]
+    assert [r["partial_steps"] for r in results] == [2, 2]
+    assert (tmp_path / "ckpt" / "partial").is_dir()

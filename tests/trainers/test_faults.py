@@ -197,6 +197,8 @@ def test_interrupt_says_how_to_resume(tmp_path):
         if child.poll() is None:
             child.kill()
     assert child.returncode == 130
-    assert err.endswith("\ntfgen: interrupted; run the same command again to resume from the "
-                        "last checkpoint\n")
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("tfgen: stopped by SIGINT at step "), err[-2000:]
+    assert last.endswith(f"saved; run tfgen train --run-dir {run} to resume from there"), last
     assert RunDir(run).has_trained()
+    assert (run / "checkpoints" / "partial").is_dir()  # the step it stopped at

@@ -67,21 +67,24 @@ def _callbacks(preset, tmp_path, **overrides):
     strategy = tf.distribute.get_strategy()
     plan = train.Plan.make(cfg, source, strategy, family)
     model = family.build(cfg, source.info, plan.compile_kwargs, plan.total_steps)
-    cbs = train.Callbacks.make(cfg, RunDir(tmp_path), source, model, family, strategy, True)
+    cbs = train.Callbacks.make(cfg, RunDir(tmp_path), source, model, family, strategy, True,
+                               progress=True)
     return [type(c) for c in cbs.ordered], cbs
 
 
 def test_callback_order(tmp_path):
     order, cbs = _callbacks("ring8-gan", tmp_path, **{"evaluation.every": 1})
-    assert order == [callbacks.NonFiniteGuard, callbacks.Evaluation, callbacks.TensorBoardLogger,
-                     callbacks.BestEpoch, train.EpochRecorder, callbacks.Checkpointer]
+    assert order == [callbacks.NonFiniteGuard, callbacks.Preemption, callbacks.Evaluation,
+                     callbacks.BestEpoch, callbacks.TensorBoardLogger, train.EpochRecorder,
+                     callbacks.ProgressLogger, callbacks.Checkpointer]
     assert cbs.metric == "reverse_kl" and cbs.best.monitor == "eval_reverse_kl"
     # A VAE selects on validation ELBO (no Evaluation callback); its logger draws diagnostics.
     order, cbs = _callbacks("digits-vae", tmp_path / "vae")
-    assert order == [callbacks.NonFiniteGuard, callbacks.TensorBoardLogger, callbacks.BestEpoch,
-                     train.EpochRecorder, callbacks.Checkpointer]
+    assert order == [callbacks.NonFiniteGuard, callbacks.Preemption, callbacks.BestEpoch,
+                     callbacks.TensorBoardLogger, train.EpochRecorder, callbacks.ProgressLogger,
+                     callbacks.Checkpointer]
     assert cbs.best.monitor == "val_elbo"
-    logger = cbs.ordered[1]
+    logger = cbs.ordered[3]
     assert [type(d) for d in logger.diagnostics] == [callbacks.LatentDiagnostics]
 
 

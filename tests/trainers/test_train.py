@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -12,7 +14,7 @@ import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.processes import kill_when
+from tests.processes import kill_when, tfgen_env
 from tfgen.trainers import presets
 from tfgen.trainers.cli import main
 
@@ -80,14 +82,15 @@ def test_tensorboard_scalars_and_pictures(ring_run):
     tags = set(acc.Tags()["tensors"])
     for tag in ("train/d_loss", "train/g_loss", "train/d_adversarial", "train/d_real",
                 "train/d_fake", "train/d_grad_norm", "train/g_grad_norm",
-                "learning_rate/g_optimizer", "learning_rate/d_optimizer", "samples"):
+                "train/learning_rate/g_optimizer", "train/learning_rate/d_optimizer",
+                "samples/generated"):
         assert tag in tags, tag
     steps = scalar_steps(acc, "train/g_loss")
     assert steps[0] == 1 and steps[-1] >= 51 and steps == sorted(steps)
-    assert scalar_steps(acc, "samples") == [30, 60]  # keyed by generator step, once per epoch
+    assert scalar_steps(acc, "samples/generated") == [30, 60]  # by generator step, each epoch
     import tensorflow as tf
 
-    first, last = acc.Tensors("learning_rate/g_optimizer")[0], acc.Tensors("learning_rate/g_optimizer")[-1]
+    first, last = (acc.Tensors("train/learning_rate/g_optimizer")[i] for i in (0, -1))
     # The preset's linear decay over 2 x 30 steps, read at the logged steps.
     assert tf.make_ndarray(first.tensor_proto) == pytest.approx(1e-3 * (1 - first.step / 60), rel=1e-5)
     assert tf.make_ndarray(last.tensor_proto) == pytest.approx(1e-3 * (1 - last.step / 60), rel=1e-5)
@@ -102,7 +105,7 @@ def test_resume_continues_steps_and_curves(ring_run, tmp_path):
     assert "resuming" in proc.stderr and "from epoch 2 (step 60)" in proc.stderr
     assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 90
     acc = events(run_dir)
-    assert scalar_steps(acc, "samples") == [30, 60, 90]
+    assert scalar_steps(acc, "samples/generated") == [30, 60, 90]
     assert max(scalar_steps(acc, "train/d_loss")) >= 81
     # Done: the same command again says so; a changed config is refused, naming the keys.
     again = tfgen("train", "--preset", "ring8-gan", "--set", "epochs=3", "--set",
@@ -127,28 +130,72 @@ def _generator_weights(run_dir):
     return [keras.ops.convert_to_numpy(w) for w in model.weights]
 
 
-def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
-    args = ["train", "--preset", "ring8-gan", "--set", "epochs=4", "--set", "steps_per_epoch=250",
-            *TINY, "--set", "model.ema_decay=0.99", "--set", "training.deterministic=true", "-q"]
-    whole = tmp_path / "whole"
-    proc = tfgen(*args, "--run-dir", str(whole))
-    assert proc.returncode == 0, proc.stderr
+KILL_ARGS = ["train", "--preset", "ring8-gan", "--set", "epochs=4", "--set",
+             "steps_per_epoch=250", *TINY, "--set", "model.ema_decay=0.99", "--set",
+             "training.deterministic=true", "-q"]
 
+
+@pytest.fixture(scope="module")
+def whole_run(tmp_path_factory):
+    whole = tmp_path_factory.mktemp("whole")
+    proc = tfgen(*KILL_ARGS, "--run-dir", str(whole))
+    assert proc.returncode == 0, proc.stderr
+    return whole
+
+
+def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path, whole_run):
     killed = tmp_path / "killed"
-    kill_mid_run(args, killed, after="ckpt-1.index", delay=0.4)  # into epoch 2
+    kill_mid_run(KILL_ARGS, killed, after="ckpt-1.index", delay=0.4)  # into epoch 2
     assert not (killed / "model.keras").exists()  # it really died before the end
-    proc = tfgen(*args, "--run-dir", str(killed))
+    proc = tfgen(*KILL_ARGS, "--run-dir", str(killed))
     assert proc.returncode == 0, proc.stderr
     assert "resuming" in proc.stderr
-    for a, b in zip(_generator_weights(whole), _generator_weights(killed), strict=True):
+    for a, b in zip(_generator_weights(whole_run), _generator_weights(killed), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_sigterm_saves_mid_epoch_and_resume_is_bit_identical(tmp_path, whole_run):
+    run_dir = tmp_path / "preempted"
+    child = subprocess.Popen([sys.executable, "-m", "tfgen.trainers.cli", *KILL_ARGS,
+                              "--run-dir", str(run_dir)], env=tfgen_env(),
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 240
+        while not (run_dir / "checkpoints" / "ckpt-1.index").exists():
+            assert child.poll() is None and time.time() < deadline
+            time.sleep(0.02)
+        time.sleep(0.4)  # into epoch 2
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + signal.SIGTERM, err[-2000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("tfgen: stopped by SIGTERM at step ") and ", in epoch 2;" in last
+    assert last.endswith(f"; run tfgen train --run-dir {run_dir} to resume from there"), last
+    step = int(last.split(" at step ")[1].split(",")[0])
+    assert 250 < step < 500
+    assert (run_dir / "checkpoints" / "partial").is_dir()
+    assert not (run_dir / "model.keras").exists()
+
+    proc = tfgen(*KILL_ARGS, "--run-dir", str(run_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert f"from epoch 1 (step {step}), {step - 250} steps into epoch 2" in proc.stderr
+    for a, b in zip(_generator_weights(whole_run), _generator_weights(run_dir), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # The epoch that was cut logs the means of all its steps, as in the run never stopped.
+    whole, resumed = (json.loads((d / "epochs.json").read_text()) for d in (whole_run, run_dir))
+    assert resumed == whole
 
 
 def test_non_finite_training_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, capsys,
                                                                           monkeypatch):
     run_dir = tmp_path / "nan"
+    # Five steps per execution: the step named is still the first non-finite one (6), not the
+    # execution's last (10).
     base = ["train", "--preset", "ring8-gan", "--set", "steps_per_epoch=5", *TINY,
-            "--run-dir", str(run_dir), "-q"]
+            "--set", "training.steps_per_execution=5", "--run-dir", str(run_dir), "-q"]
     assert main([*base, "--set", "epochs=1"]) == 0
     good = (run_dir / "checkpoints" / "checkpoint").read_text()
     capsys.readouterr()
@@ -180,5 +227,5 @@ def test_mixed_float16_run_logs_loss_scales(tmp_path):
                  "steps_per_epoch=3", *TINY, "--set", "training.precision=mixed_float16",
                  "--run-dir", str(run_dir), "-q"]) == 0
     tags = set(events(run_dir).Tags()["tensors"])
-    assert {"loss_scale/g_optimizer", "loss_scale/d_optimizer"} <= tags
+    assert {"train/loss_scale/g_optimizer", "train/loss_scale/d_optimizer"} <= tags
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored

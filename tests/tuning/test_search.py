@@ -11,7 +11,7 @@ import keras_tuner
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.processes import kill_when, tfgen_env
+from tests.processes import kill_after, kill_when, start, tfgen_env
 from tfgen.trainers import presets
 from tfgen.trainers.cli import main
 from tfgen.tuning import search
@@ -20,6 +20,44 @@ from tfgen.tuning.hypermodels import hypermodel_for
 # Each trial: 2 epochs x 10 steps of a small MLP GAN on ring8, evaluated after each epoch.
 TINY = ["--preset", "ring8-gan", "--set", "epochs=2", "--set", "steps_per_epoch=10",
         "--set", "batch_size=64", "--set", "model.depth=1"]
+
+
+def hparams_session_groups(logdir, metrics) -> list[dict]:
+    """The HParams dashboard's session groups, from `tensorboard --logdir logdir`'s own API."""
+    import urllib.request
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/data/plugin/hparams"
+
+    def post(route, body):
+        request = urllib.request.Request(f"{base}/{route}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                experiment = post("experiment", {"experimentName": ""})
+                if experiment.get("metricInfos"):
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None and time.time() < deadline
+            time.sleep(0.5)
+        request = {"experimentName": "", "startIndex": 0, "sliceSize": 100,
+                   "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE",
+                                       "STATUS_RUNNING"],
+                   "colParams": [{"metric": {"tag": f"evaluation/{m}"}, "order": "ORDER_ASC"}
+                                 for m in metrics]}
+        return post("session_groups", request)["sessionGroups"]
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_space_values_become_config_keys():
@@ -74,6 +112,17 @@ def test_search_table_best_config_and_hparams(tmp_path, capsys):
     acc = EventAccumulator(str(run), size_guidance={"tensors": 0})
     acc.Reload()  # one run directory: TensorBoard joins the session with these metrics
     assert {"_hparams_/session_start_info", "evaluation/reverse_kl"} <= set(acc.Tags()["tensors"])
+    # Read back as the dashboard does, from a real TensorBoard server: one group per trial,
+    # each with its objective's value and a finished status.
+    groups = hparams_session_groups(out / "ring8-gan", ["reverse_kl", "high_quality"])
+    by_trial = {t["trial_id"]: t for t in results["trials"]}
+    assert len(groups) == 2
+    for group in groups:
+        trial = by_trial[group["name"].split("/")[0].removeprefix("trial_")]
+        values = {m["name"]["tag"]: m["value"] for m in group["metricValues"]}
+        assert values["evaluation/reverse_kl"] == pytest.approx(trial["metrics"]["reverse_kl"])
+        assert [s["status"] for s in group["sessions"]] == ["STATUS_SUCCESS"]
+        assert group["hparams"]["width"] == trial["hyperparameters"]["width"]
     # The same command again continues the finished search: nothing retrained.
     assert main(["tune", *TINY, "--max-trials", "2", "--objective", "reverse_kl,high_quality",
                  "--dir", str(out), "-q"]) == 0
@@ -118,6 +167,53 @@ def test_sigkill_mid_trial_then_resume(tmp_path):
     results = json.loads((out / "results.json").read_text())
     assert sorted(t["trial_id"] for t in results["trials"]) == ["0", "1", "2"]
     assert all(t["status"] == "COMPLETED" for t in results["trials"])
+
+
+def test_random_kills_and_a_sigterm_inside_a_search_give_the_same_results(tmp_path, capsys):
+    """Four SIGKILLs at random moments and one SIGTERM (saved mid-epoch, exit 143) inside a
+    search of three deterministic trials; resumed, its trials and scores equal an
+    uninterrupted search's."""
+    import random
+    import signal
+
+    def args(out):
+        return ["tune", *TINY, "--set", "steps_per_epoch=40", "--set",
+                "training.deterministic=true", "--max-trials", "3", "--dir", str(out)]
+
+    begin = time.time()
+    whole = subprocess.run([sys.executable, "-m", "tfgen.trainers.cli", *args(tmp_path / "w")],
+                           env=tfgen_env(), capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    total = time.time() - begin
+    out, rng, hits = tmp_path / "k", random.Random(15), []
+    for i in range(4):
+        delay = rng.uniform(0.3 * total, total)
+        trials = lambda: ", ".join(sorted(  # noqa: E731
+            p.parent.name + ("*" if (p / "metrics.json").exists() else "")
+            for p in (out / "ring8-gan").glob("trial_*/run")))
+        hits.append(f"kill {i + 1} at {delay:.1f} s: {kill_after(args(out), delay, trials)}")
+    with capsys.disabled():
+        print("\n" + "\n".join(hits))  # finished trials are starred
+    child = start(args(out))
+    deadline = time.time() + 300
+    while not list((out / "ring8-gan").glob("trial_2/run/checkpoints/ckpt-1.index")):
+        assert child.poll() is None and time.time() < deadline, child.stderr.read()[-2000:]
+        time.sleep(0.01)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=300)
+    assert child.returncode == 128 + signal.SIGTERM, err[-3000:]
+    assert err.strip().splitlines()[-1].endswith("; run the same command to resume from there")
+    done = subprocess.run([sys.executable, "-m", "tfgen.trainers.cli", *args(out)],
+                          env=tfgen_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "steps into epoch 2" in done.stderr  # trial 2 went on from its mid-epoch checkpoint
+
+    def trials(directory):
+        results = json.loads((directory / "results.json").read_text())
+        return sorted((t["trial_id"], t["status"], json.dumps(t["hyperparameters"]),
+                       t["score"], json.dumps(t["metrics"])) for t in results["trials"])
+
+    assert trials(out) == trials(tmp_path / "w")
 
 
 def _free_port():

@@ -18,8 +18,9 @@ class NonFiniteGuard(keras.callbacks.Callback):
     non-finite gradient makes the weights non-finite in the same step, which is checked.
 
     Raises `TrainingDiverged` naming the quantity and the step, from the batch end where it was
-    seen (with `steps_per_execution=K`, within K steps); epoch-end callbacks such as
-    `Checkpointer` do not run, so the last good checkpoint is kept.
+    seen. The step is exact also with `steps_per_execution=K` (the model records the first
+    non-finite step inside its train step); epoch-end callbacks such as `Checkpointer` do not
+    run, so the last good checkpoint is kept.
     """
 
     def on_train_batch_end(self, batch, logs=None):
@@ -32,7 +33,8 @@ class NonFiniteGuard(keras.callbacks.Callback):
                 self._stop(key)
 
     def _stop(self, quantity: str):
+        first = getattr(self.model, "first_nonfinite_step", lambda: None)()
         raise TrainingDiverged(
-            f"non-finite {quantity} at step {model_step(self.model)}; training stopped "
+            f"non-finite {quantity} at step {first or model_step(self.model)}; training stopped "
             "(the last good checkpoint is kept)"
         )

@@ -37,6 +37,27 @@ def _is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     )()
 
 
+class FirstNonFinite:
+    """The step at which a train step first produced a non-finite logged value (-1: none).
+
+    Updated inside every train step, so the step is exact even when `fit` runs several steps
+    per execution (`steps_per_execution`) and sees the logs only at the execution's end. A plain
+    object holding one variable, so Keras neither tracks it among the model's weights or
+    metrics nor saves it (a model saved before it existed still loads).
+    """
+
+    def __init__(self):
+        self.step = keras.Variable(-1, dtype="int64", trainable=False, name="first_nonfinite",
+                                   aggregation="only_first_replica")
+
+    def update_state(self, step, finite):
+        first = tf.logical_and(self.step.value < 0, tf.logical_not(finite))
+        self.step.assign(tf.where(first, tf.cast(step, tf.int64), self.step.value))
+
+    def result(self):
+        return self.step.value
+
+
 class GenerativeModel(keras.Model):
     """Base class of `GAN` and `VAE`.
 
@@ -120,6 +141,27 @@ class GenerativeModel(keras.Model):
         tensors, used by the SavedModel export."""
         raise NotImplementedError
 
+    def interpolation(self, rows: int = 6, steps: int = 10, seed: int = 0) -> np.ndarray:
+        """Samples along `rows` latent paths of `steps` points, [rows · steps, ...] row-major:
+        each path joins two draws of N(0, I) by spherical interpolation (slerp), which keeps
+        the points at the norm typical of the prior, where a straight line would pass near the
+        origin (an atypical code). Conditional models keep one class per row (0, 1, 2, ...).
+        A smooth row means the model maps nearby codes to nearby samples; a row that jumps
+        between unrelated samples, or repeats one, shows holes or collapse."""
+        ends = self.latent(2 * rows, seed).astype(np.float64)
+        a, b = ends[:rows], ends[rows:]
+        cos = np.sum(a * b, 1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+        omega = np.arccos(np.clip(cos, -1.0, 1.0))[:, None, None]
+        t = np.linspace(0.0, 1.0, steps)[None, :, None]
+        sin = np.maximum(np.sin(omega), 1e-8)
+        z = (np.sin((1 - t) * omega) / sin * a[:, None] + np.sin(t * omega) / sin * b[:, None])
+        z = z.reshape(rows * steps, -1).astype(np.float32)
+        labels = self.sample_labels(rows)
+        if labels is not None:
+            labels = tf.constant(np.repeat(labels, steps).astype(np.int32))
+        with self.exported_weights():
+            return keras.ops.convert_to_numpy(self.generate(tf.constant(z), labels))
+
     def export_endpoints(self, archive) -> None:
         """Add the model's own endpoints to a `keras.export.ExportArchive` (besides `sample`)."""
 
@@ -166,6 +208,15 @@ class GenerativeModel(keras.Model):
         strategy's scope). Keras resets them at each epoch's start, so logs, `History` and
         TensorBoard see epoch means, as for every Keras model."""
         self.log_trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.nonfinite = FirstNonFinite()
+
+    def first_nonfinite_step(self) -> int | None:
+        """The step (1-based count of train steps) whose logged losses, penalties or weights
+        were first non-finite, or None. Gradient norms do not count (under mixed float16 an
+        overflowing gradient is expected: the loss-scale optimizer skips that update)."""
+        tracker = getattr(self, "nonfinite", None)
+        step = int(keras.ops.convert_to_numpy(tracker.result())) if tracker is not None else -1
+        return step if step >= 0 else None
 
     @property
     def metrics(self):
@@ -182,6 +233,11 @@ class GenerativeModel(keras.Model):
         if set(logs) != set(self.log_trackers):
             raise ValueError(f"train step logs {sorted(logs)} but tracks "
                              f"{sorted(self.log_trackers)}")
+        finite = [tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32)))
+                  for k, v in logs.items() if "grad_norm" not in k]
+        if "weights_finite" in logs:
+            finite.append(tf.equal(tf.cast(logs["weights_finite"], tf.float32), 1.0))
+        self.nonfinite.update_state(self.step.value, tf.reduce_all(tf.stack(finite)))
         out = {}
         for key, value in logs.items():
             tracker = self.log_trackers[key]

@@ -1,0 +1,112 @@
+"""`ProgressLogger`: one line per epoch that fits a terminal, with overall progress and ETA."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+
+import keras
+
+from tfgen.callbacks.common import scalar
+
+log = logging.getLogger("tfgen")
+
+# Logged every epoch but not worth a person's attention there (TensorBoard and epochs.json
+# keep them): health flags, gradient norms, schedule values.
+QUIET = ("weights_finite", "grad_norm", "kl_weight", "loss_scale")
+
+
+def duration(seconds: float) -> str:
+    """12s, 3m05s, 2h07m."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def headline(logs: dict, width: int) -> str:
+    """The epoch's values in at most `width` characters: evaluation and validation values
+    first, then losses, then the rest (each group alphabetical); quiet values, and values equal
+    to one already shown (a GAN's `d_adversarial` is its `d_loss` without penalties), left
+    out."""
+    values = {k: scalar(v) for k, v in (logs or {}).items()}
+
+    def rank(key):
+        group = (0 if key.startswith("eval_") else 1 if key.startswith("val_")
+                 else 2 if "loss" in key else 3)
+        return group, key
+
+    shown, text = [], ""
+    for key in sorted(values, key=rank):
+        value = values[key]
+        if any(q in key for q in QUIET) or any(value == values[k] for k in shown):
+            continue
+        item = f"{key.removeprefix('eval_')} {value:.4g}"
+        if len(text) + len(item) + 2 > width:
+            break
+        text = f"{text}  {item}" if text else item
+        shown.append(key)
+    return text
+
+
+class ProgressLogger(keras.callbacks.Callback):
+    """The console of a run: at each epoch's end one line of at most `width` characters --
+    epoch, overall progress, the epoch's headline values, its time and the time left -- through
+    the `tfgen` logger. On a terminal, a status line (step within the epoch and time left) is
+    redrawn in place at most every `refresh` seconds while an epoch runs.
+
+    Args:
+        width: characters per line (120: a terminal that is not full screen).
+        refresh: seconds between redraws of the in-epoch status line.
+        stream: where the status line goes (default stderr); only if it is a terminal.
+    """
+
+    def __init__(self, width: int = 120, refresh: float = 1.0, stream=None):
+        super().__init__()
+        self.width, self.refresh = width, refresh
+        self.stream = stream or sys.stderr
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def on_train_begin(self, logs=None):
+        self._begin, self._epochs_done, self._first = time.time(), 0, None
+        self._drawn = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._epoch_begin = epoch, time.time()
+        if self._first is None:  # the epoch this fit started at (a resumed run's is not 0)
+            self._first = epoch
+
+    def _left(self, fraction_of_epoch: float) -> str:
+        """Time left of the whole run, from this fit's pace (evaluation time included)."""
+        done = self._epochs_done + fraction_of_epoch
+        if done <= 0:
+            return "?"
+        epochs = self.params.get("epochs", 0) - self._first
+        return duration((time.time() - self._begin) / done * max(0.0, epochs - done))
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.live or time.time() - self._drawn < self.refresh:
+            return
+        self._drawn = time.time()
+        steps = self.params.get("steps") or 0
+        fraction = min(1.0, (batch + 1) / steps) if steps else 0.0
+        text = (f"epoch {self._epoch + 1}/{self.params.get('epochs')}  step {batch + 1}/{steps}"
+                f"  {headline(logs, 60)}  left {self._left(fraction)}")
+        self.stream.write("\r" + text[: self.width - 1].ljust(self.width - 1))
+        self.stream.flush()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._epochs_done += 1
+        if self.live and self._drawn:
+            self.stream.write("\r" + " " * (self.width - 1) + "\r")
+            self.stream.flush()
+        epochs = self.params.get("epochs") or 0
+        head = f"epoch {epoch + 1}/{epochs} {math.floor(100 * (epoch + 1) / max(1, epochs))}%"
+        tail = f"{duration(time.time() - self._epoch_begin)}, left {self._left(0.0)}"
+        # "tfgen: " (7) and two separators (4) go around the values.
+        room = self.width - 7 - len(head) - len(tail) - 4
+        log.info("%s", f"{head}  {headline(logs, room)}  {tail}")
