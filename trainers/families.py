@@ -176,7 +176,10 @@ class VAEFamily(Family):
     def diagnostics(self, source, labels: bool) -> list:
         from tfgen.callbacks import LatentDiagnostics
 
-        return [LatentDiagnostics(source.fixed_batch(16, labels), source.info.value_range)]
+        info = source.info
+        return [LatentDiagnostics(source.fixed_batch(16, labels), info.value_range,
+                                  projector=source.fixed_batch(1000, info.num_classes is not None),
+                                  class_names=info.class_names)]
 
     def nll_samples(self, cfg: VAEConfig) -> int:
         return cfg.model.eval_samples

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
 
 def _sample_with_progress(model, num, seed, labels, progress, sampler="prior"):
     bar = None
-    if progress and num > 256:
+    if progress and num > 256 and sys.stdout.isatty():  # no bar codes in a log file
         import keras
 
         bar = keras.utils.Progbar(num, unit_name="sample")

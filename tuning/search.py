@@ -17,6 +17,8 @@ interrupted one is retried (its run directory resumes from its last checkpoint).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import os
@@ -90,11 +92,13 @@ class GenerativeTuner(keras_tuner.Tuner):
         except keras_tuner.errors.FailedTrialError as err:
             summary.update(status="FAILED", message=str(err))
             log.info("trial %s failed: %s", trial.trial_id, err)
+            self._end_hparams_session(run, success=False)
             raise
         finally:
             summary["wall_time_s"] = round(time.time() - start, 1)
             write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
         summary.update(status="COMPLETED", scores=scores)
+        self._end_hparams_session(run, success=True)
         write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
         log.info("trial %s done in %.0f s: %s", trial.trial_id, summary["wall_time_s"],
                  ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
@@ -113,6 +117,19 @@ class GenerativeTuner(keras_tuner.Tuner):
         # writes: TensorBoard joins a session with the metrics of the same run only.
         with tf.summary.create_file_writer(run.logs).as_default():
             hp_api.hparams(_plain(trial.hyperparameters.values), trial_id=trial.trial_id)
+
+    @staticmethod
+    def _end_hparams_session(run: RunDir, success: bool):
+        """The session's end and status, so the HParams dashboard shows it as done (without
+        one, every trial's status reads "Unknown")."""
+        import tensorflow as tf
+        from tensorboard.plugins.hparams import api_pb2
+        from tensorboard.plugins.hparams import summary as hp_summary
+
+        status = api_pb2.STATUS_SUCCESS if success else api_pb2.STATUS_FAILURE
+        with tf.summary.create_file_writer(run.logs).as_default():
+            tf.summary.experimental.write_raw_pb(
+                hp_summary.session_end_pb(status).SerializeToString(), step=0)
 
     def write_hparams_config(self):
         """The HParams dashboard's experiment: every tuned hyperparameter and the objectives
@@ -141,8 +158,11 @@ def run(preset: str | None, tuner: str = "random", max_trials: int = 10, objecti
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise UserError(f"--dir {directory} is a file; give a directory")
     oracle = make_oracle(tuner, objectives(hypermodel.objective), max_trials, base.epochs, seed)
-    search = GenerativeTuner(oracle, hypermodel, directory=directory,
-                             project_name=base.preset, overwrite=False)
+    with contextlib.redirect_stdout(io.StringIO()) as said:  # KerasTuner print()s
+        search = GenerativeTuner(oracle, hypermodel, directory=directory,
+                                 project_name=base.preset, overwrite=False)
+    for line in said.getvalue().splitlines():  # "Reloading Tuner from ...", as our own line
+        log.info("%s", line.replace("Reloading Tuner from", "continuing the search saved in"))
     _check_same_search(search.project_dir, tuner, hypermodel)
     chief = os.environ.get("KERASTUNER_TUNER_ID", "tuner0") == "chief"
     if chief or "KERASTUNER_ORACLE_IP" not in os.environ:

@@ -6,7 +6,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfgen import data
-from tfgen.errors import ConfigError
+from tfgen.errors import ConfigError, DataError
 
 
 @pytest.fixture
@@ -55,3 +55,33 @@ def test_training_order_seeded_and_resumable(mock_mnist):
 def test_unknown_tfds_name():
     with pytest.raises(ConfigError, match="TFDS has no dataset 'mnistt'"):
         data.source("tfds:mnistt")
+
+
+def test_not_prepared_without_download_names_the_config_key(tmp_path):
+    src = data.source("tfds:mnist", data_dir=str(tmp_path), download=False)
+    with pytest.raises(DataError) as err:
+        src.dataset("train", 8, seed=0, training=True, labels=False)
+    text = str(err.value)
+    assert "is not prepared in" in text and "data.download=true" in text
+    assert "download=True" not in text and "\n" not in text
+
+
+def test_offline_download_fails_fast_with_one_line(tmp_path):
+    """No network (this machine and CI reach only package registries): TFDS alone retried for
+    3.5 minutes before failing."""
+    import socket
+    import time
+
+    try:
+        socket.create_connection(("storage.googleapis.com", 443), timeout=3).close()
+        pytest.skip("storage.googleapis.com is reachable: not offline")
+    except OSError:
+        pass
+    src = data.source("tfds:mnist", data_dir=str(tmp_path), download=True)
+    begin = time.time()
+    with pytest.raises(DataError) as err:
+        src.dataset("train", 8, seed=0, training=True, labels=False)
+    assert time.time() - begin < 30
+    text = str(err.value)
+    assert text.startswith("cannot download TFDS dataset 'mnist': no connection") and (
+        "\n" not in text and len(text) <= 300), text

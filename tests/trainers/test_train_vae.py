@@ -35,10 +35,54 @@ def test_vae_tensorboard(vae_run):
     acc = events(vae_run)
     tags = set(acc.Tags()["tensors"])
     for tag in ("train/elbo", "train/reconstruction", "train/kl", "train/kl_weight",
-                "train/loss", "validation/elbo", "kl_per_dimension", "samples",
-                "reconstructions", "latent_manifold", "learning_rate/optimizer"):
+                "train/loss", "validation/elbo", "train/kl_per_dimension", "samples/generated",
+                "samples/reconstructions", "samples/latent_manifold", "samples/interpolation",
+                "train/learning_rate/optimizer"):
         assert tag in tags, tag
     assert [e.step for e in acc.Tensors("validation/elbo")] == [10, 20, 30]
+
+
+def test_vae_projector_files_hold_the_encoder_means(vae_run):
+    """The Projector tab's files, read back: the codes are the final model's encoder means of
+    the labelled held-out examples, drawn by the sprite and named by the metadata."""
+    import tensorflow as tf
+    from PIL import Image
+
+    from tfgen import data
+    from tfgen.trainers.rundir import RunDir
+
+    logs = vae_run / "logs"
+    config = (logs / "projector_config.pbtxt").read_text()
+    assert 'tensor_name: "embedding/.ATTRIBUTES/VARIABLE_VALUE"' in config
+    assert 'metadata_path: "metadata.tsv"' in config and 'image_path: "sprite.png"' in config
+    codes = tf.train.load_checkpoint(str(logs / "embedding")).get_tensor(
+        "embedding/.ATTRIBUTES/VARIABLE_VALUE")
+    cfg = RunDir(vae_run).config()
+    x, y = data.source(cfg.data, seed=cfg.seed).fixed_batch(1000, labels=True)
+    model = keras.saving.load_model(vae_run / "model.keras", safe_mode=True)
+    assert codes.shape == (len(x), 2)
+    np.testing.assert_allclose(codes, model.encode(x)[0], atol=1e-5)
+    rows = (logs / "metadata.tsv").read_text().splitlines()
+    assert rows[0] == "label\tclass" and rows[1:] == [f"{v}\t{v}" for v in y]
+    side = int(np.ceil(np.sqrt(len(x))))
+    assert Image.open(logs / "sprite.png").size == (side * 8, side * 8)
+
+
+def test_interpolation_rows_join_two_latent_draws():
+    """Each row starts and ends at the samples of two prior draws, with slerp in between (the
+    points keep a typical norm); conditional rows stay in one class."""
+    from tests.models.helpers import tiny_gan
+
+    gan = tiny_gan(kind="dcgan", conditional=True)
+    rows, steps = 3, 5
+    got = gan.interpolation(rows=rows, steps=steps, seed=4)
+    z = gan.latent(2 * rows, 4)
+    ends = np.concatenate([z[:rows], z[rows:]])
+    labels = np.concatenate([np.arange(rows), np.arange(rows)]).astype(np.int32)
+    want = keras.ops.convert_to_numpy(gan.generate(ends, labels))
+    np.testing.assert_allclose(got[::steps], want[:rows], atol=1e-5)
+    np.testing.assert_allclose(got[steps - 1::steps], want[rows:], atol=1e-5)
+    assert got.shape == (rows * steps, 8, 8, 1)
 
 
 def test_sample_on_a_vae_run(vae_run, tmp_path):
@@ -84,7 +128,7 @@ def test_latent_traversal_for_larger_latents(tmp_path):
                  "steps_per_epoch=5", "--set", "model.width=8", "-q", "--run-dir",
                  str(run_dir)]) == 0
     tags = set(events(run_dir).Tags()["tensors"])
-    assert "latent_traversal" in tags and "latent_manifold" not in tags
+    assert "samples/latent_traversal" in tags and "samples/latent_manifold" not in tags
 
 
 def test_mixed_float16_vae_and_guard(tmp_path, capsys, monkeypatch):
@@ -93,7 +137,7 @@ def test_mixed_float16_vae_and_guard(tmp_path, capsys, monkeypatch):
                  "model.eval_samples=5", "--set", "training.precision=mixed_float16",
                  *TINY, "--run-dir", str(run_dir)]) == 0
     tags = set(events(run_dir).Tags()["tensors"])
-    assert "loss_scale/optimizer" in tags
+    assert "train/loss_scale/optimizer" in tags
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert np.isfinite(metrics["quality"]["nll"])
     import tfgen.data

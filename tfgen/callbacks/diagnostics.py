@@ -16,15 +16,58 @@ class LatentDiagnostics:
     [-2.5, 2.5]); and the histogram
     `kl_per_dimension`.
 
+    With `projector` data, `write_projector` also lays out TensorBoard's embedding projector in
+    the log directory: the encoder means of those examples (`embedding`), a sprite of the images
+    and a `metadata.tsv` of their labels (and class names), so the Projector tab shows the latent
+    space with PCA, t-SNE or UMAP, each point drawn as its image and coloured by class.
+
     Args:
         reference: a fixed batch (samples, labels or None) of real data.
         value_range: pixel range of the images.
         min_size: pictures are enlarged (nearest neighbour) to at least this many pixels.
+        projector: (samples, labels or None) for the projector, e.g. 1,000 held-out examples.
+        class_names: names of the labels, for the projector's metadata.
     """
 
-    def __init__(self, reference, value_range=(0.0, 1.0), min_size: int = 512):
+    def __init__(self, reference, value_range=(0.0, 1.0), min_size: int = 512, projector=None,
+                 class_names=None):
         self.x, self.labels = reference
         self.value_range, self.min_size = value_range, min_size
+        self.projector, self.class_names = projector, class_names
+
+    def write_projector(self, model, log_dir: str) -> None:
+        """The projector files in `log_dir`: `embedding.*` (a checkpoint holding the codes),
+        `sprite.png`, `metadata.tsv`, `projector_config.pbtxt`."""
+        if self.projector is None:
+            return
+        import os
+
+        import tensorflow as tf
+        from tensorboard.plugins import projector
+
+        x, y = self.projector
+        codes, _ = model.encode(x, y if model.conditional else None)
+        tf.train.Checkpoint(embedding=tf.Variable(np.asarray(codes, np.float32))).write(
+            os.path.join(log_dir, "embedding"))
+        side = int(np.ceil(np.sqrt(len(x))))
+        sprite = images_lib.image_grid(x, self.value_range, columns=side, pad=0)
+        if sprite.shape[-1] == 1:
+            sprite = np.repeat(sprite, 3, axis=-1)
+        images_lib.save_png(sprite, os.path.join(log_dir, "sprite.png"))
+        config = projector.ProjectorConfig()
+        config.model_checkpoint_path = "embedding"
+        embedding = config.embeddings.add()
+        embedding.tensor_name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
+        embedding.sprite.image_path = "sprite.png"
+        embedding.sprite.single_image_dim.extend([int(x.shape[2]), int(x.shape[1])])
+        if y is not None:
+            rows = [f"{int(label)}\t{self.class_names[int(label)]}" for label in y] \
+                if self.class_names else [str(int(label)) for label in y]
+            header = "label\tclass\n" if self.class_names else ""
+            with open(os.path.join(log_dir, "metadata.tsv"), "w") as fh:
+                fh.write(header + "\n".join(rows) + "\n")
+            embedding.metadata_path = "metadata.tsv"
+        projector.visualize_embeddings(log_dir, config)
 
     def _grid(self, images, columns: int) -> np.ndarray:
         return images_lib.enlarge(images_lib.image_grid(images, self.value_range, columns=columns),

@@ -30,23 +30,32 @@ def image_grid(images: np.ndarray, value_range=(-1.0, 1.0), columns: int | None 
 
 def scatter_plot(points: np.ndarray, modes: np.ndarray | None = None, title: str = "",
                  size: int = 5) -> np.ndarray:
-    """RGB uint8 scatter plot of 2-D `points` (blue) over the true `modes` (red crosses)."""
+    """RGB uint8 scatter plot of 2-D `points` (blue dots) over the true `modes` (red rings,
+    drawn underneath so they never hide a sample). Fonts and markers are sized to stay legible
+    when TensorBoard shrinks the picture to its card width (about 400 px)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(size, size), dpi=80)
-    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue", label="generated")
+    fig, ax = plt.subplots(figsize=(size, size), dpi=100)
     if modes is not None:
-        ax.scatter(modes[:, 0], modes[:, 1], s=40, marker="x", color="tab:red", label="true modes")
+        ax.scatter(modes[:, 0], modes[:, 1], s=260, facecolors="none", edgecolors="tab:red",
+                   linewidths=2.0, zorder=1, label="true modes")
         span = np.abs(modes).max() * 1.4 + 0.2
         ax.set_xlim(-span, span)
         ax.set_ylim(-span, span)
+    ax.scatter(points[:, 0], points[:, 1], s=5, alpha=0.5, color="tab:blue", linewidths=0,
+               zorder=2, label="generated")
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7)
+    ax.tick_params(labelsize=13)
+    legend = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2, fontsize=14,
+                       frameon=False)
+    for handle in legend.legend_handles:  # legend markers of one readable size
+        handle.set_sizes([90])
+        handle.set_alpha(1.0)
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=16)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)

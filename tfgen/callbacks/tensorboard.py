@@ -16,10 +16,15 @@ class TensorBoardLogger(keras.callbacks.Callback):
     """TensorBoard scalars and pictures, keyed by the model's train-step counter.
 
     Scalars (every `log_every` steps): every value the train step logs under `train/`, each
-    optimizer's learning rate under `learning_rate/` and its loss scale (mixed float16) under
-    `loss_scale/`. Pictures (every `image_every` epochs): `samples`, a fixed-noise grid of
+    optimizer's learning rate under `train/learning_rate/` and its loss scale (mixed float16)
+    under `train/loss_scale/`; at epoch ends `validation/` and `evaluation/` values. Pictures
+    (every `image_every` epochs): `samples/generated`, a fixed-noise grid of
     `model.sample(num_samples, seed)` (a scatter plot over the true modes for 2-D data), also
-    written to `samples_dir/epoch_NNNN.png`.
+    written to `samples_dir/epoch_NNNN.png`; for images also `samples/interpolation`, rows of
+    samples along latent paths (`model.interpolation`); and the diagnostics' pictures.
+
+    Four groups, so that TensorBoard (which orders groups alphabetically) opens on what matters:
+    `evaluation`, `samples`, `train`, `validation`.
 
     Because steps come from the model's own counter, curves continue across resumed runs.
 
@@ -36,7 +41,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
         column_names: names shown above the grid's columns (a conditional model's classes).
         min_size: image grids are enlarged (nearest neighbour) to at least this many pixels.
         diagnostics: more pictures and histograms, e.g. `LatentDiagnostics` for a VAE: objects
-            with `pictures(model)` and `histograms(model)` returning {name: array}.
+            with `pictures(model)` and `histograms(model)` returning {name: array}, and
+            `write_projector(model, log_dir)` (called when training ends; may do nothing).
     """
 
     def __init__(self, log_dir, samples_dir=None, log_every: int = 10, image_every: int = 1,
@@ -72,9 +78,9 @@ class TensorBoardLogger(keras.callbacks.Callback):
                 if key != "weights_finite":
                     tf.summary.scalar(f"train/{key}", scalar(value))
             for name, optimizer in self.model.named_optimizers().items():
-                tf.summary.scalar(f"learning_rate/{name}", scalar(optimizer.learning_rate))
+                tf.summary.scalar(f"train/learning_rate/{name}", scalar(optimizer.learning_rate))
                 if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-                    tf.summary.scalar(f"loss_scale/{name}", scalar(optimizer.dynamic_scale))
+                    tf.summary.scalar(f"train/loss_scale/{name}", scalar(optimizer.dynamic_scale))
 
     def render(self) -> dict[str, np.ndarray]:
         """Pictures to log, by name (uint8 [H, W, C])."""
@@ -84,7 +90,12 @@ class TensorBoardLogger(keras.callbacks.Callback):
             samples, self.value_range, self.modes, self.columns, title=f"step {step}",
             column_names=self.column_names, min_size=self.min_size,
         )
-        pictures = {"samples": picture}
+        pictures = {"generated": picture}
+        if self.modes is None and samples.ndim == 4:  # images: paths through the latent space
+            steps = 10
+            pictures["interpolation"] = images_lib.enlarge(images_lib.image_grid(
+                self.model.interpolation(rows=6, steps=steps, seed=self.seed),
+                self.value_range, columns=steps), self.min_size)
         for diagnostic in self.diagnostics:
             pictures.update(diagnostic.pictures(self.model))
         return pictures
@@ -103,16 +114,18 @@ class TensorBoardLogger(keras.callbacks.Callback):
         pictures = self.render()
         with self.writer.as_default(step=step):
             for name, picture in pictures.items():
-                tf.summary.image(name, picture[None], step=step)
+                tf.summary.image(f"samples/{name}", picture[None], step=step)
             for diagnostic in self.diagnostics:
                 for name, values in diagnostic.histograms(self.model).items():
-                    tf.summary.histogram(name, values)
+                    tf.summary.histogram(f"train/{name}", values)
         self.writer.flush()
         if self.samples_dir is not None:
-            images_lib.save_png(pictures["samples"],
+            images_lib.save_png(pictures["generated"],
                                 os.path.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"))
 
     def on_train_end(self, logs=None):
+        for diagnostic in self.diagnostics:  # e.g. the latent space for the Projector tab
+            diagnostic.write_projector(self.model, self.log_dir)
         if self.writer is not None:
             self.writer.flush()
             self.writer.close()

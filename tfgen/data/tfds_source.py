@@ -17,9 +17,11 @@ TFDS's real code path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import re
 
 import tensorflow as tf
 
@@ -47,6 +49,38 @@ def _tfds():
 
 def _builder_name(name: str) -> str:
     return name.split("/")[0].split(":")[0]
+
+
+# TFDS retries a failed download 10 times with exponential back-off (0.2 s .. 102 s): offline,
+# `tfds:mnist` took 3.5 minutes to fail. Three tries still ride out a brief outage.
+DOWNLOAD_RETRIES = 3
+
+
+@contextlib.contextmanager
+def _few_download_retries():
+    from tensorflow_datasets.core.download import downloader
+
+    previous = downloader.MAX_RETRIES
+    downloader.MAX_RETRIES = min(previous, DOWNLOAD_RETRIES)
+    try:
+        yield
+    finally:
+        downloader.MAX_RETRIES = previous
+
+
+def _is_connection_error(err: BaseException) -> bool:
+    """A network failure, however TFDS wrapped it (requests, urllib3, OSError chains)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        name = type(err).__name__
+        if name in ("ConnectionError", "MaxRetryError", "NameResolutionError",
+                    "NewConnectionError", "ConnectTimeout", "Timeout"):
+            return True
+        if "Max retries exceeded" in str(err) or "Failed to resolve" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def check_name(name: str, key: str) -> None:
@@ -190,15 +224,28 @@ class TFDSSource(Source):
     def _load(self, split: str) -> tf.data.Dataset:
         tfds = _tfds()
         try:
-            return tfds.load(
-                self.name, split=split, data_dir=self.cfg.data_dir, download=self.cfg.download,
-                shuffle_files=False,
-            )
+            with _few_download_retries():
+                return tfds.load(
+                    self.name, split=split, data_dir=self.cfg.data_dir,
+                    download=self.cfg.download, shuffle_files=False,
+                )
         except Exception as err:  # not prepared, bad split, no network: one line for the user
-            raise DataError(
-                f"cannot load TFDS dataset {self.name!r} split {split!r}: "
-                f"{reason(err)}"
-            ) from None
+            raise DataError(self._load_error(split, err)) from None
+
+    def _load_error(self, split: str, err: Exception) -> str:
+        where = self.cfg.data_dir or "~/tensorflow_datasets"
+        text = str(err)
+        if "download=True" in text:  # TFDS's words for "not prepared and download=False"
+            return (f"TFDS dataset {self.name!r} is not prepared in {where}; set "
+                    "data.download=true to download it (needs internet), or data.data_dir to "
+                    "where it is prepared")
+        if _is_connection_error(err):
+            host = re.search(r"host='([^']+)'", text)
+            to = f" to {host.group(1)}" if host else ""
+            return (f"cannot download TFDS dataset {self.name!r}: no connection{to}; prepare "
+                    f"it where there is internet and copy it into {where}, or set "
+                    "data.data_dir")
+        return f"cannot load TFDS dataset {self.name!r} split {split!r}: {reason(err)}"
 
     def num_examples(self, split: str) -> int:
         if split in self.info.splits and self.info.splits[split]:
