@@ -7,6 +7,7 @@
     samples/          the sample grid of each picture epoch (epoch_NNNN.png)
     model.keras       the final model; the family adds generator.keras / decoder.keras
     epochs.json       each epoch's logs (epoch means), written before its checkpoint
+    schedule.json     where a linear learning-rate decay continues after `epochs` was raised
     metrics.json      what `tfgen train` measured (steps, wall time, final and quality values);
                       written last: its presence means the run is complete
     eval.json         what `tfgen evaluate` measured
@@ -56,6 +57,7 @@ class RunDir:
     metrics_file = property(lambda self: self.file("metrics.json"))
     eval_file = property(lambda self: self.file("eval.json"))
     epochs_file = property(lambda self: self.file("epochs.json"))
+    schedule_file = property(lambda self: self.file("schedule.json"))
 
     def worker_checkpoints(self, task_id: int) -> str:
         """Checkpoints of a non-chief worker (every worker writes; only the chief's are kept)."""
@@ -199,6 +201,11 @@ class RunDir:
     def epoch_records(self) -> list[dict]:
         """`epochs.json`: one record of logs per completed epoch ([] when none)."""
         return _read_json(self.epochs_file, [])
+
+    def schedule(self) -> dict:
+        """`schedule.json`: where a linear learning-rate decay was continued after the run's
+        epochs changed ({} when never): {"epochs", "start_step", "start_factor"}."""
+        return _read_json(self.schedule_file, {})
 
     def _checkpoint_model(self):
         import logging

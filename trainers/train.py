@@ -60,6 +60,7 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
     cbs = Callbacks.make(cfg, run_dir, source, model, family, strategy, chief,
                          progress=progress)
     initial_epoch, step = _resume(cfg, run_dir, cbs)
+    _continue_schedules(cfg, run_dir, model, plan, step, chief)
     if initial_epoch >= cfg.epochs:  # trained, but killed before its final files were written
         log.info("%s finished training (epoch %d); writing its final files", run_dir, cfg.epochs)
         if cbs.best is not None:
@@ -380,6 +381,49 @@ def _resume(cfg, run_dir: RunDir, cbs: Callbacks) -> tuple[int, int]:
     else:
         log.info("run directory: %s", run_dir)
     return initial_epoch, step
+
+
+def _continue_schedules(cfg, run_dir: RunDir, model, plan: Plan, step: int, chief) -> None:
+    """The rule for a linear learning-rate decay when a run is resumed with other `epochs`: the
+    rate continues from the value it had reached at the resume step and decays linearly to 0 at
+    the new last step (no jump). One exception, logged: if the old plan had already decayed to
+    0 (the run was complete), the rate restarts from what the new plan gives at that step --
+    training on at 0 would change nothing. The continuation point is kept in `schedule.json`
+    (written before the new `config.yaml`, so a kill between the two repeats the same step)."""
+    from tfgen.models.optimizers import schedules_of
+
+    schedules = [s for opt in model.named_optimizers().values() for s in schedules_of(opt)]
+    if not schedules:
+        return
+    anchor = run_dir.schedule()
+    if anchor.get("epochs") != cfg.epochs:
+        old = run_dir.config().epochs if step and run_dir.has_config() else cfg.epochs
+        anchor = {}
+        if old != cfg.epochs:
+            previous = run_dir.schedule()
+            if previous.get("epochs") != old:
+                previous = {"start_step": 0, "start_factor": 1.0}
+            end = old * plan.steps_per_epoch
+            factor = previous["start_factor"] * max(0, end - step) / max(
+                1, end - previous["start_step"])
+            if factor > 0:
+                anchor = {"epochs": cfg.epochs, "start_step": step, "start_factor": factor}
+                log.info("epochs %d -> %d: the learning rate continues from %.3g of its base "
+                         "value at step %d and decays to 0 at step %d", old, cfg.epochs, factor,
+                         step, plan.total_steps)
+            else:
+                log.warning("epochs %d -> %d: the learning rate had decayed to 0 (the run was "
+                            "complete); it restarts at the new plan's %.3g of its base value",
+                            old, cfg.epochs, 1 - step / plan.total_steps)
+        if chief and (anchor or run_dir.schedule()):
+            write_json(run_dir.schedule_file, anchor)
+    for schedule in schedules:
+        if anchor:  # in each optimizer's own updates (a GAN's D makes n_critic per step)
+            per_step = schedule.decay_steps // max(1, plan.total_steps)
+            schedule.continue_from(anchor["start_step"] * per_step,
+                                   schedule.initial_learning_rate * anchor["start_factor"])
+        else:
+            schedule.continue_from(0)
 
 
 # -- summary ----------------------------------------------------------------------------------

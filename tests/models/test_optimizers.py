@@ -41,3 +41,17 @@ def test_serialises():
     opt = FusedAdam(3e-4, beta_1=0.5)
     again = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
     assert isinstance(again, FusedAdam) and again.beta_1 == 0.5
+
+
+def test_linear_decay_closed_form_and_continuation():
+    from tfgen.models.optimizers import LinearDecay
+
+    schedule = LinearDecay(1.0, 100)
+    assert [float(schedule(t)) for t in (0, 50, 100, 130)] == [1.0, 0.5, 0.0, 0.0]
+    # Raised to 200 updates at update 40 (rate 0.6 there): from 0.6 down to 0 at 200.
+    longer = LinearDecay(1.0, 200)
+    longer.continue_from(40, float(schedule(40)))
+    got = [float(longer(t)) for t in (40, 120, 200)]
+    np.testing.assert_allclose(got, [0.6, 0.6 * 80 / 160, 0.0], rtol=1e-6)
+    again = LinearDecay.from_config(longer.get_config())
+    assert float(again(120)) == pytest.approx(0.3)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -187,6 +189,40 @@ def test_sigterm_saves_mid_epoch_and_resume_is_bit_identical(tmp_path, whole_run
     # The epoch that was cut logs the means of all its steps, as in the run never stopped.
     whole, resumed = (json.loads((d / "epochs.json").read_text()) for d in (whole_run, run_dir))
     assert resumed == whole
+
+
+def _learning_rates(run_dir):
+    return {e.step: float(tf.make_ndarray(e.tensor_proto))
+            for e in events(run_dir).Tensors("train/learning_rate/g_optimizer")}
+
+
+def test_more_epochs_continue_the_linear_decay_without_a_jump(tmp_path, capsys):
+    """The rule (trainers/train._continue_schedules): raised epochs continue a linear decay from
+    the rate reached; a run whose rate had reached 0 restarts at the new plan's rate, saying so.
+    Checked against the closed forms, on the learning rates TensorBoard logged."""
+    run = tmp_path / "r"
+    base = ["train", "--preset", "ring8-gan", "--set", "steps_per_epoch=10", *TINY, "-q",
+            "--set", "training.checkpoint_every=1", "--run-dir", str(run)]
+    lr = presets.get("ring8-gan").g_optimizer.learning_rate
+    assert main([*base, "--set", "epochs=4"]) == 0
+    # As if killed after epoch 2 of 4 (rate lr/2 at step 20): keep its first two checkpoints.
+    for path in (run / "checkpoints").glob("ckpt-[34]*"):
+        path.unlink()
+    (run / "checkpoints" / "checkpoint").unlink()
+    (run / "metrics.json").unlink()
+    shutil.rmtree(run / "logs")  # its later steps would be logged twice
+    assert main([*base, "--set", "epochs=8"]) == 0
+    assert "epochs 4 -> 8: the learning rate continues from 0.5 of its base value at step 20" in (
+        capsys.readouterr().err)
+    rates = _learning_rates(run)
+    assert min(rates) == 21 and len(rates) >= 5  # logged from the first step after the resume
+    for step, rate in rates.items():  # the old plan gave lr·(1 - 20/40) = lr/2 at step 20
+        assert rate == pytest.approx(lr * 0.5 * (80 - step) / 60, rel=1e-5), step
+    # The run is complete (rate 0): raising epochs again restarts at the new plan's rate.
+    assert main([*base, "--set", "epochs=10"]) == 0
+    assert "the learning rate had decayed to 0 (the run was complete); it restarts at the new " \
+           "plan's 0.2 of its base value" in capsys.readouterr().err
+    assert _learning_rates(run)[81] == pytest.approx(lr * (1 - 81 / 100), rel=1e-5)
 
 
 def test_non_finite_training_stops_with_one_line_and_keeps_the_checkpoint(tmp_path, capsys,

@@ -57,6 +57,45 @@ OPTIMIZERS = {"adam": _adam, "adamw": _adamw, "rmsprop": _rmsprop, "sgd": _sgd}
 LR_SCHEDULES = ("constant", "linear")
 
 
+@keras.saving.register_keras_serializable("tfgen")
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear decay to 0 at update `decay_steps`, from `start_rate` at update `start_step`:
+
+        lr(t) = start_rate · max(0, (decay_steps - t) / (decay_steps - start_step)),
+
+    with start_step = 0 and start_rate = `initial_learning_rate` for a new run (the usual linear
+    decay). A run resumed with more epochs continues from the rate it had reached
+    (`continue_from`), so the rate has no jump where the plan changed.
+    """
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, start_step: int = 0,
+                 start_rate: float | None = None):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = int(decay_steps)
+        self.continue_from(start_step, start_rate)
+
+    def continue_from(self, start_step: int, start_rate: float | None = None) -> None:
+        self.start_step = int(start_step)
+        self.start_rate = self.initial_learning_rate if start_rate is None else float(start_rate)
+
+    def __call__(self, step):
+        t = tf.cast(step, tf.float32)
+        left = tf.maximum(0.0, float(self.decay_steps) - t)
+        return self.start_rate * left / float(max(1, self.decay_steps - self.start_step))
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "start_step": self.start_step,
+                "start_rate": self.start_rate}
+
+
+def schedules_of(optimizer) -> list:
+    """The `LinearDecay` schedules an optimizer runs (through a loss-scale wrapper)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    schedule = getattr(inner, "_learning_rate", None)
+    return [schedule] if isinstance(schedule, LinearDecay) else []
+
+
 def make_optimizer(name: str = "adam", learning_rate: float = 2e-4, *, beta_1: float = 0.5,
                    beta_2: float = 0.999, weight_decay: float = 0.0, schedule: str = "constant",
                    total_updates: int = 1) -> keras.optimizers.Optimizer:
@@ -72,5 +111,5 @@ def make_optimizer(name: str = "adam", learning_rate: float = 2e-4, *, beta_1: f
         raise ValueError(f"unknown schedule {schedule!r}; choose from: {', '.join(LR_SCHEDULES)}")
     lr = learning_rate
     if schedule == "linear":
-        lr = keras.optimizers.schedules.PolynomialDecay(lr, max(1, total_updates), 0.0, power=1.0)
+        lr = LinearDecay(lr, max(1, total_updates))
     return OPTIMIZERS[name](lr, beta_1, beta_2, weight_decay)
