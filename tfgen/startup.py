@@ -25,7 +25,10 @@ def import_tensorflow_quietly() -> None:
     """Import TensorFlow (and probe its devices) with file descriptor 2 on /dev/null."""
     if "tensorflow" in sys.modules:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3: also the C++ ERROR lines TensorFlow prints for what it recovers from by itself, e.g.
+    # grappler's "remapper failed" on the first trace of a GAN step (failures that matter
+    # reach Python as exceptions, which the command reports in one line).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
     saved = os.dup(2)
     try:

@@ -57,7 +57,7 @@ def _cmd_train(args) -> int:
     cfg = presets.resolve(args.preset, config_file, args.overrides)  # fails before any work
     from tfgen.trainers import train
 
-    train.run(cfg, run_dir=args.run_dir, progress=not args.quiet)
+    train.run(cfg, run_dir=args.run_dir, progress=not args.quiet, verbose=args.verbose)
     return 0
 
 
@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "an existing one resumes, with its own config.yaml unless --preset or "
                        "--config is given")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train.add_argument("-v", "--verbose", action="store_true",
+                       help="every logged value on each epoch line (default: the main ones, "
+                            "in 120 columns; TensorBoard has them all)")
     train.set_defaults(func=_cmd_train)
 
     sample = sub.add_parser(

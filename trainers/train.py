@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import re
 import time
 
 import keras
@@ -25,7 +26,8 @@ from tfgen.trainers.rundir import RunDir, write_json
 log = logging.getLogger("tfgen")
 
 
-def run(cfg, run_dir: str | RunDir | None = None, progress: bool = True) -> dict:
+def run(cfg, run_dir: str | RunDir | None = None, progress: bool = True,
+        verbose: bool = False) -> dict:
     """Train `cfg` in `run_dir` (resuming if it holds a run); returns the metrics written."""
     from tfgen import distribute
 
@@ -46,10 +48,10 @@ def run(cfg, run_dir: str | RunDir | None = None, progress: bool = True) -> dict
     held = run_dir.lock() if distribute.is_chief(strategy) else contextlib.nullcontext()
     with held, _precision(cfg.training.precision, strategy):
         run_dir.check_resumable(cfg)  # again, now that no other process can change it
-        return _train(cfg, run_dir, strategy, families.for_config(cfg), progress)
+        return _train(cfg, run_dir, strategy, families.for_config(cfg), progress, verbose)
 
 
-def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
+def _train(cfg, run_dir: RunDir, strategy, family, progress, verbose=False) -> dict:
     from tfgen import data, distribute
 
     chief = distribute.is_chief(strategy)
@@ -58,7 +60,7 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
     with strategy.scope():
         model = family.build(cfg, source.info, plan.compile_kwargs, plan.total_steps)
     cbs = Callbacks.make(cfg, run_dir, source, model, family, strategy, chief,
-                         progress=progress)
+                         progress=progress, verbose=verbose)
     initial_epoch, step = _resume(cfg, run_dir, cbs)
     _continue_schedules(cfg, run_dir, model, plan, step, chief)
     if initial_epoch >= cfg.epochs:  # trained, but killed before its final files were written
@@ -78,7 +80,8 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress) -> dict:
         val_ds = data.load(source, "val", batch_size=cfg.batch_size, seed=cfg.seed,
                            labels=cfg.data.labels, training=False, strategy=strategy)
     if chief and progress:
-        log.info("%s", banner(cfg, source, plan, strategy, initial_epoch, step))
+        for line in banner(cfg, source, model, plan, strategy, initial_epoch, step):
+            (log.warning if line.startswith("warning: ") else log.info)("%s", line)
     start = time.time()
     try:
         model.fit(
@@ -109,19 +112,44 @@ def _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chie
     return metrics
 
 
-def banner(cfg, source, plan, strategy, initial_epoch: int, step: int) -> str:
-    """The run's first console line: what trains on what, how long, on what."""
+def banner(cfg, source, model, plan, strategy, initial_epoch: int, step: int) -> list[str]:
+    """The run's first console lines: the data (splits, shape, classes), the networks' sizes,
+    the plan, the strategy and precision; a warning for a split smaller than one batch."""
     info = source.info
+    splits = " / ".join(f"{n:,} {split}" for split, n in info.splits.items() if n)
+    classes = f", {info.num_classes} classes" if info.num_classes else ""
     shape = "x".join(str(d) for d in info.shape)
+    networks = ", ".join(f"{name} {_millions(getattr(model, name).count_params())}"
+                         for name in model.submodels)
     replicas = strategy.num_replicas_in_sync
     left = (cfg.epochs - initial_epoch) * plan.steps_per_epoch
     where = f"from step {step}, " if step else ""
-    return (f"training {cfg.preset or families.for_config(cfg).name} on {info.name} "
-            f"({source.num_examples('train'):,} x {shape}): {cfg.epochs} epochs x "
-            f"{plan.steps_per_epoch} steps, batch {cfg.batch_size} ({where}{left:,} steps to "
-            f"go); {type(strategy).__name__.lstrip('_')} ({replicas} replica"
-            f"{'s' if replicas > 1 else ''}), {keras.config.dtype_policy().name}"
-            + (", XLA" if plan.compile_kwargs.get("jit_compile") else ""))
+    lines = [
+        f"training {cfg.preset or families.for_config(cfg).name} on {info.name}: {splits}; "
+        f"{shape}{classes}",
+        f"model: {networks} parameters; {keras.config.dtype_policy().name}"
+        + (", XLA" if plan.compile_kwargs.get("jit_compile") else ""),
+        f"plan: {cfg.epochs} epochs x {plan.steps_per_epoch} steps, batch {cfg.batch_size} "
+        f"({where}{left:,} steps to go) on {_strategy_name(strategy)} strategy ({replicas} "
+        f"replica{'s' if replicas > 1 else ''})",
+    ]
+    for split, n in info.splits.items():
+        if n and n < cfg.batch_size:
+            lines.append(f"warning: the {split} split has {n} examples, fewer than one batch "
+                         f"({cfg.batch_size})")
+    return lines
+
+
+def _strategy_name(strategy) -> str:
+    """"default", "mirrored", "multi worker mirrored", "TPU", ... (from the class name)."""
+    name = type(strategy).__name__.lstrip("_").replace("DistributionStrategy", "")
+    name = name.removesuffix("Strategy") or "default"
+    words = re.findall(r"TPU|[A-Z][a-z]*", name)
+    return " ".join(w if w == "TPU" else w.lower() for w in words) if words else name
+
+
+def _millions(n: int) -> str:
+    return f"{n / 1e6:.2f}M" if n >= 1e5 else f"{n / 1e3:.1f}k"
 
 
 def summary_lines(metrics: dict, run_dir: RunDir, family) -> list[str]:
@@ -257,7 +285,7 @@ class Callbacks:
 
     @classmethod
     def make(cls, cfg, run_dir: RunDir, source, model, family, strategy, chief,
-             progress: bool = False) -> Callbacks:
+             progress: bool = False, verbose: bool = False) -> Callbacks:
         from tfgen import callbacks
 
         ckpt_dir = (run_dir.checkpoints if chief
@@ -285,7 +313,7 @@ class Callbacks:
         if chief:
             ordered.append(EpochRecorder(run_dir))
         if chief and progress:
-            ordered.append(callbacks.ProgressLogger())
+            ordered.append(callbacks.ProgressLogger(everything=verbose))
         ordered.append(checkpointer)
         return cls(ordered, checkpointer, preemption, best, evaluation, metric)
 

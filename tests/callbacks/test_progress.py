@@ -22,6 +22,12 @@ def test_headline_drops_repeats_and_flags_and_fits():
     assert headline(logs, 30) == "reverse_kl 0.031  d_loss 1.25"  # whole items only
 
 
+def test_verbose_shows_every_value():
+    logs = {"d_loss": 1.25, "d_adversarial": 1.25, "weights_finite": 1.0, "d_grad_norm": 3.0}
+    assert headline(logs, 120, everything=True) == (
+        "d_adversarial 1.25  d_grad_norm 3  d_loss 1.25  weights_finite 1")
+
+
 def test_duration():
     assert [duration(s) for s in (4.4, 65, 3600 * 2 + 7 * 60)] == ["4s", "1m05s", "2h07m"]
 
@@ -54,15 +60,21 @@ def test_epoch_lines_and_live_status(caplog):
 
 
 def test_train_console_fits_120_columns(tmp_path):
+    env = tfgen_env()
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a user's shell has it (tests set it)
     proc = subprocess.run(
         [sys.executable, "-m", "tfgen.trainers.cli", "train", "--preset", "digits-vae", "--set",
          "epochs=2", "--set", "steps_per_epoch=5", "--run-dir", str(tmp_path / "r")],
-        env=tfgen_env(), capture_output=True, text=True, timeout=300, check=False)
+        env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stderr.splitlines()
-    banner = next(ln for ln in lines if ln.startswith("tfgen: training "))
-    assert banner.startswith("tfgen: training digits-vae on digits (") and "2 epochs x 5" in (
-        banner)
+    assert not [ln for ln in lines if not ln.startswith("tfgen: ")], lines  # no TF chatter
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("tfgen: training "))
+    assert lines[at].startswith("tfgen: training digits-vae on digits: ") and (
+        "10 classes" in lines[at])
+    assert lines[at + 1].startswith("tfgen: model: encoder ") and ", decoder " in lines[at + 1]
+    assert lines[at + 2].startswith("tfgen: plan: 2 epochs x 5 steps, batch 100") and (
+        "default strategy (1 replica)" in lines[at + 2])
     epochs = [ln for ln in lines if ln.startswith("tfgen: epoch ")]
     assert len(epochs) == 2 and "val_elbo " in epochs[0] and " left " in epochs[0]
     too_long = [ln for ln in lines if len(ln) > 120 and str(tmp_path) not in ln]

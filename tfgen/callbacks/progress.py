@@ -28,12 +28,14 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def headline(logs: dict, width: int) -> str:
+def headline(logs: dict, width: float, everything: bool = False) -> str:
     """The epoch's values in at most `width` characters: evaluation and validation values
     first, then losses, then the rest (each group alphabetical); quiet values, and values equal
     to one already shown (a GAN's `d_adversarial` is its `d_loss` without penalties), left
-    out."""
+    out. `everything`: all values, alphabetically."""
     values = {k: scalar(v) for k, v in (logs or {}).items()}
+    if everything:
+        return "  ".join(f"{k} {values[k]:.4g}" for k in sorted(values))
 
     def rank(key):
         group = (0 if key.startswith("eval_") else 1 if key.startswith("val_")
@@ -61,13 +63,15 @@ class ProgressLogger(keras.callbacks.Callback):
 
     Args:
         width: characters per line (120: a terminal that is not full screen).
+        everything: every logged value on the epoch lines, however long (`tfgen train -v`).
         refresh: seconds between redraws of the in-epoch status line.
         stream: where the status line goes (default stderr); only if it is a terminal.
     """
 
-    def __init__(self, width: int = 120, refresh: float = 1.0, stream=None):
+    def __init__(self, width: int = 120, refresh: float = 1.0, stream=None,
+                 everything: bool = False):
         super().__init__()
-        self.width, self.refresh = width, refresh
+        self.width, self.refresh, self.everything = width, refresh, everything
         self.stream = stream or sys.stderr
         self.live = bool(getattr(self.stream, "isatty", lambda: False)())
 
@@ -109,4 +113,4 @@ class ProgressLogger(keras.callbacks.Callback):
         tail = f"{duration(time.time() - self._epoch_begin)}, left {self._left(0.0)}"
         # "tfgen: " (7) and two separators (4) go around the values.
         room = self.width - 7 - len(head) - len(tail) - 4
-        log.info("%s", f"{head}  {headline(logs, room)}  {tail}")
+        log.info("%s", f"{head}  {headline(logs, room, self.everything)}  {tail}")

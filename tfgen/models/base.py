@@ -243,9 +243,15 @@ class GenerativeModel(keras.Model):
             tracker = self.log_trackers[key]
             tracker.update_state(tf.cast(value, tf.float32))
             out[key] = tracker.result()
+        return self.worker_safe(out)
+
+    def worker_safe(self, logs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Logs as `fit`/`evaluate` can reduce them: shape [1] under
+        MultiWorkerMirroredStrategy, which fails reducing scalars along axis 0
+        (tensorflow/tensorflow#72388); unchanged elsewhere."""
         if _is_multi_worker(self.distribute_strategy):
-            out = {k: tf.reshape(v, [1]) for k, v in out.items()}
-        return out
+            return {k: tf.reshape(v, [1]) for k, v in logs.items()}
+        return logs
 
     # -- optimizers ---------------------------------------------------------------------------
 
@@ -340,6 +346,41 @@ class GenerativeModel(keras.Model):
         for name, optimizer in self.named_optimizers().items():
             state[name] = list(optimizer.variables)
         return state
+
+    def make_train_function(self, force: bool = False):
+        """Keras's train function, except under MultiWorkerMirroredStrategy with several steps
+        per execution. There Keras's loop (`tf.while_loop` over `get_next_as_optional`, which
+        all-reduces "has data" across workers inside a `tf.cond`) fails in its first epoch
+        with "You must feed a value for placeholder tensor 'while/cond/Placeholder'". tfgen's
+        training streams are endless, so the steps of an execution simply take the next batch:
+        a `tf.range` loop of `steps_per_execution` distributed steps, no optional, no
+        collective in a conditional."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force)
+        if _is_multi_worker(self.distribute_strategy) and self.steps_per_execution > 1:
+            self.train_function = self._multi_worker_train_function()
+        return self.train_function
+
+    def _multi_worker_train_function(self):
+        strategy, steps = self.distribute_strategy, int(self.steps_per_execution)
+
+        def one_step(iterator):
+            outputs = strategy.run(self.train_step, args=(next(iterator),))
+            # Logs are global and [1]-shaped here (`worker_safe`): every replica holds the same.
+            return {k: strategy.reduce("MEAN", v, axis=0) for k, v in outputs.items()}
+
+        @tf.function(jit_compile=self.jit_compile)
+        def multi_step(iterator):
+            logs = one_step(iterator)
+            for _ in tf.range(steps - 1):
+                logs = one_step(iterator)
+            return logs
+
+        def function(iterator):
+            return multi_step(iterator)
+
+        return function
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Our models are fully built before `fit`. Keras would otherwise pull a batch and reduce it

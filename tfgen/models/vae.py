@@ -255,7 +255,7 @@ class VAE(GenerativeModel):
         terms, _ = self._terms(x, labels, training=False, stream=1)
         for key, tracker in self.val_trackers.items():
             tracker.update_state(terms[key])
-        return {k: t.result() for k, t in self.val_trackers.items()}
+        return self.worker_safe({k: t.result() for k, t in self.val_trackers.items()})
 
     # -- inference ----------------------------------------------------------------------------
 
