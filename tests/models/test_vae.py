@@ -204,3 +204,27 @@ def test_expost_needs_an_unconditional_vae_with_components():
     vae = tiny_vae()
     with pytest.raises(ValueError, match="expost_components=0"):
         vae.fit_expost(np.zeros((4, 8, 8, 1), np.float32))
+
+
+@pytest.mark.parametrize("likelihood, iw_samples", [("bernoulli", 1), ("categorical", 3)])
+def test_mixed_bfloat16_step_matches_float32(likelihood, iw_samples):
+    """Under mixed_bfloat16 (what precision=auto picks on this CPU) a VAE step from the same
+    weights gives the float32 ELBO terms to bfloat16's precision, its variables stay float32,
+    and the likelihood evaluation and samples come out in float32."""
+    x, _ = data.source("digits", pixel_range="unit").numpy("test")
+    reference = tiny_vae(conv=True, likelihood=likelihood, iw_samples=iw_samples)
+    weights = reference.get_weights()
+    want = reference.fit(digits(), epochs=1, steps_per_epoch=1, verbose=0).history
+    want_ll = reference.log_likelihood(x[:32], num_samples=20, seed=1)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        vae = tiny_vae(conv=True, likelihood=likelihood, iw_samples=iw_samples, weights=weights)
+        got = vae.fit(digits(), epochs=1, steps_per_epoch=1, verbose=0).history
+        got_ll = vae.log_likelihood(x[:32], num_samples=20, seed=1)
+        assert all(v.dtype == "float32" for v in vae.trainable_weights)
+        assert vae.sample(3).dtype == np.float32 and got_ll.dtype == np.float32
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for key in ("loss", "elbo", "reconstruction", "kl"):
+        np.testing.assert_allclose(got[key], want[key], rtol=0.03, err_msg=key)
+    np.testing.assert_allclose(got_ll, want_ll, rtol=0.03)

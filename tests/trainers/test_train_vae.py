@@ -55,7 +55,7 @@ def test_vae_projector_files_hold_the_encoder_means(vae_run):
     config = (logs / "projector_config.pbtxt").read_text()
     assert 'tensor_name: "embedding/.ATTRIBUTES/VARIABLE_VALUE"' in config
     assert 'metadata_path: "metadata.tsv"' in config and 'image_path: "sprite.png"' in config
-    codes = tf.train.load_checkpoint(str(logs / "embedding")).get_tensor(
+    codes = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(logs))).get_tensor(
         "embedding/.ATTRIBUTES/VARIABLE_VALUE")
     cfg = RunDir(vae_run).config()
     x, y = data.source(cfg.data, seed=cfg.seed).fixed_batch(1000, labels=True)

@@ -36,7 +36,7 @@ class LatentDiagnostics:
         self.projector, self.class_names = projector, class_names
 
     def write_projector(self, model, log_dir: str) -> None:
-        """The projector files in `log_dir`: `embedding.*` (a checkpoint holding the codes),
+        """The projector files in `log_dir`: `embedding-N.*` (a checkpoint holding the codes),
         `sprite.png`, `metadata.tsv`, `projector_config.pbtxt`."""
         if self.projector is None:
             return
@@ -47,15 +47,18 @@ class LatentDiagnostics:
 
         x, y = self.projector
         codes, _ = model.encode(x, y if model.conditional else None)
-        tf.train.Checkpoint(embedding=tf.Variable(np.asarray(codes, np.float32))).write(
-            os.path.join(log_dir, "embedding"))
+        # Through a CheckpointManager: the projector finds the newest checkpoint of the log
+        # directory by its `checkpoint` index (a path in the config would not survive moving the
+        # run directory).
+        checkpoint = tf.train.Checkpoint(embedding=tf.Variable(np.asarray(codes, np.float32)))
+        tf.train.CheckpointManager(checkpoint, log_dir, max_to_keep=1,
+                                   checkpoint_name="embedding").save()
         side = int(np.ceil(np.sqrt(len(x))))
         sprite = images_lib.image_grid(x, self.value_range, columns=side, pad=0)
         if sprite.shape[-1] == 1:
             sprite = np.repeat(sprite, 3, axis=-1)
         images_lib.save_png(sprite, os.path.join(log_dir, "sprite.png"))
         config = projector.ProjectorConfig()
-        config.model_checkpoint_path = "embedding"
         embedding = config.embeddings.add()
         embedding.tensor_name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
         embedding.sprite.image_path = "sprite.png"

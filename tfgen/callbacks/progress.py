@@ -31,8 +31,8 @@ def duration(seconds: float) -> str:
 def headline(logs: dict, width: float, everything: bool = False) -> str:
     """The epoch's values in at most `width` characters: evaluation and validation values
     first, then losses, then the rest (each group alphabetical); quiet values, and values equal
-    to one already shown (a GAN's `d_adversarial` is its `d_loss` without penalties), left
-    out. `everything`: all values, alphabetically."""
+    (up to sign) to one already shown (a GAN's `d_adversarial` is its `d_loss` without
+    penalties, a VAE's `loss` is its `-elbo`), left out. `everything`: all values, alphabetically."""
     values = {k: scalar(v) for k, v in (logs or {}).items()}
     if everything:
         return "  ".join(f"{k} {values[k]:.4g}" for k in sorted(values))
@@ -45,7 +45,7 @@ def headline(logs: dict, width: float, everything: bool = False) -> str:
     shown, text = [], ""
     for key in sorted(values, key=rank):
         value = values[key]
-        if any(q in key for q in QUIET) or any(value == values[k] for k in shown):
+        if any(q in key for q in QUIET) or any(abs(value) == abs(values[k]) for k in shown):
             continue
         item = f"{key.removeprefix('eval_')} {value:.4g}"
         if len(text) + len(item) + 2 > width:
