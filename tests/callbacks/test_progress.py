@@ -17,8 +17,9 @@ def test_headline_drops_repeats_and_flags_and_fits():
             "weights_finite": 1.0, "r1_penalty": 0.0123456, "eval_reverse_kl": 0.031}
     text = headline(logs, 120)
     assert text == "reverse_kl 0.031  d_loss 1.25  g_loss 0.5  r1_penalty 0.01235"
+    # A VAE's loss is its -elbo: shown once.
     assert headline({"val_elbo": -9.0, "kl": 2.0, "loss": 9.5, "elbo": -9.5}, 120) == (
-        "val_elbo -9  loss 9.5  elbo -9.5  kl 2")
+        "val_elbo -9  loss 9.5  kl 2")
     assert headline(logs, 30) == "reverse_kl 0.031  d_loss 1.25"  # whole items only
 
 
