@@ -43,11 +43,18 @@ def start(args, stderr=subprocess.PIPE) -> subprocess.Popen:
                             text=True)
 
 
-def kill_after(args, delay: float, probe=lambda: "") -> str:
-    """Start `tfgen *args` and SIGKILL it `delay` s later (unless it ended first); returns what
-    `probe()` said at the moment of the kill (e.g. which files existed), for the test's log."""
+def kill_after(args, delay: float, probe=lambda: "", after: Path | None = None,
+               timeout: float = 300) -> str:
+    """Start `tfgen *args` and SIGKILL it `delay` s after it started -- or after the file
+    `after` appeared -- unless it ended first; returns what `probe()` said at the moment of the
+    kill (e.g. which files existed), for the test's log."""
     child, begin = start(args, stderr=subprocess.DEVNULL), time.time()
     try:
+        if after is not None:
+            while not Path(after).exists() and child.poll() is None:
+                assert time.time() - begin < timeout, f"{after} never appeared"
+                time.sleep(0.01)
+            begin = time.time()
         while child.poll() is None and time.time() - begin < delay:
             time.sleep(0.01)
         state = probe()

@@ -35,7 +35,7 @@ def run(cfg, run_dir: str | RunDir | None = None, progress: bool = True,
     run_dir.check_usable()
     run_dir.check_resumable(cfg)
     if cfg.training.deterministic:
-        _single_threaded_kernels()
+        single_threaded_kernels()
     # Multi-worker and TPU strategies must be created before any other TensorFlow work.
     strategy = distribute.resolve_strategy(cfg.strategy, cfg.tpu)
 
@@ -197,7 +197,7 @@ def _precision(precision: str, strategy):
         keras.mixed_precision.set_global_policy(previous)
 
 
-def _single_threaded_kernels() -> None:
+def single_threaded_kernels() -> None:
     """One intra-op and one inter-op thread. With op determinism alone, runs of the same
     `ring8-gan` command (R1 penalty: double-backprop graphs) differed in the last bits in 3 of 6
     tries, still in 3 of 6 with one intra-op thread, and in 0 of 6 with both set to one thread.

@@ -152,6 +152,13 @@ def run(preset: str | None, tuner: str = "random", max_trials: int = 10, objecti
     `space(hp) -> {dotted key: value}` replaces the preset's declared search space."""
     if max_trials < 1:
         raise UserError(f"--max-trials must be at least 1, got {max_trials}")
+    from tfgen.trainers import presets, train
+
+    if presets.resolve(preset, config_file, overrides).training.deterministic:
+        # Before anything starts TensorFlow's runtime: every trial of this process then runs
+        # single-threaded kernels, as `tfgen train` does (else R1's graphs differ in the last
+        # bits from run to run, and a resumed search would not repeat its scores).
+        train.single_threaded_kernels()
     hypermodel = hypermodel_for(preset, config_file, overrides, objective, progress, space)
     base = hypermodel.base
     directory = directory or os.path.join("runs", f"tune-{base.preset}")

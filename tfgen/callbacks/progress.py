@@ -57,7 +57,8 @@ def headline(logs: dict, width: float, everything: bool = False) -> str:
 
 class ProgressLogger(keras.callbacks.Callback):
     """The console of a run: at each epoch's end one line of at most `width` characters --
-    epoch, overall progress, the epoch's headline values, its time and the time left -- through
+    epoch, overall progress, the epoch's headline values, its time, the time since training
+    started and the time left -- through
     the `tfgen` logger. On a terminal, a status line (step within the epoch and time left) is
     redrawn in place at most every `refresh` seconds while an epoch runs.
 
@@ -110,7 +111,8 @@ class ProgressLogger(keras.callbacks.Callback):
             self.stream.flush()
         epochs = self.params.get("epochs") or 0
         head = f"epoch {epoch + 1}/{epochs} {math.floor(100 * (epoch + 1) / max(1, epochs))}%"
-        tail = f"{duration(time.time() - self._epoch_begin)}, left {self._left(0.0)}"
+        tail = (f"{duration(time.time() - self._epoch_begin)} (total "
+                f"{duration(time.time() - self._begin)}), left {self._left(0.0)}")
         # "tfgen: " (7) and two separators (4) go around the values.
         room = self.width - 7 - len(head) - len(tail) - 4
         log.info("%s", f"{head}  {headline(logs, room, self.everything)}  {tail}")
