@@ -362,13 +362,45 @@ class GenerativeModel(keras.Model):
             self.train_function = self._multi_worker_train_function()
         return self.train_function
 
-    def _multi_worker_train_function(self):
-        strategy, steps = self.distribute_strategy, int(self.steps_per_execution)
+    def make_test_function(self, force: bool = False):
+        """Keras's test function, except under MultiWorkerMirroredStrategy with several steps
+        per execution, where Keras's loop fails as in training (see `make_train_function`).
+        Validation data is finite, so there the steps of an execution are single-step calls
+        until the execution is done or the data ends."""
+        if self.test_function is not None and not force:
+            return self.test_function
+        super().make_test_function(force)
+        if _is_multi_worker(self.distribute_strategy) and self.steps_per_execution > 1:
+            one_step = tf.function(self._distributed_step(self.test_step))
+            steps = int(self.steps_per_execution)
+
+            def function(iterator):
+                logs = None
+                for _ in range(steps):
+                    try:
+                        logs = one_step(iterator)
+                    except tf.errors.OutOfRangeError:
+                        break
+                if logs is None:
+                    raise StopIteration
+                return logs
+
+            self.test_function = function
+        return self.test_function
+
+    def _distributed_step(self, step):
+        strategy = self.distribute_strategy
 
         def one_step(iterator):
-            outputs = strategy.run(self.train_step, args=(next(iterator),))
+            outputs = strategy.run(step, args=(next(iterator),))
             # Logs are global and [1]-shaped here (`worker_safe`): every replica holds the same.
             return {k: strategy.reduce("MEAN", v, axis=0) for k, v in outputs.items()}
+
+        return one_step
+
+    def _multi_worker_train_function(self):
+        steps = int(self.steps_per_execution)
+        one_step = self._distributed_step(self.train_step)
 
         @tf.function(jit_compile=self.jit_compile)
         def multi_step(iterator):
