@@ -77,7 +77,9 @@ def _free_ports(n):
     return ports
 
 
-def _run_workers(n, worker=WORKER, args=()):
+def _on_workers(n, command, timeout: float = 240) -> list[str]:
+    """Run `command` as `n` workers of a cluster on 127.0.0.1 (each with its $TF_CONFIG); all
+    must succeed; returns their stdouts. Never leaves a worker behind, even on timeout."""
     ports = _free_ports(n)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
@@ -85,19 +87,22 @@ def _run_workers(n, worker=WORKER, args=()):
         for i in range(n):
             env = dict(os.environ, PYTHONPATH=str(ROOT),
                        TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
-            procs.append(subprocess.Popen(
-                [sys.executable, str(worker), *args], env=env, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True,
-            ))
-        outputs = [p.communicate(timeout=240) for p in procs]
+            procs.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+        outputs = [p.communicate(timeout=timeout) for p in procs]
     finally:
-        for p in procs:  # never leave a worker behind, even on timeout
+        for p in procs:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-    results = []
-    for p, (out, err) in zip(procs, outputs):
+    for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
+    return [out for out, _ in outputs]
+
+
+def _run_workers(n, worker=WORKER, args=()):
+    results = []
+    for out in _on_workers(n, [sys.executable, str(worker), *args]):
         line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
         results.append(json.loads(line[len("RESULT "):]))
     return results
@@ -173,27 +178,10 @@ def test_a_signal_to_one_worker_stops_all_at_the_same_step(tmp_path):
 
 def _train_on_two_workers(tmp_path, preset, *overrides):
     """`tfgen train` as the README runs it on two workers (127.0.0.1): the chief's run dir."""
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs = []
-    try:
-        for i in range(2):
-            env = dict(os.environ, PYTHONPATH=str(ROOT),
-                       TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker",
-                                                                           "index": i}}))
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "tfgen.trainers.cli", "train", "--preset", preset,
-                 "--set", "strategy=multi_worker", *[a for o in overrides for a in ("--set", o)],
-                 "--run-dir", str(tmp_path / "run"), "-q"],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        outputs = [p.communicate(timeout=400) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    for p, (_, err) in zip(procs, outputs):
-        assert p.returncode == 0, err[-3000:]
+    _on_workers(2, [sys.executable, "-m", "tfgen.trainers.cli", "train", "--preset", preset,
+                    "--set", "strategy=multi_worker",
+                    *[a for o in overrides for a in ("--set", o)],
+                    "--run-dir", str(tmp_path / "run"), "-q"], timeout=400)
     return tmp_path / "run"
 
 
