@@ -482,6 +482,7 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
         "samples_per_s": round(steps_run * plan.batch_size / wall, 1) if wall else None,
         "final": final,
         "strategy": distribute.describe(strategy),
+        "precision": keras.mixed_precision.global_policy().name,  # what `auto` resolved to
         # For pictures drawn later (`tfgen sample`) without loading the dataset again.
         "class_names": list(info.class_names) if info.class_names else None,
     }

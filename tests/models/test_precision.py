@@ -1,0 +1,192 @@
+"""mixed_bfloat16 (what precision=auto picks on TPUs and on CPUs with bfloat16 units): every
+objective, penalty and likelihood against its float32 value from the same weights, spectral
+normalisation's power iteration, 1 vs 2 replicas, and XLA-compiled bfloat16 steps (the TPU path).
+
+Tolerances: bfloat16 keeps 8 bits of mantissa (relative spacing 2^-8 = 0.4%); a network of a few
+layers, each rounding its output, lands within about 3% of float32 on losses of order one, so
+losses are compared at rtol 3% (plus an absolute 0.02 for values near zero). Variables stay
+float32 and the optimizer updates them in float32.
+"""
+
+import contextlib
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.models.helpers import tiny_data, tiny_gan, weights_of
+from tfgen import losses, networks
+from tfgen.distribute import resolve_strategy
+from tfgen.models import VAE
+from tfgen.networks.blocks import SpectralNormalization
+
+
+@contextlib.contextmanager
+def bfloat16():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def _train(model, ds, steps):
+    history = model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    return {k: float(np.ravel(v[-1])[0]) for k, v in history.history.items()}
+
+
+def _bf16_exact(a):
+    return float(np.mean(a == tf.cast(tf.cast(a, tf.bfloat16), tf.float32).numpy()))
+
+
+def test_spectral_normalization_keeps_float32_kernels_under_bfloat16():
+    """Keras's layer divided the kernel by sigma in the compute dtype and wrote it back: under
+    mixed_bfloat16 every training call rounded the float32 kernel to bfloat16, losing updates
+    smaller than half a bfloat16 ulp. tfgen's layer does it in float32: the same kernel as
+    under float32, to float32 rounding, and sigma -> 1."""
+    x = np.random.default_rng(0).normal(size=(8, 32)).astype(np.float32)
+    kernels = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            keras.utils.set_random_seed(0)
+            layer = SpectralNormalization(keras.layers.Dense(64))
+            layer(x, training=True)
+            layer.kernel.assign(layer.kernel.numpy() * (1 + 1e-3))  # an update below bf16's ulp
+            for _ in range(20):
+                out = layer(x, training=True)
+            kernels[policy] = layer.kernel.numpy()
+            assert layer.kernel.dtype == "float32" and layer.vector_u.dtype == "float32"
+            assert out.dtype == ("bfloat16" if policy == "mixed_bfloat16" else "float32")
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+    assert _bf16_exact(kernels["mixed_bfloat16"]) < 0.05  # not rounded to bfloat16
+    np.testing.assert_allclose(kernels["mixed_bfloat16"], kernels["float32"], atol=1e-6)
+    assert abs(np.linalg.svd(kernels["float32"], compute_uv=False)[0] - 1.0) < 1e-2
+
+
+@pytest.mark.parametrize("kind, options, keys", [
+    ("mlp", dict(compile_kwargs={"objective": "minimax"}, ema_decay=0.9),
+     ("d_loss", "g_loss", "d_real", "d_fake")),
+    ("mlp", dict(compile_kwargs={"objective": "wasserstein", "gradient_penalty": 10.0,
+                                 "n_critic": 2}),
+     ("d_loss", "g_loss", "gradient_penalty")),
+    ("mlp", dict(compile_kwargs={"objective": "least_squares"}, pac=2),
+     ("d_loss", "g_loss", "d_real", "d_fake")),
+    ("mlp", dict(compile_kwargs={"objective": "non_saturating", "r1_penalty": 1.0}),
+     ("d_loss", "g_loss", "r1_penalty")),
+    # Spectral normalisation (the tiny DCGAN discriminator's) with hinge and augmentation.
+    ("dcgan", dict(compile_kwargs={"objective": "hinge"}, augment="translation,cutout"),
+     ("d_loss", "g_loss", "d_real", "d_fake")),
+])
+def test_gan_objectives_and_penalties_under_bfloat16_match_float32(kind, options, keys):
+    n_critic = options["compile_kwargs"].get("n_critic", 1)
+    reference = tiny_gan(kind, **options)
+    weights = reference.get_weights()
+    want = _train(reference, tiny_data(kind, 16 * n_critic), steps=2)
+    with bfloat16():
+        gan = tiny_gan(kind, weights=weights, **options)
+        got = _train(gan, tiny_data(kind, 16 * n_critic), steps=2)
+        assert all(v.dtype == "float32" for v in gan.weights if v.dtype.startswith("float"))
+        assert gan.sample(4).dtype == np.float32
+    for key in keys:
+        np.testing.assert_allclose(got[key], want[key], rtol=0.03, atol=0.02, err_msg=key)
+    # Adam moves a weight by at most ~lr (1e-3) per step whatever the gradient's size, so after
+    # two steps the runs' float32 weights are at most 4 lr apart (a gradient near zero may take
+    # the other sign in bfloat16); almost all are far closer.
+    for a, b, w in zip(weights_of(gan), weights_of(reference), gan.weights, strict=True):
+        np.testing.assert_allclose(a, b, atol=4e-3, err_msg=w.path)
+    close = np.concatenate([np.ravel(np.abs(a - b) < 1e-3) for a, b in
+                            zip(weights_of(gan), weights_of(reference), strict=True)])
+    assert close.mean() > 0.95
+
+
+def _vae(likelihood, weights=None, **compile_kwargs):
+    keras.utils.set_random_seed(0)
+    channels = losses.get_likelihood(likelihood).channels_per_dim
+    enc = networks.mlp_encoder((8, 8, 1), 4, width=32, depth=1)
+    dec = networks.mlp_decoder(4, (8, 8, 1), channels, width=32, depth=1)
+    vae = VAE(enc, dec, latent_dim=4, likelihood=likelihood)
+    if weights is not None:
+        vae.set_weights(weights)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3), **compile_kwargs)
+    return vae
+
+
+@pytest.mark.parametrize("likelihood, iw_samples", [
+    ("continuous_bernoulli", 1), ("gaussian", 4), ("discretized_logistic", 1)])
+def test_vae_likelihoods_under_bfloat16_match_float32(likelihood, iw_samples):
+    """The likelihood's log-probability, the KL and the IWAE log-sum-exp run in float32 on the
+    decoder's bfloat16 outputs: ELBO terms and the importance-sampled log-likelihood agree."""
+    from tests.models.test_vae import digits
+
+    x = digits(batch=64, split="test", training=False).take(1).get_single_element()
+    reference = _vae(likelihood, iw_samples=iw_samples)
+    weights = reference.get_weights()
+    want = _train(reference, digits(), steps=2)
+    want_ll = reference.log_likelihood(x, num_samples=16, seed=3)
+    with bfloat16():
+        vae = _vae(likelihood, weights=weights, iw_samples=iw_samples)
+        got = _train(vae, digits(), steps=2)
+        got_ll = vae.log_likelihood(x, num_samples=16, seed=3)
+        assert got_ll.dtype == np.float32 and vae.sample(2).dtype == np.float32
+    for key in ("loss", "reconstruction", "kl"):
+        np.testing.assert_allclose(got[key], want[key], rtol=0.03, atol=0.02, err_msg=key)
+    np.testing.assert_allclose(got_ll, want_ll, rtol=0.03, atol=0.05)  # nats per image
+
+
+def test_bfloat16_one_replica_matches_two_mirrored_replicas(cpu_devices):
+    """Under bfloat16 the two replicas' halves of the batch give the global step: synchronised
+    batch norm, the summed gradients and R1 on a spectrally normalised, conditional DCGAN. Not
+    bit-equal as in float32 (the conv kernels round per call at other batch sizes), within
+    bfloat16's precision after 3 steps."""
+    options = dict(conditional=True, ema_decay=0.9, compile_kwargs={"r1_penalty": 1.0})
+    with bfloat16():
+        single = tiny_gan("dcgan", **options)
+        initial = weights_of(single)
+        logs_1 = _train(single, tiny_data("dcgan", 16, True), steps=3)
+        strategy = resolve_strategy("mirrored")
+        with strategy.scope():
+            mirrored = tiny_gan("dcgan", weights=initial, **options)
+        logs_2 = _train(mirrored, tiny_data("dcgan", 16, True, strategy=strategy), steps=3)
+    assert strategy.num_replicas_in_sync == 2
+    for key in ("d_loss", "g_loss", "d_real", "d_fake", "r1_penalty"):
+        np.testing.assert_allclose(logs_2[key], logs_1[key], rtol=0.03, atol=0.02, err_msg=key)
+    for a, b, w in zip(weights_of(single), weights_of(mirrored), single.weights, strict=True):
+        np.testing.assert_allclose(a, b, atol=3e-3, err_msg=w.path)
+
+
+@pytest.mark.parametrize("family", ["gan", "vae"])
+def test_bfloat16_steps_compile_with_xla(family):
+    """The TPU path on CPU: XLA-compiled bfloat16 steps. XLA draws other noise than
+    TensorFlow's kernels, so the first step is compared with the plain one where noise plays no
+    part (the discriminator's scores on real data; the VAE's reconstruction, loosely: it uses one
+    posterior draw); then two steps per execution give the weights of one step per execution."""
+    from tests.models.test_vae import digits
+
+    def build(weights=None, **kwargs):
+        if family == "gan":
+            return tiny_gan("dcgan", weights=weights, compile_kwargs={"r1_penalty": 1.0, **kwargs})
+        return _vae("bernoulli", weights=weights, **kwargs)
+
+    def data():
+        return tiny_data("dcgan", 16) if family == "gan" else digits()
+
+    key, rtol = ("d_real", 0.03) if family == "gan" else ("reconstruction", 0.05)
+    with bfloat16():
+        plain = build()
+        initial = plain.get_weights()
+        want = _train(plain, data(), steps=1)
+        one = build(initial, jit_compile=True)
+        got = _train(one, data(), steps=1)
+        np.testing.assert_allclose(got[key], want[key], rtol=rtol, atol=0.02)
+        logs = _train(one, data().skip(1), steps=3)  # the batches `two` sees next
+        two = build(initial, jit_compile=True, steps_per_execution=2)
+        _train(two, data(), steps=4)
+    assert one.jit_compile is True and two.jit_compile is True
+    assert all(np.isfinite(v) for v in logs.values())
+    assert all(v.dtype == "float32" for v in two.trainable_weights)
+    assert not all(np.array_equal(a, b) for a, b in zip(initial, two.get_weights()))
+    for a, b in zip(one.get_weights(), two.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
