@@ -57,9 +57,9 @@ def main() -> int:
             results[name] = {"error": f"{type(err).__name__}: {err}"[:2000],
                              "trace": traceback.format_exc()[-3000:]}
         print(f"{name}: {results[name].get('error', 'ok')}", file=sys.stderr, flush=True)
-    if os.environ.get("TF_CONFIG") and json.loads(os.environ["TF_CONFIG"])["task"]["index"]:
-        return 0  # the chief writes the results
-    with open(os.path.join(OUT, "results.json"), "w") as fh:
+    task = json.loads(os.environ.get("TF_CONFIG") or '{"task": {"index": 0}}')["task"]["index"]
+    with open(os.path.join(OUT, "results.json" if task == 0 else f"results-{task}.json"),
+              "w") as fh:
         json.dump(results, fh, indent=2)
     return 0
 

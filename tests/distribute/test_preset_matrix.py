@@ -20,7 +20,7 @@ from tfgen.trainers import presets
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("preset_matrix.py")
 PRESETS = [p.name for p in presets.all_presets()]
-# In CI, one preset per code path (CI's time limit): MLP GAN with R1 and EMA; conditional DCGAN
+# One preset per code path: MLP GAN with R1 and EMA; conditional DCGAN
 # with precision=auto (bfloat16 here), lazy R1 and 10 steps per execution; ResNet SNGAN with
 # hinge and 5 critic steps (TFDS mock data); conv VAE with a logistic-mixture likelihood and the
 # ex-post mixture. The whole matrix: `pytest -m slow tests/distribute/test_preset_matrix.py`.
@@ -55,6 +55,8 @@ def _check(results, names, replicas):
                    if isinstance(v, (int, float))), (name, r["final"])
 
 
+# 369 s for the four columns here: past what CI's 20 minutes leave, so -m slow as well.
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy, workers, replicas", STRATEGIES)
 def test_each_code_path_trains_under_the_strategy(tmp_path, strategy, workers, replicas):
     _check(_column(strategy, tmp_path, CODE_PATHS, workers), CODE_PATHS, replicas)
