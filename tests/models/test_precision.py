@@ -190,3 +190,44 @@ def test_bfloat16_steps_compile_with_xla(family):
     assert not all(np.array_equal(a, b) for a, b in zip(initial, two.get_weights()))
     for a, b in zip(one.get_weights(), two.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_fused_batch_norm_matches_keras(policy):
+    """tfgen's BatchNormalization (the fused kernel on one replica) against Keras's layer:
+    outputs, input/scale/offset gradients and moving statistics after three training calls."""
+    from tfgen.networks.blocks import BatchNormalization
+
+    rng = np.random.default_rng(0)
+    xs = [rng.normal(1.0, 2.0, (8, 5, 5, 16)).astype(np.float32) for _ in range(3)]
+    dy = rng.normal(size=(8, 5, 5, 16)).astype(np.float32)
+    gamma, beta = rng.uniform(0.5, 1.5, 16).astype(np.float32), rng.normal(size=16).astype(np.float32)
+    got = {}
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        for name, cls in (("keras", keras.layers.BatchNormalization),
+                          ("fused", BatchNormalization)):
+            layer = cls(synchronized=True, momentum=0.9, epsilon=1e-5)
+            layer.build((None, 5, 5, 16))
+            layer.gamma.assign(gamma)
+            layer.beta.assign(beta)
+            for x in xs:
+                x = tf.constant(x)
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    y = layer(x, training=True)
+                grads = tape.gradient(y, [x, layer.gamma, layer.beta],
+                                      output_gradients=tf.cast(dy, y.dtype))
+            got[name] = [tf.cast(t, tf.float32).numpy() for t in (y, *grads)] + [
+                layer.moving_mean.numpy(), layer.moving_variance.numpy()]
+            assert y.dtype == ("bfloat16" if policy == "mixed_bfloat16" else "float32")
+            assert layer.gamma.dtype == layer.moving_variance.dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    names = ("output", "input gradient", "gamma gradient", "beta gradient", "moving mean",
+             "moving variance")
+    # float32: rounding only; bfloat16: the 16-bit input and output round (0.4%), so values
+    # of order 1 to ~1e-2 and the summed gradients of 200 terms to ~1e-2 relative.
+    rtol, atol = (1e-4, 1e-4) if policy == "float32" else (2e-2, 5e-2)
+    for name, a, b in zip(names, got["fused"], got["keras"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=name)
