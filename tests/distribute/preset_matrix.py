@@ -44,6 +44,7 @@ def overrides(cfg) -> list[str]:
 
 def main() -> int:
     names = sys.argv[3:] or [p.name for p in presets.all_presets()]
+    os.makedirs(OUT, exist_ok=True)
     results = {}
     for name in names:
         cfg = presets.resolve(name, overrides=overrides(presets.resolve(name)))

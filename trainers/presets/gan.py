@@ -108,7 +108,7 @@ def mnist_dcgan() -> GANConfig:
         epochs=20, batch_size=64,
         data=DataOptions(name="tfds:mnist"),
         model=GANModelConfig(network="dcgan", latent_dim=128, width=64),
-        # bfloat16 where the hardware has it: 2.8x float32's samples/s on this CPU's AMX units
+        # bfloat16 where the hardware has it: 1.7-2.8x float32's samples/s on this CPU's AMX units
         # (BENCHMARKS.md, "bfloat16"); float32 elsewhere.
         training=TrainingConfig(precision="auto"),
     )
