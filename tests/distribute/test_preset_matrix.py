@@ -37,7 +37,7 @@ def _column(strategy: str, out: Path, names, workers: int = 1) -> dict:
         results = {}
         for name in names:
             _on_workers(workers, [sys.executable, str(SCRIPT), strategy, str(out / name), name],
-                        timeout=600)
+                        timeout=1200)
             results.update(json.loads((out / name / "results.json").read_text()))
         return results
     proc = subprocess.run([sys.executable, str(SCRIPT), strategy, str(out), *names],
