@@ -36,6 +36,13 @@ def kill_when(args, path: Path, delay: float = 0.0, timeout: float = 240) -> Non
             child.wait()
 
 
+def tfgen(*args, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`tfgen *args` run to its end (stdout and stderr captured as text)."""
+    return subprocess.run([sys.executable, "-m", "tfgen.trainers.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=tfgen_env(),
+                          check=False)
+
+
 def start(args, stderr=subprocess.PIPE) -> subprocess.Popen:
     """`tfgen *args` in a subprocess (stdout discarded, stderr captured as text)."""
     return subprocess.Popen([sys.executable, "-m", "tfgen.trainers.cli", *map(str, args)],

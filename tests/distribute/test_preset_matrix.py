@@ -5,7 +5,6 @@ its own steps per execution and precision (width-8 networks; mock data for the T
 tests/distribute/preset_matrix.py runs one strategy's column in one process (per worker)."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,10 +13,10 @@ import numpy as np
 import pytest
 
 from tests.distribute.test_strategy import _on_workers
+from tests.processes import tfgen_env
 from tfgen.distribute import cpu_has_bf16_units
 from tfgen.trainers import presets
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("preset_matrix.py")
 PRESETS = [p.name for p in presets.all_presets()]
 # One preset per code path: MLP GAN with R1 and EMA; conditional DCGAN
@@ -41,8 +40,8 @@ def _column(strategy: str, out: Path, names, workers: int = 1) -> dict:
             results.update(json.loads((out / name / "results.json").read_text()))
         return results
     proc = subprocess.run([sys.executable, str(SCRIPT), strategy, str(out), *names],
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
-                          text=True, timeout=900, check=False)
+                          env=tfgen_env(), capture_output=True, text=True, timeout=900,
+                          check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads((out / "results.json").read_text())
 

@@ -2,7 +2,6 @@
 
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.processes import tfgen, tfgen_env
 from tfgen import data
 from tfgen.distribute import describe, resolve_strategy
 from tfgen.errors import ConfigError
@@ -85,8 +85,8 @@ def _on_workers(n, command, timeout: float = 240) -> list[str]:
     procs = []
     try:
         for i in range(n):
-            env = dict(os.environ, PYTHONPATH=str(ROOT),
-                       TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}))
+            env = tfgen_env(TF_CONFIG=json.dumps({"cluster": cluster,
+                                                  "task": {"type": "worker", "index": i}}))
             procs.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True))
         outputs = [p.communicate(timeout=timeout) for p in procs]
@@ -201,11 +201,8 @@ def test_presets_train_on_two_workers(tmp_path, preset, overrides):
     assert "2 replicas" in metrics["strategy"]
     if preset == "digits-vae":  # validation covered the whole split: as one process saw it
         one = tmp_path / "one"
-        proc = subprocess.run(
-            [sys.executable, "-m", "tfgen.trainers.cli", "train", "--preset", preset,
-             *[a for o in overrides for a in ("--set", o)], "--run-dir", str(one), "-q"],
-            env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
-            timeout=300, check=False)
+        proc = tfgen("train", "--preset", preset, *[a for o in overrides for a in ("--set", o)],
+                     "--run-dir", one, "-q")
         assert proc.returncode == 0, proc.stderr[-3000:]
         two, single = (json.loads((d / "epochs.json").read_text()) for d in (run, one))
         # Distributed validation drops the split's last partial batch (300 of digits' 350

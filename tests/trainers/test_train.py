@@ -1,7 +1,6 @@
 """`tfgen train` end to end: run directory, TensorBoard event files, resume, SIGKILL + resume."""
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -16,19 +15,12 @@ import tensorflow as tf
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.processes import kill_when, tfgen_env
+from tests.processes import kill_when, tfgen, tfgen_env
 from tfgen.trainers import presets
 from tfgen.trainers.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--set", "batch_size=64", "--set", "model.width=32", "--set", "model.depth=2",
         "--set", "training.steps_per_execution=1"]
-
-
-def tfgen(*args, timeout=300):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "tfgen.trainers.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, check=False)
 
 
 def events(run_dir):

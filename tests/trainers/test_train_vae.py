@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from tests.trainers.test_train import events, kill_mid_run, tfgen
+from tests.processes import tfgen
+from tests.trainers.test_train import events, kill_mid_run
 from tfgen.trainers.cli import main
 
 TINY = ["--set", "model.width=32", "--set", "model.latent_dim=2", "--set", "steps_per_epoch=10",
