@@ -1,10 +1,22 @@
-"""Tiny GANs for the model tests."""
+"""Tiny GANs for the model tests, and the dtype policy as a context."""
+
+import contextlib
 
 import keras
 import numpy as np
 
 from tfgen import data, networks
 from tfgen.models import GAN
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Keras's global dtype policy set to `name` inside the block, float32 again after it."""
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def tiny_gan(kind="mlp", ema_decay=None, augment="", conditional=False, seed=0,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.models.helpers import tiny_data, tiny_gan, weights_of
+from tests.models.helpers import dtype_policy, tiny_data, tiny_gan, weights_of
 from tfgen.callbacks import NonFiniteGuard
 from tfgen.distribute import resolve_strategy
 from tfgen.errors import TrainingDiverged
@@ -259,13 +259,10 @@ def test_mixed_bfloat16_step_matches_float32(conditional):
     reference = tiny_gan("dcgan", **options)
     weights = reference.get_weights()
     ref_logs = _train(reference, tiny_data("dcgan", 16, conditional), steps=1)
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with dtype_policy("mixed_bfloat16"):
         gan = tiny_gan("dcgan", weights=weights, **options)
         logs = _train(gan, tiny_data("dcgan", 16, conditional), steps=1)
         assert all(v.dtype == "float32" for v in gan.trainable_weights)
         assert gan.sample(3, labels=[1] if conditional else None).dtype == np.float32
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     for key in ("d_loss", "g_loss", "d_real", "d_fake", "r1_penalty"):
         np.testing.assert_allclose(logs[key], ref_logs[key], rtol=0.03, atol=0.02, err_msg=key)

@@ -8,27 +8,16 @@ losses are compared at rtol 3% (plus an absolute 0.02 for values near zero). Var
 float32 and the optimizer updates them in float32.
 """
 
-import contextlib
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.models.helpers import tiny_data, tiny_gan, weights_of
+from tests.models.helpers import dtype_policy, tiny_data, tiny_gan, weights_of
 from tfgen import losses, networks
 from tfgen.distribute import resolve_strategy
 from tfgen.models import VAE
 from tfgen.networks.blocks import SpectralNormalization
-
-
-@contextlib.contextmanager
-def bfloat16():
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
 
 
 def _train(model, ds, steps):
@@ -48,8 +37,7 @@ def test_spectral_normalization_keeps_float32_kernels_under_bfloat16():
     x = np.random.default_rng(0).normal(size=(8, 32)).astype(np.float32)
     kernels = {}
     for policy in ("float32", "mixed_bfloat16"):
-        keras.mixed_precision.set_global_policy(policy)
-        try:
+        with dtype_policy(policy):
             keras.utils.set_random_seed(0)
             layer = SpectralNormalization(keras.layers.Dense(64))
             layer(x, training=True)
@@ -59,8 +47,6 @@ def test_spectral_normalization_keeps_float32_kernels_under_bfloat16():
             kernels[policy] = layer.kernel.numpy()
             assert layer.kernel.dtype == "float32" and layer.vector_u.dtype == "float32"
             assert out.dtype == ("bfloat16" if policy == "mixed_bfloat16" else "float32")
-        finally:
-            keras.mixed_precision.set_global_policy("float32")
     assert _bf16_exact(kernels["mixed_bfloat16"]) < 0.05  # not rounded to bfloat16
     np.testing.assert_allclose(kernels["mixed_bfloat16"], kernels["float32"], atol=1e-6)
     assert abs(np.linalg.svd(kernels["float32"], compute_uv=False)[0] - 1.0) < 1e-2
@@ -85,7 +71,7 @@ def test_gan_objectives_and_penalties_under_bfloat16_match_float32(kind, options
     reference = tiny_gan(kind, **options)
     weights = reference.get_weights()
     want = _train(reference, tiny_data(kind, 16 * n_critic), steps=2)
-    with bfloat16():
+    with dtype_policy("mixed_bfloat16"):
         gan = tiny_gan(kind, weights=weights, **options)
         got = _train(gan, tiny_data(kind, 16 * n_critic), steps=2)
         assert all(v.dtype == "float32" for v in gan.weights if v.dtype.startswith("float"))
@@ -126,7 +112,7 @@ def test_vae_likelihoods_under_bfloat16_match_float32(likelihood, iw_samples):
     weights = reference.get_weights()
     want = _train(reference, digits(), steps=2)
     want_ll = reference.log_likelihood(x, num_samples=16, seed=3)
-    with bfloat16():
+    with dtype_policy("mixed_bfloat16"):
         vae = _vae(likelihood, weights=weights, iw_samples=iw_samples)
         got = _train(vae, digits(), steps=2)
         got_ll = vae.log_likelihood(x, num_samples=16, seed=3)
@@ -142,7 +128,7 @@ def test_bfloat16_one_replica_matches_two_mirrored_replicas(cpu_devices):
     bit-equal as in float32 (the conv kernels round per call at other batch sizes), within
     bfloat16's precision after 3 steps."""
     options = dict(conditional=True, ema_decay=0.9, compile_kwargs={"r1_penalty": 1.0})
-    with bfloat16():
+    with dtype_policy("mixed_bfloat16"):
         single = tiny_gan("dcgan", **options)
         initial = weights_of(single)
         logs_1 = _train(single, tiny_data("dcgan", 16, True), steps=3)
@@ -174,7 +160,7 @@ def test_bfloat16_steps_compile_with_xla(family):
         return tiny_data("dcgan", 16) if family == "gan" else digits()
 
     key, rtol = ("d_real", 0.03) if family == "gan" else ("reconstruction", 0.05)
-    with bfloat16():
+    with dtype_policy("mixed_bfloat16"):
         plain = build()
         initial = plain.get_weights()
         want = _train(plain, data(), steps=1)
@@ -203,8 +189,7 @@ def test_fused_batch_norm_matches_keras(policy):
     dy = rng.normal(size=(8, 5, 5, 16)).astype(np.float32)
     gamma, beta = rng.uniform(0.5, 1.5, 16).astype(np.float32), rng.normal(size=16).astype(np.float32)
     got = {}
-    keras.mixed_precision.set_global_policy(policy)
-    try:
+    with dtype_policy(policy):
         for name, cls in (("keras", keras.layers.BatchNormalization),
                           ("fused", BatchNormalization)):
             layer = cls(synchronized=True, momentum=0.9, epsilon=1e-5)
@@ -222,8 +207,6 @@ def test_fused_batch_norm_matches_keras(policy):
                 layer.moving_mean.numpy(), layer.moving_variance.numpy()]
             assert y.dtype == ("bfloat16" if policy == "mixed_bfloat16" else "float32")
             assert layer.gamma.dtype == layer.moving_variance.dtype == "float32"
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     names = ("output", "input gradient", "gamma gradient", "beta gradient", "moving mean",
              "moving variance")
     # float32: rounding only; bfloat16: the 16-bit input and output round (0.4%), so values

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.models.helpers import weights_of
+from tests.models.helpers import dtype_policy, weights_of
 from tfgen import data, networks
 from tfgen.distribute import resolve_strategy
 from tfgen.models import VAE
@@ -216,15 +216,12 @@ def test_mixed_bfloat16_step_matches_float32(likelihood, iw_samples):
     weights = reference.get_weights()
     want = reference.fit(digits(), epochs=1, steps_per_epoch=1, verbose=0).history
     want_ll = reference.log_likelihood(x[:32], num_samples=20, seed=1)
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
+    with dtype_policy("mixed_bfloat16"):
         vae = tiny_vae(conv=True, likelihood=likelihood, iw_samples=iw_samples, weights=weights)
         got = vae.fit(digits(), epochs=1, steps_per_epoch=1, verbose=0).history
         got_ll = vae.log_likelihood(x[:32], num_samples=20, seed=1)
         assert all(v.dtype == "float32" for v in vae.trainable_weights)
         assert vae.sample(3).dtype == np.float32 and got_ll.dtype == np.float32
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     for key in ("loss", "elbo", "reconstruction", "kl"):
         np.testing.assert_allclose(got[key], want[key], rtol=0.03, err_msg=key)
     np.testing.assert_allclose(got_ll, want_ll, rtol=0.03)
