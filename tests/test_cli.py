@@ -69,6 +69,14 @@ def test_user_mistakes_exit_2_with_one_line(argv, message, capsys):
     assert err.count("\n") == 1 and message in err and err.startswith("tfgen: error: ")
 
 
+def test_image_only_options_on_points_are_one_line(tmp_path, capsys):
+    argv = ["train", "--preset", "ring8-gan", "--run-dir", str(tmp_path / "run"),
+            "--set", "model.ada=blit"]
+    assert main(argv) == 2
+    last = capsys.readouterr().err.splitlines()[-1]  # after the run's log lines
+    assert last == "tfgen: error: config key 'model.ada': augmentation needs image data"
+
+
 def test_installed_command_prints_one_line_no_traceback():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
     proc = subprocess.run(

@@ -34,6 +34,7 @@ from tfgen.errors import ConfigError
 from tfgen.losses.adversarial import OBJECTIVES
 from tfgen.losses.likelihoods import LIKELIHOODS
 from tfgen.metrics.evaluation import DIRECTIONS
+from tfgen.models import ada
 from tfgen.models.augment import POLICIES
 from tfgen.models.optimizers import LR_SCHEDULES, OPTIMIZERS
 from tfgen.models.vae import KL_SCHEDULES
@@ -419,6 +420,20 @@ class GANModelConfig:
         None, min=0.0, max=0.99999, help="EMA of generator weights (None: off)"
     )
     augment: str = param("", help="differentiable augmentation: e.g. translation,cutout,color")
+    ada: str = param("", help="adaptive augmentation (ADA) operations, e.g. blit,geom,color "
+                     "(groups blit, geom, color, cutout or single operations; '': off)")
+    ada_target: float | None = param(
+        0.6, min=-1.0, max=1.0, help="ADA: target of r_t = E[sign D(real)] (None: fixed p)")
+    ada_p: float = param(0.0, min=0.0, max=1.0, help="ADA: initial augmentation probability")
+    ada_kimg: float = param(500.0, min=1e-3, help="ADA: thousand images for p to go 0 -> 1")
+    ada_interval: int = param(4, min=1, help="ADA: train steps between adjustments of p")
+    lecam: float = param(0.0, min=0.0, help="LeCam regularisation weight (0: off; paper 0.3)")
+    consistency: float = param(
+        0.0, min=0.0, help="bCR consistency regularisation weight (0: off; paper 10)")
+    top_k: float = param(
+        1.0, min=0.01, max=1.0, help="top-k generator updates: the fraction nu kept at the "
+        "end (1: off; paper 0.5); decays by top_k_gamma per epoch")
+    top_k_gamma: float = param(0.99, min=0.01, max=1.0, help="top-k: decay per epoch")
     conditional: bool = param(False, help="class-conditional generator and discriminator")
     pac: int = param(1, min=1, max=16, help="PacGAN: samples the discriminator judges jointly")
 
@@ -429,6 +444,14 @@ class GANModelConfig:
                     f"config key '{prefix}augment': unknown policy {policy!r}; choose from: "
                     f"{', '.join(POLICIES)} (comma-separated)"
                 )
+        if self.ada:
+            try:
+                ada.parse_ops(self.ada)
+            except ValueError as err:
+                raise ConfigError(f"config key '{prefix}ada': {err}") from None
+            if self.augment:
+                raise ConfigError(f"config key '{prefix}ada': choose DiffAugment "
+                                  f"('{prefix}augment') or ADA, not both")
 
 
 @dataclasses.dataclass

@@ -92,8 +92,9 @@ class GANFamily(Family):
 
     def build(self, cfg: GANConfig, info, compile_kwargs: dict, total_steps: int):
         m = cfg.model
-        if m.augment and info.kind != "images":
-            raise ConfigError("config key 'model.augment': augmentation needs image data")
+        for key in ("augment", "ada", "consistency"):
+            if getattr(m, key) and info.kind != "images":
+                raise ConfigError(f"config key 'model.{key}': augmentation needs image data")
         try:
             generator, discriminator = networks.build_gan_networks(
                 info, network=m.network, latent_dim=m.latent_dim, width=m.width, depth=m.depth,
@@ -104,13 +105,17 @@ class GANFamily(Family):
         gan = GAN(
             generator, discriminator, latent_dim=m.latent_dim,
             num_classes=info.num_classes if m.conditional else None,
-            ema_decay=m.ema_decay, augment=m.augment, pac=m.pac, seed=cfg.seed,
+            ema_decay=m.ema_decay, augment=m.augment, ada=m.ada, ada_target=m.ada_target,
+            ada_p=m.ada_p, ada_kimg=m.ada_kimg, ada_interval=m.ada_interval, pac=m.pac,
+            seed=cfg.seed,
         )
         gan.compile(
             g_optimizer=optimizer(cfg.g_optimizer, total_steps),
             d_optimizer=optimizer(cfg.d_optimizer, total_steps * m.n_critic),
             objective=m.objective, gradient_penalty=m.gradient_penalty,
             r1_penalty=m.r1_penalty, r1_interval=m.r1_interval, n_critic=m.n_critic,
+            lecam=m.lecam, consistency=m.consistency, top_k=m.top_k, top_k_gamma=m.top_k_gamma,
+            top_k_period=max(1, total_steps // max(cfg.epochs, 1)),
             **compile_kwargs,
         )
         return gan

@@ -65,6 +65,9 @@ def test_written_config_round_trips(tmp_path):
         (["data=3"], "'data' must be a mapping of keys to values, got 3 (int)"),
         (["epochs"], "override 'epochs' must look like key=value"),
         (["model.augment=flip"], "config key 'model.augment': unknown policy 'flip'"),
+        (["model.ada=blit,warp"], "config key 'model.ada': unknown ADA operation 'warp'"),
+        (["model.ada=blit", "model.augment=color"], "config key 'model.ada': choose DiffAugment"),
+        (["model.top_k=0"], "config key 'model.top_k': must be >= 0.01"),
         (["epochs=null"], "config key 'epochs': expected an integer, got null"),
     ],
 )

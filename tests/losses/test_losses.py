@@ -81,3 +81,19 @@ def test_r1_of_a_quadratic_discriminator():
     critic = lambda x: 0.5 * tf.reduce_sum(tf.square(x), axis=1, keepdims=True) + 7.0  # noqa: E731
     x = np.array([[1.0, 2.0], [0.0, -3.0], [0.5, 0.5]], np.float32)
     np.testing.assert_allclose(losses.r1_penalty(critic, x).numpy(), [5.0, 9.0, 0.5], rtol=1e-6)
+
+
+def test_lecam_penalty_matches_formula():
+    anchor_real, anchor_fake = 0.4, -0.2
+    out = losses.lecam_penalty(tf.constant(REAL[:, None]), tf.constant(FAKE[:, None]),
+                               anchor_real, anchor_fake).numpy()
+    expected = np.maximum(REAL - anchor_fake, 0) ** 2 + np.maximum(anchor_real - FAKE, 0) ** 2
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_consistency_penalty_is_the_squared_difference():
+    transformed = REAL[::-1].copy()
+    out = losses.consistency_penalty(tf.constant(REAL[:, None]),
+                                     tf.constant(transformed[:, None])).numpy()
+    np.testing.assert_allclose(out, (REAL - transformed) ** 2, rtol=1e-6)
+    assert losses.consistency_penalty(tf.constant(REAL), tf.constant(REAL)).numpy().max() == 0

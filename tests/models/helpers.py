@@ -20,7 +20,7 @@ def dtype_policy(name: str):
 
 
 def tiny_gan(kind="mlp", ema_decay=None, augment="", conditional=False, seed=0,
-             compile_kwargs=None, weights=None, pac=1):
+             compile_kwargs=None, weights=None, pac=1, **gan_options):
     keras.utils.set_random_seed(seed)
     if kind == "mlp":
         g = networks.mlp_generator(4, 2, width=16, depth=2)
@@ -32,13 +32,13 @@ def tiny_gan(kind="mlp", ema_decay=None, augment="", conditional=False, seed=0,
         d = networks.dcgan_discriminator((8, 8, 1), width=8, num_classes=num_classes,
                                          spectral_norm=True)
     gan = GAN(g, d, latent_dim=g.inputs[0].shape[-1], num_classes=num_classes,
-              ema_decay=ema_decay, augment=augment, pac=pac, seed=seed)
-    if weights is not None:
-        gan.set_weights(weights)
+              ema_decay=ema_decay, augment=augment, pac=pac, seed=seed, **gan_options)
     kwargs = dict(g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
                   d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5))
     kwargs.update(compile_kwargs or {})
     gan.compile(**kwargs)
+    if weights is not None:  # after compile, which adds the LeCam anchors
+        gan.set_weights(weights)
     return gan
 
 

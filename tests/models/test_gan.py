@@ -61,6 +61,11 @@ def test_lazy_r1_applies_every_interval():
     assert [v > 1e-6 for v in values] == [True, False, False, False, True, False, False, False]
 
 
+# Issue 16's regularisers together: ADA (above), LeCam, bCR, top-k, R1 on augmented reals.
+REGULARIZED = {"lecam": 0.3, "consistency": 1.0, "top_k": 0.5, "top_k_period": 2,
+               "r1_penalty": 0.5}
+
+
 def _train(gan, ds, steps):
     history = gan.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
     return {k: float(np.ravel(v[-1])[0]) for k, v in history.history.items()}
@@ -73,6 +78,8 @@ def _train(gan, ds, steps):
         ("mlp", dict(pac=4, compile_kwargs={"r1_penalty": 1.0})),
         ("dcgan", dict(conditional=True, augment="color,translation,cutout",
                        compile_kwargs={"r1_penalty": 0.5, "objective": "hinge"})),
+        ("dcgan", dict(ada="blit,geom,color,cutout", ada_kimg=0.05, ada_interval=2,
+                       ada_target=-2.0, compile_kwargs=REGULARIZED)),
     ],
 )
 def test_one_replica_equals_two_mirrored_replicas(kind, options, cpu_devices):
@@ -102,7 +109,9 @@ def test_one_replica_equals_two_mirrored_replicas(kind, options, cpu_devices):
     [("mlp", dict(ema_decay=0.9, compile_kwargs={"gradient_penalty": 1.0, "n_critic": 2})),
      ("mlp", dict(pac=2, compile_kwargs={"r1_penalty": 1.0})),
      ("dcgan", dict(conditional=True, augment="translation,cutout,color",
-                    compile_kwargs={"r1_penalty": 1.0, "r1_interval": 2}))],
+                    compile_kwargs={"r1_penalty": 1.0, "r1_interval": 2})),
+     ("dcgan", dict(ada="blit,geom,color,cutout", ada_kimg=0.05, ada_interval=2,
+                    ada_target=-2.0, compile_kwargs=REGULARIZED))],
 )
 def test_train_step_compiles_with_xla_on_cpu(kind, options):
     """TPU readiness: static shapes, no host callbacks in the step, drop_remainder batches.
@@ -120,7 +129,8 @@ def test_train_step_compiles_with_xla_on_cpu(kind, options):
     xla = tiny_gan(kind, weights=initial, **opts)
     xla_logs = _train(xla, tiny_data(kind, 16 * n_critic, conditional), steps=1)
     assert xla.jit_compile is True and xla.train_function is not None
-    if n_critic == 1 and not options.get("augment"):  # else the logged means involve noise
+    # Else the logged means involve noise:
+    if n_critic == 1 and not (options.get("augment") or options.get("ada")):
         np.testing.assert_allclose(xla_logs["d_real"], logs["d_real"], rtol=1e-5)
     xla_logs = _train(xla, tiny_data(kind, 16 * n_critic, conditional), steps=3)
     assert all(np.isfinite(v) for v in xla_logs.values())
@@ -242,7 +252,7 @@ def test_joint_real_fake_pass_equals_two_passes(kind, options):
             w.assign(v)
         return fn(*args)
 
-    d_real, d_fake = fresh(gan._score_pair, real, fake, labels, u_real, u_fake)
+    d_real, d_fake = fresh(gan._score_many, [real, fake], labels, [u_real, u_fake])
     np.testing.assert_allclose(d_real.numpy(), fresh(gan._score, real, labels, u_real).numpy(),
                                rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(d_fake.numpy(), fresh(gan._score, fake, labels, u_fake).numpy(),

@@ -14,10 +14,16 @@ from tfgen.losses.adversarial import (
     wasserstein,
 )
 from tfgen.losses.likelihoods import LIKELIHOODS, Likelihood, get_likelihood
-from tfgen.losses.penalties import gradient_penalty, r1_penalty
+from tfgen.losses.penalties import (
+    consistency_penalty,
+    gradient_penalty,
+    lecam_penalty,
+    r1_penalty,
+)
 
 __all__ = [
-    "LIKELIHOODS", "OBJECTIVES", "Likelihood", "Objective", "get_likelihood", "get_objective",
-    "gradient_penalty", "hinge", "least_squares", "likelihoods", "minimax", "non_saturating",
-    "objective_config", "objective_from_config", "r1_penalty", "wasserstein",
+    "LIKELIHOODS", "OBJECTIVES", "Likelihood", "Objective", "consistency_penalty",
+    "get_likelihood", "get_objective", "gradient_penalty", "hinge", "lecam_penalty",
+    "least_squares", "likelihoods", "minimax", "non_saturating", "objective_config",
+    "objective_from_config", "r1_penalty", "wasserstein",
 ]

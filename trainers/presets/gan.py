@@ -36,7 +36,10 @@ def mixture_space(hp) -> dict:
 
 
 def image_space(hp) -> dict:
-    """Image GANs: optimisers, objective, R1 weight, n_critic, EMA decay, width, latent size."""
+    """Image GANs: optimisers, objective, R1 weight, n_critic, EMA decay, width, latent size,
+    and the small-data regularisers: augmentation (none / DiffAugment / ADA), LeCam, bCR,
+    top-k."""
+    augmentation = hp.Choice("augmentation", ["none", "diffaugment", "ada"])
     return {
         **_optimizers(hp),
         "model.objective": hp.Choice("objective", ["non_saturating", "hinge"]),
@@ -45,6 +48,11 @@ def image_space(hp) -> dict:
         "model.ema_decay": hp.Choice("ema_decay", [0.99, 0.999]),
         "model.width": hp.Choice("width", [32, 64]),
         "model.latent_dim": hp.Choice("latent_dim", [16, 32, 64]),
+        "model.augment": "translation,cutout" if augmentation == "diffaugment" else "",
+        "model.ada": "blit,geom,color" if augmentation == "ada" else "",
+        "model.lecam": hp.Choice("lecam", [0.0, 0.3]),
+        "model.consistency": hp.Choice("consistency", [0.0, 10.0]),
+        "model.top_k": hp.Choice("top_k", [1.0, 0.5]),
     }
 
 

@@ -1,0 +1,128 @@
+"""Issue 16's GAN regularisers inside the model: LeCam anchors, bCR, top-k selection and the
+ADA probability -- their state, schedule and how they enter the losses. (Formulas:
+tests/losses; the ADA pipeline: test_ada; 1 vs 2 replicas and XLA: test_gan.)"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.models.helpers import tiny_data, tiny_gan, weights_of
+
+
+def _one_step(gan, kind="mlp", batch=16):
+    history = gan.fit(tiny_data(kind, batch), epochs=1, steps_per_epoch=1, verbose=0,
+                      shuffle=False)
+    return {k: float(np.ravel(v[-1])[0]) for k, v in history.history.items()}
+
+
+def test_lecam_anchors_average_the_scores_and_enter_the_loss():
+    gan = tiny_gan(compile_kwargs={"lecam": 0.3, "lecam_decay": 0.9})
+    logs = _one_step(gan)
+    anchor_real, anchor_fake = (float(a.numpy()) for a in gan.lecam_anchors)
+    # From 0: α = 0.9 · 0 + 0.1 · mean D over the batch (the logged d_real / d_fake).
+    assert anchor_real == pytest.approx(0.1 * logs["d_real"], rel=1e-5)
+    assert anchor_fake == pytest.approx(0.1 * logs["d_fake"], rel=1e-5)
+    assert logs["lecam_penalty"] > 0
+    assert logs["d_loss"] == pytest.approx(logs["d_adversarial"] + 0.3 * logs["lecam_penalty"],
+                                           rel=1e-5)
+
+
+def test_consistency_enters_the_discriminator_loss():
+    plain = tiny_gan("dcgan")
+    initial = plain.get_weights()
+    bcr = tiny_gan("dcgan", weights=initial, compile_kwargs={"consistency": 10.0})
+    logs = _one_step(bcr, "dcgan")
+    assert logs["consistency_penalty"] > 0
+    assert logs["d_loss"] == pytest.approx(
+        logs["d_adversarial"] + 10.0 * logs["consistency_penalty"], rel=1e-5)
+    plain_logs = _one_step(plain, "dcgan")
+    # Same data, noise and weights: the adversarial term is the same, the update is not.
+    assert logs["d_adversarial"] == pytest.approx(plain_logs["d_adversarial"], rel=1e-5)
+    d_plain, d_bcr = (weights_of(m.discriminator) for m in (plain, bcr))
+    assert not all(np.allclose(a, b) for a, b in zip(d_plain, d_bcr))
+
+
+def test_top_k_weights_select_the_highest_scores():
+    gan = tiny_gan(compile_kwargs={"top_k": 0.5})
+    scores = np.array([0.3, -1.0, 2.0, 0.3, 0.5, -0.2, 0.3, 1.0], np.float32)
+    weights = gan._top_k_weights(tf.constant(scores[:, None]), tf.constant(0.5)).numpy()
+    order = np.argsort(-scores, kind="stable")  # ties: the earlier sample first
+    expected = np.zeros(8)
+    expected[order[:4]] = 1 / 4
+    np.testing.assert_allclose(weights, expected)
+    # k = ⌈0.3 · 8⌉ = 3.
+    weights = gan._top_k_weights(tf.constant(scores[:, None]), tf.constant(0.3)).numpy()
+    assert (weights > 0).sum() == 3 and weights.sum() == pytest.approx(1.0)
+
+
+def test_top_k_fraction_decays_to_its_floor():
+    gan = tiny_gan(compile_kwargs={"top_k": 0.5, "top_k_gamma": 0.9, "top_k_period": 10})
+    for step, expected in ((0, 1.0), (9, 1.0), (10, 0.9), (25, 0.81), (1000, 0.5)):
+        gan.step.assign(step)
+        assert float(gan._top_k_fraction()) == pytest.approx(expected)
+    logs = _one_step(gan)
+    assert logs["top_k_fraction"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("target,expected", [(-2.0, 0.2), (2.0, 0.0), (None, 0.25)])
+def test_ada_probability_follows_the_heuristic(target, expected):
+    """Batch 16, adjusted every 2 steps by ±32 / (kimg · 1000) = ±0.1: after 4 steps p is 0.2
+    when r_t always exceeds the target, clipped at 0 when never; fixed without a target."""
+    gan = tiny_gan("dcgan", ada="blit,geom,color", ada_target=target, ada_kimg=0.32,
+                   ada_interval=2, ada_p=0.25 if target is None else 0.0)
+    history = gan.fit(tiny_data("dcgan", 16), epochs=1, steps_per_epoch=4, verbose=0,
+                      shuffle=False)
+    assert float(gan.ada_probability.numpy()) == pytest.approx(expected, abs=1e-6)
+    assert float(gan.ada_count.numpy()) == 0.0  # reset at the adjustment after step 4
+    rt = history.history["ada_rt"][-1]
+    assert -1.0 <= float(np.ravel(rt)[0]) <= 1.0
+    if target == -2.0:  # p logged before each step: 0, 0, 0.1, 0.1
+        assert float(np.ravel(history.history["ada_p"][-1])[0]) == pytest.approx(0.05)
+
+
+def test_regularized_training_resumes_bit_for_bit(tmp_path):
+    """Four steps straight == two, a checkpoint of `training_state` restored into a fresh model,
+    two more: ADA's p and sums, the LeCam anchors and the step are all in the checkpoint."""
+    options = dict(ada="blit,geom,color", ada_target=-2.0, ada_kimg=0.05, ada_interval=2,
+                   compile_kwargs={"lecam": 0.3, "consistency": 1.0, "top_k": 0.5,
+                                   "top_k_period": 2})
+    straight = tiny_gan("dcgan", **options)
+    initial = straight.get_weights()
+    straight.fit(tiny_data("dcgan", 16), epochs=1, steps_per_epoch=4, verbose=0, shuffle=False)
+
+    first = tiny_gan("dcgan", weights=initial, **options)
+    first.fit(tiny_data("dcgan", 16), epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    path = tf.train.Checkpoint(**first.training_state()).write(str(tmp_path / "ckpt"))
+    assert float(first.ada_probability.numpy()) > 0  # the state being checked moved
+
+    resumed = tiny_gan("dcgan", **options)
+    tf.train.Checkpoint(**resumed.training_state()).read(path).assert_consumed()
+    data = tiny_data("dcgan", 16).skip(2)  # the stream continues where the first run stopped
+    resumed.fit(data, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    for a, b, w in zip(weights_of(straight), weights_of(resumed), straight.weights,
+                       strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=w.path)
+
+
+def test_bad_combinations_are_refused():
+    with pytest.raises(ValueError, match="not both"):
+        tiny_gan("dcgan", augment="color", ada="blit")
+    with pytest.raises(ValueError, match="image samples"):
+        tiny_gan("mlp", ada="blit")
+    with pytest.raises(ValueError, match="top_k"):
+        tiny_gan(compile_kwargs={"top_k": 0.0})
+    with pytest.raises(ValueError, match="unknown ADA operation"):
+        tiny_gan("dcgan", ada="blit,shear")
+
+
+def test_saved_model_keeps_the_regularizer_settings(tmp_path):
+    gan = tiny_gan("dcgan", ada="blit,color", ada_target=0.5,
+                   compile_kwargs={"lecam": 0.3, "top_k": 0.6})
+    _one_step(gan, "dcgan")
+    gan.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert loaded.ada_ops == gan.ada_ops and loaded.ada_target == 0.5
+    assert loaded.lecam == 0.3 and loaded.top_k == 0.6
+    np.testing.assert_array_equal(loaded.ada_probability.numpy(), gan.ada_probability.numpy())
+    np.testing.assert_array_equal(loaded.lecam_anchors[0].numpy(), gan.lecam_anchors[0].numpy())
