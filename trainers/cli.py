@@ -73,7 +73,7 @@ def _cmd_sample(args) -> int:
                 f"--labels must be comma-separated integers, got {args.labels!r}"
             ) from None
     sample.run(args.run_dir, num=args.num, seed=args.seed, labels=labels, out=args.out,
-               progress=not args.quiet, sampler=args.sampler)
+               progress=not args.quiet, sampler=args.sampler, truncation=args.truncation)
     return 0
 
 
@@ -82,7 +82,7 @@ def _cmd_evaluate(args) -> int:
 
     evaluate.run(args.run_dir, num=args.num, split=args.split, seed=args.seed,
                  features=args.features, nll_samples=args.nll_samples, progress=not args.quiet,
-                 nll_examples=args.nll_examples)
+                 nll_examples=args.nll_examples, truncation=args.truncation)
     return 0
 
 
@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--sampler", default="prior", choices=("prior", "expost"),
                         help="VAEs: latent codes from the prior (default) or the ex-post "
                         "mixture fitted on the training codes (model.expost_components)")
+    sample.add_argument("--truncation", type=float, metavar="PSI", help="truncation trick: "
+                        "latent coordinates from N(0, 1) truncated to [-PSI, PSI] (smaller: "
+                        "less diverse, often cleaner samples; default: off)")
     sample.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(func=_cmd_sample)
 
@@ -175,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--nll-examples", type=int, metavar="N", help="VAE NLL/ELBO on the "
                           "split's first N examples (default: all; K=1000 costs about a minute "
                           "per 200 28x28 images on 2 CPU cores)")
+    evaluate.add_argument("--truncation", type=float, nargs="+", metavar="PSI", help="also "
+                          "the sample metrics at each truncation PSI (the quality/diversity "
+                          "trade-off): a table, eval.json and RUN_DIR/truncation.png")
     evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     evaluate.set_defaults(func=_cmd_evaluate)
 

@@ -15,8 +15,11 @@ log = logging.getLogger("tfgen")
 
 def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0,
         features: str | None = None, nll_samples: int | None = None,
-        progress: bool = True, nll_examples: int | None = None) -> dict:
-    """Evaluate the run's final model; returns what is written to `eval.json`."""
+        progress: bool = True, nll_examples: int | None = None,
+        truncation: list[float] | None = None) -> dict:
+    """Evaluate the run's final model; returns what is written to `eval.json`. With
+    `truncation` (values of ψ), also the sample metrics at each ψ of the truncation trick: a
+    table, `eval.json`'s "truncation" rows and the picture `truncation.png`."""
     from tfgen import data
     from tfgen.metrics.evaluation import Evaluator
 
@@ -29,6 +32,8 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
                         f"{', '.join(source.info.splits)}")
     if num is not None and num < 2:
         raise UserError(f"--num must be at least 2, got {num}")
+    if truncation and min(truncation) <= 0:
+        raise UserError(f"--truncation values must be > 0, got {min(truncation)}")
     k = nll_samples or family.nll_samples(cfg)
     evaluator = Evaluator(source, split, num=num, seed=seed, features=features or "auto",
                           nll_samples=k, progress=progress, nll_examples=nll_examples)
@@ -45,11 +50,48 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
         "baselines": {name: card["baseline"] for name, card in cards.items()},
         "cards": cards,
     }
-    write_json(run.eval_file, result)
     print(format_table(cards))
+    if truncation:
+        result["truncation"] = _truncation_sweep(run, source, split, num, seed, features,
+                                                 sorted(truncation), model, progress)
+    write_json(run.eval_file, result)
     if progress:
         log.info("wrote %s", run.eval_file)
     return result
+
+
+def _truncation_sweep(run, source, split, num, seed, features, psis, model, progress) -> list:
+    """Sample metrics at each ψ (no truncation last, for reference); a table and a picture."""
+    from tfgen.callbacks import images
+    from tfgen.metrics.evaluation import Evaluator
+
+    rows = []
+    for psi in [*psis, None]:
+        evaluator = Evaluator(source, split, num=num, seed=seed, features=features or "auto",
+                              baseline=False, memorisation=False, truncation=psi)
+        values = evaluator.values(model)
+        values = {k: v for k, v in values.items() if not k.startswith(("nll", "elbo"))}
+        rows.append({"truncation": psi, **values})
+        if progress:
+            log.info("truncation %s: %s", "off" if psi is None else psi,
+                     ", ".join(f"{k} {_fmt(v)}" for k, v in values.items()))
+    names = [k for k in rows[0] if k != "truncation"]
+    table = [["truncation", *names]] + [
+        ["off" if r["truncation"] is None else _fmt(r["truncation"]),
+         *(_fmt(r[k]) for k in names)] for r in rows]
+    widths = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
+    print("\n".join("  ".join(c.rjust(w) for c, w in zip(t, widths)) for t in table))
+    shown = [k for k in ("frechet_distance", "precision", "recall", "modes_covered",
+                         "high_quality", "reverse_kl") if k in names]
+    if shown:
+        picture = images.line_plot(psis, {k: [r[k] for r in rows[:-1]] for k in shown},
+                                   xlabel="truncation ψ (smaller: less diverse)",
+                                   title=f"{run.path}: quality vs diversity")
+        path = run.file("truncation.png")
+        images.save_png(picture, path)
+        if progress:
+            log.info("wrote %s", path)
+    return rows
 
 
 def _fmt(value) -> str:

@@ -15,7 +15,8 @@ log = logging.getLogger("tfgen")
 
 
 def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.png",
-        progress: bool = True, sampler: str = "prior") -> np.ndarray:
+        progress: bool = True, sampler: str = "prior",
+        truncation: float | None = None) -> np.ndarray:
     """Write `num` samples of the run's model to `out` (.png picture or .npy array)."""
     ext = os.path.splitext(out)[1].lower()
     if ext not in (".png", ".npy"):
@@ -36,7 +37,11 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
     if sampler != "prior" and not model.has_expost:
         raise UserError(f"--sampler {sampler}: this run's model has no ex-post density (train a "
                         "VAE with --set model.expost_components=K)")
-    samples = _sample_with_progress(model, num, seed, labels, progress, sampler)
+    if truncation is not None and not truncation > 0:
+        raise UserError(f"--truncation must be > 0, got {truncation}")
+    if truncation is not None and sampler != "prior":
+        raise UserError("--truncation applies to the prior sampler")
+    samples = _sample_with_progress(model, num, seed, labels, progress, sampler, truncation)
     if ext == ".npy":
         np.save(out, samples)
     else:
@@ -57,12 +62,14 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
     return samples
 
 
-def _sample_with_progress(model, num, seed, labels, progress, sampler="prior"):
+def _sample_with_progress(model, num, seed, labels, progress, sampler="prior", truncation=None):
     bar = None
     if progress and num > 256 and sys.stdout.isatty():  # no bar codes in a log file
         import keras
 
         bar = keras.utils.Progbar(num, unit_name="sample")
     extra = {"sampler": sampler} if sampler != "prior" else {}
+    if truncation is not None:
+        extra["truncation"] = truncation
     return model.sample(num, seed=seed, labels=labels, batch_size=256,
                         progress=bar.update if bar is not None else None, **extra)

@@ -126,3 +126,27 @@ def test_saved_model_keeps_the_regularizer_settings(tmp_path):
     assert loaded.lecam == 0.3 and loaded.top_k == 0.6
     np.testing.assert_array_equal(loaded.ada_probability.numpy(), gan.ada_probability.numpy())
     np.testing.assert_array_equal(loaded.lecam_anchors[0].numpy(), gan.lecam_anchors[0].numpy())
+
+
+def test_truncation_maps_the_same_draws_onto_the_truncated_normal():
+    from scipy import stats
+
+    from tfgen.models.base import truncate
+
+    z = np.random.default_rng(0).standard_normal(200_000)
+    t = truncate(z, 0.7)
+    assert np.abs(t).max() <= 0.7
+    assert stats.kstest(t, stats.truncnorm(-0.7, 0.7).cdf).pvalue > 0.01
+    assert (np.diff(t[np.argsort(z)]) >= 0).all()  # monotone in the draw
+    np.testing.assert_allclose(truncate(tf.constant(z[:100], tf.float32), 0.7).numpy(), t[:100],
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(truncate(z[:100], 12.0), z[:100], atol=1e-6)  # wide: no change
+
+
+def test_sample_with_truncation():
+    gan = tiny_gan("dcgan")
+    wide, plain = gan.sample(16, seed=3, truncation=20.0), gan.sample(16, seed=3)
+    np.testing.assert_allclose(wide, plain, atol=1e-5)
+    assert np.abs(gan.sample(16, seed=3, truncation=0.3) - plain).max() > 1e-3
+    with pytest.raises(ValueError, match="truncation must be > 0"):
+        gan.sample(4, truncation=0.0)

@@ -58,7 +58,27 @@ def test_evaluate_vae_run(runs, capsys):
     assert cards["nll"]["baseline"] is None and "nll" in capsys.readouterr().out
 
 
+def test_evaluate_truncation_sweep(runs, capsys):
+    assert main(["evaluate", str(runs / "gan"), "--num", "200", "--truncation", "1.0", "0.25",
+                 "-q"]) == 0
+    out = capsys.readouterr().out
+    result = json.loads((runs / "gan" / "eval.json").read_text())
+    rows = result["truncation"]
+    assert [r["truncation"] for r in rows] == [0.25, 1.0, None]
+    assert {"frechet_distance", "precision", "recall"} <= set(rows[0])
+    # The sweep's untruncated row is the main evaluation's sample (same seed and count).
+    assert rows[-1]["frechet_distance"] == pytest.approx(
+        result["metrics"]["frechet_distance"], rel=1e-6)
+    assert rows[0]["frechet_distance"] != rows[1]["frechet_distance"]
+    assert out.splitlines()[-4].split()[0] == "truncation"
+    from PIL import Image
+
+    picture = Image.open(runs / "gan" / "truncation.png")
+    assert picture.size[0] > 2 * picture.size[1]  # three panels side by side
+
+
 @pytest.mark.parametrize("args,message", [
+    (["--truncation", "0"], "--truncation values must be > 0, got 0.0"),
     (["--split", "dev"], "--split 'dev': dataset 'digits' has splits train, val, test"),
     (["--num", "1000"], "--num 1000 exceeds the test split's 447 examples"),
 ])
@@ -85,7 +105,9 @@ LOAD_WITHOUT_TFGEN = textwrap.dedent("""
     x = m.sample(seed=tf.constant(7, tf.int64), num=tf.constant(12), labels=labels)
     out = {"sample": x.numpy(), "value_range": m.value_range().numpy(),
            # seed as int32, labels omitted (0, 1, 2, ... for conditional models)
-           "int32_no_labels": m.sample(seed=tf.constant(7, tf.int32), num=tf.constant(12)).numpy()}
+           "int32_no_labels": m.sample(seed=tf.constant(7, tf.int32), num=tf.constant(12)).numpy(),
+           "truncated": m.sample(seed=tf.constant(7, tf.int64), num=tf.constant(12),
+                                 truncation=tf.constant(0.5)).numpy()}
     if hasattr(m, "encode"):
         enc = m.encode(x=x, labels=labels)
         out["mean"] = enc["mean"].numpy()
@@ -109,6 +131,9 @@ def test_export_loads_without_tfgen(runs, name, labels, tmp_path):
     want = model.sample(12, seed=7, labels=[int(labels)] if labels else None)
     np.testing.assert_allclose(got["sample"], want, atol=1e-5)  # same noise, same weights
     np.testing.assert_allclose(got["int32_no_labels"], model.sample(12, seed=7), atol=1e-5)
+    np.testing.assert_allclose(got["truncated"], model.sample(12, seed=7, truncation=0.5),
+                               atol=1e-5)
+    assert np.abs(got["truncated"] - got["int32_no_labels"]).max() > 1e-3
     assert list(got["value_range"]) == ([0.0, 1.0] if name == "vae" else [-1.0, 1.0])
     if name == "vae":
         mean, _ = model.encode(want)

@@ -65,6 +65,33 @@ def scatter_plot(points: np.ndarray, modes: np.ndarray | None = None, title: str
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
+def line_plot(x, series: dict, xlabel: str, title: str = "", size: int = 5) -> np.ndarray:
+    """RGB uint8 picture of each series (name -> values over `x`) in its own panel, one row:
+    e.g. quality and diversity metrics against the truncation ψ."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(series), figsize=(size * len(series), size * 0.8), dpi=100,
+                             squeeze=False)
+    for ax, (name, values) in zip(axes[0], series.items(), strict=True):
+        ax.plot(x, values, marker="o", color="tab:blue")
+        ax.set_xlabel(xlabel, fontsize=13)
+        ax.set_title(name, fontsize=14)
+        ax.tick_params(labelsize=12)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=15)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    buffer.seek(0)
+    from PIL import Image
+
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
 def save_png(image: np.ndarray, path: str | os.PathLike) -> None:
     """Write a uint8 image [H, W, C] (C = 1 or 3) as PNG (atomically: a temporary file, then a
     rename); pictures are enlarged by `enlarge`/`render_samples`, not here."""

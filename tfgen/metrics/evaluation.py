@@ -111,13 +111,17 @@ class Evaluator:
             all). K = 1,000 importance samples of a 28x28 conv decoder cost about 1M decoder
             passes per 1,000 images; the card states N and the standard error.
         cache_dir: where tfgen's extractors are cached (default: `features.cache_dir()`).
+        truncation: sample with the truncation trick's ψ (see `GenerativeModel.latent`;
+            None: off).
     """
 
     def __init__(self, source, split: str = "test", num: int | None = None, seed: int = 0,
                  features="auto", nll_samples: int = 1000, baseline: bool = True,
                  cache_dir: str | None = None, progress: bool = False,
-                 memorisation: bool | None = None, nll_examples: int | None = None):
+                 memorisation: bool | None = None, nll_examples: int | None = None,
+                 truncation: float | None = None):
         self.source, self.info = source, source.info
+        self.truncation = truncation
         source.check_split(split)
         self.split, self.seed, self.nll_samples = split, int(seed), int(nll_samples)
         self.nll_examples = nll_examples
@@ -257,15 +261,15 @@ class Evaluator:
         out = {}
         if self.info.kind == "points":
             m = self.info.mixture
-            q = mode_metrics(model.sample(self.num, seed=self.seed), m.means, m.std)
+            q = mode_metrics(self._sample(model), m.means, m.std)
             out.update({k: q[k] for k in ("modes_covered", "high_quality", "reverse_kl")})
         elif self.extractor is not None:
             labels = None
             if model.conditional and self.ref_labels is not None:
                 labels = model.sample_labels(self.num, self.ref_labels)  # the data's classes
-            samples = model.sample(self.num, seed=self.seed, labels=labels)
+            samples = self._sample(model, labels)
             out.update(self._image_metrics(samples, labels))
-            if model.has_expost:
+            if model.has_expost and self.truncation is None:
                 expost = model.sample(self.num, seed=self.seed, sampler="expost")
                 fake = self.extractor.features(expost, self.info.value_range)
                 out["expost_frechet_distance"] = frechet_distance(self.ref_features, fake)
@@ -273,6 +277,10 @@ class Evaluator:
             out.update(self._likelihood(model))
         self.details = {k: v for k, v in out.items() if not isinstance(v, (int, float))}
         return {k: v for k, v in out.items() if k not in self.details}
+
+    def _sample(self, model, labels=None):
+        extra = {} if self.truncation is None else {"truncation": self.truncation}
+        return model.sample(self.num, seed=self.seed, labels=labels, **extra)
 
     def _likelihood(self, model) -> dict:
         x, y = source_arrays(self.source, self.split, self.nll_examples,

@@ -5,7 +5,9 @@ Serving functions (all take and return plain tensors):
 - `sample(seed: int64[] or int32[], num: int32[], labels: int32[None] = omitted) ->
   float32[num, ...]`: samples from the latent prior with stateless noise -- the same numbers
   `model.sample(num, seed)` gives. `labels` are cycled to `num` for conditional models
-  (omitted or empty: 0, 1, 2, ...); unconditional models ignore them.
+  (omitted or empty: 0, 1, 2, ...); unconditional models ignore them. An optional
+  `truncation: float32[]` ψ > 0 applies the truncation trick (`model.sample(num, seed,
+  truncation=ψ)`'s numbers); ψ <= 0 means none.
 - `value_range() -> float32[2]`: (low, high) of the samples' values, when the exporter gave it
   (`tfgen export` does: [-1, 1] or [0, 1] images).
 - VAEs also have `encode(x, labels) -> {"mean", "log_var"}` and `decode(z, labels) -> mean of
@@ -20,7 +22,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfgen.models.base import SAMPLE_SEED_STREAM
+from tfgen.models.base import SAMPLE_SEED_STREAM, truncate
 
 
 def _labels_for(labels, num, num_classes):
@@ -40,10 +42,12 @@ def export_saved_model(model, path: str, value_range=None) -> None:
     archive.track(model)
 
     @tf.function
-    def sample(seed, num, labels=None):
+    def sample(seed, num, labels=None, truncation=None):
         z = tf.random.stateless_normal(
             tf.stack([num, latent_dim]), seed=tf.stack([tf.cast(seed, tf.int64),
                                                         tf.constant(SAMPLE_SEED_STREAM, tf.int64)]))
+        if truncation is not None:
+            z = tf.cond(truncation > 0, lambda: truncate(z, truncation), lambda: z)
         if num_classes is None:
             return model.generate(z, None)
         labels = tf.zeros([0], tf.int32) if labels is None else labels
@@ -51,8 +55,12 @@ def export_saved_model(model, path: str, value_range=None) -> None:
 
     for seed_dtype in (tf.int64, tf.int32):  # every variant is one concrete function
         seed = tf.TensorSpec([], seed_dtype, "seed")
-        sample.get_concrete_function(seed, int_spec("num"), int_spec("labels", [None]))
+        labels = int_spec("labels", [None])
+        psi = tf.TensorSpec([], tf.float32, "truncation")
+        sample.get_concrete_function(seed, int_spec("num"), labels)
         sample.get_concrete_function(seed, int_spec("num"))
+        sample.get_concrete_function(seed, int_spec("num"), labels, psi)
+        sample.get_concrete_function(seed, int_spec("num"), truncation=psi)
     archive.add_endpoint("sample", sample)
     if value_range is not None:
         low, high = (float(v) for v in value_range)

@@ -526,7 +526,8 @@ class GAN(GenerativeModel):
         return self.averaged_generator()
 
     def sample(
-        self, num: int, seed: int = 0, labels=None, batch_size: int = 256, progress=None
+        self, num: int, seed: int = 0, labels=None, batch_size: int = 256, progress=None,
+        truncation: float | None = None,
     ) -> np.ndarray:
         """`num` samples from the generator (EMA weights when enabled), as a NumPy array.
 
@@ -537,8 +538,9 @@ class GAN(GenerativeModel):
                 default: 0, 1, 2, ... cycled.
             batch_size: generate in batches of this size.
             progress: optional callable, called with the number of samples done after each batch.
+            truncation: ψ of the truncation trick (see `latent`; None: off).
         """
-        z = self.latent(num, seed)
+        z = self.latent(num, seed, truncation)
         labels = self.sample_labels(num, labels)
         out = []
         with self.averaged_generator() as generator:

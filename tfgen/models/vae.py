@@ -347,12 +347,17 @@ class VAE(GenerativeModel):
                            self.expost_scale_tril).numpy()
 
     def sample(self, num: int, seed: int = 0, labels=None, batch_size: int = 256,
-               progress=None, sampler: str = "prior") -> np.ndarray:
+               progress=None, sampler: str = "prior",
+               truncation: float | None = None) -> np.ndarray:
         """Means of p(x | z) for `num` draws z (the usual picture of VAE samples): from the
-        prior N(0, I) (`sampler="prior"`) or the fitted ex-post mixture (`"expost"`)."""
+        prior N(0, I) (`sampler="prior"`; `truncation` ψ truncates it, see `latent`) or the
+        fitted ex-post mixture (`"expost"`)."""
         if sampler not in ("prior", "expost"):
             raise ValueError(f"unknown sampler {sampler!r}; choose from: prior, expost")
-        z = self.latent(num, seed) if sampler == "prior" else self.expost_latent(num, seed)
+        if sampler == "expost" and truncation is not None:
+            raise ValueError("truncation applies to the prior sampler")
+        z = (self.latent(num, seed, truncation) if sampler == "prior"
+             else self.expost_latent(num, seed))
         labels = self.sample_labels(num, labels)
         out = []
         for start in range(0, num, batch_size):
