@@ -70,7 +70,8 @@ def _truncation_sweep(run, source, split, num, seed, features, psis, model, prog
         evaluator = Evaluator(source, split, num=num, seed=seed, features=features or "auto",
                               baseline=False, memorisation=False, truncation=psi)
         values = evaluator.values(model)
-        values = {k: v for k, v in values.items() if not k.startswith(("nll", "elbo"))}
+        values = {k: v for k, v in values.items()
+                  if not k.startswith(("nll", "elbo")) and not k.endswith("_std")}
         rows.append({"truncation": psi, **values})
         if progress:
             log.info("truncation %s: %s", "off" if psi is None else psi,
@@ -86,7 +87,9 @@ def _truncation_sweep(run, source, split, num, seed, features, psis, model, prog
     if shown:
         picture = images.line_plot(psis, {k: [r[k] for r in rows[:-1]] for k in shown},
                                    xlabel="truncation ψ (smaller: less diverse)",
-                                   title=f"{run.path}: quality vs diversity")
+                                   title=f"{run.path}: quality vs diversity",
+                                   reference={k: rows[-1][k] for k in shown},
+                                   reference_label="no truncation")
         path = run.file("truncation.png")
         images.save_png(picture, path)
         if progress:

@@ -65,9 +65,11 @@ def scatter_plot(points: np.ndarray, modes: np.ndarray | None = None, title: str
     return np.asarray(Image.open(buffer).convert("RGB"))
 
 
-def line_plot(x, series: dict, xlabel: str, title: str = "", size: int = 5) -> np.ndarray:
+def line_plot(x, series: dict, xlabel: str, title: str = "", size: int = 5,
+              reference: dict | None = None, reference_label: str = "") -> np.ndarray:
     """RGB uint8 picture of each series (name -> values over `x`) in its own panel, one row:
-    e.g. quality and diversity metrics against the truncation ψ."""
+    e.g. quality and diversity metrics against the truncation ψ; `reference` (name -> value)
+    draws a dashed level in the panel (e.g. without truncation)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,12 +79,15 @@ def line_plot(x, series: dict, xlabel: str, title: str = "", size: int = 5) -> n
                              squeeze=False)
     for ax, (name, values) in zip(axes[0], series.items(), strict=True):
         ax.plot(x, values, marker="o", color="tab:blue")
+        if reference and name in reference:
+            ax.axhline(reference[name], color="tab:gray", linestyle="--", label=reference_label)
+            ax.legend(fontsize=11, frameon=False)
         ax.set_xlabel(xlabel, fontsize=13)
         ax.set_title(name, fontsize=14)
         ax.tick_params(labelsize=12)
         ax.grid(alpha=0.3)
     if title:
-        fig.suptitle(title, fontsize=15)
+        fig.suptitle(title, fontsize=15, y=1.04)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
