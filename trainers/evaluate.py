@@ -16,10 +16,11 @@ log = logging.getLogger("tfgen")
 def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0,
         features: str | None = None, nll_samples: int | None = None,
         progress: bool = True, nll_examples: int | None = None,
-        truncation: list[float] | None = None) -> dict:
+        truncation: list[float] | None = None, cas: bool = True) -> dict:
     """Evaluate the run's final model; returns what is written to `eval.json`. With
     `truncation` (values of ψ), also the sample metrics at each ψ of the truncation trick: a
-    table, `eval.json`'s "truncation" rows and the picture `truncation.png`."""
+    table, `eval.json`'s "truncation" rows and the picture `truncation.png`. `cas`: the
+    classification accuracy score of class-conditional models (two classifiers trained)."""
     from tfgen import data
     from tfgen.metrics.evaluation import Evaluator
 
@@ -36,7 +37,7 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
         raise UserError(f"--truncation values must be > 0, got {min(truncation)}")
     k = nll_samples or family.nll_samples(cfg)
     evaluator = Evaluator(source, split, num=num, seed=seed, features=features or "auto",
-                          nll_samples=k, progress=progress, nll_examples=nll_examples)
+                          nll_samples=k, progress=progress, nll_examples=nll_examples, cas=cas)
     if progress:
         log.info("evaluating %s on the %s split (%d samples)", run_dir, split, evaluator.num)
     cards = evaluator(model)

@@ -58,6 +58,22 @@ def test_evaluate_vae_run(runs, capsys):
     assert cards["nll"]["baseline"] is None and "nll" in capsys.readouterr().out
 
 
+def test_cas_card_of_a_conditional_run(runs):
+    from tfgen import data
+    from tfgen.metrics.evaluation import Evaluator
+    from tfgen.trainers.rundir import RunDir
+
+    run = RunDir(runs / "cgan")
+    source = data.source(run.config().data)
+    model = run.model()
+    cards = Evaluator(source, "test", num=100, cas=True, cas_steps=30, baseline=False)(model)
+    card = cards["cas"]
+    assert card["better"] == "max" and card["num_generated"] == 100
+    assert card["num_reference"] == 447 and card["baseline_split"] == "train"
+    assert 0.0 <= card["value"] <= 1.0 and card["baseline"] > 0.3  # 30 steps on 100 images
+    assert "cas" not in Evaluator(source, "test", num=100, baseline=False).available(model)
+
+
 def test_evaluate_truncation_sweep(runs, capsys):
     assert main(["evaluate", str(runs / "gan"), "--num", "200", "--truncation", "1.0", "0.25",
                  "-q"]) == 0

@@ -40,7 +40,7 @@ DIRECTIONS = {
     "frechet_distance": "min", "kid": "min", "precision": "max", "recall": "max",
     "density": "max", "coverage": "max", "class_kl": "min", "memorised": "min",
     "label_accuracy": "max", "intra_fd": "min", "expost_frechet_distance": "min",
-    "nll": "min", "elbo": "max",
+    "nll": "min", "elbo": "max", "cas": "max",
 }
 MEMORISATION_PERCENTILE = 1.0  # PROTOCOLS.md section 4
 MIXTURE_SAMPLES = 2500  # PacGAN protocol
@@ -113,15 +113,23 @@ class Evaluator:
         cache_dir: where tfgen's extractors are cached (default: `features.cache_dir()`).
         truncation: sample with the truncation trick's ψ (see `GenerativeModel.latent`;
             None: off).
+        cas: for class-conditional models of labelled images, also the classification accuracy
+            score (`tfgen.metrics.cas`): a classifier trained on `num` generated images (the
+            labels of `num` real training images) and tested on the reference split, beside
+            the same classifier trained on those real images (the baseline). Trains two
+            classifiers per evaluation.
+        cas_steps: training steps of each CAS classifier (batch 64, at least 3 epochs).
     """
 
     def __init__(self, source, split: str = "test", num: int | None = None, seed: int = 0,
                  features="auto", nll_samples: int = 1000, baseline: bool = True,
                  cache_dir: str | None = None, progress: bool = False,
                  memorisation: bool | None = None, nll_examples: int | None = None,
-                 truncation: float | None = None):
+                 truncation: float | None = None, cas: bool = False, cas_steps: int = 1000):
         self.source, self.info = source, source.info
         self.truncation = truncation
+        self.cas = cas and self.info.kind == "images" and bool(self.info.num_classes)
+        self.cas_steps = int(cas_steps)
         source.check_split(split)
         self.split, self.seed, self.nll_samples = split, int(seed), int(nll_samples)
         self.nll_examples = nll_examples
@@ -249,6 +257,8 @@ class Evaluator:
                 names.append("intra_fd")
             if model.has_expost:
                 names.append("expost_frechet_distance")
+        if conditional and self.cas:
+            names.append("cas")
         if model.has_likelihood:
             names += ["nll", "elbo"]
         return names
@@ -273,10 +283,27 @@ class Evaluator:
                 expost = model.sample(self.num, seed=self.seed, sampler="expost")
                 fake = self.extractor.features(expost, self.info.value_range)
                 out["expost_frechet_distance"] = frechet_distance(self.ref_features, fake)
+        if self.cas and model.conditional:
+            out.update(self._cas(model))
         if model.has_likelihood:
             out.update(self._likelihood(model))
         self.details = {k: v for k, v in out.items() if not isinstance(v, (int, float))}
         return {k: v for k, v in out.items() if k not in self.details}
+
+    def _cas(self, model) -> dict:
+        from tfgen.metrics.cas import classification_accuracy
+
+        rng = np.random.default_rng([self.seed, 11])
+        x_train, y_train = source_arrays(self.source, "train")
+        idx = np.sort(rng.choice(len(x_train), min(self.num, len(x_train)), replace=False))
+        x_test, y_test = source_arrays(self.source, self.split)
+        extra = {} if self.truncation is None else {"truncation": self.truncation}
+        result = classification_accuracy(model, x_train[idx], y_train[idx], x_test, y_test,
+                                         self.info.num_classes, self.info.value_range,
+                                         seed=self.seed, steps=self.cas_steps,
+                                         sample_kwargs=extra)
+        self.baselines["cas"] = result["real_accuracy"]
+        return {"cas": result["cas"], "cas_detail": result}
 
     def _sample(self, model, labels=None):
         extra = {} if self.truncation is None else {"truncation": self.truncation}
@@ -342,6 +369,15 @@ class Evaluator:
                 elif name == "label_accuracy":
                     card["definition"] = ("extractor's accuracy on samples against their "
                                           "conditioning labels; baseline: on reference images")
+                elif name == "cas":
+                    detail = self.details["cas_detail"]
+                    card.update(num_generated=detail["num_train"],
+                                num_reference=detail["num_test"], baseline_split="train",
+                                classifier_steps=detail["steps"], epochs=detail["epochs"],
+                                definition="test accuracy of a classifier trained on generated "
+                                "(image, label) pairs only (Ravuri & Vinyals 2019); baseline: "
+                                "the same classifier trained on as many real train images")
+                    card.pop("features", None)
                 elif name == "expost_frechet_distance":
                     card["sampler"] = "ex-post Gaussian mixture on the training codes"
             cards[name] = card
