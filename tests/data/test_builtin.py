@@ -127,3 +127,20 @@ def test_errors_are_one_line():
         from tests.conftest import CPU_DEVICES
 
         data.load("ring8", batch_size=15, strategy=tf.distribute.MirroredStrategy(CPU_DEVICES))
+
+
+def test_train_examples_keeps_a_fixed_subset_of_the_train_split():
+    full = data.source("digits")
+    small, again = data.source("digits", train_examples=120), data.source(
+        "digits", train_examples=120, seed=5)
+    x, y = small.numpy("train")
+    assert small.info.splits == {**full.info.splits, "train": 120}
+    np.testing.assert_array_equal(x, again.numpy("train")[0])  # the same images for any seed
+    xf, yf = full.numpy("train")
+    rows = {r.tobytes(): label for r, label in zip(xf, yf)}
+    assert all(rows[r.tobytes()] == label for r, label in zip(x, y))  # real rows, own labels
+    assert len(np.unique(y)) == 10
+    np.testing.assert_array_equal(small.numpy("test")[0], full.numpy("test")[0])
+    assert small.parent.info.splits["train"] == full.info.splits["train"]
+    with pytest.raises(DataError, match="exceeds the train split's 1000 examples"):
+        data.source("digits", train_examples=1001)

@@ -6,13 +6,14 @@ import dataclasses
 import os
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from tfgen.data import builtin
 from tfgen.data.mixtures import MIXTURES
 from tfgen.data.options import DataOptions
 from tfgen.data.sources import Source
-from tfgen.errors import ConfigError
+from tfgen.errors import ConfigError, DataError
 
 BUILTIN = {
     "ring8": "8 Gaussians on the unit circle, std 0.01 (2-D points; PacGAN protocol)",
@@ -78,6 +79,9 @@ def source(data: DataOptions | str, *, seed: int = 0, **options: Any) -> Source:
             raise TypeError(f"unknown data option(s): {', '.join(sorted(unknown))}")
         cfg = dataclasses.replace(cfg, **options)
     check_name(cfg.name)
+    if cfg.train_examples is not None:
+        full = source(dataclasses.replace(cfg, train_examples=None), seed=seed)
+        return limit_train(full, cfg.train_examples)
     name = cfg.name
     if name in MIXTURES:
         return builtin.mixture_source(name, cfg, seed)
@@ -97,6 +101,27 @@ def source(data: DataOptions | str, *, seed: int = 0, **options: Any) -> Source:
     from tfgen.data import tfds_source
 
     return tfds_source.TFDSSource(rest, cfg)
+
+
+def limit_train(full: Source, n: int) -> Source:
+    """`full` with its train split cut to `n` examples: a random subset fixed by the data alone
+    (NumPy seed 0, in file order), so every run and seed sees the same images. The result's
+    `parent` is `full` (tfgen's feature extractor still trains on the whole split)."""
+    from tfgen.data.sources import ArraySource
+
+    if not isinstance(full, ArraySource):
+        raise DataError(f"data.train_examples: dataset {full.info.name!r} is streamed; a train "
+                        "subset needs an in-memory dataset (digits, fashion_mnist, idx:, npz:, "
+                        "folder:)")
+    x, y = full.arrays["train"]
+    if n > len(x):
+        raise DataError(f"data.train_examples={n} exceeds the train split's {len(x)} examples")
+    idx = np.sort(np.random.default_rng(0).permutation(len(x))[:n])
+    arrays = {**full.arrays, "train": (x[idx], None if y is None else y[idx])}
+    info = dataclasses.replace(full.info, splits={**full.info.splits, "train": n})
+    limited = ArraySource(info, arrays, max_value=full.max_value, pixel_range=full.pixel_range)
+    limited.parent = full
+    return limited
 
 
 def num_replicas(strategy: tf.distribute.Strategy | None) -> int:

@@ -47,6 +47,9 @@ class DataOptions:
     test_fraction: float = param(
         0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as test (by file hash)")
     num_points: int = param(100_000, min=1, help="ring8/grid25: size of the training set")
+    train_examples: int | None = param(
+        None, min=1, help="train on N examples of the train split only (a fixed random subset, "
+        "the same for every seed; small-data experiments; in-memory datasets)")
     shuffle_buffer: int = param(10_000, min=1, help="TFDS: shuffle buffer (elements)")
     cache: bool = param(True, help="TFDS: cache decoded, resized images in memory")
 

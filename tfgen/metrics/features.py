@@ -207,6 +207,7 @@ def dataset_extractor(source, directory: str | None = None, progress: bool = Tru
     contents; the file is written to a temporary name and renamed, so concurrent processes (tuner
     workers) never read a half-written model.
     """
+    source = getattr(source, "parent", source)  # a train subset: the whole split's extractor
     info = source.info
     if info.kind != "images":
         raise UserError(f"dataset {info.name!r} holds {info.kind}, not images: no feature extractor")
