@@ -415,6 +415,8 @@ class GANModelConfig:
     r1_penalty: float = param(0.0, min=0.0, help="R1 weight (gamma; 0: off)")
     r1_interval: int = param(1, min=1, help="lazy R1: apply every N discriminator steps")
     spectral_norm: bool = param(False, help="spectral normalisation in the discriminator")
+    orthogonal: float = param(
+        0.0, min=0.0, help="biggan: generator's orthogonal regularisation beta (0: off; 1e-4)")
     n_critic: int = param(1, min=1, max=100, help="discriminator steps per generator step")
     ema_decay: float | None = param(
         None, min=0.0, max=0.99999, help="EMA of generator weights (None: off)"

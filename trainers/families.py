@@ -99,7 +99,7 @@ class GANFamily(Family):
             generator, discriminator = networks.build_gan_networks(
                 info, network=m.network, latent_dim=m.latent_dim, width=m.width, depth=m.depth,
                 spectral_norm=m.spectral_norm, conditional=m.conditional, pac=m.pac,
-                pixel_range=cfg.data.pixel_range)
+                pixel_range=cfg.data.pixel_range, orthogonal=m.orthogonal)
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
         gan = GAN(

@@ -26,6 +26,11 @@ def tiny_gan(kind="mlp", ema_decay=None, augment="", conditional=False, seed=0,
         g = networks.mlp_generator(4, 2, width=16, depth=2)
         d = networks.mlp_discriminator(2 * pac, width=16, depth=2)
         num_classes = None
+    elif kind == "biggan":
+        num_classes = 10 if conditional else None
+        g = networks.biggan_generator(8, (8, 8, 1), width=8, num_classes=num_classes,
+                                      embed_dim=8, orthogonal=1e-4)
+        d = networks.biggan_discriminator((8, 8, 1), width=8, num_classes=num_classes)
     else:
         num_classes = 10 if conditional else None
         g = networks.dcgan_generator(8, (8, 8, 1), width=8, num_classes=num_classes)

@@ -80,6 +80,7 @@ def _train(gan, ds, steps):
                        compile_kwargs={"r1_penalty": 0.5, "objective": "hinge"})),
         ("dcgan", dict(ada="blit,geom,color,cutout", ada_kimg=0.05, ada_interval=2,
                        ada_target=-2.0, compile_kwargs=REGULARIZED)),
+        ("biggan", dict(conditional=True, compile_kwargs={"objective": "hinge"})),
     ],
 )
 def test_one_replica_equals_two_mirrored_replicas(kind, options, cpu_devices):
@@ -111,7 +112,9 @@ def test_one_replica_equals_two_mirrored_replicas(kind, options, cpu_devices):
      ("dcgan", dict(conditional=True, augment="translation,cutout,color",
                     compile_kwargs={"r1_penalty": 1.0, "r1_interval": 2})),
      ("dcgan", dict(ada="blit,geom,color,cutout", ada_kimg=0.05, ada_interval=2,
-                    ada_target=-2.0, compile_kwargs=REGULARIZED))],
+                    ada_target=-2.0, compile_kwargs=REGULARIZED)),
+     pytest.param("biggan", dict(conditional=True, compile_kwargs={"objective": "hinge"}),
+                  marks=pytest.mark.slow)],  # 40-80 s to compile
 )
 def test_train_step_compiles_with_xla_on_cpu(kind, options):
     """TPU readiness: static shapes, no host callbacks in the step, drop_remainder batches.

@@ -210,6 +210,15 @@ class GenerativeModel(keras.Model):
         return tf.reduce_sum(per_example) / cls.global_batch_size(tf.shape(per_example)[0])
 
     @staticmethod
+    def regularization(network: keras.Model) -> tf.Tensor:
+        """The network's weight regularisation losses (e.g. kernel regularizers), this
+        replica's share: divided by the replicas, as the optimizer sums their gradients."""
+        if not network.losses:
+            return tf.constant(0.0)
+        replicas = _replica_context().num_replicas_in_sync
+        return tf.add_n([tf.cast(v, tf.float32) for v in network.losses]) / replicas
+
+    @staticmethod
     def all_sum(value: tf.Tensor) -> tf.Tensor:
         """Sum over replicas (a replica's share of a mean becomes the global mean)."""
         return _replica_context().all_reduce("sum", value)

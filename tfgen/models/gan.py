@@ -325,7 +325,7 @@ class GAN(GenerativeModel):
             scores = self._score_many(batches, labels, us)
             d_real, d_fake = scores[0], scores[1]
             adv = self.batch_loss(self.objective.discriminator(d_real, d_fake))
-            loss = adv
+            loss = adv + self.regularization(self.discriminator)
             if self.gradient_penalty > 0:
                 eps = self.uniform(batch, [], base + _D_GP)
                 gp = self.batch_loss(losses.gradient_penalty(
@@ -440,6 +440,7 @@ class GAN(GenerativeModel):
                 logs["top_k_fraction"] = fraction
             else:
                 loss = self.batch_loss(per_example)
+            loss += self.regularization(self.generator)
             scaled = opt.scale_loss(loss)
         grads = self.apply_gradients(opt, self.gradients(tape, scaled, variables), variables)
         return {**logs, "g_loss": self.all_sum(loss), "g_grad_norm": self.global_norm(grads)}

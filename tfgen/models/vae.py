@@ -240,7 +240,7 @@ class VAE(GenerativeModel):
         variables = self.trainable_weights
         with tf.GradientTape() as tape:
             terms, beta = self._terms(x, labels, training=True, stream=0)
-            loss = self.batch_loss(terms["loss"])
+            loss = self.batch_loss(terms["loss"]) + self.regularization(self)
             scaled = self.optimizer.scale_loss(loss)
         grads = self.apply_gradients(self.optimizer, self.gradients(tape, scaled, variables),
                                      variables)

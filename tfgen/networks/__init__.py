@@ -9,8 +9,18 @@ Final layers run in float32 under mixed precision.
   64x64, any size that halves to at most 7): the generator starts at the smallest resolution
   >= 4 reached by halving and doubles it up; the discriminator mirrors it.
 - ResNet (SNGAN, Miyato et al. 2018) for 32x32.
+- BigGAN-style (Brock et al. 2019): hierarchical latent, class-conditional batch norm from a
+  shared embedding, self-attention, projection discriminator, optional orthogonal
+  regularisation; 28x28, 32x32, 64x64 (sizes that halve to 4-7).
 """
 
+from tfgen.networks.biggan import (
+    ConditionalBatchNormalization,
+    OrthogonalRegularizer,
+    SelfAttention,
+    biggan_discriminator,
+    biggan_generator,
+)
 from tfgen.networks.build import (
     GAN_NETWORKS,
     VAE_NETWORKS,
@@ -28,7 +38,9 @@ from tfgen.networks.mlp import mlp_decoder, mlp_discriminator, mlp_encoder, mlp_
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
 __all__ = [
-    "GAN_NETWORKS", "VAE_NETWORKS", "build_gan_networks", "build_vae_networks", "conv_decoder",
-    "conv_encoder", "dcgan_discriminator", "dcgan_generator", "mlp_decoder", "mlp_discriminator",
-    "mlp_encoder", "mlp_generator", "num_upsamplings", "resnet_discriminator", "resnet_generator",
+    "GAN_NETWORKS", "VAE_NETWORKS", "ConditionalBatchNormalization", "OrthogonalRegularizer",
+    "SelfAttention", "biggan_discriminator", "biggan_generator", "build_gan_networks",
+    "build_vae_networks", "conv_decoder", "conv_encoder", "dcgan_discriminator",
+    "dcgan_generator", "mlp_decoder", "mlp_discriminator", "mlp_encoder", "mlp_generator",
+    "num_upsamplings", "resnet_discriminator", "resnet_generator",
 ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from tfgen.networks.biggan import biggan_discriminator, biggan_generator
 from tfgen.networks.conv import (
     conv_decoder,
     conv_encoder,
@@ -12,7 +13,7 @@ from tfgen.networks.conv import (
 from tfgen.networks.mlp import mlp_decoder, mlp_discriminator, mlp_encoder, mlp_generator
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
-GAN_NETWORKS = ("mlp", "dcgan", "resnet")
+GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan")
 VAE_NETWORKS = ("mlp", "conv")
 
 
@@ -23,11 +24,11 @@ def _check(network: str, valid: tuple[str, ...]) -> None:
 
 def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, width: int = 64,
                        depth: int = 3, spectral_norm: bool = False, conditional: bool = False,
-                       pac: int = 1, pixel_range: str = "symmetric"):
+                       pac: int = 1, pixel_range: str = "symmetric", orthogonal: float = 0.0):
     """(generator, discriminator) for the samples `info` (a `tfgen.data.DatasetInfo`) describes.
 
     Args:
-        network: "mlp" (flat samples), "dcgan" or "resnet" (square images).
+        network: "mlp" (flat samples), "dcgan", "resnet" or "biggan" (square images).
         latent_dim: size of the generator's input noise.
         width: hidden units (mlp) or base channels (conv).
         depth: hidden layers (mlp).
@@ -36,6 +37,7 @@ def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, wi
         pac: PacGAN packing; the discriminator takes `pac` samples at once (concatenated /
             stacked channels).
         pixel_range: "symmetric" (tanh output) or "unit" (sigmoid) for bounded samples.
+        orthogonal: biggan: β of the generator's orthogonal regularisation (0: off).
     """
     _check(network, GAN_NETWORKS)
     num_classes = info.num_classes if conditional else None
@@ -49,6 +51,10 @@ def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, wi
         d = mlp_discriminator(packed[0], depth=depth, spectral_norm=spectral_norm, **common)
         return g, d
     output = pixel_range if info.value_range is not None else None
+    if network == "biggan":
+        return (biggan_generator(latent_dim, info.shape, output=output, orthogonal=orthogonal,
+                                 **common),
+                biggan_discriminator(packed, spectral_norm=spectral_norm, **common))
     make_g, make_d = ((dcgan_generator, dcgan_discriminator) if network == "dcgan"
                       else (resnet_generator, resnet_discriminator))
     return (make_g(latent_dim, info.shape, output=output, **common),

@@ -164,6 +164,21 @@ def fmnist_dcgan() -> GANConfig:
 
 
 @register(
+    "fmnist-biggan", "BigGAN-style class-conditional GAN on Fashion-MNIST (conditional BN, "
+    "self-attention, projection D, hinge, TTUR), untuned", space=image_space,
+)
+def fmnist_biggan() -> GANConfig:
+    cfg = conditional(_fmnist_gan())
+    cfg.model = GANModelConfig(network="biggan", latent_dim=64, width=32, objective="hinge",
+                               spectral_norm=True, ema_decay=0.999, conditional=True,
+                               orthogonal=1e-4)
+    # BigGAN's optimiser settings: Adam(0, 0.999), the discriminator's rate 4x (TTUR).
+    cfg.g_optimizer = OptimizerConfig(learning_rate=1e-4, beta_1=0.0, beta_2=0.999)
+    cfg.d_optimizer = OptimizerConfig(learning_rate=4e-4, beta_1=0.0, beta_2=0.999)
+    return cfg
+
+
+@register(
     "fmnist-cgan", "class-conditional DCGAN (projection discriminator) on Fashion-MNIST",
     space=image_space,
 )
