@@ -191,8 +191,10 @@ def _train_on_two_workers(tmp_path, preset, *overrides):
                    "model.width=16")),
     # A VAE validates every epoch: its evaluation logs must be [1]-shaped too, and Keras's
     # evaluation loop over several steps per execution failed as its training loop did.
-    ("digits-vae", ("epochs=2", "steps_per_epoch=10", "training.steps_per_execution=5",
-                    "model.width=16", "training.precision=float32")),
+    # (slow: 60-100 s; the preset matrix's multi-worker column covers the VAE presets too)
+    pytest.param("digits-vae", ("epochs=2", "steps_per_epoch=10",
+                                "training.steps_per_execution=5", "model.width=16",
+                                "training.precision=float32"), marks=pytest.mark.slow),
 ])
 def test_presets_train_on_two_workers(tmp_path, preset, overrides):
     run = _train_on_two_workers(tmp_path, preset, *overrides)

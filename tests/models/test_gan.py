@@ -111,8 +111,9 @@ def test_one_replica_equals_two_mirrored_replicas(kind, options, cpu_devices):
      ("mlp", dict(pac=2, compile_kwargs={"r1_penalty": 1.0})),
      ("dcgan", dict(conditional=True, augment="translation,cutout,color",
                     compile_kwargs={"r1_penalty": 1.0, "r1_interval": 2})),
-     ("dcgan", dict(ada="blit,geom,color,cutout", ada_kimg=0.05, ada_interval=2,
-                    ada_target=-2.0, compile_kwargs=REGULARIZED)),
+     pytest.param("dcgan", dict(ada="blit,geom,color,cutout", ada_kimg=0.05, ada_interval=2,
+                                ada_target=-2.0, compile_kwargs=REGULARIZED),
+                  marks=pytest.mark.slow),  # 35-60 s to compile
      pytest.param("biggan", dict(conditional=True, compile_kwargs={"objective": "hinge"}),
                   marks=pytest.mark.slow)],  # 40-80 s to compile
 )

@@ -88,6 +88,7 @@ def test_callback_order(tmp_path):
     assert [type(d) for d in logger.diagnostics] == [callbacks.LatentDiagnostics]
 
 
+@pytest.mark.slow  # 2,500 training steps (45 s)
 def test_short_run_of_the_readme_example_is_not_judged_on_a_lagging_average(tmp_path):
     # The README's `ring8-gan --set epochs=5 --set g_optimizer.learning_rate=1e-3` (2,500 steps,
     # EMA 0.999): before the EMA warm-up the averaged generator covered 0 modes.
