@@ -454,6 +454,15 @@ class GANModelConfig:
             if self.augment:
                 raise ConfigError(f"config key '{prefix}ada': choose DiffAugment "
                                   f"('{prefix}augment') or ADA, not both")
+            if self.ada_target is not None and self.objective in ("least_squares",
+                                                                  "wasserstein"):
+                raise ConfigError(
+                    f"config key '{prefix}ada_target': ADA's r_t = E[sign D(real)] needs D's "
+                    f"outputs centred at 0 (non_saturating, minimax, hinge); with "
+                    f"{self.objective} set {prefix}ada_target=null (a fixed {prefix}ada_p)")
+        if self.orthogonal > 0 and self.network != "biggan":
+            raise ConfigError(f"config key '{prefix}orthogonal': the orthogonal regularisation "
+                              f"is part of the biggan network, not {self.network!r}")
 
 
 @dataclasses.dataclass

@@ -52,10 +52,11 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
         "cards": cards,
     }
     print(format_table(cards))
-    if truncation:
+    write_json(run.eval_file, result)
+    if truncation:  # then eval.json again, with the sweep's rows
         result["truncation"] = _truncation_sweep(run, source, split, num, seed, features,
                                                  sorted(truncation), model, progress)
-    write_json(run.eval_file, result)
+        write_json(run.eval_file, result)
     if progress:
         log.info("wrote %s", run.eval_file)
     return result

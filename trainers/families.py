@@ -16,7 +16,7 @@ from tfgen import networks
 from tfgen.errors import ConfigError
 from tfgen.losses.likelihoods import get_likelihood
 from tfgen.metrics.evaluation import default_metric
-from tfgen.models import GAN, VAE
+from tfgen.models import GAN, VAE, ada
 from tfgen.models.optimizers import make_optimizer
 from tfgen.trainers.config import GANConfig, OptimizerConfig, RunConfig, VAEConfig
 from tfgen.trainers.files import atomic
@@ -95,6 +95,11 @@ class GANFamily(Family):
         for key in ("augment", "ada", "consistency"):
             if getattr(m, key) and info.kind != "images":
                 raise ConfigError(f"config key 'model.{key}': augmentation needs image data")
+        if m.ada and cfg.data.pixel_range == "unit" and set(ada.parse_ops(m.ada)) & set(
+                ada.GROUPS["color"] + ada.GROUPS["cutout"]):
+            raise ConfigError("config key 'model.ada': the colour and cutout operations expect "
+                              "images in [-1, 1] (data.pixel_range=symmetric); use blit,geom "
+                              "on [0, 1] images")
         try:
             generator, discriminator = networks.build_gan_networks(
                 info, network=m.network, latent_dim=m.latent_dim, width=m.width, depth=m.depth,

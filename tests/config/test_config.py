@@ -68,6 +68,9 @@ def test_written_config_round_trips(tmp_path):
         (["model.ada=blit,warp"], "config key 'model.ada': unknown ADA operation 'warp'"),
         (["model.ada=blit", "model.augment=color"], "config key 'model.ada': choose DiffAugment"),
         (["model.top_k=0"], "config key 'model.top_k': must be >= 0.01"),
+        (["model.ada=blit", "model.objective=least_squares"],
+         "config key 'model.ada_target': ADA's r_t = E[sign D(real)] needs"),
+        (["model.orthogonal=1e-4"], "config key 'model.orthogonal': the orthogonal"),
         (["epochs=null"], "config key 'epochs': expected an integer, got null"),
     ],
 )

@@ -19,13 +19,16 @@ def _one_step(gan, kind="mlp", batch=16):
 def test_lecam_anchors_average_the_scores_and_enter_the_loss():
     gan = tiny_gan(compile_kwargs={"lecam": 0.3, "lecam_decay": 0.9})
     logs = _one_step(gan)
-    anchor_real, anchor_fake = (float(a.numpy()) for a in gan.lecam_anchors)
-    # From 0: α = 0.9 · 0 + 0.1 · mean D over the batch (the logged d_real / d_fake).
-    assert anchor_real == pytest.approx(0.1 * logs["d_real"], rel=1e-5)
-    assert anchor_fake == pytest.approx(0.1 * logs["d_fake"], rel=1e-5)
-    assert logs["lecam_penalty"] > 0
+    first = [float(a.numpy()) for a in gan.lecam_anchors]
+    # Step 0 starts the anchors at the batch's mean D (the logged d_real / d_fake).
+    assert first == pytest.approx([logs["d_real"], logs["d_fake"]], rel=1e-5)
+    assert logs["lecam_penalty"] >= 0
     assert logs["d_loss"] == pytest.approx(logs["d_adversarial"] + 0.3 * logs["lecam_penalty"],
                                            rel=1e-5)
+    logs = _one_step(gan)  # then α ← 0.9 α + 0.1 · mean D
+    second = [float(a.numpy()) for a in gan.lecam_anchors]
+    assert second == pytest.approx([0.9 * first[0] + 0.1 * logs["d_real"],
+                                    0.9 * first[1] + 0.1 * logs["d_fake"]], rel=1e-5)
 
 
 def test_consistency_enters_the_discriminator_loss():
@@ -114,6 +117,9 @@ def test_bad_combinations_are_refused():
         tiny_gan(compile_kwargs={"top_k": 0.0})
     with pytest.raises(ValueError, match="unknown ADA operation"):
         tiny_gan("dcgan", ada="blit,shear")
+    with pytest.raises(ValueError, match="centred at 0"):
+        tiny_gan("dcgan", ada="blit", compile_kwargs={"objective": "least_squares"})
+    tiny_gan("dcgan", ada="blit", ada_target=None, compile_kwargs={"objective": "wasserstein"})
 
 
 def test_saved_model_keeps_the_regularizer_settings(tmp_path):

@@ -128,7 +128,9 @@ class Evaluator:
                  truncation: float | None = None, cas: bool = False, cas_steps: int = 1000):
         self.source, self.info = source, source.info
         self.truncation = truncation
-        self.cas = cas and self.info.kind == "images" and bool(self.info.num_classes)
+        # (not on the train split: the baseline classifier would be tested on its own images)
+        self.cas = (cas and self.info.kind == "images" and bool(self.info.num_classes)
+                    and split != "train")
         self.cas_steps = int(cas_steps)
         source.check_split(split)
         self.split, self.seed, self.nll_samples = split, int(seed), int(nll_samples)
@@ -255,7 +257,7 @@ class Evaluator:
                 if self.extractor.classifies:
                     names.append("label_accuracy")
                 names.append("intra_fd")
-            if model.has_expost:
+            if model.has_expost and self.truncation is None:
                 names.append("expost_frechet_distance")
         if conditional and self.cas:
             names.append("cas")

@@ -7,6 +7,9 @@ adjusted during training from an overfitting heuristic (see `adjust_probability`
 p < ~0.8 the augmentations do not leak into the generator: it cannot tell which of its samples
 were augmented, so it still learns the clean distribution.
 
+Images are expected in [-1, 1], as in the paper (contrast, luma flip, hue and saturation act
+about 0, mid-grey; cutout writes 0); the trainer refuses colour and cutout on [0, 1] data.
+
 The operations and their strengths are the paper's defaults (its 'bgc' pipeline plus cutout):
 
 - blit: x-flip (¹/₂ of the gated examples), rotations by multiples of 90°, integer translation

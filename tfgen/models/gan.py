@@ -47,7 +47,9 @@ class GAN(GenerativeModel):
             example with probability p, which the model adjusts (and checkpoints) as below.
         ada_target: the ADA heuristic's target for r_t = E[sign(D(real))] (0.6 in the paper):
             every `ada_interval` steps p moves up when r_t exceeds it (D is overfitting), down
-            otherwise. None: p stays at `ada_p`.
+            otherwise. None: p stays at `ada_p`. The sign needs D's outputs centred at 0
+            (non-saturating, minimax, hinge): `compile` refuses least squares and Wasserstein
+            with a target.
         ada_p: the initial augmentation probability.
         ada_kimg: p can move from 0 to 1 in this many thousand real images (500 in the paper).
         ada_interval: train steps between adjustments of p (4 in the paper).
@@ -192,6 +194,11 @@ class GAN(GenerativeModel):
         self.g_optimizer = self.prepare_optimizer(g_optimizer, self.generator.trainable_weights)
         self.d_optimizer = self.prepare_optimizer(d_optimizer, self.discriminator.trainable_weights)
         self.objective = losses.get_objective(objective)
+        if self.ada_ops and self.ada_target is not None and self.objective in (
+                losses.least_squares, losses.wasserstein):
+            raise ValueError("ADA's r_t = E[sign D(real)] needs D's outputs centred at 0 "
+                             "(non_saturating, minimax, hinge); with least squares or "
+                             "Wasserstein fix p (ada_target=None)")
         self.gradient_penalty = float(gradient_penalty)
         self.r1_penalty = float(r1_penalty)
         self.r1_interval = int(r1_interval)
@@ -365,8 +372,9 @@ class GAN(GenerativeModel):
 
     def _update_lecam_anchors(self, d_real, d_fake):
         """α ← decay·α + (1 - decay)·mean D over the global batch, for real and fake; returns
-        the new anchors (constants for the gradient)."""
-        decay = self.lecam_decay
+        the new anchors (constants for the gradient). At step 0 the anchors take the batch's
+        means (the authors' warm-up: no pull towards the zero they start from)."""
+        decay = tf.where(tf.equal(self.step.value, 0), 0.0, self.lecam_decay)
         out = []
         for anchor, scores in zip(self.lecam_anchors, (d_real, d_fake), strict=True):
             mean = tf.stop_gradient(self.all_sum(self.batch_loss(scores)))
@@ -378,7 +386,7 @@ class GAN(GenerativeModel):
         """Σ sign D(real) and the number of real scores, over all replicas, for ADA's r_t."""
         d_real = tf.cast(tf.reshape(d_real, [-1]), tf.float32)
         signs = self.all_sum(tf.reduce_sum(tf.sign(d_real)))
-        count = self.all_sum(tf.cast(tf.size(d_real), tf.float32))
+        count = self.all_sum(tf.cast(tf.size(d_real) * self.pac, tf.float32))  # images
         self.ada_sign_sum.assign_add(signs)
         self.ada_count.assign_add(count)
 
