@@ -2,7 +2,10 @@
 wall time per row, with no augmentation / DiffAugment / ADA / ADA + LeCam / ADA + bCR.
 
     python benchmarks/small_data.py [--sizes 1000 5000] [--seeds 0 1 2] [--minutes 6]
-        [--rows none diffaugment ada ada+lecam ada+bcr] [--out FILE]
+        [--rows none diffaugment ada ada+lecam ada+bcr] [--preset fmnist-dcgan] [--out FILE]
+
+(`--preset digits-dcgan --sizes 0` runs the same rows on the whole of another preset's data:
+issue 16's digits-dcgan goal, at that preset's wall time.)
 
 A plain `fit` script over tfgen's library objects: the `fmnist-dcgan` preset's networks,
 optimisers and precision, `data.train_examples=N` (a fixed subset of the train split, the same
@@ -17,6 +20,7 @@ benchmarks/results/small-data.json after every run; a re-run skips the runs alre
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -37,7 +41,7 @@ ROWS = {
 METRICS = ("frechet_distance", "kid", "precision", "recall", "memorised")
 
 
-def one_run(size, row, seed, minutes, evaluators) -> dict:
+def one_run(preset, size, row, seed, minutes, evaluators) -> dict:
     import keras
     import tensorflow as tf
 
@@ -45,7 +49,7 @@ def one_run(size, row, seed, minutes, evaluators) -> dict:
     from tfgen.metrics.evaluation import Evaluator
     from tfgen.trainers import families, presets
 
-    cfg = presets.resolve("fmnist-dcgan", overrides=[
+    cfg = presets.resolve(preset, overrides=[
         *ROWS[row], f"seed={seed}", *([f"data.train_examples={size}"] if size else [])])
     precision = cfg.training.precision
     if precision == "auto":
@@ -70,16 +74,18 @@ def one_run(size, row, seed, minutes, evaluators) -> dict:
                         callbacks=[Budget()], shuffle=False)
     wall = time.perf_counter() - start
     keras.mixed_precision.set_global_policy("float32")
+    full = data.source(dataclasses.replace(cfg.data, train_examples=None, labels=False))
+    num = min(10_000, full.num_examples("test"))
     if "full" not in evaluators:  # FD/KID/PR and the real-vs-real baseline: the whole data
-        full = data.source("fashion_mnist")
-        evaluators["full"] = Evaluator(full, "test", num=10_000, seed=0, memorisation=False)
+        evaluators["full"] = Evaluator(full, "test", num=num, seed=0, memorisation=False)
     if size not in evaluators:  # memorisation against the N images this row trained on
-        evaluators[size] = Evaluator(source, "test", num=10_000, seed=0, baseline=False,
+        evaluators[size] = Evaluator(source, "test", num=num, seed=0, baseline=False,
                                      memorisation=True)
     quality = evaluators["full"].values(model)
     memorised = evaluators[size].values(model)["memorised"]
     logs = {k: float(v[-1]) for k, v in history.history.items() if k in ("ada_p", "ada_rt")}
-    return {"size": size or 60_000, "row": row, "seed": seed, "dtype": precision,
+    return {"preset": preset, "size": size or full.num_examples("train"), "row": row,
+            "seed": seed, "dtype": precision,
             "steps": int(model.step.numpy()), "wall_s": round(wall, 1),
             **{k: quality[k] for k in METRICS[:-1]}, "memorised": memorised, **logs,
             "baseline": {k: evaluators["full"].baselines.get(k) for k in METRICS[:-1]}}
@@ -109,9 +115,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--minutes", type=float, default=6.0, help="wall time per run")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
-                                                      "small-data.json"))
+    parser.add_argument("--preset", default="fmnist-dcgan")
+    parser.add_argument("--out")
     args = parser.parse_args(argv)
+    args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                        f"small-data-{args.preset}.json")
     result = {"runs": []}
     if os.path.exists(args.out):
         with open(args.out) as fh:
@@ -120,11 +128,13 @@ def main(argv=None) -> int:
     for size in args.sizes:
         for seed in args.seeds:
             for row in args.rows:
-                done = any(r["size"] == (size or 60_000) and r["row"] == row and r["seed"] == seed
-                           and r["minutes"] == args.minutes for r in result["runs"])
+                done = any(r["requested_size"] == size and r["row"] == row
+                           and r["seed"] == seed and r["minutes"] == args.minutes
+                           for r in result["runs"])
                 if done:
                     continue
-                run = {**one_run(size, row, seed, args.minutes, evaluators),
+                run = {**one_run(args.preset, size, row, seed, args.minutes, evaluators),
+                       "requested_size": size,
                        "minutes": args.minutes}
                 result["runs"].append(run)
                 result["summary"] = summarise(result["runs"])
