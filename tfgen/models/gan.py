@@ -11,7 +11,7 @@ import tensorflow as tf
 from tfgen import losses
 from tfgen.models import ada as ada_lib
 from tfgen.models import augment as augment_lib
-from tfgen.models.base import GenerativeModel
+from tfgen.models.base import GenerativeModel, _replica_context
 
 # Random streams of one train step (see GenerativeModel): the generator step uses streams
 # 0-7; discriminator step k the 8 streams from 8·(k + 1) (so n_critic < STREAMS / 8 - 1).
@@ -462,7 +462,7 @@ class GAN(GenerativeModel):
         """This replica's rows of w over the global batch: 1/k for the k highest scores
         (ties by position), else 0; k = ⌈fraction · global batch⌉. The selection is global,
         so one and N replicas update with the same samples."""
-        ctx = tf.distribute.get_replica_context()
+        ctx = _replica_context()
         local = tf.cast(tf.reshape(scores, [-1]), tf.float32)
         n = tf.shape(local)[0]
         replicas = ctx.num_replicas_in_sync
