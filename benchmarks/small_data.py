@@ -4,6 +4,9 @@ wall time per row, with no augmentation / DiffAugment / ADA / ADA + LeCam / ADA 
     python benchmarks/small_data.py [--sizes 1000 5000] [--seeds 0 1 2] [--minutes 6]
         [--rows none diffaugment ada ada+lecam ada+bcr] [--preset fmnist-dcgan] [--out FILE]
 
+(Pinned to one core, `taskset -c 0 python benchmarks/small_data.py ...`, the rows keep equal
+conditions while the other core does other work; each run records the CPUs it had.)
+
 (`--preset digits-dcgan --sizes 0` runs the same rows on the whole of another preset's data:
 issue 16's digits-dcgan goal, at that preset's wall time.)
 
@@ -85,7 +88,7 @@ def one_run(preset, size, row, seed, minutes, evaluators) -> dict:
     memorised = evaluators[size].values(model)["memorised"]
     logs = {k: float(v[-1]) for k, v in history.history.items() if k in ("ada_p", "ada_rt")}
     return {"preset": preset, "size": size or full.num_examples("train"), "row": row,
-            "seed": seed, "dtype": precision,
+            "seed": seed, "dtype": precision, "cpus": len(os.sched_getaffinity(0)),
             "steps": int(model.step.numpy()), "wall_s": round(wall, 1),
             **{k: quality[k] for k in METRICS[:-1]}, "memorised": memorised, **logs,
             "baseline": {k: evaluators["full"].baselines.get(k) for k in METRICS[:-1]}}
