@@ -120,7 +120,7 @@ def banner(cfg, source, model, plan, strategy, initial_epoch: int, step: int) ->
     classes = f", {info.num_classes} classes" if info.num_classes else ""
     shape = "x".join(str(d) for d in info.shape)
     networks = ", ".join(f"{name} {_millions(getattr(model, name).count_params())}"
-                         for name in model.submodels)
+                         for name in model.submodels if getattr(model, name) is not None)
     replicas = strategy.num_replicas_in_sync
     left = (cfg.epochs - initial_epoch) * plan.steps_per_epoch
     where = f"from step {step}, " if step else ""
@@ -527,7 +527,10 @@ def final_quality(model, source, seed: int, nll_samples: int) -> dict | None:
         quality.update(num_examples=source.num_examples("test"),
                        nll_importance_samples=evaluator.nll_samples)
         if x is not None:
-            quality["active_units"] = model.active_units(x, y if model.conditional else None)
+            units = model.active_units_per_layer(x, y if model.conditional else None)
+            quality["active_units"] = units[0]
+            if len(units) > 1:
+                quality["active_units_2"] = units[1]
     else:
         quality["num_samples"] = evaluator.num
     return quality

@@ -76,7 +76,7 @@ def test_validation_elbo_is_averaged_over_the_split():
     x, _ = data.source("digits", pixel_range="unit").numpy("val")
     elbos = []
     for i in range(0, 350, 100):
-        terms, _ = vae._terms(tf.constant(x[i:i + 100]), None, training=False, stream=1)
+        terms, _, _ = vae._terms(tf.constant(x[i:i + 100]), None, training=False, stream=1)
         elbos.append(terms["elbo"].numpy())
     # Noise differs per batch position in this hand loop only through `step` (0 here): equal.
     assert result["elbo"] == pytest.approx(np.concatenate(elbos).mean(), rel=1e-4)
@@ -90,9 +90,9 @@ def test_iwae_bound_k1_is_the_elbo_and_tightens_with_k():
     # K = 1: a single-sample estimate of the ELBO; averaged over many draws it equals the
     # analytic-KL ELBO.
     single = np.mean([vae.log_likelihood(x, num_samples=1, seed=s) for s in range(200)], axis=0)
-    terms, _ = vae._terms(tf.constant(x), None, training=False, stream=1)
+    terms, _, _ = vae._terms(tf.constant(x), None, training=False, stream=1)
     recon = np.mean([vae._bounds(tf.constant(x), None, tf.random.stateless_normal(
-        [64, 50, 4], seed=[s, 9]), False)[0].numpy().mean(1) for s in range(4)], axis=0)
+        [64, 50, 4], seed=[s, 9]), False)["log_px"].numpy().mean(1) for s in range(4)], axis=0)
     elbo = recon - terms["kl"].numpy()
     assert single.mean() == pytest.approx(elbo.mean(), abs=0.3)
     bounds = [vae.log_likelihood(x, num_samples=k, seed=1).mean() for k in (1, 10, 100)]

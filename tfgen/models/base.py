@@ -127,8 +127,19 @@ class GenerativeModel(keras.Model):
     def conditional(self) -> bool:
         return self.num_classes is not None
 
+    @property
+    def noise_dim(self) -> int:
+        """Size of the N(0, I) noise `generate` maps to a sample (the latent size; a VAE with
+        more stochastic layers or a mixture prior needs more)."""
+        return self.latent_dim
+
+    def truncate_noise(self, z, psi):
+        """The truncation trick on `generate`'s noise (`truncate` on every coordinate; a model
+        whose noise holds coordinates that are not latent values overrides this)."""
+        return truncate(z, psi)
+
     def latent(self, num: int, seed: int = 0, truncation: float | None = None) -> np.ndarray:
-        """The latent vectors `sample(num, seed)` uses: N(0, I), stateless in (seed).
+        """The noise `sample(num, seed)` uses: N(0, I) of `noise_dim`, stateless in (seed).
 
         truncation: ψ > 0 gives the truncation trick (Brock et al. 2019, BigGAN): each
             coordinate from N(0, 1) truncated to [-ψ, ψ], as the same draw z mapped monotonically
@@ -136,10 +147,10 @@ class GenerativeModel(keras.Model):
             untruncated ones as ψ shrinks. Smaller ψ trades diversity for sample quality.
         """
         seed = [int(seed), SAMPLE_SEED_STREAM]
-        z = tf.random.stateless_normal([num, self.latent_dim], seed=seed).numpy()
+        z = tf.random.stateless_normal([num, self.noise_dim], seed=seed).numpy()
         if truncation is None:
             return z
-        return truncate(z, truncation).astype(np.float32)
+        return np.asarray(self.truncate_noise(z, truncation), np.float32)
 
     def sample_labels(self, num: int, labels=None) -> np.ndarray | None:
         """Labels for `num` samples: given ones cycled, default 0, 1, 2, ...; checked in range."""
@@ -307,13 +318,15 @@ class GenerativeModel(keras.Model):
         return optimizer
 
     @staticmethod
-    def gradients(tape: tf.GradientTape, scaled_loss, variables) -> list[tf.Tensor]:
-        """Dense gradients of `scaled_loss` (zeros where a variable does not take part).
+    def gradients(tape: tf.GradientTape, scaled_loss, variables,
+                  output_gradients=None) -> list[tf.Tensor]:
+        """Dense gradients of `scaled_loss` (zeros where a variable does not take part); a
+        list of targets with `output_gradients` gives Σ_i ∂target_i/∂v · output_gradients_i.
 
         Sparse gradients (embeddings, gathers) are made dense: they would be all-gathered with
         per-replica shapes.
         """
-        grads = tape.gradient(scaled_loss, variables)
+        grads = tape.gradient(scaled_loss, variables, output_gradients=output_gradients)
         return [
             tf.zeros_like(v) if g is None
             else tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
@@ -340,8 +353,9 @@ class GenerativeModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in cls.submodels:
-            config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key in cls.submodels:  # optional ones are None (or absent from older files)
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
     def remember_compile(self, **options) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfgen.models.base import SAMPLE_SEED_STREAM, truncate
+from tfgen.models.base import SAMPLE_SEED_STREAM
 
 
 def _labels_for(labels, num, num_classes):
@@ -37,17 +37,18 @@ def export_saved_model(model, path: str, value_range=None) -> None:
     """Write `model` (a `tfgen.GAN`, `tfgen.VAE` or another `GenerativeModel`) to `path` as a
     SavedModel: `sample`, `value_range` (when given) and the endpoints the model adds
     (`model.export_endpoints`)."""
-    latent_dim, num_classes = model.latent_dim, model.num_classes
+    noise_dim, num_classes = model.noise_dim, model.num_classes
     archive = keras.export.ExportArchive()
     archive.track(model)
 
     @tf.function
     def sample(seed, num, labels=None, truncation=None):
         z = tf.random.stateless_normal(
-            tf.stack([num, latent_dim]), seed=tf.stack([tf.cast(seed, tf.int64),
+            tf.stack([num, noise_dim]), seed=tf.stack([tf.cast(seed, tf.int64),
                                                         tf.constant(SAMPLE_SEED_STREAM, tf.int64)]))
         if truncation is not None:
-            z = tf.cond(truncation > 0, lambda: truncate(z, truncation), lambda: z)
+            z = tf.cond(truncation > 0, lambda: model.truncate_noise(z, truncation),
+                        lambda: z)
         if num_classes is None:
             return model.generate(z, None)
         labels = tf.zeros([0], tf.int32) if labels is None else labels

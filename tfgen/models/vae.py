@@ -54,18 +54,57 @@ def expost_draw(seed, num, latent_dim: int, log_weights, means, scale_tril) -> t
     return mean + tf.linalg.matvec(tril, eps)
 
 
+ESTIMATORS = ("standard", "dreg")
+PRIORS = ("normal", "vamp")
+
+
+def log_standard_normal(z) -> tf.Tensor:
+    """log N(z; 0, I), summed over the last axis."""
+    return -0.5 * tf.reduce_sum(_LOG_2PI + tf.square(z), axis=-1)
+
+
+def log_mixture_prior(z, means, log_vars) -> tf.Tensor:
+    """log of the equally weighted Gaussian mixture (1/C) Σ_c N(z; μ_c, diag σ_c²) (the
+    VampPrior's form), for z [..., d] and components [C, d]; returns [...]."""
+    log_p = _log_normal(z[..., None, :], means, log_vars)
+    return tf.reduce_logsumexp(log_p, axis=-1) - math.log(int(means.shape[0]))
+
+
+def _split_gaussian(out, dim):
+    mean, log_var = out[..., :dim], out[..., dim:2 * dim]
+    return mean, tf.clip_by_value(log_var, -20.0, 10.0)
+
+
 @keras.saving.register_keras_serializable(package="tfgen")
 class VAE(GenerativeModel):
     """A variational autoencoder trained by `fit` on the negative ELBO (or the IWAE bound).
 
     The encoder maps x (and labels, if conditional) to the mean and log-variance of a diagonal
-    Gaussian posterior q(z | x), concatenated ([batch, 2·latent_dim]); the decoder maps z (and
-    labels) to the parameters of the likelihood p(x | z). The prior is N(0, I).
+    Gaussian posterior q(z | x), concatenated ([batch, 2·latent_dim], plus the context h of an
+    IAF flow when there is one); the decoder maps z (and labels) to the parameters of the
+    likelihood p(x | z). Every bound is the same importance weight, averaged (ELBO) or
+    log-mean-exp'd (IWAE) over K posterior draws:
+
+        log w = log p(x | z1) + log p(z1 | z2) + log p(z2) - log q(z1 | x) - log q(z2 | z1)
+
+    with only the terms of the model's parts present:
+
+    - the prior (of the top layer): N(0, I), or the VampPrior (Tomczak & Welling 2018,
+      `prior="vamp"`): p(z) = (1/C) Σ_c q0(z | u_c), a mixture of the encoder's Gaussians at
+      C trainable pseudo-inputs u_c (`pseudo_inputs`; with two layers, q(z2 | μ1(u_c)));
+    - a second stochastic layer (Burda et al. 2016's two-layer architecture,
+      `top_encoder`/`top_decoder`): q(z2 | z1) and p(z1 | z2), both diagonal Gaussians from
+      networks ([batch, 2·d]); p(z2) is the prior;
+    - an IAF posterior (Kingma et al. 2016, `flow`): z1 = f(z0; h) with z0 ~ q0(z | x) the
+      encoder's Gaussian and log q(z1 | x) = log q0(z0 | x) - log|det ∂f/∂z0|.
+
+    With the plain model (N(0, I), one layer, no flow) the KL term is the closed form;
+    otherwise it is the single-sample Monte Carlo log q - log p, per layer.
 
     Args:
-        encoder: x (or [x, labels]) -> [batch, 2·latent_dim].
+        encoder: x (or [x, labels]) -> [batch, 2·latent_dim (+ context)].
         decoder: z (or [z, labels]) -> likelihood parameters.
-        latent_dim: size of z.
+        latent_dim: size of z (z1 with two layers).
         likelihood: "bernoulli", "continuous_bernoulli", "gaussian", "categorical", a config
             dict such as {"name": "categorical", "levels": 17}, or a `Likelihood`.
         num_classes: number of classes for a conditional VAE (None: unconditional).
@@ -73,8 +112,14 @@ class VAE(GenerativeModel):
         expost_components: K > 0 reserves an ex-post density over the latent codes: a Gaussian
             mixture with K full-covariance components, fitted after training on the encoder
             means of the training data (`fit_expost`; "two-stage" sampling, Ghosh et al. 2020).
-            `sample(..., sampler="expost")` then draws z from it instead of N(0, I). Its
+            `sample(..., sampler="expost")` then draws z from it instead of the prior. Its
             parameters are (non-trainable) weights: checkpointed, saved and exported.
+        prior: "normal" or "vamp".
+        pseudo_inputs: the VampPrior's C (trainable inputs of the encoder's sample shape,
+            initialised uniformly in [0, 1]).
+        top_encoder, top_decoder: z1 -> [2·top_dim] and z2 -> [2·latent_dim] (e.g.
+            `tfgen.networks.gaussian_mlp`) for a second stochastic layer; both or neither.
+        flow: an IAF flow model ([z0, h] -> [z1, log|det|], `tfgen.networks.iaf_flow`).
 
     Example:
 
@@ -91,11 +136,12 @@ class VAE(GenerativeModel):
     True
     """
 
-    submodels = ("encoder", "decoder")
+    submodels = ("encoder", "decoder", "top_encoder", "top_decoder", "flow")
 
     def __init__(self, encoder, decoder, latent_dim: int, likelihood="bernoulli",
                  num_classes: int | None = None, seed: int = 0, expost_components: int = 0,
-                 **kwargs):
+                 prior: str = "normal", pseudo_inputs: int = 0, top_encoder=None,
+                 top_decoder=None, flow=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.encoder = encoder
         self.decoder = decoder
@@ -104,7 +150,31 @@ class VAE(GenerativeModel):
         self.num_classes = num_classes
         self.kl_weight, self.kl_schedule = 1.0, "constant"
         self.warmup_steps = self.cycle_steps = 0
-        self.free_bits, self.iw_samples = 0.0, 1
+        self.free_bits, self.iw_samples, self.estimator = 0.0, 1, "standard"
+        if prior not in PRIORS:
+            raise ValueError(f"unknown prior {prior!r}; choose from: {', '.join(PRIORS)}")
+        if (top_encoder is None) != (top_decoder is None):
+            raise ValueError("a second stochastic layer needs both top_encoder and top_decoder")
+        self.prior, self.pseudo_inputs = prior, int(pseudo_inputs)
+        self.top_encoder, self.top_decoder, self.flow = top_encoder, top_decoder, flow
+        self.top_dim = 0 if top_decoder is None else int(top_decoder.inputs[0].shape[-1])
+        self.context_dim = int(encoder.outputs[0].shape[-1]) - 2 * self.latent_dim
+        if self.context_dim < 0 or (self.context_dim and flow is None):
+            raise ValueError(f"the encoder outputs {encoder.outputs[0].shape[-1]} values; "
+                             f"expected 2·latent_dim = {2 * self.latent_dim}"
+                             + (" plus the flow's context" if flow is not None else ""))
+        if flow is not None and len(flow.inputs) != (2 if self.context_dim else 1):
+            raise ValueError("the flow's context input does not match the encoder's "
+                             f"{self.context_dim} context outputs")
+        if prior == "vamp":
+            if num_classes is not None:
+                raise ValueError("the VampPrior is for unconditional VAEs")
+            if self.pseudo_inputs < 1:
+                raise ValueError("the VampPrior needs pseudo_inputs >= 1")
+            shape = tuple(encoder.inputs[0].shape[1:])
+            self.pseudo_input_values = self.add_weight(
+                shape=(self.pseudo_inputs, *shape), name="pseudo_inputs",
+                initializer=keras.initializers.RandomUniform(0.0, 1.0, seed=seed))
         self.expost_components = int(expost_components)
         if self.expost_components:
             if num_classes is not None:
@@ -119,11 +189,39 @@ class VAE(GenerativeModel):
             self.expost_fitted = weight((), "expost_fitted")
         self.built = True
 
+    @property
+    def hierarchical(self) -> bool:
+        """Whether the VAE has a second stochastic layer z2."""
+        return self.top_dim > 0
+
+    @property
+    def analytic_kl(self) -> bool:
+        """Whether the KL term has the closed form (N(0, I) prior, one layer, no flow)."""
+        return self.prior == "normal" and not self.hierarchical and self.flow is None
+
+    @property
+    def noise_dim(self) -> int:
+        """`generate`'s noise: the top layer's values, then z1's given z2 (two layers), then
+        one coordinate choosing the VampPrior's component (Φ(n)·C)."""
+        return (self.top_dim or self.latent_dim) + (self.latent_dim if self.hierarchical
+                                                    else 0) + (self.prior == "vamp")
+
+    def truncate_noise(self, z, psi):
+        """Truncation of the latent values only: the VampPrior's component coordinate stays
+        as drawn (truncating it would favour the middle components)."""
+        from tfgen.models.base import truncate
+
+        if self.prior != "vamp":
+            return truncate(z, psi)
+        if isinstance(z, np.ndarray):
+            return np.concatenate([truncate(z[:, :-1], psi), z[:, -1:]], axis=1)
+        return tf.concat([truncate(z[:, :-1], psi), z[:, -1:]], axis=1)
+
     # -- Keras plumbing -----------------------------------------------------------------------
 
     def compile(self, optimizer="adam", kl_weight: float = 1.0, kl_schedule: str = "constant",
                 warmup_steps: int = 0, cycle_steps: int = 0, free_bits: float = 0.0,
-                iw_samples: int = 1, **kwargs):
+                iw_samples: int = 1, estimator: str = "standard", **kwargs):
         """Configure training.
 
         Args:
@@ -134,9 +232,18 @@ class VAE(GenerativeModel):
             warmup_steps: length of the linear warm-up.
             cycle_steps: length of one cyclical-schedule cycle.
             free_bits: λ of free bits (Kingma et al. 2016), applied per example and latent
-                dimension: the KL term is Σ_d max(λ, KL_d) (nats).
+                dimension: the KL term is Σ_d max(λ, KL_d) (nats). Closed-form KL only.
             iw_samples: K > 1 trains on the IWAE bound (Burda et al. 2016) with K importance
                 samples (β, schedules and free bits then do not apply).
+            estimator: the inference network's gradient: "standard" (the reparameterised
+                gradient of the bound) or "dreg", the doubly reparameterised gradient (Tucker
+                et al. 2019): with normalised weights w̃_k = w_k / Σ_j w_j,
+                ∇_φ = Σ_k w̃_k² · ∂log w_k/∂z_k · ∂z_k/∂φ, dropping the score term
+                ∂log q_φ(z)/∂φ (zero mean, the source of the variance that grows with K); the
+                generative networks keep the IWAE gradient Σ_k w̃_k ∇_θ log w_k. For IWAE
+                training (iw_samples >= 2) of Gaussian posteriors with the N(0, I) prior: an
+                IAF's density at a stopped sample needs the flow's inverse, and the VampPrior
+                shares the encoder's parameters.
             **kwargs: `keras.Model.compile` options such as `jit_compile`, `steps_per_execution`.
         """
         if kl_schedule not in KL_SCHEDULES:
@@ -144,18 +251,31 @@ class VAE(GenerativeModel):
                              f"{', '.join(KL_SCHEDULES)}")
         if iw_samples < 1:
             raise ValueError("iw_samples must be >= 1")
+        if free_bits > 0 and not self.analytic_kl:
+            raise ValueError("free_bits needs the closed-form KL (N(0, I) prior, one layer, "
+                             "no flow)")
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"unknown estimator {estimator!r}; choose from: "
+                             f"{', '.join(ESTIMATORS)}")
+        if estimator == "dreg" and (self.flow is not None or self.prior != "normal"):
+            raise ValueError("the dreg estimator needs Gaussian posteriors and the normal prior "
+                             "(no flow, no VampPrior)")
+        if estimator == "dreg" and iw_samples < 2:
+            raise ValueError("the dreg estimator is for IWAE training: iw_samples >= 2")
         super().compile(optimizer=None, **kwargs)  # no phantom optimizer
         self.optimizer = self.prepare_optimizer(optimizer, self.trainable_weights)
         self.kl_weight, self.kl_schedule = float(kl_weight), kl_schedule
         self.warmup_steps, self.cycle_steps = int(warmup_steps), int(cycle_steps)
         self.free_bits, self.iw_samples = float(free_bits), int(iw_samples)
-        terms = ("loss", "elbo", "reconstruction", "kl")
+        self.estimator = estimator
+        terms = ("loss", "elbo", "reconstruction", "kl") + (
+            ("kl_1", "kl_2") if self.hierarchical else ())
         self.track([*terms, "kl_weight", "grad_norm", "weights_finite"])
         self.val_trackers = {k: keras.metrics.Mean(name=f"val_{k}") for k in terms}
         self.remember_compile(
             kl_weight=self.kl_weight, kl_schedule=kl_schedule, warmup_steps=self.warmup_steps,
             cycle_steps=self.cycle_steps, free_bits=self.free_bits, iw_samples=self.iw_samples,
-            **kwargs)
+            estimator=estimator, **kwargs)
 
     optimizer_arguments = ("optimizer",)
 
@@ -175,6 +295,8 @@ class VAE(GenerativeModel):
             "num_classes": self.num_classes,
             "seed": self.seed,
             "expost_components": self.expost_components,
+            "prior": self.prior,
+            "pseudo_inputs": self.pseudo_inputs,
         }
 
     def call(self, inputs, training: bool = False):
@@ -188,27 +310,80 @@ class VAE(GenerativeModel):
     def _in(self, x, labels):
         return x if labels is None else [x, labels]
 
-    def _posterior(self, x, labels, training):
+    def _encode(self, x, labels, training):
+        """The encoder's Gaussian q0(z1 | x) (mean, log-variance) and the flow's context."""
         out = tf.cast(self.encoder(self._in(x, labels), training=training), tf.float32)
-        mean, log_var = tf.split(out, 2, axis=-1)
-        return mean, tf.clip_by_value(log_var, -20.0, 10.0)
+        mean, log_var = _split_gaussian(out, self.latent_dim)
+        return mean, log_var, out[..., 2 * self.latent_dim:]
+
+    def _posterior(self, x, labels, training):
+        return self._encode(x, labels, training)[:2]
+
+    def _gaussian(self, network, u, dim, training):
+        return _split_gaussian(tf.cast(network(u, training=training), tf.float32), dim)
 
     def _decode(self, z, labels, training):
         return self.decoder(self._in(z, labels), training=training)
 
-    def _bounds(self, x, labels, eps, training):
-        """Per-example terms for noise `eps` [b, K, latent]: log p(x|z_k) [b, K], the log
-        importance weights [b, K], and the per-dimension KL [b, latent]."""
-        mean, log_var = self._posterior(x, labels, training)
-        k = eps.shape[1]
-        z = mean[:, None] + tf.exp(0.5 * log_var)[:, None] * eps
-        flat_z = tf.reshape(z, [-1, self.latent_dim])
+    def _prior_components(self, training):
+        """The VampPrior's components: the top layer's posterior Gaussians at the
+        pseudo-inputs (the encoder's Gaussian q0, before any flow; with two layers
+        q(z2 | z1 = its mean))."""
+        mean, log_var, _ = self._encode(self.pseudo_input_values, None, training)
+        if self.hierarchical:
+            mean, log_var = self._gaussian(self.top_encoder, mean, self.top_dim, training)
+        return mean, log_var
+
+    def _log_prior(self, z, training):
+        """log p(z) of the top layer, z [..., d] -> [...]."""
+        if self.prior == "vamp":
+            return log_mixture_prior(z, *self._prior_components(training))
+        return log_standard_normal(z)
+
+    def _bounds(self, x, labels, eps, training, stop=False):
+        """Per-example terms for noise `eps` [b, K, latent (+ top)]: a dict of log p(x|z_k)
+        (`log_px`) and log w_k (`log_w`) [b, K], the per-layer Monte Carlo KLs log q - log p
+        (`kl_layers`, each [b, K]), the closed-form per-dimension KL (`kl_dims`, [b, latent],
+        when it applies) and the latent draws (`z`, a list per layer of [b, K, d]).
+
+        `stop=True` (the DReG estimator) evaluates every density at the draws with their
+        gradient stopped (`z_stopped`): ∂log w/∂z at fixed parameters is then the gradient
+        of that sum with respect to `z_stopped`."""
+        mean, log_var, context = self._encode(x, labels, training)
+        b, k, d = tf.shape(x)[0], eps.shape[1], self.latent_dim
+        flat = lambda t: tf.reshape(t, [-1, t.shape[-1]])  # noqa: E731
+        per_draw = lambda t: tf.reshape(t, [b, k, *t.shape[1:]])  # noqa: E731
         rep = lambda t: tf.repeat(t, k, axis=0)  # noqa: E731
-        params = self._decode(flat_z, None if labels is None else rep(labels), training)
-        log_px = tf.reshape(self.likelihood.log_prob(rep(x), params), [-1, k])
-        log_pz = -0.5 * tf.reduce_sum(_LOG_2PI + tf.square(z), axis=-1)
-        log_qz = _log_normal(z, mean[:, None], log_var[:, None])
-        return log_px, log_px + log_pz - log_qz, gaussian_kl(mean, log_var)
+        z1 = mean[:, None] + tf.exp(0.5 * log_var)[:, None] * eps[..., :d]
+        log_q1 = _log_normal(z1, mean[:, None], log_var[:, None])
+        if self.flow is not None:
+            out = tf.cast(self.flow([flat(z1), rep(context)] if self.context_dim else flat(z1),
+                                    training=training), tf.float32)
+            z1, log_q1 = per_draw(out[:, :d]), log_q1 - per_draw(out[:, d])
+        draws = [z1]
+        if self.hierarchical:
+            m2, lv2 = self._gaussian(self.top_encoder, flat(z1), self.top_dim, training)
+            draws.append(per_draw(m2) + tf.exp(0.5 * per_draw(lv2)) * eps[..., d:])
+        used = [tf.stop_gradient(z) for z in draws] if stop else draws
+        if stop:
+            log_q1 = _log_normal(used[0], mean[:, None], log_var[:, None])
+        z1 = used[0]
+        rep_labels = None if labels is None else rep(labels)
+        log_px = per_draw(self.likelihood.log_prob(rep(x), self._decode(flat(z1), rep_labels,
+                                                                        training)))
+        if self.hierarchical:
+            z2 = used[1]
+            m2, lv2 = self._gaussian(self.top_encoder, flat(z1), self.top_dim, training) \
+                if stop else (m2, lv2)
+            log_q2 = _log_normal(z2, per_draw(m2), per_draw(lv2))
+            pm, plv = self._gaussian(self.top_decoder, flat(z2), d, training)
+            kl_layers = [log_q1 - _log_normal(z1, per_draw(pm), per_draw(plv)),
+                         log_q2 - self._log_prior(z2, training)]
+        else:
+            kl_layers = [log_q1 - self._log_prior(z1, training)]
+        return {"log_px": log_px, "log_w": log_px - tf.add_n(kl_layers),
+                "kl_layers": kl_layers, "z": draws, "z_stopped": used,
+                "kl_dims": gaussian_kl(mean, log_var) if self.analytic_kl else None}
 
     def _unpack(self, data):
         if self.conditional:
@@ -217,15 +392,18 @@ class VAE(GenerativeModel):
         x = data[0] if isinstance(data, (tuple, list)) else data
         return tf.cast(x, tf.float32), None
 
-    def _terms(self, x, labels, training, stream):
+    def _terms(self, x, labels, training, stream, stop=False):
+        """Per-example loss and logged terms, β, and `_bounds`'s dict."""
         batch = tf.shape(x)[0]
-        eps = self.normal(batch, [self.iw_samples, self.latent_dim], stream)
-        log_px, log_w, kl_dims = self._bounds(x, labels, eps, training)
-        reconstruction = tf.reduce_mean(log_px, axis=1)
-        kl = tf.reduce_sum(kl_dims, axis=1)
+        eps = self.normal(batch, [self.iw_samples, self.latent_dim + self.top_dim], stream)
+        bounds = self._bounds(x, labels, eps, training, stop)
+        reconstruction = tf.reduce_mean(bounds["log_px"], axis=1)
+        kl_layers = [tf.reduce_mean(t, axis=1) for t in bounds["kl_layers"]]
+        kl_dims = bounds["kl_dims"]
+        kl = tf.reduce_sum(kl_dims, axis=1) if kl_dims is not None else tf.add_n(kl_layers)
         elbo = reconstruction - kl
         if self.iw_samples > 1:
-            loss = -(tf.reduce_logsumexp(log_w, axis=1) - math.log(self.iw_samples))
+            loss = -(tf.reduce_logsumexp(bounds["log_w"], axis=1) - math.log(self.iw_samples))
             beta = tf.constant(1.0)
         else:
             beta = self.kl_weight * kl_schedule_factor(
@@ -233,26 +411,64 @@ class VAE(GenerativeModel):
             kl_term = kl if self.free_bits <= 0 else tf.reduce_sum(
                 tf.maximum(kl_dims, self.free_bits), axis=1)
             loss = -(reconstruction - beta * kl_term)
-        return {"loss": loss, "elbo": elbo, "reconstruction": reconstruction, "kl": kl}, beta
+        terms = {"loss": loss, "elbo": elbo, "reconstruction": reconstruction, "kl": kl}
+        if self.hierarchical:
+            terms.update(kl_1=kl_layers[0], kl_2=kl_layers[1])
+        return terms, beta, bounds
+
+    def _inference_weights(self):
+        return [w for net in (self.encoder, self.top_encoder) if net is not None
+                for w in net.trainable_weights]
 
     def train_step(self, data):
         x, labels = self._unpack(data)
         variables = self.trainable_weights
-        with tf.GradientTape() as tape:
-            terms, beta = self._terms(x, labels, training=True, stream=0)
+        dreg = self.estimator == "dreg"
+        with tf.GradientTape(persistent=dreg) as tape:
+            terms, beta, bounds = self._terms(x, labels, training=True, stream=0, stop=dreg)
             loss = self.batch_loss(terms["loss"]) + self.regularization(self)
             scaled = self.optimizer.scale_loss(loss)
-        grads = self.apply_gradients(self.optimizer, self.gradients(tape, scaled, variables),
-                                     variables)
+            if dreg:
+                for z in bounds["z_stopped"]:
+                    tape.watch(z)
+                log_w_sum = tf.reduce_sum(bounds["log_w"])
+        if dreg:
+            grads = self._dreg_gradients(tape, scaled, loss, log_w_sum, bounds, variables)
+            del tape
+        else:
+            grads = self.gradients(tape, scaled, variables)
+        grads = self.apply_gradients(self.optimizer, grads, variables)
         self.step.assign_add(1)
         logs = {k: self.all_sum(self.batch_loss(v)) for k, v in terms.items()}
         logs.update(kl_weight=beta, grad_norm=self.global_norm(grads),
                     weights_finite=self.all_finite(self.weights))
         return self.report(logs)
 
+    def _dreg_gradients(self, tape, scaled, loss, log_w_sum, bounds, variables):
+        """The generative weights' gradient of the (scaled) loss, whose densities saw the
+        stopped draws; the inference networks' DReG gradient through the draws' reparameterised
+        path, weighted by -w̃² · ∂log w/∂z / global batch (the same scale as the loss)."""
+        inference = {id(w) for w in self._inference_weights()}
+        generative = [v for v in variables if id(v) not in inference]
+        encoder = [v for v in variables if id(v) in inference]
+        by_z = tape.gradient(log_w_sum, bounds["z_stopped"])
+        w2 = tf.square(tf.nn.softmax(bounds["log_w"], axis=1))[..., None]
+        scale = self.optimizer.scale_loss(tf.constant(1.0)) / self.global_batch_size(
+            tf.shape(bounds["log_w"])[0])
+        grads = dict(zip(map(id, generative), self.gradients(tape, scaled, generative)))
+        encoder_grads = self.gradients(
+            tape, bounds["z"], encoder,
+            output_gradients=[tf.stop_gradient(-w2 * g * scale) for g in by_z])
+        if self.losses:  # the inference networks' own weight regularisation
+            reg = self.gradients(tape, self.optimizer.scale_loss(self.regularization(self)),
+                                 encoder)
+            encoder_grads = [g + r for g, r in zip(encoder_grads, reg, strict=True)]
+        grads.update(zip(map(id, encoder), encoder_grads))
+        return [grads[id(v)] for v in variables]
+
     def test_step(self, data):
         x, labels = self._unpack(data)
-        terms, _ = self._terms(x, labels, training=False, stream=1)
+        terms, _, _ = self._terms(x, labels, training=False, stream=1)
         for key, tracker in self.val_trackers.items():
             tracker.update_state(terms[key])
         return self.worker_safe({k: t.result() for k, t in self.val_trackers.items()})
@@ -274,9 +490,30 @@ class VAE(GenerativeModel):
 
     has_likelihood = True
 
+    def prior_latent(self, noise) -> tf.Tensor:
+        """z1 for `generate`'s noise ([num, noise_dim], see `noise_dim`): an ancestral draw
+        from the prior (the VampPrior's component c = ⌊Φ(n)·C⌋ from the last coordinate), then,
+        with two layers, z1 ~ p(z1 | z2) from the next values."""
+        noise = tf.cast(noise, tf.float32)
+        top = self.top_dim or self.latent_dim
+        z = noise[:, :top]
+        if self.prior == "vamp":
+            u = 0.5 * tf.math.erfc(-noise[:, -1] / math.sqrt(2.0))
+            c = tf.minimum(tf.cast(u * self.pseudo_inputs, tf.int32), self.pseudo_inputs - 1)
+            means, log_vars = self._prior_components(False)
+            z = tf.gather(means, c) + tf.exp(0.5 * tf.gather(log_vars, c)) * z
+        if self.hierarchical:
+            mean, log_var = self._gaussian(self.top_decoder, z, self.latent_dim, False)
+            z = mean + tf.exp(0.5 * log_var) * noise[:, top:top + self.latent_dim]
+        return z
+
+    def decode_mean(self, z, labels) -> tf.Tensor:
+        """The mean of p(x | z1) for codes z1 (tensors; `decode` for arrays)."""
+        return tf.cast(self.likelihood.mean(self._decode(z, labels, False)), tf.float32)
+
     def generate(self, z, labels):
-        params = self._decode(z, labels, False)
-        return tf.cast(self.likelihood.mean(params), tf.float32)
+        """The mean of p(x | z1) for prior noise `z` (see `prior_latent`)."""
+        return self.decode_mean(self.prior_latent(z), labels)
 
     def export_endpoints(self, archive) -> None:
         """`encode(x, labels) -> {"mean", "log_var"}`, `decode(z, labels)` and, with a fitted
@@ -290,7 +527,7 @@ class VAE(GenerativeModel):
             return {"mean": mean, "log_var": log_var}
 
         def decode(z, labels):
-            return self.generate(z, labels if conditional else None)
+            return self.decode_mean(z, labels if conditional else None)
 
         shape = [None, *self.encoder.inputs[0].shape[1:]]
         archive.add_endpoint("encode", encode, input_signature=[
@@ -301,7 +538,7 @@ class VAE(GenerativeModel):
             def sample_expost(seed, num):
                 z = expost_draw(seed, num, self.latent_dim, self.expost_log_weights,
                                 self.expost_means, self.expost_scale_tril)
-                return self.generate(z, None)
+                return self.decode_mean(z, None)
 
             archive.add_endpoint("sample_expost", sample_expost, input_signature=[
                 tf.TensorSpec([], tf.int64, "seed"), int_spec("num")])
@@ -356,13 +593,16 @@ class VAE(GenerativeModel):
             raise ValueError(f"unknown sampler {sampler!r}; choose from: prior, expost")
         if sampler == "expost" and truncation is not None:
             raise ValueError("truncation applies to the prior sampler")
-        z = (self.latent(num, seed, truncation) if sampler == "prior"
-             else self.expost_latent(num, seed))
+        prior = sampler == "prior"
+        z = self.latent(num, seed, truncation) if prior else self.expost_latent(num, seed)
         labels = self.sample_labels(num, labels)
         out = []
         for start in range(0, num, batch_size):
             part = None if labels is None else labels[start:start + batch_size]
-            out.append(self.decode(z[start:start + batch_size], part))
+            zb = z[start:start + batch_size]
+            out.append(keras.ops.convert_to_numpy(self.generate(
+                tf.constant(zb), None if part is None else tf.constant(part, tf.int32)))
+                if prior else self.decode(zb, part))
             if progress is not None:
                 progress(min(num, start + batch_size))
         return np.concatenate(out).astype(np.float32)
@@ -387,35 +627,49 @@ class VAE(GenerativeModel):
         labels = None if labels is None else tf.constant(labels, tf.int32)
         if getattr(self, "_iw_chunk", None) is None:  # a compiled graph per (batch, chunk) shape
             self._iw_chunk = tf.function(lambda x, labels, eps: tf.reduce_logsumexp(
-                self._bounds(x, labels, eps, False)[1], axis=1))
+                self._bounds(x, labels, eps, False)["log_w"], axis=1))
         total = None
         for i, start in enumerate(range(0, num_samples, chunk)):
             k = min(chunk, num_samples - start)
-            eps = tf.random.stateless_normal([int(x.shape[0]), k, self.latent_dim],
+            eps = tf.random.stateless_normal([int(x.shape[0]), k, self.latent_dim + self.top_dim],
                                              seed=[int(seed), 1000 + i], alg="philox")
             part = self._iw_chunk(x, labels, eps)
             total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
         return (total - math.log(num_samples)).numpy()
 
     def elbo(self, x, labels=None, seed: int = 0, batch_size: int = 256) -> np.ndarray:
-        """Per-example ELBO, E_q[log p(x|z)] - KL(q(z|x) ‖ p(z)): analytic KL, one posterior
-        sample (stateless in `seed`), β = 1 whatever the training weight."""
+        """Per-example ELBO, E_q[log p(x|z)] - KL(q(z|x) ‖ p(z)) from one posterior sample
+        (stateless in `seed`; the KL in closed form where it has one, else the sample's
+        log q - log p), β = 1 whatever the training weight."""
         out = []
         for i in range(0, len(x), batch_size):
             xb = tf.convert_to_tensor(np.asarray(x[i:i + batch_size], np.float32))
             lb = None if labels is None else tf.constant(labels[i:i + batch_size], tf.int32)
-            eps = tf.random.stateless_normal([int(xb.shape[0]), 1, self.latent_dim],
+            eps = tf.random.stateless_normal([int(xb.shape[0]), 1, self.latent_dim + self.top_dim],
                                              seed=[int(seed), 999 + i], alg="philox")
-            log_px, _, kl_dims = self._bounds(xb, lb, eps, False)
-            out.append((log_px[:, 0] - tf.reduce_sum(kl_dims, axis=1)).numpy())
+            bounds = self._bounds(xb, lb, eps, False)
+            kl = (tf.reduce_sum(bounds["kl_dims"], axis=1) if bounds["kl_dims"] is not None
+                  else tf.add_n(bounds["kl_layers"])[:, 0])
+            out.append((bounds["log_px"][:, 0] - kl).numpy())
         return np.concatenate(out)
 
     def kl_per_dimension(self, x, labels=None) -> np.ndarray:
-        """Mean KL(q(z_d | x) ‖ p(z_d)) per latent dimension over `x`."""
+        """Mean KL(q0(z1_d | x) ‖ N(0, 1)) per latent dimension over `x` (the encoder's
+        Gaussian against the standard normal: the exact KL of the plain VAE, a diagnostic of
+        which dimensions carry information otherwise)."""
         mean, log_var = self.encode(x, labels)
         return gaussian_kl(mean, log_var).numpy().mean(axis=0)
 
     def active_units(self, x, labels=None, threshold: float = 0.01) -> int:
-        """Latent dimensions with Cov_x(E_q[z_d]) > threshold (Burda et al. 2016)."""
+        """Latent dimensions with Cov_x(E_q[z_d]) > threshold (Burda et al. 2016), of z1."""
+        return self.active_units_per_layer(x, labels, threshold)[0]
+
+    def active_units_per_layer(self, x, labels=None, threshold: float = 0.01) -> list[int]:
+        """Active units of each stochastic layer: z1 by the encoder's means (before any flow),
+        z2 by the means of q(z2 | z1 = those means)."""
         mean, _ = self.encode(x, labels)
-        return int((mean.var(axis=0) > threshold).sum())
+        layers = [mean]
+        if self.hierarchical:
+            m2, _ = self._gaussian(self.top_encoder, tf.constant(mean), self.top_dim, False)
+            layers.append(m2.numpy())
+        return [int((m.var(axis=0) > threshold).sum()) for m in layers]

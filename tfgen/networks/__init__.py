@@ -9,6 +9,7 @@ Final layers run in float32 under mixed precision.
   64x64, any size that halves to at most 7): the generator starts at the smallest resolution
   >= 4 reached by halving and doubles it up; the discriminator mirrors it.
 - ResNet (SNGAN, Miyato et al. 2018) for 32x32.
+- IAF (Kingma et al. 2016): MADE-masked autoregressive flow steps for VAE posteriors.
 - BigGAN-style (Brock et al. 2019): hierarchical latent, class-conditional batch norm from a
   shared embedding, self-attention, projection discriminator, optional orthogonal
   regularisation; 28x28, 32x32, 64x64 (sizes that halve to 4-7).
@@ -25,6 +26,7 @@ from tfgen.networks.build import (
     GAN_NETWORKS,
     VAE_NETWORKS,
     build_gan_networks,
+    build_vae_latent_networks,
     build_vae_networks,
 )
 from tfgen.networks.conv import (
@@ -34,13 +36,21 @@ from tfgen.networks.conv import (
     dcgan_generator,
     num_upsamplings,
 )
-from tfgen.networks.mlp import mlp_decoder, mlp_discriminator, mlp_encoder, mlp_generator
+from tfgen.networks.flows import IAFStep, iaf_flow, made_masks
+from tfgen.networks.mlp import (
+    gaussian_mlp,
+    mlp_decoder,
+    mlp_discriminator,
+    mlp_encoder,
+    mlp_generator,
+)
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
 __all__ = [
-    "GAN_NETWORKS", "VAE_NETWORKS", "ConditionalBatchNormalization", "OrthogonalRegularizer",
-    "SelfAttention", "biggan_discriminator", "biggan_generator", "build_gan_networks",
-    "build_vae_networks", "conv_decoder", "conv_encoder", "dcgan_discriminator",
+    "GAN_NETWORKS", "VAE_NETWORKS", "ConditionalBatchNormalization", "IAFStep",
+    "OrthogonalRegularizer", "SelfAttention", "biggan_discriminator", "biggan_generator",
+    "build_gan_networks", "build_vae_latent_networks", "build_vae_networks", "gaussian_mlp",
+    "iaf_flow", "made_masks", "conv_decoder", "conv_encoder", "dcgan_discriminator",
     "dcgan_generator", "mlp_decoder", "mlp_discriminator", "mlp_encoder", "mlp_generator",
     "num_upsamplings", "resnet_discriminator", "resnet_generator",
 ]

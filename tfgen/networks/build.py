@@ -10,7 +10,14 @@ from tfgen.networks.conv import (
     dcgan_discriminator,
     dcgan_generator,
 )
-from tfgen.networks.mlp import mlp_decoder, mlp_discriminator, mlp_encoder, mlp_generator
+from tfgen.networks.flows import iaf_flow
+from tfgen.networks.mlp import (
+    gaussian_mlp,
+    mlp_decoder,
+    mlp_discriminator,
+    mlp_encoder,
+    mlp_generator,
+)
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
 GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan")
@@ -63,7 +70,7 @@ def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, wi
 
 def build_vae_networks(info, *, params_per_value: int, network: str = "mlp", latent_dim: int = 16,
                        width: int = 256, depth: int = 2, conditional: bool = False,
-                       dropout: float = 0.0):
+                       dropout: float = 0.0, context_dim: int = 0):
     """(encoder, decoder) for the samples `info` describes; the decoder outputs
     `params_per_value` likelihood parameters per value (`Likelihood.channels_per_dim`).
 
@@ -71,12 +78,33 @@ def build_vae_networks(info, *, params_per_value: int, network: str = "mlp", lat
         network: "mlp" or "conv" (square images).
         latent_dim, width, depth, conditional: as in `build_gan_networks`.
         dropout: mlp: dropout after each hidden layer.
+        context_dim: extra encoder outputs (the context h of an IAF posterior flow).
     """
     _check(network, VAE_NETWORKS)
     num_classes = info.num_classes if conditional else None
     if network == "mlp":
-        return (mlp_encoder(info.shape, latent_dim, width, depth, num_classes, dropout),
+        return (mlp_encoder(info.shape, latent_dim, width, depth, num_classes, dropout,
+                            context_dim),
                 mlp_decoder(latent_dim, info.shape, params_per_value, width, depth, num_classes,
                             dropout))
-    return (conv_encoder(info.shape, latent_dim, width, num_classes),
+    return (conv_encoder(info.shape, latent_dim, width, num_classes, context_dim),
             conv_decoder(latent_dim, info.shape, params_per_value, width, num_classes))
+
+
+def build_vae_latent_networks(latent_dim: int, *, top_latent_dim: int = 0, top_width: int = 128,
+                              flow_steps: int = 0, flow_width: int = 64,
+                              context_dim: int = 0) -> dict:
+    """The `VAE`'s optional latent networks, as its keyword arguments: `top_encoder` q(z2 | z1)
+    and `top_decoder` p(z1 | z2) of a second stochastic layer of `top_latent_dim` values
+    (two tanh layers of `top_width`, as in Burda et al. 2016), and an IAF `flow` of
+    `flow_steps` MADE steps of `flow_width` units taking the encoder's `context_dim` outputs.
+    Zero sizes leave a network out."""
+    out = {}
+    if top_latent_dim:
+        out["top_encoder"] = gaussian_mlp(latent_dim, top_latent_dim, top_width,
+                                          name="top_encoder")
+        out["top_decoder"] = gaussian_mlp(top_latent_dim, latent_dim, top_width,
+                                          name="top_decoder")
+    if flow_steps:
+        out["flow"] = iaf_flow(latent_dim, flow_steps, flow_width, context_dim=context_dim)
+    return out

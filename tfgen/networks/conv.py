@@ -94,13 +94,13 @@ def dcgan_discriminator(
 
 def conv_encoder(
     image_shape: tuple[int, ...], latent_dim: int, width: int = 32,
-    num_classes: int | None = None, name: str = "encoder",
+    num_classes: int | None = None, context_dim: int = 0, name: str = "encoder",
 ) -> keras.Model:
-    """The DCGAN discriminator trunk -> (labels) -> Dense(2·latent_dim)."""
+    """The DCGAN discriminator trunk -> (labels) -> Dense(2·latent_dim + context_dim)."""
     size, _ = check_image_shape(image_shape)
     inputs, x, labels = sample_inputs(tuple(image_shape), num_classes)
     h = with_labels(_conv_down(x, size, width), labels, num_classes)
-    out = layers.Dense(2 * latent_dim, dtype="float32", name="posterior")(h)
+    out = layers.Dense(2 * latent_dim + context_dim, dtype="float32", name="posterior")(h)
     return keras.Model(unwrap(inputs), out, name=name)
 
 

@@ -36,17 +36,32 @@ def mlp_discriminator(
 
 def mlp_encoder(
     sample_shape: tuple[int, ...], latent_dim: int, width: int = 256, depth: int = 2,
-    num_classes: int | None = None, dropout: float = 0.0, name: str = "encoder",
+    num_classes: int | None = None, dropout: float = 0.0, context_dim: int = 0,
+    name: str = "encoder",
 ) -> keras.Model:
-    """x (and labels) -> Flatten -> [Dense(width) -> ReLU (-> Dropout)] x depth -> Dense(2·latent)."""
+    """x (and labels) -> Flatten -> [Dense(width) -> ReLU (-> Dropout)] x depth ->
+    Dense(2·latent + context_dim): posterior mean, log-variance (and an IAF flow's context)."""
     inputs, x, labels = sample_inputs(tuple(sample_shape), num_classes)
     h = with_labels(layers.Flatten()(x), labels, num_classes)
     for i in range(depth):
         h = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
         if dropout > 0:
             h = layers.Dropout(dropout)(h)
-    out = layers.Dense(2 * latent_dim, dtype="float32", name="posterior")(h)
+    out = layers.Dense(2 * latent_dim + context_dim, dtype="float32", name="posterior")(h)
     return keras.Model(unwrap(inputs), out, name=name)
+
+
+def gaussian_mlp(input_dim: int, output_dim: int, width: int = 128, depth: int = 2,
+                 name: str = "gaussian_mlp") -> keras.Model:
+    """u -> [Dense(width) -> tanh] x depth -> Dense(2·output_dim): the mean and log-variance of
+    a diagonal Gaussian over `output_dim` values given u (a hierarchical VAE's q(z2 | z1) and
+    p(z1 | z2); tanh units as in Burda et al. 2016). Float32 output."""
+    inputs = keras.Input((input_dim,), name="u")
+    h = inputs
+    for i in range(depth):
+        h = layers.Dense(width, activation="tanh", name=f"dense_{i}")(h)
+    out = layers.Dense(2 * output_dim, dtype="float32", name="gaussian")(h)
+    return keras.Model(inputs, out, name=name)
 
 
 def mlp_decoder(
