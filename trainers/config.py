@@ -37,7 +37,7 @@ from tfgen.metrics.evaluation import DIRECTIONS
 from tfgen.models import ada
 from tfgen.models.augment import POLICIES
 from tfgen.models.optimizers import LR_SCHEDULES, OPTIMIZERS
-from tfgen.models.vae import KL_SCHEDULES
+from tfgen.models.vae import ESTIMATORS, KL_SCHEDULES, PRIORS
 from tfgen.networks.build import GAN_NETWORKS, VAE_NETWORKS
 from tfgen.options import param
 
@@ -521,6 +521,20 @@ class VAEModelConfig:
         0, min=0, max=256,
         help="fit a K-component Gaussian mixture on the training codes after training "
         "(ex-post sampling: tfgen sample --sampler expost; 0: off)")
+    prior: str = param("normal", choices=PRIORS,
+                       help="prior of the top latent layer: normal N(0, I) or vamp (VampPrior)")
+    pseudo_inputs: int = param(100, min=1, max=5000,
+                               help="vamp: trainable pseudo-inputs (mixture components)")
+    top_latent_dim: int = param(
+        0, min=0, help="a second stochastic layer z2 of this size (0: one layer)")
+    top_width: int = param(100, min=1, help="two layers: hidden units of q(z2|z1), p(z1|z2)")
+    flow_steps: int = param(0, min=0, max=16,
+                            help="IAF steps on the posterior (0: a Gaussian posterior)")
+    flow_width: int = param(64, min=1, help="IAF: hidden units of each MADE step")
+    flow_context: int = param(16, min=0, help="IAF: context values the encoder passes the flow")
+    estimator: str = param("standard", choices=ESTIMATORS,
+                           help="encoder gradient: standard or dreg (doubly reparameterised, "
+                           "IWAE training)")
 
 
 @dataclasses.dataclass
@@ -547,6 +561,20 @@ class VAEConfig(RunConfig):
         if self.model.expost_components and self.model.conditional:
             raise ConfigError(f"config key '{prefix}model.expost_components': the ex-post "
                               "density is for unconditional VAEs")
+        m = self.model
+        if m.prior == "vamp" and m.conditional:
+            raise ConfigError(f"config key '{prefix}model.prior': the VampPrior is for "
+                              "unconditional VAEs")
+        plain = m.prior == "normal" and not m.top_latent_dim and not m.flow_steps
+        if m.free_bits > 0 and not plain:
+            raise ConfigError(f"config key '{prefix}model.free_bits': free bits need the "
+                              "closed-form KL (prior normal, one layer, no flow)")
+        if m.estimator == "dreg" and (m.flow_steps or m.prior != "normal"):
+            raise ConfigError(f"config key '{prefix}model.estimator': dreg needs Gaussian "
+                              "posteriors and the normal prior (flow_steps=0, prior=normal)")
+        if m.estimator == "dreg" and m.iw_samples < 2:
+            raise ConfigError(f"config key '{prefix}model.estimator': dreg is for IWAE "
+                              "training; set model.iw_samples >= 2")
         if self.model.kl_schedule == "linear" and self.model.warmup_steps == 0:
             raise ConfigError(f"config key '{prefix}model.warmup_steps': the linear schedule "
                               "needs warmup_steps >= 1")

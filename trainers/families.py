@@ -152,20 +152,26 @@ class VAEFamily(Family):
     def build(self, cfg: VAEConfig, info, compile_kwargs: dict, total_steps: int):
         m = cfg.model
         likelihood = get_likelihood(self.likelihood_config(m))
+        context = m.flow_context if m.flow_steps else 0
         try:
             encoder, decoder = networks.build_vae_networks(
                 info, params_per_value=likelihood.channels_per_dim, network=m.network,
                 latent_dim=m.latent_dim, width=m.width, depth=m.depth,
-                conditional=m.conditional, dropout=m.dropout)
+                conditional=m.conditional, dropout=m.dropout, context_dim=context)
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
+        latent = networks.build_vae_latent_networks(
+            m.latent_dim, top_latent_dim=m.top_latent_dim, top_width=m.top_width,
+            flow_steps=m.flow_steps, flow_width=m.flow_width, context_dim=context)
         vae = VAE(encoder, decoder, latent_dim=m.latent_dim, likelihood=likelihood,
                   num_classes=info.num_classes if m.conditional else None, seed=cfg.seed,
-                  expost_components=m.expost_components)
+                  expost_components=m.expost_components, prior=m.prior,
+                  pseudo_inputs=m.pseudo_inputs if m.prior == "vamp" else 0, **latent)
         vae.compile(
             optimizer=optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,
             kl_schedule=m.kl_schedule, warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps,
-            free_bits=m.free_bits, iw_samples=m.iw_samples, **compile_kwargs,
+            free_bits=m.free_bits, iw_samples=m.iw_samples, estimator=m.estimator,
+            **compile_kwargs,
         )
         return vae
 

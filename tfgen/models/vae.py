@@ -340,15 +340,15 @@ class VAE(GenerativeModel):
             return log_mixture_prior(z, *self._prior_components(training))
         return log_standard_normal(z)
 
-    def _bounds(self, x, labels, eps, training, stop=False):
+    def _bounds(self, x, labels, eps, training, stop=None):
         """Per-example terms for noise `eps` [b, K, latent (+ top)]: a dict of log p(x|z_k)
         (`log_px`) and log w_k (`log_w`) [b, K], the per-layer Monte Carlo KLs log q - log p
         (`kl_layers`, each [b, K]), the closed-form per-dimension KL (`kl_dims`, [b, latent],
         when it applies) and the latent draws (`z`, a list per layer of [b, K, d]).
 
-        `stop=True` (the DReG estimator) evaluates every density at the draws with their
-        gradient stopped (`z_stopped`): ∂log w/∂z at fixed parameters is then the gradient
-        of that sum with respect to `z_stopped`."""
+        `stop`, a gradient tape (the DReG estimator), evaluates every density at the draws with
+        their gradient stopped (`z_stopped`, watched by that tape from their creation on):
+        ∂log w/∂z at fixed parameters is then the tape's gradient with respect to them."""
         mean, log_var, context = self._encode(x, labels, training)
         b, k, d = tf.shape(x)[0], eps.shape[1], self.latent_dim
         flat = lambda t: tf.reshape(t, [-1, t.shape[-1]])  # noqa: E731
@@ -364,8 +364,10 @@ class VAE(GenerativeModel):
         if self.hierarchical:
             m2, lv2 = self._gaussian(self.top_encoder, flat(z1), self.top_dim, training)
             draws.append(per_draw(m2) + tf.exp(0.5 * per_draw(lv2)) * eps[..., d:])
-        used = [tf.stop_gradient(z) for z in draws] if stop else draws
-        if stop:
+        used = [tf.stop_gradient(z) for z in draws] if stop is not None else draws
+        if stop is not None:
+            for z in used:
+                stop.watch(z)
             log_q1 = _log_normal(used[0], mean[:, None], log_var[:, None])
         z1 = used[0]
         rep_labels = None if labels is None else rep(labels)
@@ -374,7 +376,7 @@ class VAE(GenerativeModel):
         if self.hierarchical:
             z2 = used[1]
             m2, lv2 = self._gaussian(self.top_encoder, flat(z1), self.top_dim, training) \
-                if stop else (m2, lv2)
+                if stop is not None else (m2, lv2)
             log_q2 = _log_normal(z2, per_draw(m2), per_draw(lv2))
             pm, plv = self._gaussian(self.top_decoder, flat(z2), d, training)
             kl_layers = [log_q1 - _log_normal(z1, per_draw(pm), per_draw(plv)),
@@ -392,7 +394,7 @@ class VAE(GenerativeModel):
         x = data[0] if isinstance(data, (tuple, list)) else data
         return tf.cast(x, tf.float32), None
 
-    def _terms(self, x, labels, training, stream, stop=False):
+    def _terms(self, x, labels, training, stream, stop=None):
         """Per-example loss and logged terms, β, and `_bounds`'s dict."""
         batch = tf.shape(x)[0]
         eps = self.normal(batch, [self.iw_samples, self.latent_dim + self.top_dim], stream)
@@ -420,23 +422,28 @@ class VAE(GenerativeModel):
         return [w for net in (self.encoder, self.top_encoder) if net is not None
                 for w in net.trainable_weights]
 
-    def train_step(self, data):
-        x, labels = self._unpack(data)
+    def loss_gradients(self, x, labels):
+        """One training step's gradients (of the scaled loss, for `apply_gradients`), its
+        per-example terms and β: the estimator's gradient of the loss on this step's noise."""
         variables = self.trainable_weights
         dreg = self.estimator == "dreg"
         with tf.GradientTape(persistent=dreg) as tape:
-            terms, beta, bounds = self._terms(x, labels, training=True, stream=0, stop=dreg)
+            terms, beta, bounds = self._terms(x, labels, training=True, stream=0,
+                                              stop=tape if dreg else None)
             loss = self.batch_loss(terms["loss"]) + self.regularization(self)
             scaled = self.optimizer.scale_loss(loss)
-            if dreg:
-                for z in bounds["z_stopped"]:
-                    tape.watch(z)
-                log_w_sum = tf.reduce_sum(bounds["log_w"])
+            log_w_sum = tf.reduce_sum(bounds["log_w"])
         if dreg:
-            grads = self._dreg_gradients(tape, scaled, loss, log_w_sum, bounds, variables)
+            grads = self._dreg_gradients(tape, scaled, log_w_sum, bounds, variables)
             del tape
         else:
             grads = self.gradients(tape, scaled, variables)
+        return grads, terms, beta
+
+    def train_step(self, data):
+        x, labels = self._unpack(data)
+        variables = self.trainable_weights
+        grads, terms, beta = self.loss_gradients(x, labels)
         grads = self.apply_gradients(self.optimizer, grads, variables)
         self.step.assign_add(1)
         logs = {k: self.all_sum(self.batch_loss(v)) for k, v in terms.items()}
@@ -444,7 +451,7 @@ class VAE(GenerativeModel):
                     weights_finite=self.all_finite(self.weights))
         return self.report(logs)
 
-    def _dreg_gradients(self, tape, scaled, loss, log_w_sum, bounds, variables):
+    def _dreg_gradients(self, tape, scaled, log_w_sum, bounds, variables):
         """The generative weights' gradient of the (scaled) loss, whose densities saw the
         stopped draws; the inference networks' DReG gradient through the draws' reparameterised
         path, weighted by -w̃² · ∂log w/∂z / global batch (the same scale as the loss)."""

@@ -1,0 +1,343 @@
+"""VAE depth (issue 17): IAF flows, VampPrior, two stochastic layers, DReG gradients -- against
+independent NumPy/SciPy/autodiff computations, 1 vs 2 replicas, XLA, bfloat16, saving."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy import special, stats
+
+from tests.models.helpers import dtype_policy, weights_of
+from tfgen import data, networks
+from tfgen.distribute import resolve_strategy
+from tfgen.models import VAE
+from tfgen.models.export import export_saved_model
+from tfgen.models.vae import log_mixture_prior
+
+LATENT, TOP, CONTEXT = 4, 3, 3
+
+
+def deep_vae(prior="normal", layers=1, flow=0, weights=None, seed=0, conv=False,
+             **compile_kwargs):
+    keras.utils.set_random_seed(seed)
+    ctx = CONTEXT if flow else 0
+    if conv:
+        enc = networks.conv_encoder((8, 8, 1), LATENT, width=8, context_dim=ctx)
+        dec = networks.conv_decoder(LATENT, (8, 8, 1), 17, width=8)
+    else:
+        enc = networks.mlp_encoder((8, 8, 1), LATENT, width=32, depth=1, context_dim=ctx)
+        dec = networks.mlp_decoder(LATENT, (8, 8, 1), 17, width=32, depth=1)
+    extra = networks.build_vae_latent_networks(
+        LATENT, top_latent_dim=TOP if layers == 2 else 0, top_width=16, flow_steps=flow,
+        flow_width=16, context_dim=ctx)
+    vae = VAE(enc, dec, LATENT, likelihood="categorical", prior=prior,
+              pseudo_inputs=7 if prior == "vamp" else 0, seed=seed, **extra)
+    if weights is not None:
+        vae.set_weights(weights)
+    compile_kwargs.setdefault("optimizer", keras.optimizers.Adam(1e-3))
+    vae.compile(**compile_kwargs)
+    return vae
+
+
+def digits(batch=32, strategy=None, split="train"):
+    return data.load("digits", split=split, batch_size=batch, seed=0, pixel_range="unit",
+                     training=split == "train", strategy=strategy)
+
+
+def images_of(n=16):
+    x, _ = data.source("digits", pixel_range="unit").numpy("test")
+    return x[:n]
+
+
+def np_log_normal(z, mean, log_var):
+    return stats.norm.logpdf(z, mean, np.exp(0.5 * log_var)).sum(-1)
+
+
+# -- IAF ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_made_masks_are_autoregressive(reverse):
+    masks = networks.made_masks(5, [12, 12], reverse)
+    path = masks[0] @ masks[1] @ masks[2]  # input d -> output d' connections through the net
+    order = np.arange(5)[::-1] if reverse else np.arange(5)
+    rank = np.empty(5, int)
+    rank[order] = np.arange(5)
+    for i in range(5):
+        for j in range(5):
+            assert (path[i, j] > 0) == (rank[i] < rank[j]), (i, j)
+
+
+@pytest.mark.parametrize("context", [0, 3])
+def test_iaf_log_det_matches_autodiff_and_jacobian_is_triangular(context):
+    keras.utils.set_random_seed(3)
+    flow = networks.iaf_flow(5, steps=3, width=12, depth=2, context_dim=context)
+    for layer in flow.layers:  # move off the near-identity start: a non-trivial map
+        for w in layer.weights:
+            w.assign(np.random.default_rng(len(w.path)).normal(0, 0.5, w.shape))
+    z = tf.constant(np.random.default_rng(0).normal(size=(4, 5)), tf.float32)
+    h = tf.constant(np.random.default_rng(1).normal(size=(4, context)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        out = flow([z, h] if context else z)
+        z_t = out[:, :5]
+    jac = tape.batch_jacobian(z_t, z).numpy()  # [4, 5, 5]
+    np.testing.assert_allclose(out[:, 5].numpy(), np.linalg.slogdet(jac)[1], atol=1e-4)
+    # Each step is triangular in its own order; one step alone: output d sees only inputs < d.
+    step = networks.IAFStep(5, 12, 1, 0, reverse=False)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        one = step(z)[:, :5]
+    j1 = tape.batch_jacobian(one, z).numpy()
+    assert np.abs(np.triu(j1, 1)).max() == 0.0
+
+
+# -- priors and bounds against NumPy ------------------------------------------------------------
+
+
+def test_mixture_prior_matches_scipy():
+    rng = np.random.default_rng(0)
+    means, log_vars = rng.normal(size=(5, 3)), rng.normal(0, 0.3, size=(5, 3))
+    z = rng.normal(size=(2, 4, 3))
+    ours = log_mixture_prior(tf.constant(z, tf.float32), tf.constant(means, tf.float32),
+                             tf.constant(log_vars, tf.float32)).numpy()
+    ref = special.logsumexp(
+        [stats.multivariate_normal(means[c], np.diag(np.exp(log_vars[c]))).logpdf(z)
+         for c in range(5)], axis=0) - np.log(5)
+    np.testing.assert_allclose(ours, ref, rtol=1e-5)
+
+
+def categorical_log_px(vae, x, z1):
+    """log p(x | z1) from the decoder's logits, by NumPy: 17 levels per pixel."""
+    logits = vae.decoder(tf.constant(z1, tf.float32)).numpy().reshape(len(z1), -1, 17)
+    levels = np.round(x.reshape(len(x), -1) * 16).astype(int)
+    log_probs = logits - special.logsumexp(logits, axis=-1, keepdims=True)
+    return np.take_along_axis(log_probs, levels[..., None], -1)[..., 0].sum(-1)
+
+
+def test_two_layer_vamp_bound_matches_numpy():
+    vae = deep_vae("vamp", layers=2)
+    vae.fit(digits(), epochs=1, steps_per_epoch=3, verbose=0)
+    x = images_of(6)
+    eps = np.random.default_rng(0).normal(size=(6, 1, LATENT + TOP)).astype(np.float32)
+    bounds = vae._bounds(tf.constant(x), None, tf.constant(eps), False)
+    out = vae.encoder(x).numpy()
+    m1, lv1 = out[:, :LATENT], np.clip(out[:, LATENT:], -20, 10)
+    z1 = m1 + np.exp(0.5 * lv1) * eps[:, 0, :LATENT]
+    q2 = vae.top_encoder(z1).numpy()
+    m2, lv2 = q2[:, :TOP], q2[:, TOP:]
+    z2 = m2 + np.exp(0.5 * lv2) * eps[:, 0, LATENT:]
+    p1 = vae.top_decoder(z2).numpy()
+    # The VampPrior: the encoder at the pseudo-inputs, then q(z2 | its means).
+    u = vae.encoder(vae.pseudo_input_values.numpy()).numpy()
+    c = vae.top_encoder(u[:, :LATENT]).numpy()
+    log_p2 = special.logsumexp([np_log_normal(z2, c[k, :TOP], c[k, TOP:]) for k in range(7)],
+                               axis=0) - np.log(7)
+    log_w = (categorical_log_px(vae, x, z1) + np_log_normal(z1, p1[:, :LATENT], p1[:, LATENT:])
+             + log_p2 - np_log_normal(z1, m1, lv1) - np_log_normal(z2, m2, lv2))
+    np.testing.assert_allclose(bounds["log_w"].numpy()[:, 0], log_w, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(bounds["kl_layers"][1].numpy()[:, 0],
+                               np_log_normal(z2, m2, lv2) - log_p2, rtol=1e-4, atol=1e-4)
+
+
+def test_iaf_bound_uses_the_flow_density():
+    vae = deep_vae(flow=2)
+    x = images_of(5)
+    eps = np.random.default_rng(1).normal(size=(5, 1, LATENT)).astype(np.float32)
+    bounds = vae._bounds(tf.constant(x), None, tf.constant(eps), False)
+    out = vae.encoder(x).numpy()
+    m1, lv1, h = out[:, :LATENT], out[:, LATENT:2 * LATENT], out[:, 2 * LATENT:]
+    z0 = m1 + np.exp(0.5 * lv1) * eps[:, 0]
+    flowed = vae.flow([z0, h]).numpy()
+    z1, log_det = flowed[:, :LATENT], flowed[:, LATENT]
+    log_w = (categorical_log_px(vae, x, z1) + stats.norm.logpdf(z1).sum(-1)
+             - (np_log_normal(z0, m1, lv1) - log_det))
+    np.testing.assert_allclose(bounds["log_w"].numpy()[:, 0], log_w, rtol=1e-4, atol=1e-3)
+
+
+def test_vamp_ancestral_samples_follow_the_mixture():
+    vae = deep_vae("vamp")
+    noise = vae.latent(20000, seed=1)
+    z = vae.prior_latent(tf.constant(noise)).numpy()
+    means, log_vars = (t.numpy() for t in vae._prior_components(False))
+    np.testing.assert_allclose(z.mean(0), means.mean(0), atol=0.05)
+    second = (np.exp(log_vars) + means ** 2).mean(0)  # E[z²] of the equal-weight mixture
+    np.testing.assert_allclose((z ** 2).mean(0), second, rtol=0.05, atol=0.02)
+    # Truncation leaves the component coordinate as drawn.
+    t = vae.latent(50, seed=1, truncation=0.5)
+    np.testing.assert_array_equal(t[:, -1], vae.latent(50, seed=1)[:, -1])
+    assert np.abs(t[:, :-1]).max() <= 0.5
+
+
+def test_elbo_bounds_and_iwae_tightening_for_every_variant():
+    x = images_of(32)
+    for kwargs in (dict(prior="vamp"), dict(layers=2), dict(flow=2)):
+        vae = deep_vae(**kwargs)
+        vae.fit(digits(), epochs=1, steps_per_epoch=30, verbose=0)
+        bounds = [vae.log_likelihood(x, num_samples=k, seed=1).mean() for k in (1, 30, 300)]
+        assert bounds[0] < bounds[1] < bounds[2], kwargs
+        elbo = np.mean([vae.elbo(x, seed=s).mean() for s in range(20)])
+        assert elbo == pytest.approx(
+            np.mean([vae.log_likelihood(x, num_samples=1, seed=s).mean() for s in range(20)]),
+            abs=1.0), kwargs
+
+
+# -- DReG ---------------------------------------------------------------------------------------
+
+
+def encoder_gradients(vae, x, estimator, steps):
+    vae.estimator = estimator
+    out = []
+    for step in steps:
+        vae.step.assign(step)
+        grads, terms, _ = vae.loss_gradients(tf.constant(x), None)
+        out.append((np.concatenate([g.numpy().ravel() for g in grads[:len(
+            vae.encoder.trainable_weights)]]), float(tf.reduce_mean(terms["loss"]))))
+    return np.array([g for g, _ in out]), [v for _, v in out]
+
+
+def test_dreg_same_bound_same_decoder_gradient_lower_encoder_variance():
+    vae = deep_vae(iw_samples=10)
+    vae.fit(digits(64), epochs=1, steps_per_epoch=200, verbose=0)  # a trained model
+    x = images_of(64)
+    assert [w.path for w in vae.trainable_weights[:len(vae.encoder.trainable_weights)]] == [
+        w.path for w in vae.encoder.trainable_weights]
+    steps = range(1000, 1060)
+    std, loss_std = encoder_gradients(vae, x, "standard", steps)
+    dreg, loss_dreg = encoder_gradients(vae, x, "dreg", steps)
+    np.testing.assert_allclose(loss_dreg, loss_std, rtol=1e-6)  # the same bound
+    var_std, var_dreg = std.var(0).sum(), dreg.var(0).sum()
+    assert var_dreg < 0.5 * var_std, (var_dreg, var_std)
+    # Unbiased both: the means differ by no more than their sampling error.
+    gap = np.square(std.mean(0) - dreg.mean(0)).sum()
+    assert gap < 3 * (var_std + var_dreg) / len(steps), (gap, var_std, var_dreg)
+    # The decoder's gradient is the IWAE gradient either way.
+    vae.step.assign(5)
+    vae.estimator = "standard"
+    g_std, _, _ = vae.loss_gradients(tf.constant(x), None)
+    vae.estimator = "dreg"
+    g_dreg, _, _ = vae.loss_gradients(tf.constant(x), None)
+    n = len(vae.encoder.trainable_weights)
+    for a, b in zip(g_std[n:], g_dreg[n:], strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_dreg_two_layers_is_unbiased():
+    vae = deep_vae(layers=2, iw_samples=5)
+    vae.fit(digits(64), epochs=1, steps_per_epoch=50, verbose=0)
+    x = images_of(32)
+    steps = range(500, 540)
+    std, _ = encoder_gradients(vae, x, "standard", steps)
+    dreg, _ = encoder_gradients(vae, x, "dreg", steps)
+    gap = np.square(std.mean(0) - dreg.mean(0)).sum()
+    assert gap < 3 * (std.var(0).sum() + dreg.var(0).sum()) / len(steps)
+
+
+# -- distribution, XLA, precision, saving ------------------------------------------------------
+
+
+CASES = {
+    "vamp+2 layers+iaf, iwae": dict(prior="vamp", layers=2, flow=2, iw_samples=2),
+    "2 layers, dreg": dict(layers=2, iw_samples=3, estimator="dreg"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_one_replica_equals_two_mirrored_replicas(case):
+    single = deep_vae(**CASES[case])
+    initial = weights_of(single)
+    h1 = single.fit(digits(32), epochs=1, steps_per_epoch=4, verbose=0).history
+    strategy = resolve_strategy("mirrored")
+    with strategy.scope():
+        mirrored = deep_vae(**CASES[case], weights=initial)
+    h2 = mirrored.fit(digits(32, strategy), epochs=1, steps_per_epoch=4, verbose=0).history
+    for a, b, w in zip(weights_of(single), weights_of(mirrored), single.weights):
+        np.testing.assert_allclose(a, b, atol=1e-5, err_msg=w.path)
+    for key in ("loss", "elbo", "kl_1", "kl_2"):
+        np.testing.assert_allclose(np.ravel(h2[key])[-1], np.ravel(h1[key])[-1], rtol=1e-5)
+
+
+def test_train_step_compiles_with_xla():
+    vae = deep_vae("vamp", layers=2, flow=2, iw_samples=2, jit_compile=True)
+    h = vae.fit(digits(32), epochs=1, steps_per_epoch=3, verbose=0).history
+    assert vae.jit_compile and np.isfinite(h["loss"]).all()
+
+
+@pytest.mark.slow  # ~20 s of compiling; the DReG step's only difference is a second gradient
+def test_dreg_train_step_compiles_with_xla():
+    vae = deep_vae(layers=2, iw_samples=2, estimator="dreg", jit_compile=True)
+    assert np.isfinite(vae.fit(digits(32), epochs=1, steps_per_epoch=2,
+                               verbose=0).history["loss"]).all()
+
+
+def test_mixed_bfloat16_step_matches_float32():
+    kwargs = dict(prior="vamp", layers=2, flow=2, conv=True)
+    ref = deep_vae(**kwargs)
+    initial = weights_of(ref)
+    h32 = ref.fit(digits(32), epochs=1, steps_per_epoch=1, verbose=0).history
+    with dtype_policy("mixed_bfloat16"):
+        vae = deep_vae(**kwargs, weights=initial)
+        h16 = vae.fit(digits(32), epochs=1, steps_per_epoch=1, verbose=0).history
+    steps = [layer for layer in vae.flow.layers if isinstance(layer, networks.IAFStep)]
+    assert len(steps) == 2 and {layer.compute_dtype for layer in steps} == {"float32"}
+    assert vae.flow.outputs[0].dtype == "float32"  # the flow keeps float32 throughout
+    assert h16["loss"][-1] == pytest.approx(h32["loss"][-1], rel=0.02)
+
+
+def test_save_load_sample_and_export(tmp_path):
+    vae = deep_vae("vamp", layers=2, flow=2, iw_samples=2)
+    vae.fit(digits(), epochs=1, steps_per_epoch=2, verbose=0)
+    vae.save(tmp_path / "vae.keras")
+    loaded = keras.saving.load_model(tmp_path / "vae.keras", safe_mode=True)
+    assert loaded.prior == "vamp" and loaded.hierarchical and loaded.flow is not None
+    assert loaded.noise_dim == TOP + LATENT + 1
+    np.testing.assert_array_equal(vae.sample(10, seed=2), loaded.sample(10, seed=2))
+    x = images_of(8)
+    np.testing.assert_allclose(vae.log_likelihood(x, num_samples=20),
+                               loaded.log_likelihood(x, num_samples=20), rtol=1e-6)
+    assert loaded.compile_arguments(loaded.get_compile_config())["iw_samples"] == 2
+    export_saved_model(vae, str(tmp_path / "saved"))
+    served = tf.saved_model.load(str(tmp_path / "saved"))
+    got = served.sample(tf.constant(2, tf.int64), tf.constant(10), truncation=tf.constant(0.7))
+    np.testing.assert_allclose(got.numpy(), vae.sample(10, seed=2, truncation=0.7), atol=1e-5)
+
+
+def test_active_units_per_layer():
+    vae = deep_vae(layers=2)
+    vae.fit(digits(), epochs=1, steps_per_epoch=30, verbose=0)
+    x = images_of(200)
+    units = vae.active_units_per_layer(x, threshold=0.0)
+    assert units == [LATENT, TOP]  # every coordinate varies at all
+    mean, _ = vae.encode(x)
+    m2 = vae.top_encoder(mean).numpy()[:, :TOP]
+    assert vae.active_units_per_layer(x, threshold=0.01) == [
+        int((mean.var(0) > 0.01).sum()), int((m2.var(0) > 0.01).sum())]
+
+
+@pytest.mark.parametrize("kwargs, compile_kwargs, message", [
+    (dict(flow=2), dict(estimator="dreg", iw_samples=2), "dreg estimator needs"),
+    (dict(prior="vamp"), dict(estimator="dreg", iw_samples=2), "dreg estimator needs"),
+    (dict(), dict(estimator="dreg"), "iw_samples >= 2"),
+    (dict(layers=2), dict(free_bits=0.5), "free_bits needs the closed-form KL"),
+    (dict(), dict(estimator="magic"), "unknown estimator"),
+])
+def test_bad_combinations_are_refused(kwargs, compile_kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        deep_vae(**kwargs, **compile_kwargs)
+
+
+def test_bad_constructions_are_refused():
+    enc = networks.mlp_encoder((8, 8, 1), LATENT, width=8, depth=1)
+    dec = networks.mlp_decoder(LATENT, (8, 8, 1), 17, width=8, depth=1)
+    top = networks.build_vae_latent_networks(LATENT, top_latent_dim=2)
+    with pytest.raises(ValueError, match="both top_encoder and top_decoder"):
+        VAE(enc, dec, LATENT, top_encoder=top["top_encoder"])
+    with pytest.raises(ValueError, match="VampPrior is for unconditional"):
+        VAE(enc, dec, LATENT, prior="vamp", pseudo_inputs=3, num_classes=10)
+    with pytest.raises(ValueError, match="needs pseudo_inputs"):
+        VAE(enc, dec, LATENT, prior="vamp")
+    with pytest.raises(ValueError, match="unknown prior"):
+        VAE(enc, dec, LATENT, prior="flat")
+    flow = networks.iaf_flow(LATENT, 1, 8, context_dim=2)
+    with pytest.raises(ValueError, match="context"):
+        VAE(enc, dec, LATENT, flow=flow)
