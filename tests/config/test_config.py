@@ -81,6 +81,23 @@ def test_override_errors_name_the_key(overrides, message):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("overrides,message", [
+    (["model.prior=vamp", "model.conditional=true", "data.labels=true"],
+     "config key 'model.prior': the VampPrior is for unconditional VAEs"),
+    (["model.top_latent_dim=4", "model.free_bits=0.1"],
+     "config key 'model.free_bits': free bits need the closed-form KL"),
+    (["model.estimator=dreg", "model.iw_samples=5", "model.flow_steps=2"],
+     "config key 'model.estimator': dreg needs Gaussian posteriors"),
+    (["model.estimator=dreg"], "config key 'model.estimator': dreg is for IWAE training"),
+    (["model.prior=uniform"], "config key 'model.prior': must be one of normal, vamp"),
+    (["model.flow_steps=-1"], "config key 'model.flow_steps': must be >= 0"),
+])
+def test_vae_depth_errors_name_the_key(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        presets.resolve("digits-vae", overrides=overrides)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
 def test_file_errors(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         presets.resolve(config_file=tmp_path / "missing.yaml")

@@ -102,10 +102,15 @@ def test_cvae_preset(tmp_path):
     assert model.conditional and model.sample(4, labels=[3]).shape == (4, 8, 8, 1)
 
 
-def test_vae_sigkill_then_resume_is_bit_identical(tmp_path):
+DEEP = ["--set", "model.prior=vamp", "--set", "model.pseudo_inputs=20", "--set",
+        "model.top_latent_dim=4", "--set", "model.flow_steps=2", "--set", "model.iw_samples=2"]
+
+
+@pytest.mark.parametrize("deep", [False, True], ids=["plain", "vamp+2 layers+iaf"])
+def test_vae_sigkill_then_resume_is_bit_identical(tmp_path, deep):
     args = ["train", "--preset", "digits-vae", "--set", "epochs=6", "--set", "steps_per_epoch=60",
             "--set", "model.eval_samples=5", "--set", "training.deterministic=true",
-            "--set", "batch_size=50", "-q"]
+            "--set", "batch_size=50", "-q", *(DEEP if deep else [])]
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     proc = tfgen(*args, "--run-dir", str(whole))
     assert proc.returncode == 0, proc.stderr

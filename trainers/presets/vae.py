@@ -20,6 +20,27 @@ def vae_space(hp) -> dict:
     return space
 
 
+def vae_depth_space(hp) -> dict:
+    """`vae_space`'s learning rate and latent size, and the model's depth: posterior (Gaussian
+    or IAF), prior (N(0, I) or VampPrior, with its pseudo-inputs), one or two stochastic layers,
+    the bound (ELBO or IWAE k = 5) and, where it applies (IWAE, Gaussian posterior, normal
+    prior), the DReG estimator."""
+    space = {
+        "optimizer.learning_rate": hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"),
+        "model.latent_dim": hp.Choice("latent_dim", [8, 16, 32]),
+        "model.flow_steps": hp.Choice("flow_steps", [0, 2]),
+        "model.prior": hp.Choice("prior", ["normal", "vamp"]),
+        "model.top_latent_dim": hp.Choice("top_latent_dim", [0, 8]),
+        "model.iw_samples": hp.Choice("iw_samples", [1, 5]),
+    }
+    with hp.conditional_scope("prior", ["vamp"]):
+        space["model.pseudo_inputs"] = hp.Choice("pseudo_inputs", [50, 200])
+    with hp.conditional_scope("iw_samples", [5]), hp.conditional_scope("prior", ["normal"]), \
+            hp.conditional_scope("flow_steps", [0]):
+        space["model.estimator"] = hp.Choice("estimator", ["standard", "dreg"])
+    return space
+
+
 @register(
     "digits-vae", "small conv VAE, 17-way categorical pixels, on 8x8 digits (best val ELBO)",
     space=vae_space,
@@ -43,6 +64,30 @@ def digits_vae() -> VAEConfig:
 )
 def digits_cvae() -> VAEConfig:
     return conditional(digits_vae())
+
+
+@register(
+    "digits-vamp", "digits-vae with a VampPrior (100 pseudo-inputs) and IWAE k=5 training",
+    space=vae_depth_space,
+)
+def digits_vamp() -> VAEConfig:
+    # VampPrior (Tomczak & Welling 2018) on the digits-vae networks; figures in BENCHMARKS.md
+    # ("VAE depth").
+    cfg = digits_vae()
+    cfg.model.prior, cfg.model.pseudo_inputs, cfg.model.iw_samples = "vamp", 100, 5
+    return cfg
+
+
+@register(
+    "digits-hvae", "digits-vae with a second stochastic layer (8-D z2), IWAE k=5 + DReG",
+    space=vae_depth_space,
+)
+def digits_hvae() -> VAEConfig:
+    # Burda et al. (2016)'s two stochastic layers on the digits-vae trunks, trained on the IWAE
+    # bound with the doubly reparameterised gradient (Tucker et al. 2019).
+    cfg = digits_vae()
+    cfg.model.top_latent_dim, cfg.model.iw_samples, cfg.model.estimator = 8, 5, "dreg"
+    return cfg
 
 
 @register(

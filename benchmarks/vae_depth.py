@@ -1,0 +1,151 @@
+"""The VAE depth table (issue 17): test NLL (nats, K = 1,000) of VAE variants on digits, each
+trained for the same wall time on this CPU.
+
+    python benchmarks/vae_depth.py [--seeds 0 1 2] [--seconds 60] [--rows vae iwae5 ...]
+        [--preset digits-vae] [--out FILE]
+
+A plain `fit` script over tfgen's library objects: the preset's networks, optimiser and batch
+(digits-vae: the small conv VAE, 17-level categorical pixels, batch 100), each row's model
+options on top, epochs of the preset's steps until the wall-time budget is spent or validation
+ELBO has not improved for the preset's patience; the epoch with the best validation ELBO is kept
+(PROTOCOLS.md section 2) and scored on the test split: NLL by importance sampling with
+K = 1,000 and the ELBO. For the IWAE rows, the inference network's gradient variance under the
+standard and the DReG estimator is measured on the trained model (100 test images, 50 noise
+draws: Σ over the encoder's weights of the per-weight variance). Results are appended to
+benchmarks/results/vae-depth-PRESET.json after every run; a re-run skips the runs already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+ROWS = {
+    "vae": [],
+    "iwae5": ["model.iw_samples=5"],
+    "iwae5+dreg": ["model.iw_samples=5", "model.estimator=dreg"],
+    "vamp": ["model.prior=vamp", "model.pseudo_inputs=100"],
+    "two-layer": ["model.top_latent_dim=8"],
+    "two-layer+iwae5": ["model.top_latent_dim=8", "model.iw_samples=5"],
+    "two-layer+iwae5+dreg": ["model.top_latent_dim=8", "model.iw_samples=5",
+                             "model.estimator=dreg"],
+    "iaf": ["model.flow_steps=2"],
+    "vamp+iwae5": ["model.prior=vamp", "model.pseudo_inputs=100", "model.iw_samples=5"],
+}
+
+
+def gradient_variance(model, x, estimator: str, draws: int = 50) -> float:
+    import numpy as np
+    import tensorflow as tf
+
+    model.estimator = estimator
+    n = len(model.encoder.trainable_weights)
+    step = int(model.step.numpy())
+    grads = []
+    for i in range(draws):
+        model.step.assign(10_000_000 + i)
+        g, _, _ = model.loss_gradients(tf.constant(x), None)
+        grads.append(np.concatenate([t.numpy().ravel() for t in g[:n]]))
+    model.step.assign(step)
+    return float(np.var(np.array(grads), axis=0).sum())
+
+
+def one_run(preset, row, seed, seconds) -> dict:
+    import keras
+    import numpy as np
+
+    from tfgen import data
+    from tfgen.trainers import families, presets
+
+    cfg = presets.resolve(preset, overrides=[*ROWS[row], f"seed={seed}"])
+    keras.mixed_precision.set_global_policy("float32")
+    keras.utils.set_random_seed(seed)
+    source = data.source(cfg.data, seed=seed)
+    family = families.for_config(cfg)
+    model = family.build(cfg, source.info, {}, total_steps=cfg.epochs * cfg.steps_per_epoch)
+    train = data.load(source, "train", batch_size=cfg.batch_size, seed=seed)
+    val = data.load(source, "val", batch_size=cfg.batch_size, seed=seed, training=False)
+    start = time.perf_counter()
+    best = {"elbo": -np.inf, "epoch": 0, "weights": None}
+
+    class Select(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs["val_elbo"] > best["elbo"]:
+                best.update(elbo=float(logs["val_elbo"]), epoch=epoch + 1,
+                            weights=self.model.get_weights())
+            over = time.perf_counter() - start > seconds
+            if over or epoch + 1 - best["epoch"] >= (cfg.patience or 10**9):
+                self.model.stop_training = True
+
+    model.fit(train, epochs=10_000, steps_per_epoch=cfg.steps_per_epoch, validation_data=val,
+              verbose=0, callbacks=[Select()])
+    wall = time.perf_counter() - start
+    steps = int(model.step.numpy())
+    model.set_weights(best["weights"])
+    x, _ = source.numpy("test")
+    out = {"preset": preset, "row": row, "seed": seed, "seconds": seconds,
+           "wall_s": round(wall, 1), "steps": steps, "best_epoch": best["epoch"],
+           "nll": float(-model.log_likelihood(x, num_samples=1000).mean()),
+           "elbo": float(model.elbo(x).mean()),
+           "active_units": model.active_units_per_layer(x)}
+    if cfg.model.iw_samples > 1 and cfg.model.prior == "normal" and not cfg.model.flow_steps:
+        estimator = model.estimator
+        out["grad_var_standard"] = gradient_variance(model, x[:100], "standard")
+        out["grad_var_dreg"] = gradient_variance(model, x[:100], "dreg")
+        model.estimator = estimator
+    return out
+
+
+def summarise(runs) -> list[dict]:
+    table = []
+    for row in ROWS:
+        rs = [r for r in runs if r["row"] == row]
+        if not rs:
+            continue
+        entry = {"row": row, "seeds": len(rs), "steps": statistics.mean(r["steps"] for r in rs)}
+        for k in ("nll", "elbo", "grad_var_standard", "grad_var_dreg"):
+            values = [r[k] for r in rs if k in r]
+            if values:
+                sem = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+                entry[k] = [statistics.mean(values), sem]
+        table.append(entry)
+    return table
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--seconds", type=float, default=60.0, help="wall time per run")
+    parser.add_argument("--preset", default="digits-vae")
+    parser.add_argument("--out")
+    args = parser.parse_args(argv)
+    args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                        f"vae-depth-{args.preset}.json")
+    result = {"runs": []}
+    if os.path.exists(args.out):
+        with open(args.out) as fh:
+            result = json.load(fh)
+    for seed in args.seeds:
+        for row in args.rows:
+            if any(r["row"] == row and r["seed"] == seed and r["seconds"] == args.seconds
+                   for r in result["runs"]):
+                continue
+            run = one_run(args.preset, row, seed, args.seconds)
+            result["runs"].append(run)
+            result["summary"] = summarise(result["runs"])
+            with open(args.out, "w") as fh:
+                json.dump(result, fh, indent=1)
+            print(json.dumps(run), flush=True)
+    print(json.dumps(result.get("summary", []), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
