@@ -2,7 +2,10 @@
 trained for the same wall time on this CPU.
 
     python benchmarks/vae_depth.py [--seeds 0 1 2] [--seconds 60] [--rows vae iwae5 ...]
-        [--preset digits-vae] [--out FILE]
+        [--preset digits-vae] [--nll-samples 1000] [--test-examples N] [--out FILE]
+
+(Fashion-MNIST: `--preset fmnist-vae --seconds 1100 --nll-samples 100`; bits per dimension
+are NLL / (784 ln 2).)
 
 A plain `fit` script over tfgen's library objects: the preset's networks, optimiser and batch
 (digits-vae: the small conv VAE, 17-level categorical pixels, batch 100), each row's model
@@ -37,7 +40,12 @@ ROWS = {
                              "model.estimator=dreg"],
     "iaf": ["model.flow_steps=2"],
     "vamp+iwae5": ["model.prior=vamp", "model.pseudo_inputs=100", "model.iw_samples=5"],
+    "iwae20+dreg": ["model.iw_samples=20", "model.estimator=dreg"],
+    "vamp+two-layer+iaf+iwae5": ["model.prior=vamp", "model.pseudo_inputs=100",
+                                 "model.top_latent_dim=8", "model.flow_steps=2",
+                                 "model.iw_samples=5"],
 }
+DEFAULT_ROWS = list(ROWS)[:9]  # the issue's table; the last rows are combinations to try
 
 
 def gradient_variance(model, x, estimator: str, draws: int = 50) -> float:
@@ -56,7 +64,7 @@ def gradient_variance(model, x, estimator: str, draws: int = 50) -> float:
     return float(np.var(np.array(grads), axis=0).sum())
 
 
-def one_run(preset, row, seed, seconds) -> dict:
+def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None) -> dict:
     import keras
     import numpy as np
 
@@ -68,7 +76,9 @@ def one_run(preset, row, seed, seconds) -> dict:
     keras.utils.set_random_seed(seed)
     source = data.source(cfg.data, seed=seed)
     family = families.for_config(cfg)
-    model = family.build(cfg, source.info, {}, total_steps=cfg.epochs * cfg.steps_per_epoch)
+    model = family.build(cfg, source.info,
+                         {"steps_per_execution": cfg.training.steps_per_execution},
+                         total_steps=cfg.epochs * cfg.steps_per_epoch)
     train = data.load(source, "train", batch_size=cfg.batch_size, seed=seed)
     val = data.load(source, "val", batch_size=cfg.batch_size, seed=seed, training=False)
     start = time.perf_counter()
@@ -89,9 +99,12 @@ def one_run(preset, row, seed, seconds) -> dict:
     steps = int(model.step.numpy())
     model.set_weights(best["weights"])
     x, _ = source.numpy("test")
+    x = x[:test_examples]
+    nll = float(-model.log_likelihood(x, num_samples=nll_samples).mean())
     out = {"preset": preset, "row": row, "seed": seed, "seconds": seconds,
            "wall_s": round(wall, 1), "steps": steps, "best_epoch": best["epoch"],
-           "nll": float(-model.log_likelihood(x, num_samples=1000).mean()),
+           "nll": nll, "bits_per_dim": nll / (float(np.prod(x.shape[1:])) * np.log(2.0)),
+           "nll_samples": nll_samples, "test_examples": len(x),
            "elbo": float(model.elbo(x).mean()),
            "active_units": model.active_units_per_layer(x)}
     if cfg.model.iw_samples > 1 and cfg.model.prior == "normal" and not cfg.model.flow_steps:
@@ -109,7 +122,7 @@ def summarise(runs) -> list[dict]:
         if not rs:
             continue
         entry = {"row": row, "seeds": len(rs), "steps": statistics.mean(r["steps"] for r in rs)}
-        for k in ("nll", "elbo", "grad_var_standard", "grad_var_dreg"):
+        for k in ("nll", "bits_per_dim", "elbo", "grad_var_standard", "grad_var_dreg"):
             values = [r[k] for r in rs if k in r]
             if values:
                 sem = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
@@ -118,12 +131,33 @@ def summarise(runs) -> list[dict]:
     return table
 
 
+def markdown(summary) -> str:
+    """The summary as BENCHMARKS.md's table: mean ± standard error over seeds."""
+    def cell(entry, key, digits=2):
+        if key not in entry:
+            return "–"
+        mean, sem = entry[key]
+        return f"{mean:.{digits}f} ± {sem:.{digits}f}"
+
+    lines = ["| variant | seeds | steps trained | test NLL (nats) | bits/dim | "
+             "test ELBO | encoder grad. variance: standard / DReG |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for e in summary:
+        var = (f"{e['grad_var_standard'][0]:.1f} / {e['grad_var_dreg'][0]:.1f}"
+               if "grad_var_dreg" in e else "–")
+        lines.append(f"| {e['row']} | {e['seeds']} | {e['steps']:.0f} | {cell(e, 'nll')} | "
+                     f"{cell(e, 'bits_per_dim', 4)} | {cell(e, 'elbo')} | {var} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--rows", nargs="+", default=DEFAULT_ROWS, choices=list(ROWS))
     parser.add_argument("--seconds", type=float, default=60.0, help="wall time per run")
     parser.add_argument("--preset", default="digits-vae")
+    parser.add_argument("--nll-samples", type=int, default=1000, help="importance samples K")
+    parser.add_argument("--test-examples", type=int, help="first N test images (default: all)")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
     args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
@@ -137,13 +171,14 @@ def main(argv=None) -> int:
             if any(r["row"] == row and r["seed"] == seed and r["seconds"] == args.seconds
                    for r in result["runs"]):
                 continue
-            run = one_run(args.preset, row, seed, args.seconds)
+            run = one_run(args.preset, row, seed, args.seconds, args.nll_samples,
+                          args.test_examples)
             result["runs"].append(run)
             result["summary"] = summarise(result["runs"])
             with open(args.out, "w") as fh:
                 json.dump(result, fh, indent=1)
             print(json.dumps(run), flush=True)
-    print(json.dumps(result.get("summary", []), indent=1))
+    print(markdown(result.get("summary", [])))
     return 0
 
 

@@ -38,7 +38,7 @@ def test_vae_tensorboard(vae_run):
     for tag in ("train/elbo", "train/reconstruction", "train/kl", "train/kl_weight",
                 "train/loss", "validation/elbo", "train/kl_per_dimension", "samples/generated",
                 "samples/reconstructions", "samples/latent_manifold", "samples/interpolation",
-                "train/learning_rate/optimizer"):
+                "train/learning_rate/optimizer", "train/active_units_1"):
         assert tag in tags, tag
     assert [e.step for e in acc.Tensors("validation/elbo")] == [10, 20, 30]
 
@@ -154,3 +154,20 @@ def test_mixed_float16_vae_and_guard(tmp_path, capsys, monkeypatch):
                  "model.eval_samples=5", "--set", "training.precision=mixed_float16",
                  *TINY, "--run-dir", str(run_dir)]) == 1
     assert "non-finite" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_two_layer_run_logs_each_layer(tmp_path):
+    run_dir = tmp_path / "hvae"
+    assert main(["train", "--preset", "digits-hvae", "--set", "epochs=2", "--set",
+                 "model.eval_samples=5", "--set", "model.top_latent_dim=3", *TINY,
+                 "--run-dir", str(run_dir)]) == 0
+    tags = set(events(run_dir).Tags()["tensors"])
+    for tag in ("train/kl_1", "train/kl_2", "validation/kl_2", "train/active_units_1",
+                "train/active_units_2"):
+        assert tag in tags, tag
+    quality = json.loads((run_dir / "metrics.json").read_text())["quality"]
+    assert 0 <= quality["active_units"] <= 2 and 0 <= quality["active_units_2"] <= 3
+    final = json.loads((run_dir / "metrics.json").read_text())["final"]
+    assert final["kl"] == pytest.approx(final["kl_1"] + final["kl_2"], rel=1e-4)
+    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+    assert model.hierarchical and model.estimator == "dreg" and model.noise_dim == 3 + 2

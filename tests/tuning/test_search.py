@@ -2,6 +2,7 @@
 a chief and two workers on 127.0.0.1."""
 
 import json
+import random
 import socket
 import subprocess
 import sys
@@ -58,6 +59,31 @@ def hparams_session_groups(logdir, metrics) -> list[dict]:
     finally:
         server.kill()
         server.wait()
+
+
+def test_every_draw_of_the_vae_depth_space_is_a_valid_config():
+    # DReG is drawn only with what it combines with (IWAE, Gaussian posterior, normal prior):
+    # no combination of the space fails validation, from either deep preset.
+    hm = hypermodel_for("digits-vamp")  # the VampPrior preset: DReG draws must reset its prior
+    assert hypermodel_for("digits-hvae").space is hm.space
+    declared = keras_tuner.HyperParameters()
+    hm.space(declared)  # every hyperparameter, with its conditions
+    seen = set()
+    rng = random.Random(0)
+    for _ in range(40):  # random trials, as RandomSearch draws them
+        values = {}
+        for h in declared.space:
+            if all(c.is_active(values) for c in h.conditions):
+                values[h.name] = h.random_sample(rng.randrange(10**6))
+        hp = keras_tuner.HyperParameters()
+        hp.values.update(values)
+        m = hm.build(hp).model
+        assert m.iw_samples == (1 if values["bound"] == "elbo" else 5)
+        assert m.estimator == ("dreg" if values["bound"] == "iwae5_dreg" else "standard")
+        if "prior" in values:
+            assert m.prior == values["prior"] and m.flow_steps == values["flow_steps"]
+        seen.add((m.prior, m.flow_steps, m.top_latent_dim, m.iw_samples, m.estimator))
+    assert {p for p, *_ in seen} == {"normal", "vamp"} and any(e == "dreg" for *_, e in seen)
 
 
 def test_space_values_become_config_keys():

@@ -93,6 +93,13 @@ class LatentDiagnostics:
     def histograms(self, model) -> dict[str, np.ndarray]:
         return {"kl_per_dimension": model.kl_per_dimension(self.x, self.labels)}
 
+    def scalars(self, model) -> dict[str, float]:
+        """Active units of each stochastic layer (`active_units_1`, `active_units_2`, ...) over
+        the projector's examples (else the reference batch)."""
+        x, y = self.projector if self.projector is not None else (self.x, self.labels)
+        units = model.active_units_per_layer(x, y if model.conditional else None)
+        return {f"active_units_{i + 1}": float(u) for i, u in enumerate(units)}
+
     def _traversal(self, model, labels, steps: int = 9, rows: int = 8) -> np.ndarray:
         kl = model.kl_per_dimension(self.x, self.labels)
         dims = np.argsort(-kl)[:rows]

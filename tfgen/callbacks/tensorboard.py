@@ -40,8 +40,9 @@ class TensorBoardLogger(keras.callbacks.Callback):
         columns: grid columns (e.g. the number of classes for a conditional model).
         column_names: names shown above the grid's columns (a conditional model's classes).
         min_size: image grids are enlarged (nearest neighbour) to at least this many pixels.
-        diagnostics: more pictures and histograms, e.g. `LatentDiagnostics` for a VAE: objects
-            with `pictures(model)` and `histograms(model)` returning {name: array}, and
+        diagnostics: more pictures, histograms and scalars, e.g. `LatentDiagnostics` for a VAE:
+            objects with `pictures(model)` and `histograms(model)` returning {name: array},
+            `scalars(model)` returning {name: float} (written as train/NAME), and
             `write_projector(model, log_dir)` (called when training ends; may do nothing).
     """
 
@@ -118,6 +119,8 @@ class TensorBoardLogger(keras.callbacks.Callback):
             for diagnostic in self.diagnostics:
                 for name, values in diagnostic.histograms(self.model).items():
                     tf.summary.histogram(f"train/{name}", values)
+                for name, value in diagnostic.scalars(self.model).items():
+                    tf.summary.scalar(f"train/{name}", value)
         self.writer.flush()
         if self.samples_dir is not None:
             images_lib.save_png(pictures["generated"],

@@ -432,9 +432,8 @@ class VAE(GenerativeModel):
                                               stop=tape if dreg else None)
             loss = self.batch_loss(terms["loss"]) + self.regularization(self)
             scaled = self.optimizer.scale_loss(loss)
-            log_w_sum = tf.reduce_sum(bounds["log_w"])
         if dreg:
-            grads = self._dreg_gradients(tape, scaled, log_w_sum, bounds, variables)
+            grads = self._dreg_gradients(tape, scaled, bounds, variables)
             del tape
         else:
             grads = self.gradients(tape, scaled, variables)
@@ -451,21 +450,22 @@ class VAE(GenerativeModel):
                     weights_finite=self.all_finite(self.weights))
         return self.report(logs)
 
-    def _dreg_gradients(self, tape, scaled, log_w_sum, bounds, variables):
-        """The generative weights' gradient of the (scaled) loss, whose densities saw the
-        stopped draws; the inference networks' DReG gradient through the draws' reparameterised
-        path, weighted by -w̃² · ∂log w/∂z / global batch (the same scale as the loss)."""
+    def _dreg_gradients(self, tape, scaled, bounds, variables):
+        """The generative weights' gradient of the (scaled) IWAE loss, whose densities saw the
+        stopped draws, and the inference networks' DReG gradient through the draws'
+        reparameterised path. One backward pass gives both the first and ∂loss/∂z_k =
+        -w̃_k/B · ∂log w_k/∂z_k at the stopped draws, so the DReG weight -w̃_k²/B · ∂log w_k/∂z_k
+        is w̃_k · ∂loss/∂z_k (no division by w̃); a second pass carries it through z_k(φ)."""
         inference = {id(w) for w in self._inference_weights()}
         generative = [v for v in variables if id(v) not in inference]
         encoder = [v for v in variables if id(v) in inference]
-        by_z = tape.gradient(log_w_sum, bounds["z_stopped"])
-        w2 = tf.square(tf.nn.softmax(bounds["log_w"], axis=1))[..., None]
-        scale = self.optimizer.scale_loss(tf.constant(1.0)) / self.global_batch_size(
-            tf.shape(bounds["log_w"])[0])
-        grads = dict(zip(map(id, generative), self.gradients(tape, scaled, generative)))
+        stopped = bounds["z_stopped"]
+        both = self.gradients(tape, scaled, [*generative, *stopped])
+        grads = dict(zip(map(id, generative), both[:len(generative)]))
+        w = tf.nn.softmax(bounds["log_w"], axis=1)[..., None]
         encoder_grads = self.gradients(
             tape, bounds["z"], encoder,
-            output_gradients=[tf.stop_gradient(-w2 * g * scale) for g in by_z])
+            output_gradients=[tf.stop_gradient(w * g) for g in both[len(generative):]])
         if self.losses:  # the inference networks' own weight regularisation
             reg = self.gradients(tape, self.optimizer.scale_loss(self.regularization(self)),
                                  encoder)

@@ -21,23 +21,25 @@ def vae_space(hp) -> dict:
 
 
 def vae_depth_space(hp) -> dict:
-    """`vae_space`'s learning rate and latent size, and the model's depth: posterior (Gaussian
-    or IAF), prior (N(0, I) or VampPrior, with its pseudo-inputs), one or two stochastic layers,
-    the bound (ELBO or IWAE k = 5) and, where it applies (IWAE, Gaussian posterior, normal
-    prior), the DReG estimator."""
+    """`vae_space`'s learning rate and latent size, and the model's depth: one or two stochastic
+    layers; the bound and estimator (ELBO, IWAE k = 5, or IWAE k = 5 with DReG); and, where they
+    combine with it (not with DReG), the posterior (Gaussian or IAF) and prior (N(0, I) or
+    VampPrior, with its pseudo-inputs)."""
     space = {
         "optimizer.learning_rate": hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"),
         "model.latent_dim": hp.Choice("latent_dim", [8, 16, 32]),
-        "model.flow_steps": hp.Choice("flow_steps", [0, 2]),
-        "model.prior": hp.Choice("prior", ["normal", "vamp"]),
         "model.top_latent_dim": hp.Choice("top_latent_dim", [0, 8]),
-        "model.iw_samples": hp.Choice("iw_samples", [1, 5]),
     }
-    with hp.conditional_scope("prior", ["vamp"]):
-        space["model.pseudo_inputs"] = hp.Choice("pseudo_inputs", [50, 200])
-    with hp.conditional_scope("iw_samples", [5]), hp.conditional_scope("prior", ["normal"]), \
-            hp.conditional_scope("flow_steps", [0]):
-        space["model.estimator"] = hp.Choice("estimator", ["standard", "dreg"])
+    bound = hp.Choice("bound", ["elbo", "iwae5", "iwae5_dreg"])
+    space["model.iw_samples"] = 1 if bound == "elbo" else 5
+    space["model.estimator"] = "dreg" if bound == "iwae5_dreg" else "standard"
+    with hp.conditional_scope("bound", ["elbo", "iwae5"]):
+        space["model.flow_steps"] = hp.Choice("flow_steps", [0, 2])
+        space["model.prior"] = hp.Choice("prior", ["normal", "vamp"])
+        with hp.conditional_scope("prior", ["vamp"]):
+            space["model.pseudo_inputs"] = hp.Choice("pseudo_inputs", [50, 200])
+    if bound == "iwae5_dreg":  # DReG needs the Gaussian posterior and the normal prior
+        space.update({"model.flow_steps": 0, "model.prior": "normal"})
     return space
 
 
