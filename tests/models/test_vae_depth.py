@@ -222,6 +222,7 @@ def test_dreg_same_bound_same_decoder_gradient_lower_encoder_variance():
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # 10 s; the one-layer DReG test checks bias, variance and the bound in CI
 def test_dreg_two_layers_is_unbiased():
     vae = deep_vae(layers=2, iw_samples=5)
     vae.fit(digits(64), epochs=1, steps_per_epoch=50, verbose=0)

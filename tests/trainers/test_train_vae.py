@@ -106,7 +106,10 @@ DEEP = ["--set", "model.prior=vamp", "--set", "model.pseudo_inputs=20", "--set",
         "model.top_latent_dim=4", "--set", "model.flow_steps=2", "--set", "model.iw_samples=2"]
 
 
-@pytest.mark.parametrize("deep", [False, True], ids=["plain", "vamp+2 layers+iaf"])
+# The plain case is -m slow (48 s): the deep one checkpoints every network the plain one has,
+# and more (pseudo-inputs, the second layer's networks, the flow).
+@pytest.mark.parametrize("deep", [pytest.param(False, marks=pytest.mark.slow), True],
+                         ids=["plain", "vamp+2 layers+iaf"])
 def test_vae_sigkill_then_resume_is_bit_identical(tmp_path, deep):
     args = ["train", "--preset", "digits-vae", "--set", "epochs=6", "--set", "steps_per_epoch=60",
             "--set", "model.eval_samples=5", "--set", "training.deterministic=true",

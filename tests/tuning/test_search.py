@@ -195,6 +195,8 @@ def test_sigkill_mid_trial_then_resume(tmp_path):
     assert all(t["status"] == "COMPLETED" for t in results["trials"])
 
 
+# (slow: 70 s; CI keeps test_sigkill_mid_trial_then_resume, the kill-and-resume of one trial)
+@pytest.mark.slow
 def test_random_kills_and_a_sigterm_inside_a_search_give_the_same_results(tmp_path, capsys):
     """Inside a search of three deterministic trials: a SIGKILL at a random moment of trial 0's
     and of trial 1's training, a SIGTERM inside trial 2 (saved mid-epoch, exit 143), and a
