@@ -137,6 +137,8 @@ def whole_run(tmp_path_factory):
     return whole
 
 
+# (slow: 20 s; test_kill_points kills the same kind of run mid-epoch ten times in CI)
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path, whole_run):
     killed = tmp_path / "killed"
     kill_mid_run(KILL_ARGS, killed, after="ckpt-1.index", delay=0.4)  # into epoch 2
@@ -183,6 +185,8 @@ def test_sigterm_saves_mid_epoch_and_resume_is_bit_identical(tmp_path, whole_run
     assert resumed == whole
 
 
+# (slow: 31 s; bfloat16 steps are compared with float32 and across replicas in test_precision)
+@pytest.mark.slow
 def test_bfloat16_sigkill_then_resume_is_bit_identical(tmp_path):
     """mixed_bfloat16 (the TPU's and this CPU's precision) resumes as float32 does: a spectrally
     normalised DCGAN with R1 and EMA, SIGKILLed in epoch 2, ends with the uninterrupted run's
