@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen.losses.likelihoods import get_likelihood
-from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel
+from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel, truncate
 
 KL_SCHEDULES = ("constant", "linear", "cyclical")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -209,8 +209,6 @@ class VAE(GenerativeModel):
     def truncate_noise(self, z, psi):
         """Truncation of the latent values only: the VampPrior's component coordinate stays
         as drawn (truncating it would favour the middle components)."""
-        from tfgen.models.base import truncate
-
         if self.prior != "vamp":
             return truncate(z, psi)
         if isinstance(z, np.ndarray):
