@@ -22,6 +22,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from runs import RunsFile, default_path  # benchmarks/runs.py
+
 KEYS = {"points": ("modes_covered", "high_quality", "reverse_kl"),
         "vae": ("nll", "elbo"),
         "images": ("frechet_distance", "precision", "recall")}
@@ -83,29 +85,20 @@ def main(argv=None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--out")
     args = parser.parse_args(argv)
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                   f"precision-{args.preset}.json")
     import logging
 
     from tfgen.trainers import cli  # noqa: F401  (quiet start-up)
 
     logging.getLogger("tfgen").setLevel(logging.WARNING)
-    rows = []
-    if os.path.exists(out):
-        with open(out) as fh:
-            rows = json.load(fh)["runs"]
+    results = RunsFile(args.out or default_path(f"precision-{args.preset}"),
+                       lambda runs: summarise(runs, args.precisions),
+                       preset=args.preset, overrides=args.overrides)
     evaluators: dict = {}
     for seed in args.seeds:
         for precision in args.precisions:
-            if any(r["seed"] == seed and r["precision"] == precision for r in rows):
-                continue
-            row = measure(args.preset, seed, precision, args.overrides, evaluators)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-            with open(out, "w") as fh:
-                json.dump({"preset": args.preset, "overrides": args.overrides, "runs": rows,
-                           "summary": summarise(rows, args.precisions)}, fh, indent=2)
-    print(json.dumps(summarise(rows, args.precisions), indent=1))
+            if not results.done(seed=seed, precision=precision):
+                results.add(measure(args.preset, seed, precision, args.overrides, evaluators))
+    print(json.dumps(results.summary, indent=1))
     return 0
 
 

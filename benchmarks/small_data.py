@@ -1,8 +1,8 @@
 """The small-data table (issue 16): Fashion-MNIST cut to N training images, the same network and
 wall time per row, with no augmentation / DiffAugment / ADA / ADA + LeCam / ADA + bCR.
 
-    python benchmarks/small_data.py [--sizes 1000 5000] [--seeds 0 1 2] [--minutes 6]
-        [--rows none diffaugment ada ada+lecam ada+bcr] [--preset fmnist-dcgan] [--out FILE]
+    python benchmarks/small_data.py [--sizes 1000 5000] [--seeds 0 1 2] [--minutes 4]
+        [--rows none diffaugment ada ada+lecam ada+bcr] [--preset fmnist-dcgan] [--out FILE] [--table]
 
 (Pinned to one core, `taskset -c 0 python benchmarks/small_data.py ...`, the rows keep equal
 conditions while the other core does other work; each run records the CPUs it had.)
@@ -15,16 +15,16 @@ optimisers and precision, `data.train_examples=N` (a fixed subset of the train s
 for every seed and row), trained until the wall-time budget is spent (checked after every
 execution of `steps_per_execution` steps). Then, from the EMA generator: Fréchet distance, KID,
 precision and recall of 10,000 samples against the full test split in tfgen's classifier
-features (PROTOCOLS.md section 4), the real-vs-real baseline (60,000 train vs test), and the
-memorisation fraction against the N training images the row saw. Results are appended to
-benchmarks/results/small-data.json after every run; a re-run skips the runs already there.
+features (PROTOCOLS.md section 4), the real-vs-real baseline (10,000 train-split images against
+the test split), and the memorisation fraction against the N training images the row saw.
+Results are appended to benchmarks/results/small-data-PRESET.json after every run; a re-run skips
+the runs already there (`--table` prints the recorded runs' table and trains nothing).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import statistics
 import sys
@@ -32,8 +32,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from runs import RunsFile, default_path, mean_spread  # benchmarks/runs.py
+
 # Each row: config overrides on top of the preset. ADA moves p by up to 1 per 100k images here
-# (the paper's 500k suits runs of millions of images; a 6-minute run sees about 150k).
+# (the paper's 500k suits runs of millions of images; a 4-minute run here shows the
+# discriminator about 250k real images).
 ROWS = {
     "none": [],
     "diffaugment": ["model.augment=translation,cutout"],
@@ -95,6 +98,7 @@ def one_run(preset, size, row, seed, minutes, evaluators) -> dict:
 
 
 def summarise(runs) -> list[dict]:
+    """Per (size, row): mean and sample standard deviation over seeds."""
     table = []
     for size in sorted({r["size"] for r in runs}):
         for row in ROWS:
@@ -102,13 +106,35 @@ def summarise(runs) -> list[dict]:
             if not rs:
                 continue
             entry = {"size": size, "row": row, "seeds": len(rs),
-                     "steps": statistics.mean(r["steps"] for r in rs)}
-            for k in METRICS:
-                values = [r[k] for r in rs]
-                entry[k] = [statistics.mean(values),
-                            statistics.stdev(values) if len(values) > 1 else 0.0]
+                     "steps": statistics.mean(r["steps"] for r in rs),
+                     **{k: mean_spread(r[k] for r in rs) for k in METRICS}}
+            if all("ada_p" in r for r in rs):
+                entry["ada_p"] = mean_spread(r["ada_p"] for r in rs)
             table.append(entry)
     return table
+
+
+def markdown(runs) -> str:
+    """BENCHMARKS.md's table: mean ± standard deviation over seeds, then the real-vs-real
+    baseline (the test split against 10,000 real training images, the same features)."""
+    def cell(entry, key, digits):
+        mean, std = entry[key]
+        return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+    lines = ["| train images | row | seeds | steps | FD ↓ | KID ↓ | precision ↑ | recall ↑ | "
+             "memorised ↓ | ADA p at the end |", "| --- " * 10 + "|"]
+    for e in summarise(runs):
+        p = f"{e['ada_p'][0]:.3f}" if "ada_p" in e else "–"
+        lines.append(f"| {e['size']:,} | {e['row']} | {e['seeds']} | {e['steps']:.0f} | "
+                     f"{cell(e, 'frechet_distance', 2)} | {cell(e, 'kid', 3)} | "
+                     f"{cell(e, 'precision', 3)} | {cell(e, 'recall', 3)} | "
+                     f"{cell(e, 'memorised', 4)} | {p} |")
+    if runs:
+        base = runs[0]["baseline"]
+        lines.append(f"| real vs real | – | – | – | {base['frechet_distance']:.2f} | "
+                     f"{base['kid']:.3f} | {base['precision']:.3f} | {base['recall']:.3f} "
+                     "| – | – |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -117,34 +143,23 @@ def main(argv=None) -> int:
                         help="training images per row (0: the whole train split)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
-    parser.add_argument("--minutes", type=float, default=6.0, help="wall time per run")
+    parser.add_argument("--minutes", type=float, default=4.0, help="wall time per run")
     parser.add_argument("--preset", default="fmnist-dcgan")
-    parser.add_argument("--out")
+    parser.add_argument("--table", action="store_true",
+                        help="print the table of the runs already recorded; train nothing")
+    parser.add_argument("--out", help="results file (default: "
+                        "benchmarks/results/small-data-PRESET.json)")
     args = parser.parse_args(argv)
-    args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                        f"small-data-{args.preset}.json")
-    result = {"runs": []}
-    if os.path.exists(args.out):
-        with open(args.out) as fh:
-            result = json.load(fh)
+    results = RunsFile(args.out or default_path(f"small-data-{args.preset}"), summarise)
     evaluators = {}
-    for size in args.sizes:
+    for size in [] if args.table else args.sizes:
         for seed in args.seeds:
             for row in args.rows:
-                done = any(r["requested_size"] == size and r["row"] == row
-                           and r["seed"] == seed and r["minutes"] == args.minutes
-                           for r in result["runs"])
-                if done:
+                if results.done(requested_size=size, row=row, seed=seed, minutes=args.minutes):
                     continue
-                run = {**one_run(args.preset, size, row, seed, args.minutes, evaluators),
-                       "requested_size": size,
-                       "minutes": args.minutes}
-                result["runs"].append(run)
-                result["summary"] = summarise(result["runs"])
-                with open(args.out, "w") as fh:
-                    json.dump(result, fh, indent=1)
-                print(json.dumps({k: v for k, v in run.items() if k != "baseline"}), flush=True)
-    print(json.dumps(result.get("summary", []), indent=1))
+                results.add({**one_run(args.preset, size, row, seed, args.minutes, evaluators),
+                             "requested_size": size, "minutes": args.minutes})
+    print(markdown([r for r in results.runs if r["minutes"] == args.minutes]))
     return 0
 
 

@@ -2,7 +2,7 @@
 trained for the same wall time on this CPU.
 
     python benchmarks/vae_depth.py [--seeds 0 1 2] [--seconds 60] [--rows vae iwae5 ...]
-        [--preset digits-vae] [--nll-samples 1000] [--test-examples N] [--out FILE]
+        [--preset digits-vae] [--nll-samples 1000] [--test-examples N] [--out FILE] [--table]
 
 (Fashion-MNIST: `--preset fmnist-vae --seconds 1100 --nll-samples 100`; bits per dimension
 are NLL / (784 ln 2).)
@@ -21,13 +21,14 @@ benchmarks/results/vae-depth-PRESET.json after every run; a re-run skips the run
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from runs import RunsFile, default_path, mean_spread  # benchmarks/runs.py
 
 ROWS = {
     "vae": [],
@@ -116,6 +117,7 @@ def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None) ->
 
 
 def summarise(runs) -> list[dict]:
+    """Per row: mean and standard error over seeds."""
     table = []
     for row in ROWS:
         rs = [r for r in runs if r["row"] == row]
@@ -125,8 +127,7 @@ def summarise(runs) -> list[dict]:
         for k in ("nll", "bits_per_dim", "elbo", "grad_var_standard", "grad_var_dreg"):
             values = [r[k] for r in rs if k in r]
             if values:
-                sem = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
-                entry[k] = [statistics.mean(values), sem]
+                entry[k] = mean_spread(values, "sem")
         table.append(entry)
     return table
 
@@ -158,27 +159,18 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", default="digits-vae")
     parser.add_argument("--nll-samples", type=int, default=1000, help="importance samples K")
     parser.add_argument("--test-examples", type=int, help="first N test images (default: all)")
-    parser.add_argument("--out")
+    parser.add_argument("--table", action="store_true",
+                        help="print the table of the runs already recorded; train nothing")
+    parser.add_argument("--out", help="results file (default: "
+                        "benchmarks/results/vae-depth-PRESET.json)")
     args = parser.parse_args(argv)
-    args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                                        f"vae-depth-{args.preset}.json")
-    result = {"runs": []}
-    if os.path.exists(args.out):
-        with open(args.out) as fh:
-            result = json.load(fh)
-    for seed in args.seeds:
+    results = RunsFile(args.out or default_path(f"vae-depth-{args.preset}"), summarise)
+    for seed in [] if args.table else args.seeds:
         for row in args.rows:
-            if any(r["row"] == row and r["seed"] == seed and r["seconds"] == args.seconds
-                   for r in result["runs"]):
-                continue
-            run = one_run(args.preset, row, seed, args.seconds, args.nll_samples,
-                          args.test_examples)
-            result["runs"].append(run)
-            result["summary"] = summarise(result["runs"])
-            with open(args.out, "w") as fh:
-                json.dump(result, fh, indent=1)
-            print(json.dumps(run), flush=True)
-    print(markdown(result.get("summary", [])))
+            if not results.done(row=row, seed=seed, seconds=args.seconds):
+                results.add(one_run(args.preset, row, seed, args.seconds, args.nll_samples,
+                                    args.test_examples))
+    print(markdown(summarise([r for r in results.runs if r["seconds"] == args.seconds])))
     return 0
 
 

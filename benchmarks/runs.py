@@ -1,0 +1,72 @@
+"""Resumable benchmark results, shared by the benchmark scripts that repeat runs over seeds and
+rows: a JSON file `{"runs": [...], "summary": ..., **header}` rewritten after every run, so a
+benchmark stopped part-way (or extended with more seeds) re-runs only what is missing.
+
+    results = RunsFile(default_path("small-data-fmnist-dcgan"), summarise)
+    if not results.done(row="ada", seed=1):
+        results.add(one_run(...))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from collections.abc import Callable
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def default_path(name: str) -> str:
+    """benchmarks/results/NAME.json."""
+    return os.path.join(RESULTS, f"{name}.json")
+
+
+def mean_spread(values, spread: str = "std") -> list[float]:
+    """[mean, spread] over seeds: spread "std" (sample standard deviation) or "sem" (standard
+    error of the mean); 0 for a single value."""
+    if spread not in ("std", "sem"):
+        raise ValueError(f"spread must be 'std' or 'sem', got {spread!r}")
+    values = list(values)
+    if len(values) < 2:
+        return [statistics.mean(values), 0.0]
+    std = statistics.stdev(values)
+    return [statistics.mean(values), std if spread == "std" else std / len(values) ** 0.5]
+
+
+class RunsFile:
+    """The runs recorded in `path` (none if it does not exist yet); `add` appends one, recomputes
+    the summary with `summarise(runs)` and rewrites the file (atomically: a benchmark killed
+    while writing keeps the previous file)."""
+
+    def __init__(self, path: str, summarise: Callable[[list[dict]], object] | None = None,
+                 **header):
+        self.path, self.summarise = path, summarise
+        self.data: dict = {"runs": []}
+        if os.path.exists(path):
+            with open(path) as fh:
+                self.data = json.load(fh)
+        self.data.update(header)
+
+    @property
+    def runs(self) -> list[dict]:
+        return self.data["runs"]
+
+    @property
+    def summary(self):
+        return self.summarise(self.runs) if self.summarise and self.runs else None
+
+    def done(self, **match) -> bool:
+        """Whether a recorded run has every key = value in `match`."""
+        return any(all(r.get(k) == v for k, v in match.items()) for r in self.runs)
+
+    def add(self, run: dict) -> None:
+        self.runs.append(run)
+        if self.summarise:
+            self.data["summary"] = self.summarise(self.runs)
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(self.data, fh, indent=1)
+        os.replace(tmp, self.path)
+        print(json.dumps(run), flush=True)
