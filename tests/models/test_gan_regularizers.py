@@ -145,6 +145,10 @@ def test_truncation_maps_the_same_draws_onto_the_truncated_normal():
     assert np.abs(t).max() <= 0.7
     assert stats.kstest(t, stats.truncnorm(-0.7, 0.7).cdf).pvalue > 0.01
     assert (np.diff(t[np.argsort(z)]) >= 0).all()  # monotone in the draw
+    # The same map computed independently (SciPy's normal CDF and quantile function).
+    low = stats.norm.cdf(-0.7)
+    np.testing.assert_allclose(t, stats.norm.ppf(low + stats.norm.cdf(z) * (1 - 2 * low)),
+                               rtol=0, atol=1e-7)  # TF's float64 erfc: ~1e-8
     np.testing.assert_allclose(truncate(tf.constant(z[:100], tf.float32), 0.7).numpy(), t[:100],
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(truncate(z[:100], 12.0), z[:100], atol=1e-6)  # wide: no change

@@ -39,14 +39,13 @@ def _is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
 
 def truncate(z, psi):
     """The truncation trick's map of N(0, 1) draws onto N(0, 1) truncated to [-ψ, ψ] (see
-    `GenerativeModel.latent`); NumPy arrays or tensors (computed in float64)."""
+    `GenerativeModel.latent`), computed in float64: tensors (in the graph, e.g. the SavedModel's
+    `sample`) or NumPy arrays (ψ checked; NumPy returned)."""
     if isinstance(z, np.ndarray):
-        from scipy import special
-
         if not psi > 0:
             raise ValueError(f"truncation must be > 0, got {psi}")
-        low = special.ndtr(-float(psi))
-        return special.ndtri(low + special.ndtr(z.astype(np.float64)) * (1.0 - 2.0 * low))
+        return truncate(tf.constant(z), psi).numpy()
+
     def ndtr(x):
         return 0.5 * tf.math.erfc(-x / np.sqrt(2.0))
 
