@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--num", type=int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     sample.add_argument("--labels", help="class labels for conditional models, e.g. 0,1,2")
-    sample.add_argument("--out", required=True, metavar="FILE", help="FILE.png or FILE.npy")
+    sample.add_argument("--out", default="samples.png", metavar="FILE",
+                        help="FILE.png or FILE.npy (default: samples.png)")
     sample.add_argument("--sampler", default="prior", choices=("prior", "expost"),
                         help="VAEs: latent codes from the prior (default) or the ex-post "
                         "mixture fitted on the training codes (model.expost_components)")

@@ -336,7 +336,9 @@ def test_bad_constructions_are_refused():
     with pytest.raises(ValueError, match="VampPrior is for unconditional"):
         VAE(enc, dec, LATENT, prior="vamp", pseudo_inputs=3, num_classes=10)
     with pytest.raises(ValueError, match="needs pseudo_inputs"):
-        VAE(enc, dec, LATENT, prior="vamp")
+        VAE(enc, dec, LATENT, prior="vamp", pseudo_inputs=0)
+    assert VAE(enc, dec, LATENT, prior="vamp").pseudo_inputs == 100  # the default C
+    assert VAE(enc, dec, LATENT).pseudo_inputs == 0
     with pytest.raises(ValueError, match="unknown prior"):
         VAE(enc, dec, LATENT, prior="flat")
     flow = networks.iaf_flow(LATENT, 1, 8, context_dim=2)

@@ -116,7 +116,8 @@ class VAE(GenerativeModel):
             parameters are (non-trainable) weights: checkpointed, saved and exported.
         prior: "normal" or "vamp".
         pseudo_inputs: the VampPrior's C (trainable inputs of the encoder's sample shape,
-            initialised uniformly in [0, 1]).
+            initialised uniformly in [0, 1]); default 100 with `prior="vamp"` (the paper's
+            MNIST setting is 500), none otherwise.
         top_encoder, top_decoder: z1 -> [2·top_dim] and z2 -> [2·latent_dim] (e.g.
             `tfgen.networks.gaussian_mlp`) for a second stochastic layer; both or neither.
         flow: an IAF flow model ([z0, h] -> [z1, log|det|], `tfgen.networks.iaf_flow`).
@@ -140,7 +141,7 @@ class VAE(GenerativeModel):
 
     def __init__(self, encoder, decoder, latent_dim: int, likelihood="bernoulli",
                  num_classes: int | None = None, seed: int = 0, expost_components: int = 0,
-                 prior: str = "normal", pseudo_inputs: int = 0, top_encoder=None,
+                 prior: str = "normal", pseudo_inputs: int | None = None, top_encoder=None,
                  top_decoder=None, flow=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.encoder = encoder
@@ -155,6 +156,8 @@ class VAE(GenerativeModel):
             raise ValueError(f"unknown prior {prior!r}; choose from: {', '.join(PRIORS)}")
         if (top_encoder is None) != (top_decoder is None):
             raise ValueError("a second stochastic layer needs both top_encoder and top_decoder")
+        if pseudo_inputs is None:
+            pseudo_inputs = 100 if prior == "vamp" else 0
         self.prior, self.pseudo_inputs = prior, int(pseudo_inputs)
         self.top_encoder, self.top_decoder, self.flow = top_encoder, top_decoder, flow
         self.top_dim = 0 if top_decoder is None else int(top_decoder.inputs[0].shape[-1])

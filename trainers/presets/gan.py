@@ -88,7 +88,7 @@ def grid25_gan() -> GANConfig:
 
 
 @register(
-    "digits-dcgan", "DCGAN on scikit-learn's 8x8 digits (offline), a few minutes on CPU",
+    "digits-dcgan", "DCGAN on scikit-learn's 8x8 digits (offline), about a minute on CPU",
     space=image_space,
 )
 def digits_dcgan() -> GANConfig:
