@@ -4,8 +4,9 @@ wall time per row, with no augmentation / DiffAugment / ADA / ADA + LeCam / ADA 
     python benchmarks/small_data.py [--sizes 1000 5000] [--seeds 0 1 2] [--minutes 4]
         [--rows none diffaugment ada ada+lecam ada+bcr] [--preset fmnist-dcgan] [--out FILE] [--table]
 
-(Pinned to one core, `taskset -c 0 python benchmarks/small_data.py ...`, the rows keep equal
-conditions while the other core does other work; each run records the CPUs it had.)
+(Rows are compared at equal wall time, so run it on an otherwise idle machine: pinning it to
+one core with taskset did not isolate it from other work here -- step counts varied 2x. Each run
+records its CPU count and steps.)
 
 (`--preset digits-dcgan --sizes 0` runs the same rows on the whole of another preset's data:
 issue 16's digits-dcgan goal, at that preset's wall time.)
