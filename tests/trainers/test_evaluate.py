@@ -74,6 +74,16 @@ def test_cas_card_of_a_conditional_run(runs):
     assert "cas" not in Evaluator(source, "test", num=100, baseline=False).available(model)
 
 
+def test_sample_without_out_writes_samples_png_here(runs, tmp_path, monkeypatch):
+    # The README's `tfgen sample RUN --truncation 0.5` runs as written: --out defaults to
+    # ./samples.png.
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["sample", str(runs / "gan"), "--num", "4", "--truncation", "0.5", "-q"]) == 0
+    assert Image.open(tmp_path / "samples.png").size[0] > 0
+
+
 def test_evaluate_truncation_sweep(runs, capsys):
     assert main(["evaluate", str(runs / "gan"), "--num", "200", "--truncation", "1.0", "0.25",
                  "-q"]) == 0
