@@ -29,11 +29,11 @@ import dataclasses
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from runs import RunsFile, default_path, mean_spread  # benchmarks/runs.py
+from timed import train_for  # benchmarks/timed.py
 
 # Each row: config overrides on top of the preset. ADA moves p by up to 1 per 100k images here
 # (the paper's 500k suits runs of millions of images; a 4-minute run here shows the
@@ -49,38 +49,12 @@ METRICS = ("frechet_distance", "kid", "precision", "recall", "memorised")
 
 
 def one_run(preset, size, row, seed, minutes, evaluators) -> dict:
-    import keras
-    import tensorflow as tf
-
-    from tfgen import data, distribute
+    from tfgen import data
     from tfgen.metrics.evaluation import Evaluator
-    from tfgen.trainers import families, presets
 
-    cfg = presets.resolve(preset, overrides=[
-        *ROWS[row], f"seed={seed}", *([f"data.train_examples={size}"] if size else [])])
-    precision = cfg.training.precision
-    if precision == "auto":
-        precision, _ = distribute.auto_precision(tf.distribute.get_strategy())
-    keras.mixed_precision.set_global_policy(precision)
-    keras.utils.set_random_seed(seed)
-    source = data.source(cfg.data, seed=seed)
-    family = families.for_config(cfg)
-    t = cfg.training
-    model = family.build(cfg, source.info, {"steps_per_execution": t.steps_per_execution},
-                         total_steps=cfg.epochs * cfg.steps_per_epoch)
-    ds = data.load(source, "train", batch_size=cfg.batch_size, seed=seed)
-    budget = 60.0 * minutes
-    start = time.perf_counter()
-
-    class Budget(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if time.perf_counter() - start > budget:
-                self.model.stop_training = True
-
-    history = model.fit(ds, epochs=10_000, steps_per_epoch=cfg.steps_per_epoch, verbose=0,
-                        callbacks=[Budget()], shuffle=False)
-    wall = time.perf_counter() - start
-    keras.mixed_precision.set_global_policy("float32")
+    cfg, model, source, run = train_for(
+        preset, [*ROWS[row], f"seed={seed}", *([f"data.train_examples={size}"] if size else [])],
+        seed, 60.0 * minutes)
     full = data.source(dataclasses.replace(cfg.data, train_examples=None, labels=False))
     num = min(10_000, full.num_examples("test"))
     if "full" not in evaluators:  # FD/KID/PR and the real-vs-real baseline: the whole data
@@ -90,11 +64,8 @@ def one_run(preset, size, row, seed, minutes, evaluators) -> dict:
                                      memorisation=True)
     quality = evaluators["full"].values(model)
     memorised = evaluators[size].values(model)["memorised"]
-    logs = {k: float(v[-1]) for k, v in history.history.items() if k in ("ada_p", "ada_rt")}
     return {"preset": preset, "size": size or full.num_examples("train"), "row": row,
-            "seed": seed, "dtype": precision, "cpus": len(os.sched_getaffinity(0)),
-            "steps": int(model.step.numpy()), "wall_s": round(wall, 1),
-            **{k: quality[k] for k in METRICS[:-1]}, "memorised": memorised, **logs,
+            "seed": seed, **run, **{k: quality[k] for k in METRICS[:-1]}, "memorised": memorised,
             "baseline": {k: evaluators["full"].baselines.get(k) for k in METRICS[:-1]}}
 
 

@@ -54,16 +54,22 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
     print(format_table(cards))
     write_json(run.eval_file, result)
     if truncation:  # then eval.json again, with the sweep's rows
-        result["truncation"] = _truncation_sweep(run, source, split, num, seed, features,
-                                                 sorted(truncation), model, progress)
+        result["truncation"] = truncation_sweep(
+            model, source, sorted(truncation), run.file("truncation.png"),
+            f"{run.path}: quality vs diversity", split=split, num=num, seed=seed,
+            features=features, progress=progress)
         write_json(run.eval_file, result)
     if progress:
         log.info("wrote %s", run.eval_file)
     return result
 
 
-def _truncation_sweep(run, source, split, num, seed, features, psis, model, progress) -> list:
-    """Sample metrics at each ψ (no truncation last, for reference); a table and a picture."""
+def truncation_sweep(model, source, psis, path: str | None, title: str, split: str = "test",
+                     num: int | None = None, seed: int = 0, features: str | None = None,
+                     progress: bool = True) -> list[dict]:
+    """Sample metrics of `model` at each truncation ψ in `psis` (then without truncation, for
+    reference): printed as a table, drawn against ψ as the PNG `path` (None: no picture), and
+    returned as rows {"truncation": ψ or None, metric: value}."""
     from tfgen.callbacks import images
     from tfgen.metrics.evaluation import Evaluator
 
@@ -86,13 +92,12 @@ def _truncation_sweep(run, source, split, num, seed, features, psis, model, prog
     print("\n".join("  ".join(c.rjust(w) for c, w in zip(t, widths)) for t in table))
     shown = [k for k in ("frechet_distance", "precision", "recall", "modes_covered",
                          "high_quality", "reverse_kl") if k in names]
-    if shown:
+    if shown and path:
         picture = images.line_plot(psis, {k: [r[k] for r in rows[:-1]] for k in shown},
                                    xlabel="truncation ψ (smaller: less diverse)",
-                                   title=f"{run.path}: quality vs diversity",
+                                   title=title,
                                    reference={k: rows[-1][k] for k in shown},
                                    reference_label="no truncation")
-        path = run.file("truncation.png")
         images.save_png(picture, path)
         if progress:
             log.info("wrote %s", path)
