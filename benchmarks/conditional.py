@@ -28,7 +28,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import RunsFile, default_path, mean_spread  # benchmarks/runs.py
+from runs import RunsFile, add_results_arguments, default_path, mean_spread  # benchmarks/runs.py
 from timed import train_for  # benchmarks/timed.py
 
 METRICS = ("frechet_distance", "intra_fd", "cas", "kid", "precision", "recall",
@@ -95,10 +95,7 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=8.0, help="wall time per run")
     parser.add_argument("--truncation", type=float, nargs="*", default=[0.25, 0.5, 1.0, 2.0],
                         help="ψ values of seed 0's truncation sweep (none: no sweep)")
-    parser.add_argument("--table", action="store_true",
-                        help="print the table of the runs already recorded; train nothing")
-    parser.add_argument("--out", help="results file (default: benchmarks/results/"
-                        "conditional.json)")
+    add_results_arguments(parser, "conditional")
     args = parser.parse_args(argv)
     if any(p <= 0 for p in args.truncation):
         parser.error("--truncation values must be > 0")

@@ -21,7 +21,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import RunsFile, default_path, mean_spread  # benchmarks/runs.py
+from runs import RunsFile, add_results_arguments, default_path, mean_spread  # benchmarks/runs.py
 
 METRICS = ("frechet_distance", "kid", "precision", "recall")
 
@@ -72,10 +72,7 @@ def main(argv=None) -> int:
     parser.add_argument("--variant", nargs="+", action="append", default=[],
                         metavar=("NAME", "KEY=VALUE"),
                         help="a variant: its name, then config overrides (repeatable)")
-    parser.add_argument("--table", action="store_true",
-                        help="print the table of the runs already recorded; train nothing")
-    parser.add_argument("--out", help="results file (default: benchmarks/results/"
-                        "variants-PRESET.json)")
+    add_results_arguments(parser, "variants-PRESET")
     args = parser.parse_args(argv)
     variants = {"preset": []}
     for name, *overrides in args.variant:

@@ -22,6 +22,14 @@ def default_path(name: str) -> str:
     return os.path.join(RESULTS, f"{name}.json")
 
 
+def add_results_arguments(parser, name: str) -> None:
+    """The options every resumable benchmark has: `--table` (print the recorded runs' table,
+    train nothing) and `--out` (the results file; default benchmarks/results/NAME.json)."""
+    parser.add_argument("--table", action="store_true",
+                        help="print the table of the runs already recorded; train nothing")
+    parser.add_argument("--out", help=f"results file (default: benchmarks/results/{name}.json)")
+
+
 def mean_spread(values, spread: str = "std") -> list[float]:
     """[mean, spread] over seeds: spread "std" (sample standard deviation) or "sem" (standard
     error of the mean); 0 for a single value."""

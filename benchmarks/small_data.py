@@ -32,7 +32,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import RunsFile, default_path, mean_spread  # benchmarks/runs.py
+from runs import RunsFile, add_results_arguments, default_path, mean_spread  # benchmarks/runs.py
 from timed import train_for  # benchmarks/timed.py
 
 # Each row: config overrides on top of the preset. ADA moves p by up to 1 per 100k images here
@@ -117,10 +117,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--minutes", type=float, default=4.0, help="wall time per run")
     parser.add_argument("--preset", default="fmnist-dcgan")
-    parser.add_argument("--table", action="store_true",
-                        help="print the table of the runs already recorded; train nothing")
-    parser.add_argument("--out", help="results file (default: "
-                        "benchmarks/results/small-data-PRESET.json)")
+    add_results_arguments(parser, "small-data-PRESET")
     args = parser.parse_args(argv)
     results = RunsFile(args.out or default_path(f"small-data-{args.preset}"), summarise)
     evaluators = {}

@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import RunsFile, default_path, mean_spread  # benchmarks/runs.py
+from runs import RunsFile, add_results_arguments, default_path, mean_spread  # benchmarks/runs.py
 
 ROWS = {
     "vae": [],
@@ -159,10 +159,7 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", default="digits-vae")
     parser.add_argument("--nll-samples", type=int, default=1000, help="importance samples K")
     parser.add_argument("--test-examples", type=int, help="first N test images (default: all)")
-    parser.add_argument("--table", action="store_true",
-                        help="print the table of the runs already recorded; train nothing")
-    parser.add_argument("--out", help="results file (default: "
-                        "benchmarks/results/vae-depth-PRESET.json)")
+    add_results_arguments(parser, "vae-depth-PRESET")
     args = parser.parse_args(argv)
     results = RunsFile(args.out or default_path(f"vae-depth-{args.preset}"), summarise)
     for seed in [] if args.table else args.seeds:
