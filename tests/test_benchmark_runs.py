@@ -39,3 +39,40 @@ def test_mean_spread():
     assert mean_spread([5.0]) == [5.0, 0.0]
     with pytest.raises(ValueError, match="spread must be"):
         mean_spread([1.0, 2.0], "var")
+
+
+def test_tables_group_runs_and_average_over_seeds():
+    """The conditional and preset-variant tables: one row per preset/variant, mean ± spread over
+    its seeds (checked against `statistics`), the real-vs-real baseline last."""
+    import argparse
+
+    import conditional
+    import preset_variants
+    from runs import add_results_arguments
+
+    base = {k: 0.5 for k in conditional.METRICS}
+    runs = [{"preset": p, "seed": s, "minutes": 6.0, "steps": 100 * (s + 1), "baseline": base,
+             **{k: fd + s for k in conditional.METRICS}}
+            for p, fd in (("fmnist-cgan", 1.0), ("fmnist-biggan", 3.0)) for s in (0, 1, 2)]
+    table = conditional.summarise(runs)
+    assert [e["preset"] for e in table] == ["fmnist-biggan", "fmnist-cgan"]
+    assert table[1]["frechet_distance"] == [2.0, statistics.stdev([1.0, 2.0, 3.0])]
+    assert table[1]["steps"] == 200 and table[1]["seeds"] == 3
+    lines = conditional.markdown(runs).splitlines()
+    assert lines[2].startswith("| fmnist-biggan | 6 | 3 | 200 | 4.00 ± 1.00 |")
+    assert lines[-1].startswith("| real vs real | – | – | – | 0.50 |")
+
+    runs = [{"variant": v, "overrides": o, "seed": s, "wall_s": 60.0, "baseline": base,
+             "frechet_distance": fd + s, "kid": 0.1, "precision": 0.5, "recall": 0.5}
+            for v, o, fd in (("preset", [], 10.0), ("ema", ["model.ema_decay=0.999"], 9.0))
+            for s in (0, 2)]
+    table = preset_variants.summarise(runs)
+    assert [e["variant"] for e in table] == ["preset", "ema"]  # the order they were run in
+    # standard error: stdev([9, 11]) / sqrt(2) = 1
+    assert table[1]["frechet_distance"] == pytest.approx([10.0, 1.0])
+    assert "| ema | model.ema_decay=0.999 | 2 | 60 | 10.000 ± 1.000 |" in \
+        preset_variants.markdown(runs)
+
+    parser = argparse.ArgumentParser()
+    add_results_arguments(parser, "x")
+    assert vars(parser.parse_args(["--table"])) == {"table": True, "out": None}
