@@ -34,7 +34,8 @@ def train_for(preset: str, overrides: list[str], seed: int, seconds: float):
         t = cfg.training
         model = family.build(cfg, source.info, {"steps_per_execution": t.steps_per_execution},
                              total_steps=cfg.epochs * cfg.steps_per_epoch)
-        ds = data.load(source, "train", batch_size=cfg.batch_size, seed=seed)
+        ds = data.load(source, "train", batch_size=cfg.batch_size, seed=seed,
+                       labels=cfg.data.labels)
         start = time.perf_counter()
 
         class Budget(keras.callbacks.Callback):
