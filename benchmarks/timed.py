@@ -11,11 +11,10 @@ import os
 import time
 
 
-def train_for(preset: str, overrides: list[str], seed: int, seconds: float):
-    """Build the preset (with config `overrides`) and fit it until `seconds` of wall time are
-    spent (checked after every execution of `steps_per_execution` steps, so a run ends within
-    one execution of the budget). Returns (cfg, model, source, run) with `run` the facts to
-    record: dtype, cpus, steps, wall_s and the last value of the ADA logs where they exist."""
+def build(preset: str, overrides: list[str], seed: int):
+    """The preset's model (with config `overrides`), built as `tfgen train` builds it, in the
+    preset's precision (the global policy stays set: reset it to float32 when done). Returns
+    (cfg, model, source, train dataset, precision)."""
     import keras
     import tensorflow as tf
 
@@ -27,15 +26,24 @@ def train_for(preset: str, overrides: list[str], seed: int, seconds: float):
     if precision == "auto":
         precision, _ = distribute.auto_precision(tf.distribute.get_strategy())
     keras.mixed_precision.set_global_policy(precision)
+    keras.utils.set_random_seed(seed)
+    source = data.source(cfg.data, seed=seed)
+    model = families.for_config(cfg).build(
+        cfg, source.info, {"steps_per_execution": cfg.training.steps_per_execution},
+        total_steps=cfg.epochs * cfg.steps_per_epoch)
+    ds = data.load(source, "train", batch_size=cfg.batch_size, seed=seed, labels=cfg.data.labels)
+    return cfg, model, source, ds, precision
+
+
+def train_for(preset: str, overrides: list[str], seed: int, seconds: float):
+    """Build the preset (with config `overrides`) and fit it until `seconds` of wall time are
+    spent (checked after every execution of `steps_per_execution` steps, so a run ends within
+    one execution of the budget). Returns (cfg, model, source, run) with `run` the facts to
+    record: dtype, cpus, steps, wall_s and the last value of the ADA logs where they exist."""
+    import keras
+
     try:
-        keras.utils.set_random_seed(seed)
-        source = data.source(cfg.data, seed=seed)
-        family = families.for_config(cfg)
-        t = cfg.training
-        model = family.build(cfg, source.info, {"steps_per_execution": t.steps_per_execution},
-                             total_steps=cfg.epochs * cfg.steps_per_epoch)
-        ds = data.load(source, "train", batch_size=cfg.batch_size, seed=seed,
-                       labels=cfg.data.labels)
+        cfg, model, source, ds, precision = build(preset, overrides, seed)
         start = time.perf_counter()
 
         class Budget(keras.callbacks.Callback):

@@ -23,10 +23,18 @@ def _images(shape, seed=0):
 
 
 def test_probability_zero_is_the_identity():
+    """At p = 0 (where ADA starts) the pipeline gives the images and their gradient exactly
+    (bilinear weights 1 and 0, identity colour matrix): a model with ADA at p = 0 trains as one
+    without it."""
     x = _images((4, 8, 8, 3))
     u = tf.random.stateless_uniform([4, ada.NUM_RANDOM], seed=[0, 1])
-    out = ada.augment(x, tf.constant(0.0), u, ada.parse_ops("blit,geom,color,cutout"))
+    weights = tf.random.stateless_normal(x.shape, seed=[2, 3])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = ada.augment(x, tf.constant(0.0), u, ada.parse_ops("blit,geom,color,cutout"))
+        loss = tf.reduce_sum(out * weights)
     np.testing.assert_array_equal(out.numpy(), x.numpy())
+    np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), weights.numpy())
 
 
 def test_blit_operations_move_pixels_exactly():

@@ -1,0 +1,96 @@
+"""What a preset's options cost per training step: steps/s of the preset and of variants of its
+config, all built in one process and timed in turn, so the machine's drifts and speed levels hit
+every variant alike.
+
+    python benchmarks/step_cost.py --preset fmnist-dcgan \\
+        --variant ada model.ada=blit,geom,color --variant bcr model.consistency=10 \\
+        [--steps 100] [--repeats 3] [--out FILE]
+
+Each variant is built as `tfgen train` builds it (`benchmarks/timed.py`), warmed up (tracing),
+then `fit` for --steps steps per timing; the variants take turns within each repeat (the order
+rotating) and the median steps/s over repeats is reported with its ratio to the preset. The ADA
+variants also report p at the end (ADA starts at p = 0: this measures its pipeline's cost
+before it augments anything). Results: benchmarks/results/step-cost-PRESET.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from runs import default_path  # benchmarks/runs.py
+from timed import build  # benchmarks/timed.py
+
+
+def measure(preset, variants: dict, steps: int, repeats: int) -> dict:
+    import keras
+
+    built = {}
+    try:
+        for name, overrides in variants.items():
+            cfg, model, _, ds, precision = build(preset, overrides, seed=0)
+            warm = 2 * cfg.training.steps_per_execution
+            model.fit(ds, epochs=1, steps_per_epoch=warm, verbose=0)  # tracing
+            built[name] = (model, ds)
+        rates = {name: [] for name in variants}
+        names = list(variants)
+        for r in range(repeats):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                model, ds = built[name]
+                start = time.perf_counter()
+                model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
+                rates[name].append(steps / (time.perf_counter() - start))
+                print(f"repeat {r}: {name} {rates[name][-1]:.2f} steps/s", flush=True)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    base = statistics.median(rates[names[0]])
+    out = {"preset": preset, "dtype": precision, "steps": steps, "repeats": repeats,
+           "cpus": len(os.sched_getaffinity(0)), "variants": {}}
+    for name in names:
+        model = built[name][0]
+        median = statistics.median(rates[name])
+        out["variants"][name] = {
+            "overrides": variants[name], "steps_per_s": rates[name], "median": median,
+            "relative": median / base,
+            **({"ada_p": float(model.ada_probability.value.numpy())}
+               if hasattr(model, "ada_probability") else {})}
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="fmnist-dcgan")
+    parser.add_argument("--variant", nargs="+", action="append", default=[],
+                        metavar=("NAME", "KEY=VALUE"),
+                        help="a variant: its name, then config overrides (repeatable)")
+    parser.add_argument("--steps", type=int, default=100, help="steps per timing")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", help="results file (default: benchmarks/results/"
+                        "step-cost-PRESET.json)")
+    args = parser.parse_args(argv)
+    variants = {"preset": []}
+    for name, *overrides in args.variant:
+        if name in variants or "=" in name:
+            parser.error(f"--variant {name!r}: give each variant a new name before its overrides")
+        variants[name] = overrides
+    result = measure(args.preset, variants, args.steps, args.repeats)
+    path = args.out or default_path(f"step-cost-{args.preset}")
+    with open(path, "w") as fh:
+        json.dump(result, fh, indent=1)
+    print("| variant | overrides | steps/s (median) | relative to the preset |")
+    print("| --- | --- | --- | --- |")
+    for name, v in result["variants"].items():
+        p = f" (p = {v['ada_p']:.4f} at the end)" if "ada_p" in v else ""
+        print(f"| {name} | {' '.join(v['overrides']) or '–'} | {v['median']:.2f} | "
+              f"{v['relative']:.2f}{p} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
