@@ -7,7 +7,8 @@ every variant alike.
         [--steps 100] [--repeats 3] [--out FILE]
 
 Each variant is built as `tfgen train` builds it (`benchmarks/timed.py`), warmed up (tracing),
-then `fit` for --steps steps per timing; the variants take turns within each repeat (the order
+then `fit` for --steps steps per timing, timed from the end of its first execution to the end
+of its last (the input pipeline's start excluded); the variants take turns within each repeat (the order
 rotating) and the median steps/s over repeats is reported with its ratio to the preset. The ADA
 variants also report p at the end (ADA starts at p = 0: this measures its pipeline's cost
 before it augments anything). Results: benchmarks/results/step-cost-PRESET.json.
@@ -28,6 +29,29 @@ from runs import default_path  # benchmarks/runs.py
 from timed import build  # benchmarks/timed.py
 
 
+class _TimerBase:
+    """Times the executions inside one `fit`: steps/s from the end of its first execution to the
+    end of its last, so neither the input pipeline's start nor the first execution counts."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+    def rate(self, model) -> float:
+        spe = int(getattr(model, "steps_per_execution", 1) or 1)
+        return (len(self.times) - 1) * spe / (self.times[-1] - self.times[0])
+
+
+def Timer():
+    import keras
+
+    class _Timer(_TimerBase, keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times = []
+
+    return _Timer()
+
+
 def measure(preset, variants: dict, steps: int, repeats: int) -> dict:
     import keras
 
@@ -43,9 +67,9 @@ def measure(preset, variants: dict, steps: int, repeats: int) -> dict:
         for r in range(repeats):
             for name in names[r % len(names):] + names[:r % len(names)]:
                 model, ds = built[name]
-                start = time.perf_counter()
-                model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0)
-                rates[name].append(steps / (time.perf_counter() - start))
+                timer = Timer()
+                model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer])
+                rates[name].append(timer.rate(model))
                 print(f"repeat {r}: {name} {rates[name][-1]:.2f} steps/s", flush=True)
     finally:
         keras.mixed_precision.set_global_policy("float32")
