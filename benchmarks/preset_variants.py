@@ -21,7 +21,14 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import RunsFile, add_results_arguments, default_path, mean_spread  # benchmarks/runs.py
+from runs import (
+    RunsFile,
+    add_results_arguments,
+    add_variant_argument,
+    default_path,
+    mean_spread,  # benchmarks/runs.py
+    parse_variants,
+)
 
 METRICS = ("frechet_distance", "kid", "precision", "recall")
 
@@ -69,20 +76,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="digits-dcgan")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--variant", nargs="+", action="append", default=[],
-                        metavar=("NAME", "KEY=VALUE"),
-                        help="a variant: its name, then config overrides (repeatable)")
+    add_variant_argument(parser)
     add_results_arguments(parser, "variants-PRESET")
     args = parser.parse_args(argv)
-    variants = {"preset": []}
-    for name, *overrides in args.variant:
-        if name in variants or "=" in name:
-            parser.error(f"--variant {name!r}: give each variant a new name before its "
-                         "overrides")
-        variants[name] = overrides
+    chosen = parse_variants(parser, args.variant)
     results = RunsFile(args.out or default_path(f"variants-{args.preset}"), summarise)
     for seed in [] if args.table else args.seeds:
-        for name, overrides in variants.items():
+        for name, overrides in chosen.items():
             if not results.done(variant=name, seed=seed):
                 results.add(one_run(args.preset, name, overrides, seed))
     print(markdown(results.runs))

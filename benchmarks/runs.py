@@ -30,6 +30,25 @@ def add_results_arguments(parser, name: str) -> None:
     parser.add_argument("--out", help=f"results file (default: benchmarks/results/{name}.json)")
 
 
+def add_variant_argument(parser) -> None:
+    """`--variant NAME KEY=VALUE...` (repeatable): a named set of config overrides."""
+    parser.add_argument("--variant", nargs="+", action="append", default=[],
+                        metavar=("NAME", "KEY=VALUE"),
+                        help="a variant: its name, then config overrides (repeatable)")
+
+
+def parse_variants(parser, given) -> dict[str, list[str]]:
+    """{name: overrides} of the `--variant` options, the preset itself ("preset": no
+    overrides) first; a repeated name or a missing one is a parser error."""
+    out = {"preset": []}
+    for name, *overrides in given:
+        if name in out or "=" in name:
+            parser.error(f"--variant {name!r}: give each variant a new name before its "
+                         "overrides")
+        out[name] = overrides
+    return out
+
+
 def mean_spread(values, spread: str = "std") -> list[float]:
     """[mean, spread] over seeds: spread "std" (sample standard deviation) or "sem" (standard
     error of the mean); 0 for a single value."""

@@ -8,10 +8,10 @@ every variant alike.
 
 Each variant is built as `tfgen train` builds it (`benchmarks/timed.py`), warmed up (tracing),
 then `fit` for --steps steps per timing, timed from the end of its first execution to the end
-of its last (the input pipeline's start excluded); the variants take turns within each repeat (the order
-rotating) and the median steps/s over repeats is reported with its ratio to the preset. The ADA
-variants also report p at the end (ADA starts at p = 0: this measures its pipeline's cost
-before it augments anything). Results: benchmarks/results/step-cost-PRESET.json.
+of its last (the input pipeline's start excluded); the variants take turns within each repeat
+(the order rotating) and the median steps/s over repeats is reported with its ratio to the
+preset. The ADA variants also report p at the end (ADA starts at p = 0: this measures its
+pipeline's cost before it augments anything). Results: benchmarks/results/step-cost-PRESET.json.
 """
 
 from __future__ import annotations
@@ -25,31 +25,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import default_path  # benchmarks/runs.py
+from runs import add_variant_argument, default_path, parse_variants  # benchmarks/runs.py
 from timed import build  # benchmarks/timed.py
-
-
-class _TimerBase:
-    """Times the executions inside one `fit`: steps/s from the end of its first execution to the
-    end of its last, so neither the input pipeline's start nor the first execution counts."""
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter())
-
-    def rate(self, model) -> float:
-        spe = int(getattr(model, "steps_per_execution", 1) or 1)
-        return (len(self.times) - 1) * spe / (self.times[-1] - self.times[0])
-
-
-def Timer():
-    import keras
-
-    class _Timer(_TimerBase, keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.times = []
-
-    return _Timer()
 
 
 def measure(preset, variants: dict, steps: int, repeats: int) -> dict:
@@ -61,15 +38,19 @@ def measure(preset, variants: dict, steps: int, repeats: int) -> dict:
             cfg, model, _, ds, precision = build(preset, overrides, seed=0)
             warm = 2 * cfg.training.steps_per_execution
             model.fit(ds, epochs=1, steps_per_epoch=warm, verbose=0)  # tracing
-            built[name] = (model, ds)
+            built[name] = (model, ds, cfg.training.steps_per_execution)
         rates = {name: [] for name in variants}
         names = list(variants)
         for r in range(repeats):
             for name in names[r % len(names):] + names[:r % len(names)]:
-                model, ds = built[name]
-                timer = Timer()
+                model, ds, spe = built[name]
+                # steps/s from the end of the first execution to the end of the last: neither
+                # the input pipeline's start nor the first execution counts
+                ends = []
+                timer = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs,
+                                                       ends=ends: ends.append(time.perf_counter()))
                 model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer])
-                rates[name].append(timer.rate(model))
+                rates[name].append((len(ends) - 1) * spe / (ends[-1] - ends[0]))
                 print(f"repeat {r}: {name} {rates[name][-1]:.2f} steps/s", flush=True)
     finally:
         keras.mixed_precision.set_global_policy("float32")
@@ -90,20 +71,14 @@ def measure(preset, variants: dict, steps: int, repeats: int) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="fmnist-dcgan")
-    parser.add_argument("--variant", nargs="+", action="append", default=[],
-                        metavar=("NAME", "KEY=VALUE"),
-                        help="a variant: its name, then config overrides (repeatable)")
+    add_variant_argument(parser)
     parser.add_argument("--steps", type=int, default=100, help="steps per timing")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", help="results file (default: benchmarks/results/"
                         "step-cost-PRESET.json)")
     args = parser.parse_args(argv)
-    variants = {"preset": []}
-    for name, *overrides in args.variant:
-        if name in variants or "=" in name:
-            parser.error(f"--variant {name!r}: give each variant a new name before its overrides")
-        variants[name] = overrides
-    result = measure(args.preset, variants, args.steps, args.repeats)
+    chosen = parse_variants(parser, args.variant)
+    result = measure(args.preset, chosen, args.steps, args.repeats)
     path = args.out or default_path(f"step-cost-{args.preset}")
     with open(path, "w") as fh:
         json.dump(result, fh, indent=1)

@@ -64,11 +64,11 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
     return result
 
 
-def truncation_sweep(model, source, psis, path: str | None, title: str, split: str = "test",
+def truncation_sweep(model, source, psis, path: str, title: str, split: str = "test",
                      num: int | None = None, seed: int = 0, features: str | None = None,
                      progress: bool = True) -> list[dict]:
     """Sample metrics of `model` at each truncation ψ in `psis` (then without truncation, for
-    reference): printed as a table, drawn against ψ as the PNG `path` (None: no picture), and
+    reference): printed as a table, drawn against ψ as the PNG `path`, and
     returned as rows {"truncation": ψ or None, metric: value}."""
     from tfgen.callbacks import images
     from tfgen.metrics.evaluation import Evaluator
@@ -92,7 +92,7 @@ def truncation_sweep(model, source, psis, path: str | None, title: str, split: s
     print("\n".join("  ".join(c.rjust(w) for c, w in zip(t, widths)) for t in table))
     shown = [k for k in ("frechet_distance", "precision", "recall", "modes_covered",
                          "high_quality", "reverse_kl") if k in names]
-    if shown and path:
+    if shown:
         picture = images.line_plot(psis, {k: [r[k] for r in rows[:-1]] for k in shown},
                                    xlabel="truncation ψ (smaller: less diverse)",
                                    title=title,
