@@ -47,6 +47,10 @@ ROWS = {
                                  "model.iw_samples=5"],
 }
 DEFAULT_ROWS = list(ROWS)[:9]  # the table; the last rows are combinations to try
+# Each row again with an exponential moving average of the weights (decay 0.99), which the
+# validation, the best-epoch choice and the test scores then use.
+ROWS.update({f"{row}+ema": [*options, "model.ema_decay=0.99"]
+             for row, options in list(ROWS.items())})
 
 
 def gradient_variance(model, x, estimator: str, draws: int = 50) -> float:

@@ -535,6 +535,10 @@ class VAEModelConfig:
     estimator: str = param("standard", choices=ESTIMATORS,
                            help="encoder gradient: standard or dreg (doubly reparameterised, "
                            "IWAE training)")
+    ema_decay: float | None = param(
+        None, min=0.0, max=0.99999,
+        help="EMA of all the VAE's weights, used for validation, evaluation and sampling "
+        "(None: off)")
 
 
 @dataclasses.dataclass

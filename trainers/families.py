@@ -42,7 +42,7 @@ class Family:
     name: str
     config: type[RunConfig]
     model: type
-    files: tuple[str, ...]  # what `export` writes into the run directory
+    network: str  # the stand-alone network `export` saves beside model.keras
     endpoints: str  # the SavedModel's signatures, as `tfgen export` reports them
 
     @property
@@ -60,9 +60,17 @@ class Family:
         """After training (e.g. fit an ex-post density); returns what to record, or None."""
         return None
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """What `export` writes into the run directory."""
+        return ("model.keras", f"{self.network}.keras")
+
     def export(self, model, run_dir: str) -> None:
-        """`model.keras` and the family's stand-alone network(s)."""
+        """`model.keras` (live and averaged weights) and the stand-alone network, with the
+        averaged weights when EMA is on."""
         save_model(model, os.path.join(run_dir, "model.keras"))
+        with model.exported_weights():
+            save_model(getattr(model, self.network), os.path.join(run_dir, f"{self.network}.keras"))
 
     def default_metric(self, kind: str) -> str:
         """The evaluation metric that selects the best epoch for data of `kind`."""
@@ -84,7 +92,7 @@ class Family:
 
 class GANFamily(Family):
     name, config, model = "gan", GANConfig, GAN
-    files = ("model.keras", "generator.keras")
+    network = "generator"
     endpoints = "sample(seed, num, labels)"
 
     def batches_per_step(self, cfg: GANConfig) -> int:
@@ -125,16 +133,10 @@ class GANFamily(Family):
         )
         return gan
 
-    def export(self, model, run_dir: str) -> None:
-        """`model.keras` and `generator.keras` (EMA weights when enabled)."""
-        super().export(model, run_dir)
-        with model.averaged_generator() as generator:
-            save_model(generator, os.path.join(run_dir, "generator.keras"))
-
 
 class VAEFamily(Family):
     name, config, model = "vae", VAEConfig, VAE
-    files = ("model.keras", "decoder.keras")
+    network = "decoder"
     endpoints = "sample(seed, num, labels), encode(x, labels), decode(z, labels)"
 
     @staticmethod
@@ -166,7 +168,8 @@ class VAEFamily(Family):
         vae = VAE(encoder, decoder, latent_dim=m.latent_dim, likelihood=likelihood,
                   num_classes=info.num_classes if m.conditional else None, seed=cfg.seed,
                   expost_components=m.expost_components, prior=m.prior,
-                  pseudo_inputs=m.pseudo_inputs if m.prior == "vamp" else 0, **latent)
+                  pseudo_inputs=m.pseudo_inputs if m.prior == "vamp" else 0,
+                  ema_decay=m.ema_decay, **latent)
         vae.compile(
             optimizer=optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,
             kl_schedule=m.kl_schedule, warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps,
@@ -183,11 +186,6 @@ class VAEFamily(Family):
 
         x, _ = source_arrays(source, "train", labels_required=False)
         return model.fit_expost(x, seed=cfg.seed)
-
-    def export(self, model, run_dir: str) -> None:
-        """`model.keras` and `decoder.keras`."""
-        super().export(model, run_dir)
-        save_model(model.decoder, os.path.join(run_dir, "decoder.keras"))
 
     def diagnostics(self, source, labels: bool) -> list:
         from tfgen.callbacks import LatentDiagnostics

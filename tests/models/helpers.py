@@ -1,4 +1,4 @@
-"""Tiny GANs for the model tests, and the dtype policy as a context."""
+"""Tiny GANs and VAEs for the model tests, their data, and the dtype policy as a context."""
 
 import contextlib
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from tfgen import data, networks
-from tfgen.models import GAN
+from tfgen.models import GAN, VAE
 
 
 @contextlib.contextmanager
@@ -56,3 +56,40 @@ def tiny_data(kind="mlp", batch_size=32, conditional=False, strategy=None, seed=
 
 def weights_of(model):
     return [np.array(keras.ops.convert_to_numpy(w)) for w in model.weights]
+
+
+LATENT, TOP, CONTEXT = 4, 3, 3
+
+
+def deep_vae(prior="normal", layers=1, flow=0, weights=None, seed=0, conv=False, ema_decay=None,
+             **compile_kwargs):
+    """A tiny VAE on 8x8 digits with the issue-17 parts chosen by the arguments."""
+    keras.utils.set_random_seed(seed)
+    ctx = CONTEXT if flow else 0
+    if conv:
+        enc = networks.conv_encoder((8, 8, 1), LATENT, width=8, context_dim=ctx)
+        dec = networks.conv_decoder(LATENT, (8, 8, 1), 17, width=8)
+    else:
+        enc = networks.mlp_encoder((8, 8, 1), LATENT, width=32, depth=1, context_dim=ctx)
+        dec = networks.mlp_decoder(LATENT, (8, 8, 1), 17, width=32, depth=1)
+    extra = networks.build_vae_latent_networks(
+        LATENT, top_latent_dim=TOP if layers == 2 else 0, top_width=16, flow_steps=flow,
+        flow_width=16, context_dim=ctx)
+    vae = VAE(enc, dec, LATENT, likelihood="categorical", prior=prior,
+              pseudo_inputs=7 if prior == "vamp" else 0, seed=seed, ema_decay=ema_decay,
+              **extra)
+    if weights is not None:
+        vae.set_weights(weights)
+    compile_kwargs.setdefault("optimizer", keras.optimizers.Adam(1e-3))
+    vae.compile(**compile_kwargs)
+    return vae
+
+
+def digits(batch=32, strategy=None, split="train"):
+    return data.load("digits", split=split, batch_size=batch, seed=0, pixel_range="unit",
+                     training=split == "train", strategy=strategy)
+
+
+def images_of(n=16):
+    x, _ = data.source("digits", pixel_range="unit").numpy("test")
+    return x[:n]

@@ -7,46 +7,12 @@ import pytest
 import tensorflow as tf
 from scipy import special, stats
 
-from tests.models.helpers import dtype_policy, weights_of
-from tfgen import data, networks
+from tests.models.helpers import LATENT, TOP, deep_vae, digits, dtype_policy, images_of, weights_of
+from tfgen import networks
 from tfgen.distribute import resolve_strategy
 from tfgen.models import VAE
 from tfgen.models.export import export_saved_model
 from tfgen.models.vae import log_mixture_prior
-
-LATENT, TOP, CONTEXT = 4, 3, 3
-
-
-def deep_vae(prior="normal", layers=1, flow=0, weights=None, seed=0, conv=False,
-             **compile_kwargs):
-    keras.utils.set_random_seed(seed)
-    ctx = CONTEXT if flow else 0
-    if conv:
-        enc = networks.conv_encoder((8, 8, 1), LATENT, width=8, context_dim=ctx)
-        dec = networks.conv_decoder(LATENT, (8, 8, 1), 17, width=8)
-    else:
-        enc = networks.mlp_encoder((8, 8, 1), LATENT, width=32, depth=1, context_dim=ctx)
-        dec = networks.mlp_decoder(LATENT, (8, 8, 1), 17, width=32, depth=1)
-    extra = networks.build_vae_latent_networks(
-        LATENT, top_latent_dim=TOP if layers == 2 else 0, top_width=16, flow_steps=flow,
-        flow_width=16, context_dim=ctx)
-    vae = VAE(enc, dec, LATENT, likelihood="categorical", prior=prior,
-              pseudo_inputs=7 if prior == "vamp" else 0, seed=seed, **extra)
-    if weights is not None:
-        vae.set_weights(weights)
-    compile_kwargs.setdefault("optimizer", keras.optimizers.Adam(1e-3))
-    vae.compile(**compile_kwargs)
-    return vae
-
-
-def digits(batch=32, strategy=None, split="train"):
-    return data.load("digits", split=split, batch_size=batch, seed=0, pixel_range="unit",
-                     training=split == "train", strategy=strategy)
-
-
-def images_of(n=16):
-    x, _ = data.source("digits", pixel_range="unit").numpy("test")
-    return x[:n]
 
 
 def np_log_normal(z, mean, log_var):
@@ -238,7 +204,8 @@ def test_dreg_two_layers_is_unbiased():
 
 
 CASES = {
-    "vamp+2 layers+iaf, iwae": dict(prior="vamp", layers=2, flow=2, iw_samples=2),
+    "vamp+2 layers+iaf, iwae, ema": dict(prior="vamp", layers=2, flow=2, iw_samples=2,
+                                        ema_decay=0.9),
     "2 layers, dreg": dict(layers=2, iw_samples=3, estimator="dreg"),
 }
 
@@ -286,11 +253,12 @@ def test_mixed_bfloat16_step_matches_float32():
 
 
 def test_save_load_sample_and_export(tmp_path):
-    vae = deep_vae("vamp", layers=2, flow=2, iw_samples=2)
+    vae = deep_vae("vamp", layers=2, flow=2, iw_samples=2, ema_decay=0.5)
     vae.fit(digits(), epochs=1, steps_per_epoch=2, verbose=0)
     vae.save(tmp_path / "vae.keras")
     loaded = keras.saving.load_model(tmp_path / "vae.keras", safe_mode=True)
     assert loaded.prior == "vamp" and loaded.hierarchical and loaded.flow is not None
+    assert loaded.ema_decay == 0.5
     assert loaded.noise_dim == TOP + LATENT + 1
     np.testing.assert_array_equal(vae.sample(10, seed=2), loaded.sample(10, seed=2))
     x = images_of(8)

@@ -103,11 +103,12 @@ def test_cvae_preset(tmp_path):
 
 
 DEEP = ["--set", "model.prior=vamp", "--set", "model.pseudo_inputs=20", "--set",
-        "model.top_latent_dim=4", "--set", "model.flow_steps=2", "--set", "model.iw_samples=2"]
+        "model.top_latent_dim=4", "--set", "model.flow_steps=2", "--set", "model.iw_samples=2",
+        "--set", "model.ema_decay=0.9"]
 
 
 # The plain case is -m slow (48 s): the deep one checkpoints every network the plain one has,
-# and more (pseudo-inputs, the second layer's networks, the flow).
+# and more (pseudo-inputs, the second layer's networks, the flow, the weight averages).
 @pytest.mark.parametrize("deep", [pytest.param(False, marks=pytest.mark.slow), True],
                          ids=["plain", "vamp+2 layers+iaf"])
 def test_vae_sigkill_then_resume_is_bit_identical(tmp_path, deep):

@@ -35,9 +35,8 @@ class GAN(GenerativeModel):
         num_classes: number of classes for a class-conditional GAN (None: unconditional).
         ema_decay: keep an exponential moving average of the generator's weights with this
             decay; `sample()` and the saved generator use the average (None: off). The decay
-            warms up as min(ema_decay, (1 + t) / (10 + t)) at step t (the `num_updates` rule of
-            `tf.train.ExponentialMovingAverage`), so a short run's average is not dominated by
-            the initial weights (decay 0.999 alone keeps e^-1 of them after 1,000 steps).
+            warms up as min(ema_decay, (1 + t) / (10 + t)) at step t (`update_averages`), so
+            a short run's average is not dominated by the initial weights.
         augment: differentiable augmentation policies for the discriminator's inputs, any of
             "color", "translation", "cutout" (comma-separated; images only), applied to every
             example (DiffAugment, Zhao et al. 2020).
@@ -100,7 +99,6 @@ class GAN(GenerativeModel):
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
         self.num_classes = num_classes
-        self.ema_decay = ema_decay
         self.augment = augment
         self.policies = augment_lib.parse_policies(augment)
         self.ada = ada
@@ -123,16 +121,7 @@ class GAN(GenerativeModel):
             self.ada_probability = state("ada_probability", self.ada_p)
             self.ada_sign_sum = state("ada_sign_sum", 0.0)
             self.ada_count = state("ada_count", 0.0)
-        self.ema_weights = []
-        if ema_decay is not None:
-            self.ema_weights = [
-                self.add_weight(
-                    shape=v.shape, dtype=v.dtype, trainable=False, name=f"ema_{i}",
-                    initializer=keras.initializers.Constant(keras.ops.convert_to_numpy(v)),
-                    aggregation="only_first_replica",
-                )
-                for i, v in enumerate(generator.trainable_weights)
-            ]
+        self.init_averages(ema_decay)
         self.built = True
 
     # -- Keras plumbing -----------------------------------------------------------------------
@@ -478,14 +467,6 @@ class GAN(GenerativeModel):
         chosen = tf.cast(rank < k, tf.float32) / tf.cast(k, tf.float32)
         return tf.stop_gradient(chosen[rid * n:(rid + 1) * n])
 
-    def _update_ema(self):
-        t = tf.cast(self.step.value, tf.float32)
-        decay = tf.minimum(tf.constant(self.ema_decay, tf.float32), (1.0 + t) / (10.0 + t))
-        for average, w in zip(self.ema_weights, self.generator.trainable_weights, strict=True):
-            value = tf.cast(w.value, tf.float32)
-            old = tf.cast(average.value, tf.float32)
-            average.assign(tf.cast(decay * old + (1.0 - decay) * value, average.dtype))
-
     def train_step(self, data):
         if self.conditional:
             if not isinstance(data, (tuple, list)) or len(data) != 2:
@@ -505,7 +486,7 @@ class GAN(GenerativeModel):
         if self.ada_ops:
             logs.update(self._adjust_ada())
         if self.ema_weights:
-            self._update_ema()
+            self.update_averages()
         self.step.assign_add(1)
         logs["weights_finite"] = self.all_finite(self.weights)
         return self.report(logs)
@@ -515,24 +496,15 @@ class GAN(GenerativeModel):
     @contextlib.contextmanager
     def averaged_generator(self):
         """Within the block, `self.generator` holds the EMA weights (when EMA is on)."""
-        if not self.ema_weights:
+        with self.averaged_weights():
             yield self.generator
-            return
-        live = [keras.ops.convert_to_numpy(w) for w in self.generator.trainable_weights]
-        for w, average in zip(self.generator.trainable_weights, self.ema_weights, strict=True):
-            w.assign(average)
-        try:
-            yield self.generator
-        finally:
-            for w, value in zip(self.generator.trainable_weights, live, strict=True):
-                w.assign(value)
+
+    def averaged_variables(self) -> list:
+        return self.generator.trainable_weights
 
     def generate(self, z, labels):
         inputs = z if labels is None else [z, labels]
         return tf.cast(self.generator(inputs, training=False), tf.float32)
-
-    def exported_weights(self):
-        return self.averaged_generator()
 
     def sample(
         self, num: int, seed: int = 0, labels=None, batch_size: int = 256, progress=None,

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen.losses.likelihoods import get_likelihood
-from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel, truncate
+from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel, on_averaged_weights, truncate
 
 KL_SCHEDULES = ("constant", "linear", "cyclical")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -121,6 +121,12 @@ class VAE(GenerativeModel):
         top_encoder, top_decoder: z1 -> [2·top_dim] and z2 -> [2·latent_dim] (e.g.
             `tfgen.networks.gaussian_mlp`) for a second stochastic layer; both or neither.
         flow: an IAF flow model ([z0, h] -> [z1, log|det|], `tfgen.networks.iaf_flow`).
+        ema_decay: keep an exponential moving average of all the VAE's trainable weights
+            (networks, pseudo-inputs) with this decay (None: off; the warm-up of
+            `update_averages`). Evaluation -- `evaluate` and so `fit`'s validation,
+            `log_likelihood`, `elbo`, `encode`/`decode`, `sample`, `fit_expost`, the export --
+            uses the averages; training updates the live weights. Polyak averaging of this
+            kind is standard in likelihood models (NVAE, VDVAE).
 
     Example:
 
@@ -142,7 +148,7 @@ class VAE(GenerativeModel):
     def __init__(self, encoder, decoder, latent_dim: int, likelihood="bernoulli",
                  num_classes: int | None = None, seed: int = 0, expost_components: int = 0,
                  prior: str = "normal", pseudo_inputs: int | None = None, top_encoder=None,
-                 top_decoder=None, flow=None, **kwargs):
+                 top_decoder=None, flow=None, ema_decay: float | None = None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.encoder = encoder
         self.decoder = decoder
@@ -190,6 +196,7 @@ class VAE(GenerativeModel):
             self.expost_means = weight((k, d), "expost_means")
             self.expost_scale_tril = weight((k, d, d), "expost_scale_tril")
             self.expost_fitted = weight((), "expost_fitted")
+        self.init_averages(ema_decay)
         self.built = True
 
     @property
@@ -298,7 +305,11 @@ class VAE(GenerativeModel):
             "expost_components": self.expost_components,
             "prior": self.prior,
             "pseudo_inputs": self.pseudo_inputs,
+            "ema_decay": self.ema_decay,
         }
+
+    def averaged_variables(self) -> list:
+        return self.trainable_weights
 
     def call(self, inputs, training: bool = False):
         """Reconstruction means: `inputs` is x, or [x, labels] for a conditional VAE."""
@@ -445,6 +456,8 @@ class VAE(GenerativeModel):
         variables = self.trainable_weights
         grads, terms, beta = self.loss_gradients(x, labels)
         grads = self.apply_gradients(self.optimizer, grads, variables)
+        if self.ema_weights:
+            self.update_averages()
         self.step.assign_add(1)
         logs = {k: self.all_sum(self.batch_loss(v)) for k, v in terms.items()}
         logs.update(kl_weight=beta, grad_norm=self.global_norm(grads),
@@ -483,6 +496,7 @@ class VAE(GenerativeModel):
 
     # -- inference ----------------------------------------------------------------------------
 
+    @on_averaged_weights
     def encode(self, x, labels=None) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and log-variance of q(z | x)."""
         mean, log_var = self._posterior(tf.convert_to_tensor(x, tf.float32),
@@ -490,6 +504,7 @@ class VAE(GenerativeModel):
                                         False)
         return mean.numpy(), log_var.numpy()
 
+    @on_averaged_weights
     def decode(self, z, labels=None) -> np.ndarray:
         """Mean of p(x | z)."""
         labels = None if labels is None else tf.constant(labels, tf.int32)
@@ -551,6 +566,7 @@ class VAE(GenerativeModel):
             archive.add_endpoint("sample_expost", sample_expost, input_signature=[
                 tf.TensorSpec([], tf.int64, "seed"), int_spec("num")])
 
+    @on_averaged_weights
     def reconstruct(self, x, labels=None) -> np.ndarray:
         """Mean of p(x | z = posterior mean)."""
         mean, _ = self.encode(x, labels)
@@ -563,6 +579,7 @@ class VAE(GenerativeModel):
         """Whether an ex-post density has been fitted (`fit_expost`)."""
         return bool(self.expost_components) and float(self.expost_fitted.numpy()) > 0
 
+    @on_averaged_weights
     def fit_expost(self, x, seed: int = 0, batch_size: int = 256) -> dict:
         """Fit the ex-post Gaussian mixture to the posterior means of `x` (the training data) by
         EM (scikit-learn, full covariances, k-means initialisation seeded by `seed`); returns
@@ -591,6 +608,7 @@ class VAE(GenerativeModel):
                            self.expost_log_weights, self.expost_means,
                            self.expost_scale_tril).numpy()
 
+    @on_averaged_weights
     def sample(self, num: int, seed: int = 0, labels=None, batch_size: int = 256,
                progress=None, sampler: str = "prior",
                truncation: float | None = None) -> np.ndarray:
@@ -615,6 +633,7 @@ class VAE(GenerativeModel):
                 progress(min(num, start + batch_size))
         return np.concatenate(out).astype(np.float32)
 
+    @on_averaged_weights
     def log_likelihood(self, x, labels=None, num_samples: int = 1000, chunk: int = 100,
                        seed: int = 0, batch_size: int = 256) -> np.ndarray:
         """Importance-sampled log p(x) per example (the IWAE bound with K = `num_samples`).
@@ -645,6 +664,7 @@ class VAE(GenerativeModel):
             total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
         return (total - math.log(num_samples)).numpy()
 
+    @on_averaged_weights
     def elbo(self, x, labels=None, seed: int = 0, batch_size: int = 256) -> np.ndarray:
         """Per-example ELBO, E_q[log p(x|z)] - KL(q(z|x) ‖ p(z)) from one posterior sample
         (stateless in `seed`; the KL in closed form where it has one, else the sample's
@@ -661,6 +681,7 @@ class VAE(GenerativeModel):
             out.append((bounds["log_px"][:, 0] - kl).numpy())
         return np.concatenate(out)
 
+    @on_averaged_weights
     def kl_per_dimension(self, x, labels=None) -> np.ndarray:
         """Mean KL(q0(z1_d | x) ‖ N(0, 1)) per latent dimension over `x` (the encoder's
         Gaussian against the standard normal: the exact KL of the plain VAE, a diagnostic of
@@ -672,6 +693,7 @@ class VAE(GenerativeModel):
         """Latent dimensions with Cov_x(E_q[z_d]) > threshold (Burda et al. 2016), of z1."""
         return self.active_units_per_layer(x, labels, threshold)[0]
 
+    @on_averaged_weights
     def active_units_per_layer(self, x, labels=None, threshold: float = 0.01) -> list[int]:
         """Active units of each stochastic layer: z1 by the encoder's means (before any flow),
         z2 by the means of q(z2 | z1 = those means)."""
