@@ -9,9 +9,10 @@ are NLL / (784 ln 2).)
 
 A plain `fit` script over tfgen's library objects: the preset's networks, optimiser and batch
 (digits-vae: the small conv VAE, 17-level categorical pixels, batch 100), each row's model
-options on top, epochs of the preset's steps until the wall-time budget is spent or validation
-ELBO has not improved for the preset's patience; the epoch with the best validation ELBO is kept
-(PROTOCOLS.md section 2) and scored on the test split: NLL by importance sampling with
+options on top, epochs of the preset's steps until the wall-time budget is spent or the
+validation bound (`val_bound`: the IWAE bound for the IWAE rows, else the ELBO) has not improved
+for the preset's patience; the epoch with the best validation bound is kept and scored on the
+test split: NLL by importance sampling with
 K = 1,000 and the ELBO. For the IWAE rows, the inference network's gradient variance under the
 standard and the DReG estimator is measured on the trained model (100 test images, 50 noise
 draws: Σ over the encoder's weights of the per-weight variance). Results are appended to
@@ -87,12 +88,12 @@ def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None) ->
     train = data.load(source, "train", batch_size=cfg.batch_size, seed=seed)
     val = data.load(source, "val", batch_size=cfg.batch_size, seed=seed, training=False)
     start = time.perf_counter()
-    best = {"elbo": -np.inf, "epoch": 0, "weights": None}
+    best = {"bound": -np.inf, "epoch": 0, "weights": None}
 
     class Select(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if logs["val_elbo"] > best["elbo"]:
-                best.update(elbo=float(logs["val_elbo"]), epoch=epoch + 1,
+            if logs["val_bound"] > best["bound"]:
+                best.update(bound=float(logs["val_bound"]), epoch=epoch + 1,
                             weights=self.model.get_weights())
             over = time.perf_counter() - start > seconds
             if over or epoch + 1 - best["epoch"] >= (cfg.patience or 10**9):

@@ -47,7 +47,8 @@ class Family:
 
     @property
     def validates(self) -> bool:
-        """Whether a validation split selects the best epoch (by validation ELBO)."""
+        """Whether a validation split selects the best epoch (by the validation bound: the
+        IWAE bound for IWAE-trained VAEs, else the ELBO)."""
         return self.model.has_likelihood
 
     def batches_per_step(self, cfg) -> int:

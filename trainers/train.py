@@ -297,8 +297,8 @@ class Callbacks:
             e = cfg.evaluation
             best = callbacks.BestEpoch(best_path, f"eval_{metric}", DIRECTIONS[metric],
                                        patience=e.patience, target=e.target, every=e.every)
-        elif family.validates and "val" in source.info.splits:  # best epoch by val ELBO
-            best = callbacks.BestEpoch(best_path, "val_elbo", "max",
+        elif family.validates and "val" in source.info.splits:  # best epoch by the val bound
+            best = callbacks.BestEpoch(best_path, "val_bound", "max",
                                        patience=family.patience(cfg))
         checkpointer = callbacks.Checkpointer(ckpt_dir, model, every=cfg.training.checkpoint_every,
                                               extra=best.state() if best is not None else None)

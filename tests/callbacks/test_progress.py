@@ -77,7 +77,7 @@ def test_train_console_fits_120_columns(tmp_path):
     assert lines[at + 2].startswith("tfgen: plan: 2 epochs x 5 steps, batch 100") and (
         "default strategy (1 replica)" in lines[at + 2])
     epochs = [ln for ln in lines if ln.startswith("tfgen: epoch ")]
-    assert len(epochs) == 2 and "val_elbo " in epochs[0] and " left " in epochs[0]
+    assert len(epochs) == 2 and "val_bound " in epochs[0] and " left " in epochs[0]
     too_long = [ln for ln in lines if len(ln) > 120 and str(tmp_path) not in ln]
     assert not too_long, too_long
     assert proc.stdout == ""

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy import special
 
 from tests.models.helpers import dtype_policy, weights_of
 from tfgen import data, networks
@@ -60,6 +61,7 @@ def test_train_step_reports_elbo_terms():
     assert h["elbo"] == pytest.approx(h["reconstruction"] - h["kl"], rel=1e-5)
     assert h["kl_weight"] == pytest.approx(0.5 * 3 / 4)  # step 3 of a 4-step warm-up, β = 0.5
     assert h["loss"] == pytest.approx(-(h["reconstruction"] - h["kl_weight"] * h["kl"]), rel=1e-5)
+    assert h["bound"] == h["elbo"]  # K = 1: the bound is the ELBO, whatever β
 
 
 def test_free_bits_floor_the_kl_term():
@@ -105,6 +107,15 @@ def test_iwae_training_objective():
     # The IWAE loss is a tighter bound than the ELBO: -loss >= elbo on average.
     assert -h["loss"][-1] >= h["elbo"][-1] - 1.0
     assert h["kl_weight"][-1] == 1.0
+    assert h["bound"][-1] == pytest.approx(-h["loss"][-1], rel=1e-6)  # selection watches it
+    # Validation reports the same bound: its K = 5 log-mean-exp of the weights, per example.
+    x, _ = data.source("digits", pixel_range="unit").numpy("val")
+    val = vae.evaluate(digits(batch=350, split="val", training=False), verbose=0,
+                       return_dict=True)
+    eps = vae.normal(350, [5, 4], 1)  # the validation step's noise at the model's step
+    log_w = vae._bounds(tf.constant(x), None, eps, False)["log_w"].numpy()
+    reference = special.logsumexp(log_w, axis=1) - np.log(5)
+    assert val["bound"] == pytest.approx(reference.mean(), rel=1e-5)
 
 
 @pytest.mark.parametrize("conditional,conv", [(False, False), (True, True)])

@@ -152,13 +152,17 @@ def test_elbo_bounds_and_iwae_tightening_for_every_variant():
 
 
 def encoder_gradients(vae, x, estimator, steps):
+    """Per draw: the gradients of every inference network's weights (the encoder's and, with
+    two layers, q(z2|z1)'s), flattened, and the loss."""
     vae.estimator = estimator
+    inference = {id(w) for w in vae._inference_weights()}
     out = []
     for step in steps:
         vae.step.assign(step)
         grads, terms, _ = vae.loss_gradients(tf.constant(x), None)
-        out.append((np.concatenate([g.numpy().ravel() for g in grads[:len(
-            vae.encoder.trainable_weights)]]), float(tf.reduce_mean(terms["loss"]))))
+        out.append((np.concatenate([g.numpy().ravel() for g, w in zip(
+            grads, vae.trainable_weights, strict=True) if id(w) in inference]),
+            float(tf.reduce_mean(terms["loss"]))))
     return np.array([g for g, _ in out]), [v for _, v in out]
 
 

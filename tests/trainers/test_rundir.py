@@ -83,7 +83,7 @@ def test_callback_order(tmp_path):
     assert order == [callbacks.NonFiniteGuard, callbacks.Preemption, callbacks.BestEpoch,
                      callbacks.TensorBoardLogger, train.EpochRecorder, callbacks.ProgressLogger,
                      callbacks.Checkpointer]
-    assert cbs.best.monitor == "val_elbo"
+    assert cbs.best.monitor == "val_bound"
     logger = cbs.ordered[3]
     assert [type(d) for d in logger.diagnostics] == [callbacks.LatentDiagnostics]
 

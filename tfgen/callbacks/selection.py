@@ -23,14 +23,15 @@ class BestEpoch(keras.callbacks.Callback):
 
     Args:
         path: weights file (`.weights.h5`) of the best epoch.
-        monitor: the logged value to watch, e.g. "val_elbo" or "eval_frechet_distance".
+        monitor: the logged value to watch, e.g. "val_bound" (a VAE's validation bound: IWAE or
+            ELBO) or "eval_frechet_distance".
         mode: "max" or "min".
         patience: checks without improvement before stopping (None: never stop).
         target: stop once the best value is at least (max) or at most (min) this.
         every: epochs between checks (an `Evaluation` callback's `every`).
     """
 
-    def __init__(self, path, monitor: str = "val_elbo", mode: str = "max",
+    def __init__(self, path, monitor: str = "val_bound", mode: str = "max",
                  patience: int | None = None, target: float | None = None, every: int = 1):
         super().__init__()
         if mode not in ("max", "min"):

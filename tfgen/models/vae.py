@@ -276,7 +276,7 @@ class VAE(GenerativeModel):
         self.warmup_steps, self.cycle_steps = int(warmup_steps), int(cycle_steps)
         self.free_bits, self.iw_samples = float(free_bits), int(iw_samples)
         self.estimator = estimator
-        terms = ("loss", "elbo", "reconstruction", "kl") + (
+        terms = ("loss", "elbo", "bound", "reconstruction", "kl") + (
             ("kl_1", "kl_2") if self.hierarchical else ())
         self.track([*terms, "kl_weight", "grad_norm", "weights_finite"])
         self.val_trackers = {k: keras.metrics.Mean(name=f"val_{k}") for k in terms}
@@ -425,7 +425,12 @@ class VAE(GenerativeModel):
             kl_term = kl if self.free_bits <= 0 else tf.reduce_sum(
                 tf.maximum(kl_dims, self.free_bits), axis=1)
             loss = -(reconstruction - beta * kl_term)
-        terms = {"loss": loss, "elbo": elbo, "reconstruction": reconstruction, "kl": kl}
+        # The bound the model trains on, at beta = 1: the IWAE bound (K > 1) or the ELBO. Model
+        # selection watches it: an IWAE-trained posterior is fitted for the IWAE bound, and its
+        # single-draw ELBO can fall while the IWAE bound improves (seen with DReG, two layers).
+        bound = -loss if self.iw_samples > 1 else elbo
+        terms = {"loss": loss, "elbo": elbo, "bound": bound, "reconstruction": reconstruction,
+                 "kl": kl}
         if self.hierarchical:
             terms.update(kl_1=kl_layers[0], kl_2=kl_layers[1])
         return terms, beta, bounds
