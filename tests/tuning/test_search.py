@@ -80,6 +80,7 @@ def test_every_draw_of_the_vae_depth_space_is_a_valid_config():
         m = hm.build(hp).model
         assert m.iw_samples == (1 if values["bound"] == "elbo" else 5)
         assert m.estimator == ("dreg" if values["bound"] == "iwae5_dreg" else "standard")
+        assert m.ema_decay == values["ema_decay"] in (0.99, 0.999)
         if "prior" in values:
             assert m.prior == values["prior"] and m.flow_steps == values["flow_steps"]
         seen.add((m.prior, m.flow_steps, m.top_latent_dim, m.iw_samples, m.estimator))
