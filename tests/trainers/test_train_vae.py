@@ -130,6 +130,15 @@ def test_vae_sigkill_then_resume_is_bit_identical(tmp_path, deep):
     mb = keras.saving.load_model(killed / "model.keras", safe_mode=True)
     for x, y in zip(ma.weights, mb.weights, strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(x), keras.ops.convert_to_numpy(y))
+    if deep:  # decoder.keras holds the decoder's averaged weights (EMA is on in DEEP)
+        decoder = keras.saving.load_model(whole / "decoder.keras", safe_mode=True)
+        live = [keras.ops.convert_to_numpy(w) for w in ma.decoder.weights]
+        with ma.averaged_weights():
+            for x, y in zip(decoder.weights, ma.decoder.weights, strict=True):
+                np.testing.assert_array_equal(keras.ops.convert_to_numpy(x),
+                                              keras.ops.convert_to_numpy(y))
+        assert not all(np.array_equal(a, keras.ops.convert_to_numpy(b))
+                       for a, b in zip(live, decoder.weights, strict=True))
 
 
 def test_latent_traversal_for_larger_latents(tmp_path):
