@@ -472,19 +472,27 @@ class VAE(GenerativeModel):
     def _dreg_gradients(self, tape, scaled, bounds, variables):
         """The generative weights' gradient of the (scaled) IWAE loss, whose densities saw the
         stopped draws, and the inference networks' DReG gradient through the draws'
-        reparameterised path. One backward pass gives both the first and ∂loss/∂z_k =
-        -w̃_k/B · ∂log w_k/∂z_k at the stopped draws, so the DReG weight -w̃_k²/B · ∂log w_k/∂z_k
-        is w̃_k · ∂loss/∂z_k (no division by w̃); a second pass carries it through z_k(φ)."""
+        reparameterised path: -w̃_k²/B · ∂log w_k/∂z_k at the stopped draws (a backward pass of
+        Σ log w), carried through z_k(φ) by a second pass.
+
+        Why not w̃_k · ∂loss/∂z_k from the loss's own pass (one pass fewer, the same number when
+        each log w_k depends on its own z_k only): a decoder with BatchNorm couples the draws of
+        a batch, and ∂loss/∂z_k then carries the other draws' terms weighted by their w̃_j
+        rather than w̃_k², so a draw of negligible weight still moves the encoder. Measured:
+        on digits-vae's conv decoder, two layers + IWAE + DReG, that version let the ELBO
+        diverge (-1,680 after 450 steps) and collapsed z2; this one trains like the standard
+        estimator."""
         inference = {id(w) for w in self._inference_weights()}
         generative = [v for v in variables if id(v) not in inference]
         encoder = [v for v in variables if id(v) in inference]
-        stopped = bounds["z_stopped"]
-        both = self.gradients(tape, scaled, [*generative, *stopped])
-        grads = dict(zip(map(id, generative), both[:len(generative)]))
-        w = tf.nn.softmax(bounds["log_w"], axis=1)[..., None]
+        by_z = tape.gradient(bounds["log_w"], bounds["z_stopped"])  # of Σ log w
+        w2 = tf.square(tf.nn.softmax(bounds["log_w"], axis=1))[..., None]
+        scale = self.optimizer.scale_loss(tf.constant(1.0)) / self.global_batch_size(
+            tf.shape(bounds["log_w"])[0])
+        grads = dict(zip(map(id, generative), self.gradients(tape, scaled, generative)))
         encoder_grads = self.gradients(
             tape, bounds["z"], encoder,
-            output_gradients=[tf.stop_gradient(w * g) for g in both[len(generative):]])
+            output_gradients=[tf.stop_gradient(-w2 * g * scale) for g in by_z])
         if self.losses:  # the inference networks' own weight regularisation
             reg = self.gradients(tape, self.optimizer.scale_loss(self.regularization(self)),
                                  encoder)
