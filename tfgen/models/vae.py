@@ -427,7 +427,7 @@ class VAE(GenerativeModel):
             loss = -(reconstruction - beta * kl_term)
         # The bound the model trains on, at beta = 1: the IWAE bound (K > 1) or the ELBO. Model
         # selection watches it: an IWAE-trained posterior is fitted for the IWAE bound, and its
-        # single-draw ELBO can fall while the IWAE bound improves (seen with DReG, two layers).
+        # single-draw ELBO can be far below its IWAE bound and need not move with it.
         bound = -loss if self.iw_samples > 1 else elbo
         terms = {"loss": loss, "elbo": elbo, "bound": bound, "reconstruction": reconstruction,
                  "kl": kl}
