@@ -21,12 +21,12 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import (
+from runs import (  # benchmarks/runs.py
     RunsFile,
     add_results_arguments,
     add_variant_argument,
     default_path,
-    mean_spread,  # benchmarks/runs.py
+    mean_spread,
     parse_variants,
 )
 

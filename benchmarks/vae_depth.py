@@ -12,11 +12,11 @@ A plain `fit` script over tfgen's library objects: the preset's networks, optimi
 options on top, epochs of the preset's steps until the wall-time budget is spent or the
 validation bound (`val_bound`: the IWAE bound for the IWAE rows, else the ELBO) has not improved
 for the preset's patience; the epoch with the best validation bound is kept and scored on the
-test split: NLL by importance sampling with
-K = 1,000 and the ELBO. For the IWAE rows, the inference network's gradient variance under the
-standard and the DReG estimator is measured on the trained model (100 test images, 50 noise
-draws: Σ over the encoder's weights of the per-weight variance). Results are appended to
-benchmarks/results/vae-depth-PRESET.json after every run; a re-run skips the runs already there.
+test split: NLL by importance sampling with K = 1,000 and the ELBO. For the IWAE rows, the
+inference network's gradient variance under the standard and the DReG estimator is measured
+on the trained model (100 test images, 50 noise draws: Σ over the encoder's weights of the
+per-weight variance). Results are appended to benchmarks/results/vae-depth-PRESET.json after
+every run; a re-run skips the runs already there.
 """
 
 from __future__ import annotations

@@ -222,7 +222,6 @@ class GenerativeModel(keras.Model):
         if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) or None, got {ema_decay}")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
-        self._swapped_in = False
         self.ema_weights = [] if ema_decay is None else [
             self.add_weight(
                 shape=v.shape, dtype=v.dtype, trainable=False, name=f"ema_{i}",
