@@ -39,7 +39,9 @@ def train_for(preset: str, overrides: list[str], seed: int, seconds: float):
     """Build the preset (with config `overrides`) and fit it until `seconds` of wall time are
     spent (checked after every execution of `steps_per_execution` steps, so a run ends within
     one execution of the budget). Returns (cfg, model, source, run) with `run` the facts to
-    record: dtype, cpus, steps, wall_s and the last value of the ADA logs where they exist."""
+    record: dtype, cpus, steps, wall_s, the last value of the ADA logs where they exist and
+    their per-epoch trace (`ada_trace`: [epoch, p, r_t] at each epoch's end), which shows
+    whether and when the discriminator began to overfit in long runs."""
     import keras
 
     try:
@@ -59,4 +61,7 @@ def train_for(preset: str, overrides: list[str], seed: int, seconds: float):
     run = {"dtype": precision, "cpus": len(os.sched_getaffinity(0)),
            "steps": int(model.step.numpy()), "wall_s": round(wall, 1),
            **{k: float(v[-1]) for k, v in history.history.items() if k in ("ada_p", "ada_rt")}}
+    if "ada_p" in history.history:
+        run["ada_trace"] = [[i + 1, round(float(p), 4), round(float(rt), 4)] for i, (p, rt)
+                            in enumerate(zip(history.history["ada_p"], history.history["ada_rt"]))]
     return cfg, model, source, run
