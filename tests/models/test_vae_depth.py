@@ -204,6 +204,37 @@ def test_dreg_two_layers_is_unbiased():
     assert gap < 3 * (std.var(0).sum() + dreg.var(0).sum()) / len(steps)
 
 
+def test_dreg_weights_each_draw_by_its_own_squared_weight_under_batch_norm():
+    """A BatchNorm decoder couples the draws of a batch (each log w_j depends on every z_k).
+    The encoder's DReG gradient must still weight draw k's path by its own w̃_k²:
+    -1/B Σ_k w̃_k² · ∂(Σ_j log w_j)/∂z_k · ∂z_k/∂φ. Reference computed here independently of the
+    model's stopped-draw tape: ∂(Σ log w)/∂ε through an ordinary forward pass, divided by σ
+    (z = μ + σ ε, and no density's parameters depend on ε), then carried through z(φ).
+    Regression: w̃_k · ∂loss/∂z_k (b5fc9d5) equals this only without the coupling; on
+    digits-vae's conv decoder it diverged."""
+    vae = deep_vae(conv=True, iw_samples=5, estimator="dreg")
+    assert any(isinstance(layer, keras.layers.BatchNormalization)
+               for layer in vae.decoder.layers)  # the coupling this test is about
+    vae.fit(digits(32), epochs=1, steps_per_epoch=20, verbose=0)
+    x = tf.constant(images_of(8))
+    vae.step.assign(7)
+    grads, _, _ = vae.loss_gradients(x, None)
+    eps = vae.normal(8, [5, LATENT], 0)  # the draws loss_gradients used at this step
+    encoder = vae.encoder.trainable_weights
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(eps)
+        mean, log_var, _ = vae._encode(x, None, True)
+        z = mean[:, None] + tf.exp(0.5 * log_var)[:, None] * eps
+        log_w = vae._bounds(x, None, eps, training=True)["log_w"]
+        total = tf.reduce_sum(log_w)
+    by_z = tape.gradient(total, eps) / tf.exp(0.5 * log_var)[:, None]
+    w2 = tf.square(tf.nn.softmax(log_w, axis=1))[..., None]
+    expected = tape.gradient(z, encoder, output_gradients=-w2 * by_z / 8.0)
+    got = grads[:len(encoder)]
+    for e, g, w in zip(expected, got, encoder, strict=True):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=2e-3, atol=1e-6, err_msg=w.path)
+
+
 # -- distribution, XLA, precision, saving ------------------------------------------------------
 
 
