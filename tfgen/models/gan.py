@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -11,7 +9,7 @@ import tensorflow as tf
 from tfgen import losses
 from tfgen.models import ada as ada_lib
 from tfgen.models import augment as augment_lib
-from tfgen.models.base import GenerativeModel, _replica_context
+from tfgen.models.base import GenerativeModel, _replica_context, on_averaged_weights
 
 # Random streams of one train step (see GenerativeModel): the generator step uses streams
 # 0-7; discriminator step k the 8 streams from 8·(k + 1) (so n_critic < STREAMS / 8 - 1).
@@ -493,12 +491,6 @@ class GAN(GenerativeModel):
 
     # -- sampling -----------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def averaged_generator(self):
-        """Within the block, `self.generator` holds the EMA weights (when EMA is on)."""
-        with self.averaged_weights():
-            yield self.generator
-
     def averaged_variables(self) -> list:
         return self.generator.trainable_weights
 
@@ -506,6 +498,7 @@ class GAN(GenerativeModel):
         inputs = z if labels is None else [z, labels]
         return tf.cast(self.generator(inputs, training=False), tf.float32)
 
+    @on_averaged_weights
     def sample(
         self, num: int, seed: int = 0, labels=None, batch_size: int = 256, progress=None,
         truncation: float | None = None,
@@ -524,11 +517,10 @@ class GAN(GenerativeModel):
         z = self.latent(num, seed, truncation)
         labels = self.sample_labels(num, labels)
         out = []
-        with self.averaged_generator() as generator:
-            for start in range(0, num, batch_size):
-                zb = z[start:start + batch_size]
-                inputs = zb if labels is None else [zb, labels[start:start + batch_size]]
-                out.append(keras.ops.convert_to_numpy(generator(inputs, training=False)))
-                if progress is not None:
-                    progress(min(num, start + batch_size))
+        for start in range(0, num, batch_size):
+            zb = z[start:start + batch_size]
+            inputs = zb if labels is None else [zb, labels[start:start + batch_size]]
+            out.append(keras.ops.convert_to_numpy(self.generator(inputs, training=False)))
+            if progress is not None:
+                progress(min(num, start + batch_size))
         return np.concatenate(out).astype(np.float32)
