@@ -35,22 +35,27 @@ def build(preset: str, overrides: list[str], seed: int):
     return cfg, model, source, ds, precision
 
 
-def train_for(preset: str, overrides: list[str], seed: int, seconds: float):
+def train_for(preset: str, overrides: list[str], seed: int, seconds: float | None,
+              steps: int | None = None):
     """Build the preset (with config `overrides`) and fit it until `seconds` of wall time are
-    spent (checked after every execution of `steps_per_execution` steps, so a run ends within
-    one execution of the budget). Returns (cfg, model, source, run) with `run` the facts to
+    spent or, with `steps` (and `seconds` None), until the model has taken that many steps
+    (checked after every execution of `steps_per_execution` steps, so a run ends within one
+    execution of the budget). Returns (cfg, model, source, run) with `run` the facts to
     record: dtype, cpus, steps, wall_s, the last value of the ADA logs where they exist and
     their per-epoch trace (`ada_trace`: [epoch, p, r_t] at each epoch's end), which shows
     whether and when the discriminator began to overfit in long runs."""
     import keras
 
+    if (seconds is None) == (steps is None):
+        raise ValueError("give a wall-time budget (seconds) or a step budget (steps), not both")
     try:
         cfg, model, source, ds, precision = build(preset, overrides, seed)
         start = time.perf_counter()
 
         class Budget(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
-                if time.perf_counter() - start > seconds:
+                if (seconds is not None and time.perf_counter() - start > seconds) or (
+                        steps is not None and int(self.model.step.numpy()) >= steps):
                     self.model.stop_training = True
 
         history = model.fit(ds, epochs=10_000, steps_per_epoch=cfg.steps_per_epoch, verbose=0,

@@ -59,8 +59,16 @@ def test_tables_group_runs_and_average_over_seeds():
     assert table[1]["frechet_distance"] == [2.0, statistics.stdev([1.0, 2.0, 3.0])]
     assert table[1]["steps"] == 200 and table[1]["seeds"] == 3
     lines = conditional.markdown(runs).splitlines()
-    assert lines[2].startswith("| fmnist-biggan | 6 | 3 | 200 | 4.00 ± 1.00 |")
+    assert lines[2].startswith("| fmnist-biggan | 6 min | 3 | 200 | 4.00 ± 1.00 |")
     assert lines[-1].startswith("| real vs real | – | – | – | 0.50 |")
+    # A step budget (--steps) is a row of its own beside the wall-time rows of the same preset.
+    runs.append({**runs[0], "minutes": None, "step_budget": 3400, "steps": 3400,
+                 "frechet_distance": 0.25})
+    table = conditional.summarise(runs)
+    assert [(e["budget"], e["preset"], e["seeds"]) for e in table] == [
+        ("3,400 steps", "fmnist-cgan", 1), ("6 min", "fmnist-biggan", 3),
+        ("6 min", "fmnist-cgan", 3)]
+    assert "| fmnist-cgan | 3,400 steps | 1 | 3,400 | 0.25 ± 0.00 |" in conditional.markdown(runs)
 
     runs = [{"variant": v, "overrides": o, "seed": s, "wall_s": 60.0, "baseline": base,
              "frechet_distance": fd + s, "kid": 0.1, "precision": 0.5, "recall": 0.5}
