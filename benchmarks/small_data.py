@@ -19,7 +19,9 @@ precision and recall of 10,000 samples against the full test split in tfgen's cl
 features (PROTOCOLS.md section 4), the real-vs-real baseline (10,000 train-split images against
 the test split), and the memorisation fraction against the N training images the row saw.
 Results are appended to benchmarks/results/small-data-PRESET.json after every run; a re-run skips
-the runs already there (`--table` prints the recorded runs' table and trains nothing).
+the runs already there (`--table` prints the recorded runs' table and trains nothing). Runs with
+ADA record r_t and p at every epoch's end; their curves go to small-data-PRESET-ada.png beside
+the results file.
 """
 
 from __future__ import annotations
@@ -109,6 +111,38 @@ def markdown(runs) -> str:
     return "\n".join(lines)
 
 
+def plot_ada_traces(runs, path: str, steps_per_epoch: int, batch_size: int,
+                    target: float = 0.6) -> str | None:
+    """A picture of the ADA runs' overfitting heuristic r_t = E[sign D(real)] and augmentation
+    probability p against the real images the discriminator has seen (thousands), one line per
+    run that recorded a per-epoch trace (`ada_trace`); the target as a dashed line. Returns the
+    path written, or None when no run has a trace."""
+    traced = [r for r in runs if r.get("ada_trace")]
+    if not traced:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
+    for r in traced:
+        kimg = [e * steps_per_epoch * batch_size / 1000 for e, _, _ in r["ada_trace"]]
+        label = f"{r['size']:,} images, {r['row']}, seed {r['seed']}, {r['minutes']:g} min"
+        top.plot(kimg, [rt for _, _, rt in r["ada_trace"]], label=label)
+        bottom.plot(kimg, [p for _, p, _ in r["ada_trace"]], label=label)
+    top.axhline(target, color="grey", linestyle="--", label=f"target {target}")
+    top.set_ylabel("r_t = E[sign D(real)]")
+    bottom.set_ylabel("augmentation p")
+    bottom.set_xlabel("real images shown to D (thousands)")
+    top.legend(fontsize=7)
+    top.set_title("ADA: the discriminator's overfitting heuristic and p")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000],
@@ -128,7 +162,15 @@ def main(argv=None) -> int:
                     continue
                 results.add({**one_run(args.preset, size, row, seed, args.minutes, evaluators),
                              "requested_size": size, "minutes": args.minutes})
-    print(markdown([r for r in results.runs if r["minutes"] == args.minutes]))
+    shown = [r for r in results.runs if r["minutes"] == args.minutes]
+    print(markdown(shown))
+    from tfgen.trainers import presets
+
+    cfg = presets.resolve(args.preset)
+    picture = plot_ada_traces(shown, os.path.splitext(results.path)[0] + "-ada.png",
+                              cfg.steps_per_epoch, cfg.batch_size)
+    if picture:
+        print(f"ADA trace: {picture}")
     return 0
 
 

@@ -84,3 +84,20 @@ def test_tables_group_runs_and_average_over_seeds():
     parser = argparse.ArgumentParser()
     add_results_arguments(parser, "x")
     assert vars(parser.parse_args(["--table"])) == {"table": True, "out": None}
+
+
+def test_small_data_ada_trace_picture(tmp_path):
+    """The ADA trace picture: written (a PNG) for runs with a per-epoch trace, none without."""
+    import small_data
+    from PIL import Image
+
+    run = {"size": 1000, "row": "ada", "seed": 0, "minutes": 30.0,
+           "ada_trace": [[e, max(0.0, 0.01 * (e - 5)), 0.3 + 0.01 * e] for e in range(1, 20)]}
+    path = small_data.plot_ada_traces([run, {**run, "row": "none", "ada_trace": None}],
+                                      str(tmp_path / "ada.png"), 500, 64)
+    assert path == str(tmp_path / "ada.png")
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size[0] > 400
+    assert small_data.plot_ada_traces([{**run, "ada_trace": None}], str(tmp_path / "no.png"),
+                                      500, 64) is None
+    assert not (tmp_path / "no.png").exists()
