@@ -70,14 +70,20 @@ def gradient_variance(model, x, estimator: str, draws: int = 50) -> float:
     return float(np.var(np.array(grads), axis=0).sum())
 
 
-def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None) -> dict:
+def label(run) -> str:
+    """A run's row as the table shows it: the row's name, then any `--set` overrides."""
+    return " + ".join([run["row"], *(run.get("overrides") or [])])
+
+
+def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None,
+            extra=()) -> dict:
     import keras
     import numpy as np
 
     from tfgen import data
     from tfgen.trainers import families, presets
 
-    cfg = presets.resolve(preset, overrides=[*ROWS[row], f"seed={seed}"])
+    cfg = presets.resolve(preset, overrides=[*ROWS[row], *extra, f"seed={seed}"])
     keras.mixed_precision.set_global_policy("float32")
     keras.utils.set_random_seed(seed)
     source = data.source(cfg.data, seed=seed)
@@ -107,7 +113,8 @@ def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None) ->
     x, _ = source.numpy("test")
     x = x[:test_examples]
     nll = float(-model.log_likelihood(x, num_samples=nll_samples).mean())
-    out = {"preset": preset, "row": row, "seed": seed, "seconds": seconds,
+    out = {"preset": preset, "row": row, **({"overrides": list(extra)} if extra else {}),
+           "seed": seed, "seconds": seconds,
            "wall_s": round(wall, 1), "steps": steps, "best_epoch": best["epoch"],
            "nll": nll, "bits_per_dim": nll / (float(np.prod(x.shape[1:])) * np.log(2.0)),
            "nll_samples": nll_samples, "test_examples": len(x),
@@ -122,13 +129,14 @@ def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None) ->
 
 
 def summarise(runs) -> list[dict]:
-    """Per row: mean and standard error over seeds."""
+    """Per row (and `--set` overrides, in the order first run): mean and standard error over
+    seeds."""
     table = []
-    for row in ROWS:
-        rs = [r for r in runs if r["row"] == row]
-        if not rs:
-            continue
-        entry = {"row": row, "seeds": len(rs), "steps": statistics.mean(r["steps"] for r in rs)}
+    labels = sorted(dict.fromkeys(map(label, runs)),
+                    key=lambda name: list(ROWS).index(name.split(" + ")[0]))
+    for name in labels:
+        rs = [r for r in runs if label(r) == name]
+        entry = {"row": name, "seeds": len(rs), "steps": statistics.mean(r["steps"] for r in rs)}
         for k in ("nll", "bits_per_dim", "elbo", "grad_var_standard", "grad_var_dreg"):
             values = [r[k] for r in rs if k in r]
             if values:
@@ -164,14 +172,26 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", default="digits-vae")
     parser.add_argument("--nll-samples", type=int, default=1000, help="importance samples K")
     parser.add_argument("--test-examples", type=int, help="first N test images (default: all)")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="config overrides added to every row (recorded with each run; "
+                             "the table shows them after the row's name)")
     add_results_arguments(parser, "vae-depth-PRESET")
     args = parser.parse_args(argv)
+    if args.set:  # a wrong key or value: one line now, not a traceback after the first run
+        from tfgen.errors import ConfigError
+        from tfgen.trainers import presets
+
+        try:
+            presets.resolve(args.preset, overrides=args.set)
+        except ConfigError as err:
+            parser.error(f"--set: {err}")
     results = RunsFile(args.out or default_path(f"vae-depth-{args.preset}"), summarise)
     for seed in [] if args.table else args.seeds:
         for row in args.rows:
-            if not results.done(row=row, seed=seed, seconds=args.seconds):
+            if not results.done(row=row, seed=seed, seconds=args.seconds,
+                                overrides=args.set or None):
                 results.add(one_run(args.preset, row, seed, args.seconds, args.nll_samples,
-                                    args.test_examples))
+                                    args.test_examples, args.set))
     print(markdown(summarise([r for r in results.runs if r["seconds"] == args.seconds])))
     return 0
 

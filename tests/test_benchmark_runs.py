@@ -101,3 +101,26 @@ def test_small_data_ada_trace_picture(tmp_path):
     assert small_data.plot_ada_traces([{**run, "ada_trace": None}], str(tmp_path / "no.png"),
                                       500, 64) is None
     assert not (tmp_path / "no.png").exists()
+
+
+def test_vae_depth_rows_with_overrides_are_rows_of_their_own():
+    """`vae_depth.py --set K=V` runs: a row per (row, overrides), in the script's row order (one
+    row's override sets in the order first run), mean ± standard error over seeds; the runs
+    without overrides keep their row name."""
+    import vae_depth
+
+    def run(row, seed, nll, overrides=None):
+        return {"row": row, "seed": seed, "steps": 100, "nll": nll, "bits_per_dim": nll / 100,
+                "elbo": -nll - 1, **({"overrides": overrides} if overrides else {})}
+
+    decay = ["optimizer.schedule=linear", "epochs=14"]
+    runs = [run("two-layer+ema", 0, 90.0, decay), run("vae", 0, 92.0), run("vae", 1, 94.0),
+            run("two-layer+ema", 1, 92.0, decay), run("two-layer+ema", 0, 95.0)]
+    table = vae_depth.summarise(runs)
+    assert [(e["row"], e["seeds"]) for e in table] == [
+        ("vae", 2), ("two-layer+ema + optimizer.schedule=linear + epochs=14", 2),
+        ("two-layer+ema", 1)]
+    assert table[1]["nll"] == pytest.approx([91.0, 1.0])  # sem of [90, 92]: 1
+    assert "| two-layer+ema + optimizer.schedule=linear + epochs=14 | 2 | 100 | 91.00 ± 1.00 |" \
+        in vae_depth.markdown(table)
+    assert table[2]["nll"] == [95.0, 0.0]
