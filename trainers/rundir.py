@@ -150,7 +150,7 @@ class RunDir:
         config_lib.dump_yaml(cfg, self.config_file)
 
     def check_resumable(self, cfg) -> None:
-        """A run that trained resumes only with the config it was made with (epochs may grow);
+        """A run that trained resumes only with the config it was made with (epochs may change);
         a directory whose run never trained takes any config."""
         if not self.has_trained():
             return

@@ -7,7 +7,7 @@ from tfgen.trainers.presets import conditional, register
 
 
 def vae_space(hp) -> dict:
-    """Learning rate, latent size, width, KL schedule (with warm-up length), free bits, beta."""
+    """Learning rate, latent size, width, KL schedule (with warm-up length), free bits."""
     space = {
         "optimizer.learning_rate": hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"),
         "model.latent_dim": hp.Choice("latent_dim", [8, 16, 32]),
