@@ -127,7 +127,9 @@ def plot_ada_traces(runs, path: str, steps_per_epoch: int, batch_size: int,
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
     for r in traced:
-        kimg = [e * steps_per_epoch * batch_size / 1000 for e, _, _ in r["ada_trace"]]
+        # Every epoch is whole but the last, which the time budget cut at the run's last step.
+        kimg = [min(e * steps_per_epoch, r["steps"]) * batch_size / 1000
+                for e, _, _ in r["ada_trace"]]
         label = f"{r['size']:,} images, {r['row']}, seed {r['seed']}, {r['minutes']:g} min"
         top.plot(kimg, [rt for _, _, rt in r["ada_trace"]], label=label)
         bottom.plot(kimg, [p for _, p, _ in r["ada_trace"]], label=label)

@@ -132,9 +132,10 @@ def summarise(runs) -> list[dict]:
     """Per row (and `--set` overrides, in the order first run): mean and standard error over
     seeds."""
     table = []
-    labels = sorted(dict.fromkeys(map(label, runs)),
-                    key=lambda name: list(ROWS).index(name.split(" + ")[0]))
-    for name in labels:
+    order = {}  # label -> its row's place in ROWS; dicts keep the order labels first appear
+    for r in runs:
+        order.setdefault(label(r), list(ROWS).index(r["row"]))
+    for name in sorted(order, key=order.get):
         rs = [r for r in runs if label(r) == name]
         entry = {"row": name, "seeds": len(rs), "steps": statistics.mean(r["steps"] for r in rs)}
         for k in ("nll", "bits_per_dim", "elbo", "grad_var_standard", "grad_var_dreg"):

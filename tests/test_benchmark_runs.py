@@ -91,7 +91,7 @@ def test_small_data_ada_trace_picture(tmp_path):
     import small_data
     from PIL import Image
 
-    run = {"size": 1000, "row": "ada", "seed": 0, "minutes": 30.0,
+    run = {"size": 1000, "row": "ada", "seed": 0, "minutes": 30.0, "steps": 9_700,
            "ada_trace": [[e, max(0.0, 0.01 * (e - 5)), 0.3 + 0.01 * e] for e in range(1, 20)]}
     path = small_data.plot_ada_traces([run, {**run, "row": "none", "ada_trace": None}],
                                       str(tmp_path / "ada.png"), 500, 64)
