@@ -76,7 +76,10 @@ def label(run) -> str:
 
 
 def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None,
-            extra=()) -> dict:
+            extra=(), max_steps=None) -> dict:
+    """Train one row until `seconds` of wall time or `max_steps` steps (whichever is given;
+    both checked at epoch ends) or the preset's patience, keep the best epoch by the validation
+    bound, and score it on the test split."""
     import keras
     import numpy as np
 
@@ -101,7 +104,8 @@ def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None,
             if logs["val_bound"] > best["bound"]:
                 best.update(bound=float(logs["val_bound"]), epoch=epoch + 1,
                             weights=self.model.get_weights())
-            over = time.perf_counter() - start > seconds
+            over = (time.perf_counter() - start > seconds if max_steps is None
+                    else int(self.model.step.numpy()) >= max_steps)
             if over or epoch + 1 - best["epoch"] >= (cfg.patience or 10**9):
                 self.model.stop_training = True
 
@@ -114,7 +118,7 @@ def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None,
     x = x[:test_examples]
     nll = float(-model.log_likelihood(x, num_samples=nll_samples).mean())
     out = {"preset": preset, "row": row, **({"overrides": list(extra)} if extra else {}),
-           "seed": seed, "seconds": seconds,
+           "seed": seed, "seconds": seconds, **({"max_steps": max_steps} if max_steps else {}),
            "wall_s": round(wall, 1), "steps": steps, "best_epoch": best["epoch"],
            "nll": nll, "bits_per_dim": nll / (float(np.prod(x.shape[1:])) * np.log(2.0)),
            "nll_samples": nll_samples, "test_examples": len(x),
@@ -169,7 +173,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rows", nargs="+", default=DEFAULT_ROWS, choices=list(ROWS))
-    parser.add_argument("--seconds", type=float, default=60.0, help="wall time per run")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--seconds", type=float, default=60.0, help="wall time per run")
+    budget.add_argument("--steps", type=int, metavar="N",
+                        help="a step budget instead of wall time (checked at epoch ends): "
+                             "runs whose figures must not depend on the machine's load")
     parser.add_argument("--preset", default="digits-vae")
     parser.add_argument("--nll-samples", type=int, default=1000, help="importance samples K")
     parser.add_argument("--test-examples", type=int, help="first N test images (default: all)")
@@ -187,13 +195,15 @@ def main(argv=None) -> int:
         except ConfigError as err:
             parser.error(f"--set: {err}")
     results = RunsFile(args.out or default_path(f"vae-depth-{args.preset}"), summarise)
+    seconds = None if args.steps else args.seconds
     for seed in [] if args.table else args.seeds:
         for row in args.rows:
-            if not results.done(row=row, seed=seed, seconds=args.seconds,
+            if not results.done(row=row, seed=seed, seconds=seconds, max_steps=args.steps,
                                 overrides=args.set or None):
-                results.add(one_run(args.preset, row, seed, args.seconds, args.nll_samples,
-                                    args.test_examples, args.set))
-    print(markdown(summarise([r for r in results.runs if r["seconds"] == args.seconds])))
+                results.add(one_run(args.preset, row, seed, seconds, args.nll_samples,
+                                    args.test_examples, args.set, args.steps))
+    print(markdown(summarise([r for r in results.runs if r["seconds"] == seconds
+                              and r.get("max_steps") == args.steps])))
     return 0
 
 
