@@ -124,3 +124,18 @@ def test_vae_depth_rows_with_overrides_are_rows_of_their_own():
     assert "| two-layer+ema + optimizer.schedule=linear + epochs=14 | 2 | 100 | 91.00 ± 1.00 |" \
         in vae_depth.markdown(table)
     assert table[2]["nll"] == [95.0, 0.0]
+
+
+def test_train_for_stops_within_one_execution_of_a_step_budget():
+    """timed.train_for with `steps`: a real fit of ring8-gan (50 steps per execution, 500 per
+    epoch) asked for 120 steps stops after the execution that crosses them -- 150 steps, inside
+    the first epoch -- and a budget in both seconds and steps (or neither) is refused."""
+    from timed import train_for
+
+    cfg, model, _, run = train_for("ring8-gan", [], seed=0, seconds=None, steps=120)
+    assert cfg.training.steps_per_execution == 50 and cfg.steps_per_epoch == 500
+    assert run["steps"] == 150 == int(model.step.numpy())
+    assert run["dtype"] == "float32" and "ada_trace" not in run
+    for seconds, steps in ((1.0, 10), (None, None)):
+        with pytest.raises(ValueError, match="not both"):
+            train_for("ring8-gan", [], seed=0, seconds=seconds, steps=steps)

@@ -515,7 +515,8 @@ class VAEModelConfig:
     free_bits: float = param(0.0, min=0.0, help="free bits per latent dimension (nats)")
     iw_samples: int = param(1, min=1, max=1000, help="importance samples (K > 1: IWAE bound)")
     conditional: bool = param(False, help="conditional VAE: labels to encoder and decoder")
-    dropout: float = param(0.0, min=0.0, max=0.9, help="mlp: dropout after each hidden layer")
+    dropout: float = param(0.0, min=0.0, max=0.9,
+                           help="dropout after each hidden layer (mlp) or activation (conv)")
     eval_samples: int = param(1000, min=1, help="importance samples K of the final test NLL")
     expost_components: int = param(
         0, min=0, max=256,

@@ -62,16 +62,17 @@ LATENT, TOP, CONTEXT = 4, 3, 3
 
 
 def deep_vae(prior="normal", layers=1, flow=0, weights=None, seed=0, conv=False, ema_decay=None,
-             **compile_kwargs):
+             dropout=0.0, **compile_kwargs):
     """A tiny VAE on 8x8 digits with the issue-17 parts chosen by the arguments."""
     keras.utils.set_random_seed(seed)
     ctx = CONTEXT if flow else 0
     if conv:
-        enc = networks.conv_encoder((8, 8, 1), LATENT, width=8, context_dim=ctx)
-        dec = networks.conv_decoder(LATENT, (8, 8, 1), 17, width=8)
+        enc = networks.conv_encoder((8, 8, 1), LATENT, width=8, context_dim=ctx, dropout=dropout)
+        dec = networks.conv_decoder(LATENT, (8, 8, 1), 17, width=8, dropout=dropout)
     else:
-        enc = networks.mlp_encoder((8, 8, 1), LATENT, width=32, depth=1, context_dim=ctx)
-        dec = networks.mlp_decoder(LATENT, (8, 8, 1), 17, width=32, depth=1)
+        enc = networks.mlp_encoder((8, 8, 1), LATENT, width=32, depth=1, context_dim=ctx,
+                                   dropout=dropout)
+        dec = networks.mlp_decoder(LATENT, (8, 8, 1), 17, width=32, depth=1, dropout=dropout)
     extra = networks.build_vae_latent_networks(
         LATENT, top_latent_dim=TOP if layers == 2 else 0, top_width=16, flow_steps=flow,
         flow_width=16, context_dim=ctx)

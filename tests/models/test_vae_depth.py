@@ -235,6 +235,37 @@ def test_dreg_weights_each_draw_by_its_own_squared_weight_under_batch_norm():
         np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=2e-3, atol=1e-6, err_msg=w.path)
 
 
+# -- dropout -----------------------------------------------------------------------------------
+
+
+def test_dropout_masks_come_from_the_models_stateless_noise():
+    """A VAE binds its networks' tfgen Dropout layers to streams of its own: in training, the
+    mask of a call is U[0,1) >= rate from the model's (seed, step, stream) -- the same draw
+    computed here with tf.random directly -- kept values scaled by 1/(1 - rate); a call repeats
+    at one step and changes with the step; each layer has its own stream; inference is the
+    identity. Unbound, the layer is Keras's dropout."""
+    from tfgen.models.base import DROPOUT_STREAM, STREAMS
+
+    vae = deep_vae(dropout=0.4)
+    drops = [layer for layer in vae.encoder.layers + vae.decoder.layers
+             if isinstance(layer, networks.Dropout)]
+    assert len(drops) == 2  # one per hidden layer of each MLP
+    h = tf.ones([50, 32])
+    vae.step.assign(3)
+    out = drops[1](h, training=True).numpy()
+    u = tf.random.stateless_uniform([50, 32], seed=[0, 3 * STREAMS + DROPOUT_STREAM + 1],
+                                    alg="philox").numpy()
+    np.testing.assert_allclose(out, np.where(u >= 0.4, 1 / 0.6, 0.0), rtol=1e-6)
+    assert 0.3 < (out == 0).mean() < 0.5
+    np.testing.assert_array_equal(drops[1](h, training=True), out)
+    assert not np.array_equal(drops[0](h, training=True), out)  # another stream
+    vae.step.assign(4)
+    assert not np.array_equal(drops[1](h, training=True), out)  # another step
+    np.testing.assert_array_equal(drops[1](h, training=False), h)
+    free = networks.Dropout(0.4)
+    assert 0.3 < (free(h, training=True).numpy() == 0).mean() < 0.5
+
+
 # -- distribution, XLA, precision, saving ------------------------------------------------------
 
 
@@ -242,6 +273,9 @@ CASES = {
     "vamp+2 layers+iaf, iwae, ema": dict(prior="vamp", layers=2, flow=2, iw_samples=2,
                                         ema_decay=0.9),
     "2 layers, dreg": dict(layers=2, iw_samples=3, estimator="dreg"),
+    # dropout masks on the examples' rows, the IWAE draws' rows and the pseudo-inputs
+    "vamp+2 layers, conv dropout, iwae": dict(prior="vamp", layers=2, conv=True, dropout=0.3,
+                                              iw_samples=2),
 }
 
 
@@ -261,7 +295,7 @@ def test_one_replica_equals_two_mirrored_replicas(case):
 
 
 def test_train_step_compiles_with_xla():
-    vae = deep_vae("vamp", layers=2, flow=2, iw_samples=2, jit_compile=True)
+    vae = deep_vae("vamp", layers=2, flow=2, iw_samples=2, dropout=0.2, jit_compile=True)
     h = vae.fit(digits(32), epochs=1, steps_per_epoch=3, verbose=0).history
     assert vae.jit_compile and np.isfinite(h["loss"]).all()
 

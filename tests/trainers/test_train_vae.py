@@ -104,13 +104,13 @@ def test_cvae_preset(tmp_path):
 
 DEEP = ["--set", "model.prior=vamp", "--set", "model.pseudo_inputs=20", "--set",
         "model.top_latent_dim=4", "--set", "model.flow_steps=2", "--set", "model.iw_samples=2",
-        "--set", "model.ema_decay=0.9"]
+        "--set", "model.ema_decay=0.9", "--set", "model.dropout=0.1"]
 
 
 # The plain case is -m slow (48 s): the deep one checkpoints every network the plain one has,
 # and more (pseudo-inputs, the second layer's networks, the flow, the weight averages).
 @pytest.mark.parametrize("deep", [pytest.param(False, marks=pytest.mark.slow), True],
-                         ids=["plain", "vamp+2 layers+iaf"])
+                         ids=["plain", "vamp+2 layers+iaf+dropout"])
 def test_vae_sigkill_then_resume_is_bit_identical(tmp_path, deep):
     epochs, steps = (4, 40) if deep else (6, 60)
     args = ["train", "--preset", "digits-vae", "--set", f"epochs={epochs}", "--set",

@@ -22,6 +22,10 @@ import numpy as np
 import tensorflow as tf
 
 STREAMS = 1024  # random draws available to one train step
+# Streams [512, 768): the networks' dropout layers, one each (`bind_dropout`); [768, 1024): the
+# same layers on inputs every replica holds whole (`replica_shared_inputs`). Lower streams: the
+# models' own draws.
+DROPOUT_STREAM, MAX_DROPOUT_LAYERS = 512, 256
 SAMPLE_SEED_STREAM = 0x5EED  # second key word of the latent draws of `sample(num, seed)`
 
 
@@ -95,6 +99,7 @@ class GenerativeModel(keras.Model):
             aggregation="only_first_replica",
         )
         self.ema_decay, self.ema_weights, self._swapped_in = None, [], False  # init_averages
+        self._replica_shared = False  # replica_shared_inputs
 
     # -- randomness ---------------------------------------------------------------------------
 
@@ -111,6 +116,35 @@ class GenerativeModel(keras.Model):
             return full
         start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local_batch
         return full[start:start + local_batch]
+
+    def bind_dropout(self) -> None:
+        """Bind every tfgen `Dropout` layer (`bind_noise`) of the model's networks (`submodels`)
+        to a stream of its own, so that dropout masks follow this contract too: called by the
+        models once their networks are set."""
+        found = [layer for name in self.submodels if getattr(self, name, None) is not None
+                 for layer in getattr(self, name)._flatten_layers(include_self=False)
+                 if hasattr(layer, "bind_noise")]
+        if len(found) > MAX_DROPOUT_LAYERS:
+            raise ValueError(f"{len(found)} dropout layers; at most {MAX_DROPOUT_LAYERS}")
+        for i, layer in enumerate(found):
+            layer.bind_noise(functools.partial(self._dropout_noise, stream=DROPOUT_STREAM + i))
+
+    def _dropout_noise(self, rows, shape, stream: int) -> tf.Tensor:
+        if self._replica_shared:
+            return tf.random.stateless_uniform([rows, *shape], alg="philox",
+                                               seed=self._key(stream + MAX_DROPOUT_LAYERS))
+        return self.uniform(rows, shape, stream)
+
+    @contextlib.contextmanager
+    def replica_shared_inputs(self):
+        """Network calls inside see inputs that every replica holds whole (a VampPrior's
+        pseudo-inputs), not this replica's rows of the global batch: their dropout masks are
+        then the same on every replica."""
+        self._replica_shared = True
+        try:
+            yield
+        finally:
+            self._replica_shared = False
 
     def normal(self, local_batch, tail, stream: int) -> tf.Tensor:
         """Standard normal numbers [local_batch, *tail]: this replica's rows of a global draw."""

@@ -120,6 +120,7 @@ class GAN(GenerativeModel):
             self.ada_sign_sum = state("ada_sign_sum", 0.0)
             self.ada_count = state("ada_count", 0.0)
         self.init_averages(ema_decay)
+        self.bind_dropout()
         self.built = True
 
     # -- Keras plumbing -----------------------------------------------------------------------

@@ -197,6 +197,7 @@ class VAE(GenerativeModel):
             self.expost_scale_tril = weight((k, d, d), "expost_scale_tril")
             self.expost_fitted = weight((), "expost_fitted")
         self.init_averages(ema_decay)
+        self.bind_dropout()
         self.built = True
 
     @property
@@ -341,9 +342,10 @@ class VAE(GenerativeModel):
         """The VampPrior's components: the top layer's posterior Gaussians at the
         pseudo-inputs (the encoder's Gaussian q0, before any flow; with two layers
         q(z2 | z1 = its mean))."""
-        mean, log_var, _ = self._encode(self.pseudo_input_values, None, training)
-        if self.hierarchical:
-            mean, log_var = self._gaussian(self.top_encoder, mean, self.top_dim, training)
+        with self.replica_shared_inputs():
+            mean, log_var, _ = self._encode(self.pseudo_input_values, None, training)
+            if self.hierarchical:
+                mean, log_var = self._gaussian(self.top_encoder, mean, self.top_dim, training)
         return mean, log_var
 
     def _log_prior(self, z, training):

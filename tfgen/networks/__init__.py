@@ -5,6 +5,8 @@ in safe mode). Conditional networks take `[inputs, labels]` with integer labels 
 Final layers run in float32 under mixed precision.
 
 - MLP: for 2-D points (ring8, grid25).
+- Dropout (VAE encoders and decoders, `dropout=`): a tfgen model draws its masks from its own
+  stateless noise, so they are the same on 1 and N replicas and after a resume.
 - DCGAN: strided (transposed) convolutions, sized from the image shape (8x8, 28x28, 32x32,
   64x64, any size that halves to at most 7): the generator starts at the smallest resolution
   >= 4 reached by halving and doubles it up; the discriminator mirrors it.
@@ -22,6 +24,7 @@ from tfgen.networks.biggan import (
     biggan_discriminator,
     biggan_generator,
 )
+from tfgen.networks.blocks import Dropout
 from tfgen.networks.build import (
     GAN_NETWORKS,
     VAE_NETWORKS,
@@ -47,7 +50,7 @@ from tfgen.networks.mlp import (
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
 __all__ = [
-    "GAN_NETWORKS", "VAE_NETWORKS", "ConditionalBatchNormalization", "IAFStep",
+    "GAN_NETWORKS", "VAE_NETWORKS", "ConditionalBatchNormalization", "Dropout", "IAFStep",
     "OrthogonalRegularizer", "SelfAttention", "biggan_discriminator", "biggan_generator",
     "build_gan_networks", "build_vae_latent_networks", "build_vae_networks", "gaussian_mlp",
     "iaf_flow", "made_masks", "conv_decoder", "conv_encoder", "dcgan_discriminator",

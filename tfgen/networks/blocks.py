@@ -72,6 +72,35 @@ class BatchNormalization(layers.BatchNormalization):
         return tf.cast(y, self.compute_dtype)
 
 
+@keras.saving.register_keras_serializable(package="tfgen")
+class Dropout(layers.Dropout):
+    """Keras's dropout, with its masks drawn from a tfgen model's stateless noise once a model
+    holds the network (`GenerativeModel` binds each such layer of its networks to a stream of
+    its own): the mask of row i at step t is a function of (seed, t, stream, i's row in the
+    global batch), so one and N replicas drop the same units of the same example, and a resumed
+    run draws what the uninterrupted run drew (the step counter stays the only random state).
+    Unbound (a network used on its own) it is Keras's layer, with Keras's random state."""
+
+    def bind_noise(self, draw) -> None:
+        """Draw the masks with `draw(rows, shape)`: U[0, 1) numbers [rows, *shape]."""
+        if self.noise_shape is not None:
+            raise ValueError("a bound tfgen Dropout draws per-value masks: noise_shape unsupported")
+        object.__setattr__(self, "_draw", draw)  # a function, not state to track or save
+
+    def call(self, inputs, training=False):
+        draw = getattr(self, "_draw", None)
+        if not training or self.rate == 0 or draw is None:
+            return super().call(inputs, training=training)
+        keep = draw(ops.shape(inputs)[0], tuple(inputs.shape[1:])) >= self.rate
+        kept = inputs / ops.cast(1.0 - self.rate, inputs.dtype)
+        return ops.where(keep, kept, ops.zeros_like(inputs))
+
+
+def dropout(h, rate: float):
+    """`Dropout(rate)` applied to h, or h itself when rate is 0."""
+    return Dropout(rate)(h) if rate > 0 else h
+
+
 def bn() -> layers.Layer:
     # Synchronised across replicas: batch statistics are those of the global batch, so training
     # on N replicas computes what one device would (one replica: the fused kernel).

@@ -77,7 +77,7 @@ def build_vae_networks(info, *, params_per_value: int, network: str = "mlp", lat
     Args:
         network: "mlp" or "conv" (square images).
         latent_dim, width, depth, conditional: as in `build_gan_networks`.
-        dropout: mlp: dropout after each hidden layer.
+        dropout: dropout after each hidden layer (mlp) or each activation (conv).
         context_dim: extra encoder outputs (the context h of an IAF posterior flow).
     """
     _check(network, VAE_NETWORKS)
@@ -87,8 +87,8 @@ def build_vae_networks(info, *, params_per_value: int, network: str = "mlp", lat
                             context_dim),
                 mlp_decoder(latent_dim, info.shape, params_per_value, width, depth, num_classes,
                             dropout))
-    return (conv_encoder(info.shape, latent_dim, width, num_classes, context_dim),
-            conv_decoder(latent_dim, info.shape, params_per_value, width, num_classes))
+    return (conv_encoder(info.shape, latent_dim, width, num_classes, context_dim, dropout),
+            conv_decoder(latent_dim, info.shape, params_per_value, width, num_classes, dropout))
 
 
 def build_vae_latent_networks(latent_dim: int, *, top_latent_dim: int = 0, top_width: int = 128,

@@ -17,6 +17,7 @@ from tfgen.networks.blocks import (
     unwrap,
     with_labels,
 )
+from tfgen.networks.blocks import dropout as dropout_layer
 
 
 def num_upsamplings(size: int) -> int:
@@ -36,18 +37,20 @@ def check_image_shape(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[0], shape[2]
 
 
-def _conv_up(latent, image_size: int, width: int):
-    """Dense -> s x s x width·2^k -> k x [ConvT 4x4 stride 2 -> BN -> ReLU] (the DCGAN trunk)."""
+def _conv_up(latent, image_size: int, width: int, dropout: float = 0.0):
+    """Dense -> s x s x width·2^k -> k x [ConvT 4x4 stride 2 -> BN -> ReLU] (the DCGAN trunk),
+    with `dropout` after each ReLU when it is above 0."""
     k = num_upsamplings(image_size)
     start = image_size // 2**k
     h = layers.Dense(start * start * width * 2**k, use_bias=False)(latent)
     h = layers.Reshape((start, start, width * 2**k))(h)
-    h = layers.ReLU()(bn()(h))
+    h = dropout_layer(layers.ReLU()(bn()(h)), dropout)
     for j in range(1, k + 1):
         h = layers.Conv2DTranspose(width * 2 ** (k - j), 4, strides=2, padding="same",
                                    use_bias=False)(h)
-        h = layers.ReLU()(bn()(h))
+        h = dropout_layer(layers.ReLU()(bn()(h)), dropout)
     return h
+
 
 
 def dcgan_generator(
@@ -67,13 +70,16 @@ def dcgan_generator(
     return keras.Model(unwrap(inputs), out, name=name)
 
 
-def _conv_down(x, image_size: int, width: int, spectral_norm: bool = False):
-    """Conv 3x3 -> LReLU -> k x [Conv 4x4 stride 2 -> LReLU] -> Flatten (mirrors `_conv_up`)."""
+def _conv_down(x, image_size: int, width: int, spectral_norm: bool = False,
+               dropout: float = 0.0):
+    """Conv 3x3 -> LReLU -> k x [Conv 4x4 stride 2 -> LReLU] -> Flatten (mirrors `_conv_up`),
+    with `dropout` after each LReLU when it is above 0."""
     k = num_upsamplings(image_size)
     h = layers.LeakyReLU(0.2)(sn(layers.Conv2D(width, 3, padding="same"), spectral_norm)(x))
+    h = dropout_layer(h, dropout)
     for j in range(1, k + 1):
         conv = layers.Conv2D(width * 2**j, 4, strides=2, padding="same")
-        h = layers.LeakyReLU(0.2)(sn(conv, spectral_norm)(h))
+        h = dropout_layer(layers.LeakyReLU(0.2)(sn(conv, spectral_norm)(h)), dropout)
     return layers.Flatten()(h)
 
 
@@ -94,24 +100,27 @@ def dcgan_discriminator(
 
 def conv_encoder(
     image_shape: tuple[int, ...], latent_dim: int, width: int = 32,
-    num_classes: int | None = None, context_dim: int = 0, name: str = "encoder",
+    num_classes: int | None = None, context_dim: int = 0, dropout: float = 0.0,
+    name: str = "encoder",
 ) -> keras.Model:
-    """The DCGAN discriminator trunk -> (labels) -> Dense(2·latent_dim + context_dim)."""
+    """The DCGAN discriminator trunk (`dropout` after each activation) -> (labels) ->
+    Dense(2·latent_dim + context_dim)."""
     size, _ = check_image_shape(image_shape)
     inputs, x, labels = sample_inputs(tuple(image_shape), num_classes)
-    h = with_labels(_conv_down(x, size, width), labels, num_classes)
+    h = with_labels(_conv_down(x, size, width, dropout=dropout), labels, num_classes)
     out = layers.Dense(2 * latent_dim + context_dim, dtype="float32", name="posterior")(h)
     return keras.Model(unwrap(inputs), out, name=name)
 
 
 def conv_decoder(
     latent_dim: int, image_shape: tuple[int, ...], params_per_value: int = 1, width: int = 32,
-    num_classes: int | None = None, name: str = "decoder",
+    num_classes: int | None = None, dropout: float = 0.0, name: str = "decoder",
 ) -> keras.Model:
-    """The DCGAN generator trunk -> Conv 3x3 to channels·params_per_value (no activation)."""
+    """The DCGAN generator trunk (`dropout` after each activation) -> Conv 3x3 to
+    channels·params_per_value (no activation)."""
     size, channels = check_image_shape(image_shape)
     inputs, h = latent_inputs(latent_dim, num_classes, embed_dim=16)
-    h = _conv_up(h, size, width)
+    h = _conv_up(h, size, width, dropout)
     out = layers.Conv2D(channels * params_per_value, 3, padding="same", dtype="float32",
                         name="params")(h)
     return keras.Model(unwrap(inputs), out, name=name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from tfgen.networks.blocks import dropout as dropout_layer
 from tfgen.networks.blocks import latent_inputs, projection_head, sample_inputs, sn, unwrap, with_labels
 
 
@@ -45,8 +46,7 @@ def mlp_encoder(
     h = with_labels(layers.Flatten()(x), labels, num_classes)
     for i in range(depth):
         h = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
-        if dropout > 0:
-            h = layers.Dropout(dropout)(h)
+        h = dropout_layer(h, dropout)
     out = layers.Dense(2 * latent_dim + context_dim, dtype="float32", name="posterior")(h)
     return keras.Model(unwrap(inputs), out, name=name)
 
@@ -72,8 +72,7 @@ def mlp_decoder(
     inputs, h = latent_inputs(latent_dim, num_classes, embed_dim=16)
     for i in range(depth):
         h = layers.Dense(width, activation="relu", name=f"dense_{i}")(h)
-        if dropout > 0:
-            h = layers.Dropout(dropout)(h)
+        h = dropout_layer(h, dropout)
     shape = (*sample_shape[:-1], sample_shape[-1] * params_per_value)
     size = 1
     for d in shape:
