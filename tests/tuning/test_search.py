@@ -81,6 +81,7 @@ def test_every_draw_of_the_vae_depth_space_is_a_valid_config():
         assert m.iw_samples == (1 if values["bound"] == "elbo" else 5)
         assert m.estimator == ("dreg" if values["bound"] == "iwae5_dreg" else "standard")
         assert m.ema_decay == values["ema_decay"] in (0.99, 0.999)
+        assert m.dropout == values["dropout"] in (0.0, 0.1, 0.2)
         if "prior" in values:
             assert m.prior == values["prior"] and m.flow_steps == values["flow_steps"]
         seen.add((m.prior, m.flow_steps, m.top_latent_dim, m.iw_samples, m.estimator))
