@@ -70,6 +70,12 @@ def gradient_variance(model, x, estimator: str, draws: int = 50) -> float:
     return float(np.var(np.array(grads), axis=0).sum())
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of steps >= 1")
+    return int(text)
+
+
 def label(run) -> str:
     """A run's row as the table shows it: the row's name, then any `--set` overrides."""
     return " + ".join([run["row"], *(run.get("overrides") or [])])
@@ -175,7 +181,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rows", nargs="+", default=DEFAULT_ROWS, choices=list(ROWS))
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--seconds", type=float, default=60.0, help="wall time per run")
-    budget.add_argument("--steps", type=int, metavar="N",
+    budget.add_argument("--steps", type=positive_int, metavar="N",
                         help="a step budget instead of wall time (checked at epoch ends): "
                              "runs whose figures must not depend on the machine's load")
     parser.add_argument("--preset", default="digits-vae")

@@ -272,7 +272,7 @@ def test_dropout_masks_come_from_the_models_stateless_noise():
 CASES = {
     "vamp+2 layers+iaf, iwae, ema": dict(prior="vamp", layers=2, flow=2, iw_samples=2,
                                         ema_decay=0.9),
-    "2 layers, dreg": dict(layers=2, iw_samples=3, estimator="dreg"),
+    "2 layers, dreg, dropout": dict(layers=2, iw_samples=3, estimator="dreg", dropout=0.2),
     # dropout masks on the examples' rows, the IWAE draws' rows and the pseudo-inputs
     "vamp+2 layers, conv dropout, iwae": dict(prior="vamp", layers=2, conv=True, dropout=0.3,
                                               iw_samples=2),
@@ -308,7 +308,7 @@ def test_dreg_train_step_compiles_with_xla():
 
 
 def test_mixed_bfloat16_step_matches_float32():
-    kwargs = dict(prior="vamp", layers=2, flow=2, conv=True)
+    kwargs = dict(prior="vamp", layers=2, flow=2, conv=True, dropout=0.2)  # the same masks
     ref = deep_vae(**kwargs)
     initial = weights_of(ref)
     h32 = ref.fit(digits(32), epochs=1, steps_per_epoch=1, verbose=0).history
@@ -322,10 +322,17 @@ def test_mixed_bfloat16_step_matches_float32():
 
 
 def test_save_load_sample_and_export(tmp_path):
-    vae = deep_vae("vamp", layers=2, flow=2, iw_samples=2, ema_decay=0.5)
+    vae = deep_vae("vamp", layers=2, flow=2, iw_samples=2, ema_decay=0.5, dropout=0.2)
     vae.fit(digits(), epochs=1, steps_per_epoch=2, verbose=0)
     vae.save(tmp_path / "vae.keras")
     loaded = keras.saving.load_model(tmp_path / "vae.keras", safe_mode=True)
+    drops = [layer for net in (loaded.encoder, loaded.decoder) for layer in net.layers
+             if isinstance(layer, networks.Dropout)]
+    assert len(drops) == 2 and all(layer.rate == 0.2 for layer in drops)
+    loaded.step.assign(5)
+    vae.step.assign(5)  # the loaded model's layers are bound again: the same training masks
+    z = tf.ones([4, LATENT])
+    np.testing.assert_array_equal(vae.decoder(z, training=True), loaded.decoder(z, training=True))
     assert loaded.prior == "vamp" and loaded.hierarchical and loaded.flow is not None
     assert loaded.ema_decay == 0.5
     assert loaded.noise_dim == TOP + LATENT + 1

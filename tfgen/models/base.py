@@ -6,9 +6,11 @@ Distribution contract (the same for GANs and VAEs):
   the slice and divided by the *global* batch size; the optimizer sums gradients over replicas, so
   N replicas apply exactly the gradient one device would.
 - Randomness is stateless: draw `i` of step `t` uses the key (seed, t·STREAMS + i) to generate the
-  numbers for the whole global batch, of which each replica takes its own rows. One replica and
-  N replicas therefore use the same noise for the same example, and the only random state to
-  checkpoint is the step counter.
+  numbers for the whole global batch, of which each replica takes its own rows (inputs every
+  replica holds whole, such as a VampPrior's pseudo-inputs, take all rows: `replica_shared_inputs`).
+  One replica and N replicas therefore use the same noise for the same example, and the only
+  random state to checkpoint is the step counter. A VAE's dropout masks are drawn this way too
+  (`bind_dropout`).
 - Logged values are global (all-reduced) and identical on every replica.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 
 import keras
 import numpy as np
@@ -99,7 +102,8 @@ class GenerativeModel(keras.Model):
             aggregation="only_first_replica",
         )
         self.ema_decay, self.ema_weights, self._swapped_in = None, [], False  # init_averages
-        self._replica_shared = False  # replica_shared_inputs
+        # replica_shared_inputs: per thread (MirroredStrategy runs each replica in a thread)
+        object.__setattr__(self, "_shared_inputs", threading.local())
 
     # -- randomness ---------------------------------------------------------------------------
 
@@ -120,7 +124,8 @@ class GenerativeModel(keras.Model):
     def bind_dropout(self) -> None:
         """Bind every tfgen `Dropout` layer (`bind_noise`) of the model's networks (`submodels`)
         to a stream of its own, so that dropout masks follow this contract too: called by the
-        models once their networks are set."""
+        VAE once its networks are set (each network call's rows must be the replica's slice of
+        the global batch, or `replica_shared_inputs`)."""
         found = [layer for name in self.submodels if getattr(self, name, None) is not None
                  for layer in getattr(self, name)._flatten_layers(include_self=False)
                  if hasattr(layer, "bind_noise")]
@@ -130,7 +135,7 @@ class GenerativeModel(keras.Model):
             layer.bind_noise(functools.partial(self._dropout_noise, stream=DROPOUT_STREAM + i))
 
     def _dropout_noise(self, rows, shape, stream: int) -> tf.Tensor:
-        if self._replica_shared:
+        if getattr(self._shared_inputs, "on", False):
             return tf.random.stateless_uniform([rows, *shape], alg="philox",
                                                seed=self._key(stream + MAX_DROPOUT_LAYERS))
         return self.uniform(rows, shape, stream)
@@ -140,11 +145,11 @@ class GenerativeModel(keras.Model):
         """Network calls inside see inputs that every replica holds whole (a VampPrior's
         pseudo-inputs), not this replica's rows of the global batch: their dropout masks are
         then the same on every replica."""
-        self._replica_shared = True
+        self._shared_inputs.on = True
         try:
             yield
         finally:
-            self._replica_shared = False
+            self._shared_inputs.on = False
 
     def normal(self, local_batch, tail, stream: int) -> tf.Tensor:
         """Standard normal numbers [local_batch, *tail]: this replica's rows of a global draw."""

@@ -120,7 +120,9 @@ class GAN(GenerativeModel):
             self.ada_sign_sum = state("ada_sign_sum", 0.0)
             self.ada_count = state("ada_count", 0.0)
         self.init_averages(ema_decay)
-        self.bind_dropout()
+        # No bind_dropout: the discriminator scores [real, fake] stacked in one call, whose rows
+        # are not a replica's slice of one global batch; a tfgen Dropout in a GAN's networks
+        # stays Keras's (stateful) dropout.
         self.built = True
 
     # -- Keras plumbing -----------------------------------------------------------------------

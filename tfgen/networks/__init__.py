@@ -1,12 +1,13 @@
 """Network builders: functional Keras models for generators, discriminators, encoders, decoders.
 
-All builders return plain `keras.Model`s built from stock layers (they save and load as `.keras`
-in safe mode). Conditional networks take `[inputs, labels]` with integer labels of shape [batch].
-Final layers run in float32 under mixed precision.
+All builders return plain `keras.Model`s built from Keras layers and a few registered tfgen
+layers (they save and load as `.keras` in safe mode). Conditional networks take
+`[inputs, labels]` with integer labels of shape [batch]. Final layers run in float32 under mixed
+precision.
 
 - MLP: for 2-D points (ring8, grid25).
-- Dropout (VAE encoders and decoders, `dropout=`): a tfgen model draws its masks from its own
-  stateless noise, so they are the same on 1 and N replicas and after a resume.
+- Dropout (VAE encoders and decoders, `dropout=`): a VAE draws its masks from its own stateless
+  noise, so they are the same on 1 and N replicas and after a resume.
 - DCGAN: strided (transposed) convolutions, sized from the image shape (8x8, 28x28, 32x32,
   64x64, any size that halves to at most 7): the generator starts at the smallest resolution
   >= 4 reached by halving and doubles it up; the discriminator mirrors it.

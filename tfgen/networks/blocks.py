@@ -74,9 +74,9 @@ class BatchNormalization(layers.BatchNormalization):
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class Dropout(layers.Dropout):
-    """Keras's dropout, with its masks drawn from a tfgen model's stateless noise once a model
-    holds the network (`GenerativeModel` binds each such layer of its networks to a stream of
-    its own): the mask of row i at step t is a function of (seed, t, stream, i's row in the
+    """Keras's dropout, with its masks drawn from a VAE's stateless noise once the VAE holds
+    the network (`GenerativeModel.bind_dropout` binds each such layer of its networks to a
+    stream of its own): the mask of row i at step t is a function of (seed, t, stream, i's row in the
     global batch), so one and N replicas drop the same units of the same example, and a resumed
     run draws what the uninterrupted run drew (the step counter stays the only random state).
     Unbound (a network used on its own) it is Keras's layer, with Keras's random state."""

@@ -52,7 +52,6 @@ def _conv_up(latent, image_size: int, width: int, dropout: float = 0.0):
     return h
 
 
-
 def dcgan_generator(
     latent_dim: int, image_shape: tuple[int, ...], width: int = 64,
     num_classes: int | None = None, output: str | None = "symmetric", name: str = "generator",
