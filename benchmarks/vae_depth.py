@@ -138,16 +138,22 @@ def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None,
     return out
 
 
+def budget(run) -> str:
+    """A run's training budget: "N steps" (`--steps`) or "S s" (`--seconds`)."""
+    return f"{run['max_steps']} steps" if run.get("max_steps") else f"{run.get('seconds')} s"
+
+
 def summarise(runs) -> list[dict]:
-    """Per row (and `--set` overrides, in the order first run): mean and standard error over
-    seeds."""
+    """Per row (and `--set` overrides, in the order first run) and budget: mean and standard
+    error over seeds."""
     table = []
-    order = {}  # label -> its row's place in ROWS; dicts keep the order labels first appear
+    order = {}  # (label, budget) -> its row's place in ROWS; dicts keep first-appearance order
     for r in runs:
-        order.setdefault(label(r), list(ROWS).index(r["row"]))
-    for name in sorted(order, key=order.get):
-        rs = [r for r in runs if label(r) == name]
-        entry = {"row": name, "seeds": len(rs), "steps": statistics.mean(r["steps"] for r in rs)}
+        order.setdefault((label(r), budget(r)), list(ROWS).index(r["row"]))
+    for name, spent in sorted(order, key=order.get):
+        rs = [r for r in runs if (label(r), budget(r)) == (name, spent)]
+        entry = {"row": name, "budget": spent, "seeds": len(rs),
+                 "steps": statistics.mean(r["steps"] for r in rs)}
         for k in ("nll", "bits_per_dim", "elbo", "grad_var_standard", "grad_var_dreg"):
             values = [r[k] for r in rs if k in r]
             if values:

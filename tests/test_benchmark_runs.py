@@ -124,6 +124,11 @@ def test_vae_depth_rows_with_overrides_are_rows_of_their_own():
     assert "| two-layer+ema + optimizer.schedule=linear + epochs=14 | 2 | 100 | 91.00 ± 1.00 |" \
         in vae_depth.markdown(table)
     assert table[2]["nll"] == [95.0, 0.0]
+    # the same row at two budgets: two entries, each with its budget
+    table = vae_depth.summarise([{**run("vae", 0, 92.0), "seconds": 60.0},
+                                 {**run("vae", 0, 90.0), "seconds": None, "max_steps": 500}])
+    assert [(e["row"], e["budget"], e["nll"][0]) for e in table] == [
+        ("vae", "60.0 s", 92.0), ("vae", "500 steps", 90.0)]
 
 
 def test_train_for_stops_within_one_execution_of_a_step_budget():
