@@ -131,6 +131,19 @@ def test_vae_depth_rows_with_overrides_are_rows_of_their_own():
         ("vae", "60.0 s", 92.0), ("vae", "500 steps", 90.0)]
 
 
+def test_vae_depth_step_budget_is_a_whole_number_of_steps(capsys):
+    import vae_depth
+
+    for bad in ("0", "-3", "1.5"):
+        with pytest.raises(SystemExit):
+            vae_depth.main(["--steps", bad, "--table"])
+        assert f"argument --steps: '{bad}' is not a whole number of steps >= 1" in \
+            capsys.readouterr().err
+    with pytest.raises(SystemExit):  # one budget or the other
+        vae_depth.main(["--steps", "10", "--seconds", "60", "--table"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_train_for_stops_within_one_execution_of_a_step_budget():
     """timed.train_for with `steps`: a real fit of ring8-gan (50 steps per execution, 500 per
     epoch) asked for 120 steps stops after the execution that crosses them -- 150 steps, inside

@@ -110,9 +110,12 @@ class GenerativeModel(keras.Model):
     def _key(self, stream: int) -> tf.Tensor:
         return tf.stack([tf.constant(self.seed, tf.int64), self.step.value * STREAMS + stream])
 
-    def _replica_rows(self, draw, local_batch, tail, stream: int) -> tf.Tensor:
-        ctx = _replica_context()
-        replicas = ctx.num_replicas_in_sync
+    def _replica_rows(self, draw, local_batch, tail, stream: int,
+                      shared: bool = False) -> tf.Tensor:
+        """This replica's rows of a global draw; `shared`: rows every replica holds whole (the
+        whole draw of `local_batch` rows, the same on every replica)."""
+        ctx = None if shared else _replica_context()
+        replicas = 1 if shared else ctx.num_replicas_in_sync
         # Philox explicitly: "auto_select" may pick another generator under XLA, and a step must
         # draw the same numbers compiled or not.
         full = draw([local_batch * replicas, *tail], seed=self._key(stream), alg="philox")
@@ -135,10 +138,9 @@ class GenerativeModel(keras.Model):
             layer.bind_noise(functools.partial(self._dropout_noise, stream=DROPOUT_STREAM + i))
 
     def _dropout_noise(self, rows, shape, stream: int) -> tf.Tensor:
-        if getattr(self._shared_inputs, "on", False):
-            return tf.random.stateless_uniform([rows, *shape], alg="philox",
-                                               seed=self._key(stream + MAX_DROPOUT_LAYERS))
-        return self.uniform(rows, shape, stream)
+        shared = getattr(self._shared_inputs, "on", False)
+        return self._replica_rows(tf.random.stateless_uniform, rows, list(shape),
+                                  stream + MAX_DROPOUT_LAYERS * shared, shared=shared)
 
     @contextlib.contextmanager
     def replica_shared_inputs(self):
