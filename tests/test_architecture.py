@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Imports every library module with tfgen.trainers and tfgen.tuning made unimportable.
@@ -93,3 +95,41 @@ def test_import_tfgen_exposes_its_subpackages():
                                   "distribute", "losses", "metrics", "models", "networks"}
     # The training side is not part of the library's namespace until imported.
     assert "trainers" not in tfgen.__all__ and "tuning" not in tfgen.__all__
+
+
+def test_data_options_and_names_import_one_way_without_tensorflow():
+    # Issue 30: `tfgen.data.options` imported `tfgen.data.loading.check_name` (inside a
+    # function) while `loading` imports `options`. The names now live in `tfgen.data.names`,
+    # which neither imports: options -> names, loading -> options and names, never back.
+    import ast
+
+    for module, banned in (("names", {"loading", "options", "sources"}),
+                           ("options", {"loading", "sources"})):
+        tree = ast.parse((ROOT / "tfgen" / "data" / f"{module}.py").read_text())
+        imported = {node.module.rsplit(".", 1)[-1] for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("tfgen.data.")}
+        assert not imported & banned, (module, imported & banned)
+    code = textwrap.dedent("""
+        import sys
+        from tfgen.data.options import DataOptions
+        DataOptions(name="ring8").validate("data.")
+        print(sorted(m for m in ("tensorflow", "keras", "tfgen.data.loading") if m in sys.modules))
+    """)
+    # As the `tfgen` command imports it (a script's `import tfgen` loads the whole library).
+    proc = subprocess.run([sys.executable, "-c", f"import sys; sys.argv = ['tfgen']\n{code}"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
+
+
+def test_lazy_namespaces_hand_on_the_same_objects():
+    import tfgen
+    import tfgen.data
+    from tfgen.data import loading, names, options
+
+    assert tfgen.data.load is loading.load and tfgen.data.check_name is names.check_name
+    assert tfgen.data.DataOptions is options.DataOptions and tfgen.GAN is tfgen.models.GAN
+    assert set(tfgen.data.__all__) <= set(dir(tfgen.data))
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        tfgen.data.nope  # noqa: B018

@@ -16,15 +16,18 @@ Example:
 
 __version__ = "0.1.0"
 
-from tfgen import startup
+from tfgen import lazy, startup
 
-if startup.is_cli():
-    startup.import_tensorflow_quietly()  # before the subpackages, which import TensorFlow
+_SUBPACKAGES = ("callbacks", "data", "distribute", "losses", "metrics", "models", "networks")
+__all__ = ["GAN", "VAE", "GenerativeModel", "__version__", *_SUBPACKAGES]
+__getattr__, __dir__ = lazy.attach(__name__, {
+    **{name: name for name in _SUBPACKAGES},
+    **{name: "models" for name in ("GAN", "VAE", "GenerativeModel")},
+})
 
-from tfgen import callbacks, data, distribute, losses, metrics, models, networks
-
-# Importing the models registers them with Keras, so `keras.saving.load_model` finds them.
-from tfgen.models import GAN, VAE, GenerativeModel
-
-__all__ = ["GAN", "VAE", "GenerativeModel", "__version__", "callbacks", "data", "distribute",
-           "losses", "metrics", "models", "networks"]
+if not startup.is_cli():
+    # A script's `import tfgen` loads the whole library, and importing the models registers
+    # them with Keras, so `keras.saving.load_model` finds them. The `tfgen` command imports
+    # only what each command needs (its --help, presets and datasets need no TensorFlow).
+    from tfgen import callbacks, data, distribute, losses, metrics, models, networks  # noqa: F401
+    from tfgen.models import GAN, VAE, GenerativeModel

@@ -2,14 +2,20 @@
 
 TensorFlow's C++ runtime prints absl/oneDNN/CUDA-probe lines to stderr when it is first
 imported, before any Python logging is set up and whatever `TF_CPP_MIN_LOG_LEVEL` says. The
-`tfgen` command promises one clear line per error, so when the process is that command
-(`tfgen ...` or `python -m tfgen.trainers.cli ...`), the first TensorFlow import runs with
-stderr pointed at /dev/null; the command then logs the strategy and devices itself. A script
-that imports the library sees TensorFlow's messages as usual.
+`tfgen` command promises one clear line per error, so it calls `quiet_tensorflow_import`
+first: the process's first `import tensorflow`, wherever it happens, then runs with stderr
+pointed at /dev/null, and the command logs the strategy and devices itself. The command imports
+only what each subcommand needs (when the process is that command -- `tfgen ...` or
+`python -m tfgen.trainers.cli ...`: `is_cli` -- `import tfgen` loads no subpackage up front),
+so `--help`, `tfgen presets`, `tfgen datasets` and mistakes in the arguments answer without
+TensorFlow. A script that imports the library gets all of it, and sees TensorFlow's messages
+as usual.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import os
 import sys
 
@@ -21,22 +27,47 @@ def is_cli() -> bool:
     return os.path.basename(sys.argv[0] if sys.argv else "") == "tfgen" or sys.argv[:1] == ["-m"]
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow (and probe its devices) with file descriptor 2 on /dev/null."""
-    if "tensorflow" in sys.modules:
-        return
-    # 3: also the C++ ERROR lines TensorFlow prints for what it recovers from by itself, e.g.
-    # grappler's "remapper failed" on the first trace of a GAN step (failures that matter
-    # reach Python as exceptions, which the command reports in one line).
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
+def quiet_tensorflow_import() -> None:
+    """Make this process's first import of TensorFlow (and its first device probe) run with file
+    descriptor 2 on /dev/null, whichever module imports it and whenever."""
+    if "tensorflow" not in sys.modules and not any(
+            isinstance(f, _QuietTensorFlow) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlow())
 
-            tf.config.list_physical_devices()  # device probing chatter (e.g. no CUDA driver)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+
+class _QuietTensorFlow(importlib.abc.MetaPathFinder):
+    """Finds `tensorflow` as the import system would, with a loader that runs it quietly."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+class _QuietLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader  # no trace of this wrapper
+        # 3: also the C++ ERROR lines TensorFlow prints for what it recovers from by itself,
+        # e.g. grappler's "remapper failed" on the first trace of a GAN step (failures that
+        # matter reach Python as exceptions, which the command reports in one line).
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+                self.loader.exec_module(module)
+                module.config.list_physical_devices()  # device probing chatter (no CUDA driver)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 
+from tfgen import startup
 from tfgen.errors import Preempted, TrainingDiverged, UserError
 
 EXIT_USER_ERROR = 2
@@ -241,6 +242,10 @@ def _one_line(message) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Each command imports what it needs, when it needs it: --help, argument mistakes, `presets`
+    # and `datasets` answer without TensorFlow's seconds of start-up (tests/test_cli.py), and
+    # TensorFlow's start-up chatter, when a command imports it, is not the user's.
+    startup.quiet_tensorflow_import()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

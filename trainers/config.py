@@ -26,20 +26,25 @@ from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
-# Choice lists come from the library's registries: what a config accepts is what exists.
 from tfgen.data.options import DataOptions
-from tfgen.distribute.precision import PRECISIONS
-from tfgen.distribute.strategies import STRATEGIES
 from tfgen.errors import ConfigError
-from tfgen.losses.adversarial import OBJECTIVES
-from tfgen.losses.likelihoods import LIKELIHOODS
-from tfgen.metrics.evaluation import DIRECTIONS
-from tfgen.models import ada
-from tfgen.models.augment import POLICIES
-from tfgen.models.optimizers import LR_SCHEDULES, OPTIMIZERS
-from tfgen.models.vae import ESTIMATORS, KL_SCHEDULES, PRIORS
-from tfgen.networks.build import GAN_NETWORKS, VAE_NETWORKS
-from tfgen.options import param
+from tfgen.options import Registry, param
+
+# Choice lists come from the library's registries: what a config accepts is what exists. They
+# are read when a value is first checked, so that defining, building and listing configs
+# (`tfgen presets`) imports no TensorFlow.
+STRATEGIES = Registry("tfgen.distribute.strategies", "STRATEGIES")
+PRECISIONS = Registry("tfgen.distribute.precision", "PRECISIONS")
+OPTIMIZERS = Registry("tfgen.models.optimizers", "OPTIMIZERS")
+LR_SCHEDULES = Registry("tfgen.models.optimizers", "LR_SCHEDULES")
+OBJECTIVES = Registry("tfgen.losses.adversarial", "OBJECTIVES")
+LIKELIHOODS = Registry("tfgen.losses.likelihoods", "LIKELIHOODS")
+POLICIES = Registry("tfgen.models.augment", "POLICIES")
+GAN_NETWORKS = Registry("tfgen.networks.build", "GAN_NETWORKS")
+VAE_NETWORKS = Registry("tfgen.networks.build", "VAE_NETWORKS")
+KL_SCHEDULES = Registry("tfgen.models.vae", "KL_SCHEDULES")
+PRIORS = Registry("tfgen.models.vae", "PRIORS")
+ESTIMATORS = Registry("tfgen.models.vae", "ESTIMATORS")
 
 
 class _Loader(yaml.SafeLoader):
@@ -74,7 +79,7 @@ class EvaluationConfig:
 
     every: int = param(0, min=0, help="evaluate every N epochs during training (0: off)")
     metric: str = param(
-        "", choices=("", *DIRECTIONS),
+        "", choices=Registry("tfgen.metrics.evaluation", "DIRECTIONS", first=("",)),
         help="metric to select the best epoch and stop on ('': reverse_kl for 2-D mixtures, "
         "nll for VAEs, frechet_distance for image GANs)",
     )
@@ -359,7 +364,7 @@ def describe_fields(cfg: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
 class OptimizerConfig:
     """One player's optimizer."""
 
-    name: str = param("adam", choices=tuple(OPTIMIZERS), help="optimizer")
+    name: str = param("adam", choices=OPTIMIZERS, help="optimizer")
     learning_rate: float = param(2e-4, gt=0.0, max=10.0, help="learning rate")
     beta_1: float = param(0.5, min=0.0, max=0.9999, help="Adam beta_1 / SGD momentum")
     beta_2: float = param(0.999, min=0.0, max=0.99999, help="Adam beta_2")
@@ -408,7 +413,7 @@ class GANModelConfig:
     depth: int = param(3, min=1, max=16, help="hidden layers (mlp)")
     objective: str = param(
         "non_saturating",
-        choices=tuple(OBJECTIVES),
+        choices=OBJECTIVES,
         help="adversarial loss",
     )
     gradient_penalty: float = param(0.0, min=0.0, help="WGAN-GP weight (lambda; 0: off)")
@@ -447,6 +452,8 @@ class GANModelConfig:
                     f"{', '.join(POLICIES)} (comma-separated)"
                 )
         if self.ada:
+            from tfgen.models import ada
+
             try:
                 ada.parse_ops(self.ada)
             except ValueError as err:
@@ -497,7 +504,7 @@ class VAEModelConfig:
     depth: int = param(2, min=1, max=16, help="hidden layers (mlp)")
     likelihood: str = param(
         "bernoulli",
-        choices=tuple(LIKELIHOODS),
+        choices=LIKELIHOODS,
         help="decoder likelihood p(x|z)",
     )
     gaussian_scale: float | None = param(

@@ -23,11 +23,14 @@ import fcntl
 import json
 import os
 import socket
+from typing import TYPE_CHECKING
 
 from tfgen.errors import UserError, reason
 from tfgen.trainers import config as config_lib
-from tfgen.trainers import families
 from tfgen.trainers.files import write_json  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:
+    from tfgen.trainers import families
 
 
 class RunDir:
@@ -130,6 +133,8 @@ class RunDir:
         return config_lib.load_yaml(self.config_file)
 
     def _raw_and_family(self) -> tuple[dict, families.Family]:
+        from tfgen.trainers import families  # the models, TensorFlow: not for `--help`
+
         raw = self.raw_config()
         if "family" not in raw:
             raise UserError(f"{self.config_file} names no model family (family: gan or vae); "
@@ -212,6 +217,7 @@ class RunDir:
 
         from tfgen import data
         from tfgen.callbacks import Checkpointer
+        from tfgen.trainers import families
 
         cfg = self.config()
         family = families.for_config(cfg)

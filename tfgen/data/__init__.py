@@ -19,11 +19,17 @@ Example:
 >>> ds = tfgen.data.load("digits", split="test", batch_size=100, training=False, labels=True)
 """
 
-from tfgen.data.loading import BUILTIN, FORMS, check_name, kind, load, num_replicas, source
-from tfgen.data.mixtures import MIXTURES, Mixture
-from tfgen.data.options import PIXEL_RANGES, DataOptions, value_range
-from tfgen.data.sources import ArraySource, DatasetInfo, Source, image_info
+from tfgen import lazy
 
+# Handed on lazily (`tfgen.lazy`): `DataOptions` and the dataset names import no TensorFlow.
 __all__ = ["BUILTIN", "FORMS", "MIXTURES", "ArraySource", "DataOptions", "DatasetInfo", "Mixture",
-           "PIXEL_RANGES", "Source", "check_name", "image_info", "kind", "load", "num_replicas", "source",
-           "value_range"]
+           "PIXEL_RANGES", "Source", "check_name", "image_info", "kind", "load", "num_replicas",
+           "source", "value_range"]
+__getattr__, __dir__ = lazy.attach(__name__, {
+    "BUILTIN": "names", "FORMS": "names", "check_name": "names", "kind": "names",
+    "load": "loading", "num_replicas": "loading", "source": "loading",
+    "MIXTURES": "mixtures", "Mixture": "mixtures",
+    "PIXEL_RANGES": "options", "DataOptions": "options", "value_range": "options",
+    "ArraySource": "sources", "DatasetInfo": "sources", "Source": "sources",
+    "image_info": "sources",
+})

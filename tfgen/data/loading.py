@@ -1,9 +1,8 @@
-"""Dataset names to `Source`s and `tf.data` pipelines: `check_name`, `source`, `load`."""
+"""Dataset names to `Source`s and `tf.data` pipelines: `source`, `load`."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any
 
 import numpy as np
@@ -11,57 +10,10 @@ import tensorflow as tf
 
 from tfgen.data import builtin
 from tfgen.data.mixtures import MIXTURES
+from tfgen.data.names import check_name
 from tfgen.data.options import DataOptions
 from tfgen.data.sources import Source
 from tfgen.errors import ConfigError, DataError
-
-BUILTIN = {
-    "ring8": "8 Gaussians on the unit circle, std 0.01 (2-D points; PacGAN protocol)",
-    "grid25": "25 Gaussians on a 5x5 grid with spacing 2, std 0.05 (2-D points; PacGAN protocol)",
-    "digits": "scikit-learn's 8x8 handwritten digits, 10 classes: 1000 train / 350 val / 447 test",
-    "fashion_mnist": "Fashion-MNIST 28x28 grayscale, 10 classes: 55000 train / 5000 val / 10000 "
-    "test (apt-get install dataset-fashion-mnist; or the IDX files in data.data_dir)",
-}
-FORMS = {
-    "tfds:NAME": "a TensorFlow Datasets image dataset, e.g. tfds:mnist, tfds:cifar10, tfds:celeb_a "
-    "(data.data_dir, data.image_size)",
-    "folder:PATH": "a directory of images (png, jpg, bmp, gif, webp), optionally one sub-folder per "
-    "class (data.image_size, data.channels, data.skip_corrupt)",
-    "idx:DIR": "MNIST-format IDX files in DIR: train-images-idx3-ubyte[.gz], optional labels and "
-    "t10k-* test files",
-    "npz:PATH": "a NumPy .npz: x [N, H, W] or [N, H, W, C] uint8 or float in [0, 1], optional y "
-    "(labels), x_val/y_val, x_test/y_test, class_names",
-}
-
-
-def kind(name: str) -> str:
-    """"points" for the 2-D mixtures, "images" for every other dataset (without loading it)."""
-    return "points" if name in MIXTURES else "images"
-
-
-def check_name(name: str, key: str = "data.name") -> None:
-    """Fail with one line if `name` is not a dataset tfgen can load."""
-    if name in BUILTIN:
-        return
-    prefix, sep, rest = name.partition(":")
-    if sep and prefix == "tfds" and rest:
-        from tfgen.data import tfds_source
-
-        tfds_source.check_name(rest, key)
-        return
-    if sep and prefix in ("folder", "idx") and rest:
-        if not os.path.isdir(rest):
-            what = "folder" if prefix == "folder" else "IDX directory"
-            raise ConfigError(f"config key '{key}': {what} not found: {rest}")
-        return
-    if sep and prefix == "npz" and rest:
-        if not os.path.isfile(rest):
-            raise ConfigError(f"config key '{key}': npz file not found: {rest}")
-        return
-    raise ConfigError(
-        f"config key '{key}': unknown dataset {name!r}; choose from: "
-        f"{', '.join(BUILTIN)}, {', '.join(FORMS)}"
-    )
 
 
 def source(data: DataOptions | str, *, seed: int = 0, **options: Any) -> Source:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from tfgen.data.names import check_name
 from tfgen.errors import ConfigError
 from tfgen.options import param
 
@@ -54,8 +55,6 @@ class DataOptions:
     cache: bool = param(True, help="TFDS: cache decoded, resized images in memory")
 
     def validate(self, prefix: str) -> None:
-        from tfgen.data.loading import check_name
-
         check_name(self.name, key=f"{prefix}name")
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ConfigError(
