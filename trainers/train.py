@@ -18,8 +18,8 @@ import time
 
 import keras
 
-from tfgen.errors import Preempted, UserError
-from tfgen.metrics.evaluation import DIRECTIONS
+from tfgen.errors import ConfigError, Preempted, UserError
+from tfgen.metrics.evaluation import DIRECTIONS, MIN_IMAGE_SAMPLES
 from tfgen.trainers import families
 from tfgen.trainers.rundir import RunDir, write_json
 
@@ -156,7 +156,7 @@ def summary_lines(metrics: dict, run_dir: RunDir, family) -> list[str]:
     """The end-of-run block: what ran and why it stopped, the selected epoch, quality, where the
     files are and what to run next."""
     run = "this run" if metrics["steps_this_run"] == metrics["steps"] else "this part of the run"
-    lines = [f"done: {metrics['epochs_run']} of {metrics['epochs']} epochs, {metrics['steps']} "
+    lines = [f"done: {metrics['epochs']} of {metrics['epochs_planned']} epochs, {metrics['steps']} "
              f"steps ({run}: {metrics['steps_this_run']} steps in {metrics['wall_time_s']:.1f} s)"
              f"; stopped: {metrics.get('stopped') or 'all epochs done'}"]
     if "best_epoch" in metrics:
@@ -234,8 +234,6 @@ class Plan:
             1, source.num_examples("train") // (cfg.batch_size * per_step))
         examples = cfg.batch_size * per_step
         if source.num_examples("train") and examples > source.num_examples("train"):
-            from tfgen.errors import ConfigError
-
             raise ConfigError(
                 f"config key 'batch_size': a step takes {examples} examples but the training "
                 f"split has {source.num_examples('train')}; lower batch_size"
@@ -356,7 +354,20 @@ def _evaluation(cfg, source, model, family):
     if split != e.split:
         log.info("evaluation: dataset %s has no %s split; evaluating on %s", source.info.name,
                  e.split, split)
-    evaluator = Evaluator(source, split, num=e.num, seed=cfg.seed, features=e.features or "auto",
+    num = e.num
+    if source.info.kind == "images":  # equal counts of generated and real images: fit the split
+        size = source.num_examples(split)
+        if size < MIN_IMAGE_SAMPLES:
+            raise ConfigError(
+                f"config key 'evaluation.every': the {split} split of {source.info.name} has "
+                f"{size} examples, fewer than the {MIN_IMAGE_SAMPLES} image metrics need; raise "
+                f"data.val_fraction, choose another evaluation.split, or set evaluation.every=0")
+        if num is not None and num > size:
+            log.info("evaluation: the %s split has %d examples, so each evaluation compares %d "
+                     "generated with %d real images (evaluation.num=%d asks for more)", split,
+                     size, size, size, num)
+            num = size
+    evaluator = Evaluator(source, split, num=num, seed=cfg.seed, features=e.features or "auto",
                           nll_samples=family.nll_samples(cfg), baseline=False, progress=True)
     available = evaluator.available(model)
     metric = e.metric or family.default_metric(source.info.kind)
@@ -472,8 +483,9 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
     metrics = {
         "preset": cfg.preset,
         "family": family.name,
-        "epochs": cfg.epochs,
-        "epochs_run": records[-1]["epoch"] if records else 0,  # fewer after early stopping
+        # The epochs that ran (fewer than planned after early stopping), and the plan.
+        "epochs": records[-1]["epoch"] if records else 0,
+        "epochs_planned": cfg.epochs,
         "steps": steps_saved,
         "model_step": callbacks.model_step(model),  # the best epoch's, under model selection
         "steps_this_run": steps_run,
@@ -503,7 +515,7 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
     if cbs.evaluation is not None:  # the final (selected) model's values, for the tuner
         evaluator = cbs.evaluation.evaluator
         metrics["evaluation"] = {"metric": cbs.metric, "split": evaluator.split,
-                                 **evaluator.values(model)}
+                                 "num_samples": evaluator.num, **evaluator.values(model)}
     quality = final_quality(model, source, cfg.seed, family.nll_samples(cfg))
     if quality:
         metrics["quality"] = quality

@@ -187,6 +187,8 @@ def test_convergence_stops(tmp_path, capsys):
                  "--set", "evaluation.target=100", "--run-dir", str(run_dir)]) == 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["steps"] == 3 and "reached its target 100" in metrics["stopped"]
+    # Issue 30: `epochs` is what ran, not the plan (which it was before).
+    assert metrics["epochs"] == 1 and metrics["epochs_planned"] == 5
     capsys.readouterr()
     assert main(["train", *RING, "--set", "epochs=6", "--set", "evaluation.every=1",
                  "--set", "evaluation.target=100", "--run-dir", str(run_dir)]) == 2
@@ -198,6 +200,7 @@ def test_convergence_stops(tmp_path, capsys):
                  "--run-dir", str(run_dir)]) == 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["best_epoch"] == 1 and metrics["steps"] == 9
+    assert metrics["epochs"] == 3 and metrics["epochs_planned"] == 6
     assert "no better eval_modes_covered for 2 checks" in metrics["stopped"]
 
 
@@ -206,3 +209,46 @@ def test_metric_that_does_not_apply(tmp_path, capsys):
                  "--set", "evaluation.metric=nll", "--run-dir", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "'evaluation.metric': 'nll' does not apply" in err and "reverse_kl" in err
+
+
+@pytest.fixture(scope="module")
+def small_npz(tmp_path_factory):
+    """300 of the 8x8 digits as a user's npz (uint8), as in issue 30's report."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    path = tmp_path_factory.mktemp("npz") / "ok.npz"
+    x = (digits.images[:300] * 255 / 16).round().astype(np.uint8)
+    np.savez(path, x=x, y=digits.target[:300])
+    return path
+
+
+def test_evaluation_fits_a_small_split(small_npz, tmp_path, capsys):
+    # Issue 30: a preset's evaluation.num=5000 on a 300-image npz (val split of a few dozen)
+    # ended the run with "--num 5000 exceeds the val split's 34 examples".
+    from tfgen import data
+
+    val = data.source(f"npz:{small_npz}").num_examples("val")
+    assert 10 <= val < 100
+    run_dir = tmp_path / "small"
+    assert main(["train", "--preset", "digits-dcgan", *TINY_GAN, "--set", "epochs=2",
+                 "--set", f"data.name=npz:{small_npz}", "--set", "evaluation.every=1",
+                 "--set", "evaluation.num=5000", "--run-dir", str(run_dir)]) == 0
+    notices = [line for line in capsys.readouterr().err.splitlines() if "evaluation.num" in line]
+    assert notices == [f"tfgen: evaluation: the val split has {val} examples, so each evaluation "
+                       f"compares {val} generated with {val} real images (evaluation.num=5000 "
+                       "asks for more)"]  # once, not per evaluation
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["evaluation"]["num_samples"] == val and metrics["evaluation"]["split"] == "val"
+    assert np.isfinite(metrics["evaluation"]["frechet_distance"])
+
+
+def test_a_split_too_small_for_image_metrics_is_refused_at_start(small_npz, tmp_path, capsys):
+    run_dir = tmp_path / "tiny-val"
+    assert main(["train", "--preset", "digits-dcgan", *TINY_GAN,
+                 "--set", f"data.name=npz:{small_npz}", "--set", "data.val_fraction=0.01",
+                 "--set", "evaluation.every=1", "--run-dir", str(run_dir)]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith("tfgen: error: config key 'evaluation.every': the val split of npz:")
+    assert "fewer than the 10 image metrics need" in err
+    assert not (run_dir / "checkpoints").exists()  # before any training

@@ -26,7 +26,7 @@ def test_train_with_only_a_run_dir_continues_with_its_own_config(tmp_path, capsy
     assert main(["train", "--run-dir", str(run), "--set", "epochs=2", "-q"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["steps"] == 10 and metrics["family"] == "gan"
-    assert metrics["epochs_run"] == 2 and len(RunDir(run).epoch_records()) == 2
+    assert metrics["epochs_planned"] == 2 and len(RunDir(run).epoch_records()) == 2
     # The end-of-run block: what ran, quality, files, next commands.
     err = capsys.readouterr().err
     assert "done: 2 of 2 epochs, 10 steps (this part of the run: 5 steps in " in err

@@ -44,6 +44,9 @@ DIRECTIONS = {
 }
 MEMORISATION_PERCENTILE = 1.0  # PROTOCOLS.md section 4
 MIXTURE_SAMPLES = 2500  # PacGAN protocol
+# Image metrics on fewer samples a side say nothing: precision/recall/density/coverage draw
+# k = 3 and 5 nearest-neighbour balls, and a Fréchet distance's covariances have rank N - 1.
+MIN_IMAGE_SAMPLES = 10
 
 
 def default_metric(kind: str, likelihood: bool) -> str:
@@ -97,9 +100,9 @@ class Evaluator:
     Args:
         source: the `tfgen.data` source the model was trained on.
         split: reference split ("test" for reports; "val" for model selection during training).
-        num: generated samples (default: 2,500 for mixtures; the reference split's size, at most
-            10,000, for images). Image metrics compare equal counts, so `num` may not exceed the
-            reference split.
+        num: generated samples (default: 2,500 for mixtures; for images the reference split's
+            size, at most 10,000 and at most the baseline split's). Image metrics compare equal
+            counts, so `num` may not exceed the reference split; at least `MIN_IMAGE_SAMPLES`.
         seed: seed of the generated samples and of the subsets drawn.
         features: "auto" (tfgen's cached classifier for the dataset), a Keras model file, a
             `FeatureExtractor`, or None (no image metrics).
@@ -149,7 +152,13 @@ class Evaluator:
             self._init_points()
         else:
             size = source.num_examples(split)
-            self.num = num or min(size, 10_000)
+            default = min(size, 10_000)
+            if self.baseline_split is not None and features is not None:
+                default = min(default, source.num_examples(self.baseline_split))
+            self.num = num or default
+            if self.num < MIN_IMAGE_SAMPLES and features is not None:
+                raise UserError(f"image metrics need at least {MIN_IMAGE_SAMPLES} samples a "
+                                f"side; got {self.num} (the {split} split has {size} examples)")
             if self.num > size:
                 raise UserError(f"--num {self.num} exceeds the {split} split's {size} examples "
                                 "(image metrics compare equal sample counts)")
