@@ -103,6 +103,36 @@ def test_16bit_palette_and_transparent_images_are_scaled_not_clipped(tmp_path):
     np.testing.assert_allclose(byname["p"][0, 0], [0, 0, 1], atol=1e-6)
 
 
+def test_a_tiny_16bit_folder_spans_its_range_across_splits_and_says_what_it_held_out(
+        tmp_path, caplog):
+    # Issue 30: 8 16-bit PNGs with values spanning 0..65535 gave a training batch whose range
+    # was not the images' range. The scaling is right (0..65535 -> [-1, 1]); the held-out
+    # split takes some of the 8, so the notice names it.
+    levels = np.round(np.linspace(0, 65535, 8)).astype(np.uint16)
+    for i, level in enumerate(levels):
+        if i % 2:  # big-endian 16-bit TIFFs beside the PNGs (Pillow's I;16B)
+            image = Image.frombytes("I;16B", (5, 4), np.full((4, 5), level, ">u2").tobytes())
+            image.save(tmp_path / f"im{i}.tif")
+        else:
+            Image.fromarray(np.full((4, 5), level, np.uint16)).save(tmp_path / f"im{i}.png")
+    assert {Image.open(f).mode for f in tmp_path.iterdir()} == {"I;16", "I;16B"}
+    with caplog.at_level("INFO", logger="tfgen"):
+        src = data.source(f"folder:{tmp_path}")
+    splits = src.info.splits
+    held = splits.get("val", 0) + splits.get("test", 0)
+    assert held and splits["train"] == 8 - held
+    assert [r.getMessage() for r in caplog.records if "held out" in r.getMessage()] == [
+        f"folder:{tmp_path}: {held} of 8 examples held out ({splits.get('val', 0)} val, "
+        f"{splits.get('test', 0)} test) by a hash of each example's name "
+        f"(data.val_fraction=0.1, data.test_fraction=0.1); {8 - held} left for training"]
+    seen = np.sort(np.concatenate([src.numpy(split)[0][:, 0, 0, 0] for split in splits]))
+    np.testing.assert_allclose(seen, np.round(levels / 65535 * 255) / 127.5 - 1, atol=1e-6)
+    assert seen[0] == -1 and seen[-1] == 1  # the whole folder spans [-1, 1]
+    batch = next(iter(data.load(src, "train", batch_size=splits["train"], seed=0))).numpy()
+    train = src.numpy("train")[0]
+    assert (batch.min(), batch.max()) == (train.min(), train.max())
+
+
 def test_mixed_channels_follow_the_majority(tmp_path):
     write_png(tmp_path / "a.png", 50, mode="RGB")  # first alphabetically, but outnumbered
     for i in range(3):

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 
 import numpy as np
 
 from tfgen.errors import DataError
+
+log = logging.getLogger("tfgen")
 
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                          "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -68,6 +71,13 @@ def split_arrays(x, y, keys, val_fraction: float, test_fraction: float, name: st
     if "train" not in out:
         raise DataError(f"dataset {name!r}: no examples left for training after holding out "
                         f"val_fraction={val_fraction} and test_fraction={test_fraction}")
+    held = {split: int((which == index).sum()) for index, split in enumerate(("train", "val",
+                                                                                "test"))}
+    if held["val"] + held["test"]:  # a small dataset's train split can miss its extremes
+        log.info("%s: %d of %d examples held out (%d val, %d test) by a hash of each "
+                 "example's name (data.val_fraction=%g, data.test_fraction=%g); %d left for "
+                 "training", name, held["val"] + held["test"], len(which), held["val"],
+                 held["test"], val_fraction, test_fraction, held["train"])
     return out
 
 

@@ -79,9 +79,12 @@ def _decode(path: str, channels: int, size: int | None) -> np.ndarray:
 
 
 def _to_8bit(image):
-    """16-bit grayscale scaled to 8 bits (Pillow's `convert("L")` clips it to 255); images with
-    transparency composited over white (converting would drop alpha and keep whatever colour
-    the transparent pixels hold)."""
+    """16-bit grayscale (Pillow's modes I;16, I;16B, I;16L) scaled from 0..65535 to 0..255, so
+    a 16-bit image spans the same [-1, 1] or [0, 1] as an 8-bit one (Pillow's `convert("L")`
+    would clip it at 255); 32-bit integer images (mode I) likewise when a value exceeds 255,
+    else taken as 8-bit values. 16-bit colour PNGs Pillow reads as 8-bit RGB itself. Images
+    with transparency are composited over white (converting would drop alpha and keep
+    whatever colour the transparent pixels hold)."""
     from PIL import Image
 
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
