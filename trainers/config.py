@@ -75,7 +75,8 @@ _EXPONENT_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 
 @dataclasses.dataclass
 class EvaluationConfig:
-    """Evaluation during training: model selection and convergence stopping on a quality metric."""
+    """Evaluation during training -- model selection and convergence stopping on a quality
+    metric -- and the size of the end-of-run stages."""
 
     every: int = param(0, min=0, help="evaluate every N epochs during training (0: off)")
     metric: str = param(
@@ -91,6 +92,10 @@ class EvaluationConfig:
     features: str | None = param(None, help="Keras feature model file (None: tfgen's classifier)")
     stop_on_collapse: bool = param(
         False, help="fail the run when an evaluation shows mode collapse (one class or mode)")
+    final_examples: int | None = param(
+        None, min=1, help="end of run: the ex-post fit and the test NLL, ELBO and active units "
+        "use at most N examples of their split (None: as many as the run trained on, at least "
+        "1000; tfgen evaluate uses the whole split)")
 
 
 @dataclasses.dataclass

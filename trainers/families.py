@@ -57,8 +57,10 @@ class Family:
     def build(self, cfg, info, compile_kwargs: dict, total_steps: int):
         raise NotImplementedError
 
-    def finish(self, model, source, cfg) -> dict | None:
-        """After training (e.g. fit an ex-post density); returns what to record, or None."""
+    def finish(self, model, source, cfg, examples: int | None = None,
+               progress=None) -> dict | None:
+        """After training (e.g. fit an ex-post density) on at most `examples` of the training
+        split, calling `progress(n)` as it goes; returns what to record, or None."""
         return None
 
     @property
@@ -179,14 +181,21 @@ class VAEFamily(Family):
         )
         return vae
 
-    def finish(self, model, source, cfg) -> dict | None:
-        """Fit the ex-post density on the training split's codes."""
+    def finish(self, model, source, cfg, examples: int | None = None,
+               progress=None) -> dict | None:
+        """Fit the ex-post density on the codes of the training split (a fixed random subset
+        of `examples` of it, the same for every seed, when that is fewer)."""
         if not model.expost_components:
             return None
+        import numpy as np
+
         from tfgen.metrics.features import source_arrays
 
-        x, _ = source_arrays(source, "train", labels_required=False)
-        return model.fit_expost(x, seed=cfg.seed)
+        streamed_limit = None if source.in_memory else examples  # read only what is used
+        x, _ = source_arrays(source, "train", streamed_limit, labels_required=False)
+        if examples is not None and examples < len(x):
+            x = x[np.sort(np.random.default_rng(0).permutation(len(x))[:examples])]
+        return model.fit_expost(x, seed=cfg.seed, progress=progress)
 
     def diagnostics(self, source, labels: bool) -> list:
         from tfgen.callbacks import LatentDiagnostics

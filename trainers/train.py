@@ -69,7 +69,7 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress, verbose=False) -> d
             cbs.best.set_model(model)
             cbs.best.on_train_end()  # the selected epoch's weights, as after fit
         return _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief,
-                       wall=0.0)
+                       wall=0.0, progress=progress)
     if chief:
         run_dir.write_config(cfg)
 
@@ -95,15 +95,17 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress, verbose=False) -> d
     finally:
         cbs.preemption.uninstall()  # also when fit raised
     wall = time.time() - start
-    return _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief, wall)
+    return _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief, wall,
+                   progress)
 
 
 def _finish(cfg, run_dir, source, model, family, plan, cbs, step, strategy, chief,
-            wall: float) -> dict:
+            wall: float, progress: bool = True) -> dict:
     """The end of a run: the summary, the family's files and `metrics.json` (last, so its
     presence means the run is complete). Also what a re-run does for a run that finished
     training but was killed before these were written (with `wall` 0: nothing trained)."""
-    metrics = _summary(cfg, source, model, family, plan, cbs, run_dir, step, wall, strategy)
+    metrics = _summary(cfg, source, model, family, plan, cbs, run_dir, step, wall, strategy,
+                       progress=progress and chief)
     if chief:
         family.export(model, run_dir.path)
         write_json(run_dir.metrics_file, metrics)
@@ -469,7 +471,7 @@ def _continue_schedules(cfg, run_dir: RunDir, model, plan: Plan, step: int, chie
 
 
 def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: RunDir,
-             step: int, wall: float, strategy) -> dict:
+             step: int, wall: float, strategy, progress: bool = False) -> dict:
     """What `metrics.json` records: steps and speed, the last epoch's logs, the selected epoch,
     the evaluation of the final model and the test-split quality."""
     from tfgen import callbacks, distribute
@@ -498,11 +500,11 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
         # For pictures drawn later (`tfgen sample`) without loading the dataset again.
         "class_names": list(info.class_names) if info.class_names else None,
     }
-    expost = family.finish(model, source, cfg)
+    stages = FinalStages(cfg, source, model, family, cbs, trained=steps_saved * plan.batch_size,
+                         progress=progress)
+    expost = stages.expost()
     if expost:
         metrics["expost"] = expost
-        log.info("ex-post density: %d-component Gaussian mixture on %d training codes",
-                 expost["components"], expost["examples"])
     best = cbs.best
     if best is not None:
         metrics["best_epoch"] = int(best.best_epoch.numpy())
@@ -512,37 +514,108 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
         metrics["best_value"] = float(best.best.numpy())
         if best.stopped():
             metrics["stopped"] = best.reason()
-    if cbs.evaluation is not None:  # the final (selected) model's values, for the tuner
-        evaluator = cbs.evaluation.evaluator
-        metrics["evaluation"] = {"metric": cbs.metric, "split": evaluator.split,
-                                 "num_samples": evaluator.num, **evaluator.values(model)}
-    quality = final_quality(model, source, cfg.seed, family.nll_samples(cfg))
+    evaluation = stages.evaluation()
+    if evaluation:  # the final (selected) model's values, for the tuner
+        metrics["evaluation"] = evaluation
+    quality = stages.quality()
     if quality:
         metrics["quality"] = quality
+    metrics["final_stages_s"] = stages.seconds
     return metrics
 
 
-def final_quality(model, source, seed: int, nll_samples: int) -> dict | None:
-    """The cheap part of `tfgen evaluate`, on the test split at the end of every run: PacGAN's
-    mode metrics (2-D mixtures) and the test NLL, ELBO and active units (likelihood models).
-    Image metrics need a feature extractor: `tfgen evaluate` or the `evaluation` section."""
-    from tfgen.metrics.evaluation import Evaluator
+FINAL_MIN_EXAMPLES = 1000  # a short run's end-of-run figures still rest on this many examples
 
-    likelihood = model.has_likelihood
-    if "test" not in source.info.splits or not (source.info.kind == "points" or likelihood):
-        return None
-    evaluator = Evaluator(source, "test", seed=seed, features=None, baseline=False,
-                          nll_samples=nll_samples)
-    quality = {"split": "test", **evaluator.values(model)}
-    if likelihood:
-        x, y = source.numpy("test") if source.in_memory else (None, None)
-        quality.update(num_examples=source.num_examples("test"),
-                       nll_importance_samples=evaluator.nll_samples)
-        if x is not None:
-            units = model.active_units_per_layer(x, y if model.conditional else None)
-            quality["active_units"] = units[0]
-            if len(units) > 1:
-                quality["active_units_2"] = units[1]
-    else:
-        quality["num_samples"] = evaluator.num
-    return quality
+
+class FinalStages:
+    """What runs after training, before the files are written: the family's `finish` (a VAE's
+    ex-post mixture), the evaluation of the selected weights and the test-split quality. Each
+    logs what it does on how many examples, its progress and its time (`seconds`, recorded in
+    metrics.json). Their size follows the run's: at most `evaluation.final_examples` examples
+    of a split, by default as many as training drew (steps x batch), at least
+    `FINAL_MIN_EXAMPLES` -- so a 5-step smoke test does not spend minutes on 55,000 codes and
+    10,000 test NLLs, while a full run's figures cover the whole split."""
+
+    def __init__(self, cfg, source, model, family, cbs, trained: int, progress: bool = True):
+        self.cfg, self.source, self.model, self.family, self.cbs = cfg, source, model, family, cbs
+        self.progress = progress
+        self.examples = cfg.evaluation.final_examples or max(FINAL_MIN_EXAMPLES, trained)
+        self.why = ("evaluation.final_examples" if cfg.evaluation.final_examples else
+                    f"the run trained on {trained:,} examples: as many, at least "
+                    f"{FINAL_MIN_EXAMPLES:,}; evaluation.final_examples sets it")
+        likelihood = model.has_likelihood and "test" in source.info.splits
+        self.names = [name for name, runs in (
+            ("ex-post mixture", bool(getattr(model, "expost_components", 0))),
+            ("evaluation", cbs.evaluation is not None),
+            ("test quality", likelihood or (source.info.kind == "points"
+                                            and "test" in source.info.splits))) if runs]
+        self.seconds: dict[str, float] = {}
+
+    def _stage(self, name: str, what: str, total: int | None = None, unit: str = "examples"):
+        from tfgen.callbacks import Stage
+
+        number = f"{self.names.index(name) + 1}/{len(self.names)}"
+        return Stage(f"after training {number}: {what}", total=total, unit=unit,
+                     enabled=self.progress)
+
+    def _of(self, split: str) -> tuple[int, str]:
+        """(examples used, "N of M SPLIT examples (why)") for a split."""
+        size = self.source.num_examples(split)
+        n = min(size, self.examples)
+        return n, (f"all {size:,} {split} examples" if n == size else
+                   f"{n:,} of {size:,} {split} examples ({self.why})")
+
+    def expost(self) -> dict | None:
+        if "ex-post mixture" not in self.names:
+            return None
+        n, which = self._of("train")
+        k = self.model.expost_components
+        with self._stage("ex-post mixture", f"ex-post density, a {k}-component Gaussian "
+                         f"mixture (model.expost_components) on the codes of {which}",
+                         total=n, unit="codes") as stage:
+            result = self.family.finish(self.model, self.source, self.cfg, examples=n,
+                                        progress=stage.update)
+        self.seconds["expost"] = round(stage.seconds, 2)
+        return result
+
+    def evaluation(self) -> dict | None:
+        if self.cbs.evaluation is None:
+            return None
+        evaluator = self.cbs.evaluation.evaluator
+        with self._stage("evaluation", f"evaluation of the final weights: {evaluator.num:,} "
+                         f"samples against the {evaluator.split} split (evaluation.num)"
+                         ) as stage:
+            values = evaluator.values(self.model)
+        self.seconds["evaluation"] = round(stage.seconds, 2)
+        return {"metric": self.cbs.metric, "split": evaluator.split,
+                "num_samples": evaluator.num, **values}
+
+    def quality(self) -> dict | None:
+        """The cheap part of `tfgen evaluate`, on the test split: PacGAN's mode metrics (2-D
+        mixtures) and the test NLL, ELBO and active units (likelihood models). Image metrics
+        need a feature extractor: `tfgen evaluate` or the `evaluation` section."""
+        from tfgen.metrics.evaluation import Evaluator
+
+        if "test quality" not in self.names:
+            return None
+        model, likelihood = self.model, self.model.has_likelihood
+        n, which = self._of("test") if likelihood else (None, "")
+        k = self.family.nll_samples(self.cfg)
+        evaluator = Evaluator(self.source, "test", seed=self.cfg.seed, features=None,
+                              baseline=False, nll_samples=k, nll_examples=n)
+        title = (f"test NLL (K={k} importance samples: model.eval_samples), ELBO and active "
+                 f"units on {which}" if likelihood else
+                 f"mode metrics of {evaluator.num:,} samples")
+        with self._stage("test quality", title, total=n) as stage:
+            quality = {"split": "test", **evaluator.values(model, progress=stage.update)}
+            if likelihood:
+                quality.update(num_examples=n, nll_importance_samples=evaluator.nll_samples)
+                x, y = evaluator.likelihood_arrays(model)
+                units = model.active_units_per_layer(x, y if model.conditional else None)
+                quality["active_units"] = units[0]
+                if len(units) > 1:
+                    quality["active_units_2"] = units[1]
+            else:
+                quality["num_samples"] = evaluator.num
+        self.seconds["quality"] = round(stage.seconds, 2)
+        return quality

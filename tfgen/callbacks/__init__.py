@@ -10,9 +10,9 @@ from tfgen.callbacks.diagnostics import LatentDiagnostics
 from tfgen.callbacks.evaluation import Evaluation
 from tfgen.callbacks.guards import NonFiniteGuard
 from tfgen.callbacks.preemption import Preemption
-from tfgen.callbacks.progress import ProgressLogger
+from tfgen.callbacks.progress import ProgressLogger, Stage
 from tfgen.callbacks.selection import BestEpoch
 from tfgen.callbacks.tensorboard import TensorBoardLogger
 
 __all__ = ["BestEpoch", "Checkpointer", "Evaluation", "LatentDiagnostics", "NonFiniteGuard",
-           "Preemption", "ProgressLogger", "TensorBoardLogger", "model_step"]
+           "Preemption", "ProgressLogger", "Stage", "TensorBoardLogger", "model_step"]

@@ -116,3 +116,51 @@ class ProgressLogger(keras.callbacks.Callback):
         # "tfgen: " (7) and two separators (4) go around the values.
         room = self.width - 7 - len(head) - len(tail) - 4
         log.info("%s", f"{head}  {headline(logs, room, self.everything)}  {tail}")
+
+
+class Stage:
+    """Console lines for one long piece of work outside `fit` (e.g. a run's final NLL): a line
+    when it starts, then at most every `every` seconds the fraction done and the time left, and
+    a line with its time when it ends. A context manager; `update(done)` reports progress.
+
+    Args:
+        title: what runs, with its size and the keys that change it.
+        total: units of work (e.g. examples), for the fraction and the time left.
+        unit: what a unit is, in the progress lines.
+        every: seconds between progress lines.
+        enabled: False: silent (a run without progress output).
+
+    Example:
+
+    >>> with Stage("test NLL on 1,000 examples", total=1000, enabled=False) as stage:
+    ...     stage.update(1000)
+    >>> stage.seconds >= 0
+    True
+    """
+
+    def __init__(self, title: str, total: int | None = None, unit: str = "examples",
+                 every: float = 10.0, enabled: bool = True):
+        self.title, self.total, self.unit = title, total, unit
+        self.every, self.enabled = every, enabled
+        self.seconds = 0.0
+
+    def __enter__(self) -> Stage:
+        self._start = self._shown = time.time()
+        if self.enabled:
+            log.info("%s", self.title)
+        return self
+
+    def update(self, done: int) -> None:
+        now = time.time()
+        if not self.enabled or not self.total or now - self._shown < self.every:
+            return
+        self._shown = now
+        spent, fraction = now - self._start, min(1.0, done / self.total)
+        left = duration(spent / fraction * (1 - fraction)) if fraction else "?"
+        log.info("  %d%% (%s of %s %s), %s, about %s left", 100 * fraction, f"{done:,}",
+                 f"{self.total:,}", self.unit, duration(spent), left)
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.seconds = time.time() - self._start
+        if self.enabled and kind is None:
+            log.info("  done in %.1f s", self.seconds)

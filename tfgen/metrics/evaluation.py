@@ -276,9 +276,10 @@ class Evaluator:
 
     # -- model side -------------------------------------------------------------------------------
 
-    def values(self, model) -> dict[str, float]:
+    def values(self, model, progress=None) -> dict[str, float]:
         """{metric: value} for `model` (see `available`); the per-class and memorisation
-        details of the same evaluation are kept in `self.details` for the cards."""
+        details of the same evaluation are kept in `self.details` for the cards. `progress(n)`:
+        called with the examples done of the likelihood estimate (its slow part)."""
         out = {}
         if self.info.kind == "points":
             m = self.info.mixture
@@ -297,7 +298,7 @@ class Evaluator:
         if self.cas and model.conditional:
             out.update(self._cas(model))
         if model.has_likelihood:
-            out.update(self._likelihood(model))
+            out.update(self._likelihood(model, progress))
         self.details = {k: v for k, v in out.items() if not isinstance(v, (int, float))}
         return {k: v for k, v in out.items() if k not in self.details}
 
@@ -320,15 +321,24 @@ class Evaluator:
         extra = {} if self.truncation is None else {"truncation": self.truncation}
         return model.sample(self.num, seed=self.seed, labels=labels, **extra)
 
-    def _likelihood(self, model) -> dict:
-        x, y = source_arrays(self.source, self.split, self.nll_examples,
-                             labels_required=model.conditional)
+    def _likelihood(self, model, progress=None) -> dict:
+        x, y = self.likelihood_arrays(model)
         labels = y if model.conditional else None
-        log_px = model.log_likelihood(x, labels, num_samples=self.nll_samples, seed=self.seed)
+        log_px = model.log_likelihood(x, labels, num_samples=self.nll_samples, seed=self.seed,
+                                      progress=progress)
         elbo = model.elbo(x, labels, seed=self.seed)
         sem = float(np.std(log_px, ddof=1) / np.sqrt(len(log_px))) if len(log_px) > 1 else 0.0
         return {"nll": float(-np.mean(log_px)), "elbo": float(np.mean(elbo)), "nll_se": sem,
                 "nll_examples": len(log_px)}
+
+    def likelihood_arrays(self, model):
+        """(x, y) the NLL and ELBO are estimated on: the split's first `nll_examples` (all
+        when None). `source_arrays` reads a streamed split in whole batches and an in-memory
+        one whole, so the count is cut here."""
+        x, y = source_arrays(self.source, self.split, self.nll_examples,
+                             labels_required=model.conditional)
+        n = self.nll_examples
+        return x[:n], None if y is None else y[:n]
 
     def __call__(self, model) -> dict[str, dict]:
         """Every metric that applies, as {name: card}. A card holds the value, the real-vs-real

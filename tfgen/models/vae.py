@@ -595,16 +595,21 @@ class VAE(GenerativeModel):
         return bool(self.expost_components) and float(self.expost_fitted.numpy()) > 0
 
     @on_averaged_weights
-    def fit_expost(self, x, seed: int = 0, batch_size: int = 256) -> dict:
+    def fit_expost(self, x, seed: int = 0, batch_size: int = 256, progress=None) -> dict:
         """Fit the ex-post Gaussian mixture to the posterior means of `x` (the training data) by
         EM (scikit-learn, full covariances, k-means initialisation seeded by `seed`); returns
-        {"components", "examples", "avg_log_likelihood"} (per code, nats)."""
+        {"components", "examples", "avg_log_likelihood"} (per code, nats). `progress(n)` is
+        called with the number of examples encoded so far."""
         from sklearn.mixture import GaussianMixture
 
         if not self.expost_components:
             raise ValueError("this VAE reserves no ex-post density (expost_components=0)")
-        codes = np.concatenate([self.encode(x[i:i + batch_size])[0]
-                                for i in range(0, len(x), batch_size)]).astype(np.float64)
+        codes = []
+        for i in range(0, len(x), batch_size):
+            codes.append(self.encode(x[i:i + batch_size])[0])
+            if progress is not None:
+                progress(min(len(x), i + batch_size))
+        codes = np.concatenate(codes).astype(np.float64)
         gmm = GaussianMixture(self.expost_components, covariance_type="full", reg_covar=1e-5,
                               random_state=int(seed), max_iter=200).fit(codes)
         self.expost_log_weights.assign(np.log(gmm.weights_).astype(np.float32))
@@ -650,21 +655,24 @@ class VAE(GenerativeModel):
 
     @on_averaged_weights
     def log_likelihood(self, x, labels=None, num_samples: int = 1000, chunk: int = 100,
-                       seed: int = 0, batch_size: int = 256) -> np.ndarray:
+                       seed: int = 0, batch_size: int = 256, progress=None) -> np.ndarray:
         """Importance-sampled log p(x) per example (the IWAE bound with K = `num_samples`).
 
         K samples are drawn in chunks of `chunk` and combined with a running log-sum-exp, so
         memory does not grow with K; examples go in batches of `batch_size`. Noise is stateless
-        in (seed, chunk), so the estimate is reproducible.
+        in (seed, chunk), so the estimate is reproducible. `progress(n)` is called with the
+        number of examples done after each batch.
         """
         x = np.asarray(x, np.float32)
         if len(x) > batch_size:
-            return np.concatenate([
-                self.log_likelihood(x[i:i + batch_size],
-                                    None if labels is None else labels[i:i + batch_size],
-                                    num_samples, chunk, seed, batch_size)
-                for i in range(0, len(x), batch_size)
-            ])
+            out = []
+            for i in range(0, len(x), batch_size):
+                out.append(self.log_likelihood(
+                    x[i:i + batch_size], None if labels is None else labels[i:i + batch_size],
+                    num_samples, chunk, seed, batch_size))
+                if progress is not None:
+                    progress(min(len(x), i + batch_size))
+            return np.concatenate(out)
         x = tf.convert_to_tensor(x)
         labels = None if labels is None else tf.constant(labels, tf.int32)
         if getattr(self, "_iw_chunk", None) is None:  # a compiled graph per (batch, chunk) shape
