@@ -18,7 +18,7 @@ ARGS = ["train", "--preset", "ring8-gan", "--set", f"epochs={EPOCHS}", "--set",
         "steps_per_epoch=150", "--set", "batch_size=64", "--set", "model.width=16", "--set",
         "model.depth=2", "--set", "model.ema_decay=0.95", "--set", "training.deterministic=true",
         "--set", "training.steps_per_execution=1", "-q"]
-VOLATILE = {"wall_time_s", "steps_per_s", "samples_per_s", "steps_this_run"}
+VOLATILE = {"wall_time_s", "steps_per_s", "samples_per_s", "steps_this_run", "final_stages_s"}
 
 
 def timed_run(run_dir) -> dict:

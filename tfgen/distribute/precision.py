@@ -7,16 +7,21 @@ import tensorflow as tf
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")  # dtype policies, or auto
 
 
-def cpu_has_bf16_units(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """Whether this CPU reports bfloat16 matrix/vector units (Intel AMX `amx_bf16`, AVX-512
-    `avx512_bf16`) in /proc/cpuinfo: oneDNN runs bfloat16 matmuls and convolutions on them,
-    several times faster than float32; without them bfloat16 is emulated and slower."""
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
+    """The feature flags /proc/cpuinfo lists for this CPU (empty where it cannot be read)."""
     try:
         with open(cpuinfo, encoding="utf-8", errors="replace") as fh:
             flags = next((line for line in fh if line.startswith("flags")), "")
     except OSError:
-        return False
-    return bool({"amx_bf16", "avx512_bf16"} & set(flags.split()))
+        return set()
+    return set(flags.split(":", 1)[-1].split())
+
+
+def cpu_has_bf16_units(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU reports bfloat16 matrix/vector units (Intel AMX `amx_bf16`, AVX-512
+    `avx512_bf16`) in /proc/cpuinfo: oneDNN runs bfloat16 matmuls and convolutions on them,
+    several times faster than float32; without them bfloat16 is emulated and slower."""
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags(cpuinfo))
 
 
 def auto_precision(strategy: tf.distribute.Strategy) -> tuple[str, str]:
