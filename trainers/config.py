@@ -386,7 +386,7 @@ class TrainingConfig:
 
     precision: str = param(
         "float32", choices=PRECISIONS,
-        help="dtype policy; auto: mixed_bfloat16 on TPUs and CPUs with bf16 units, else float32",
+        help="dtype policy; auto: mixed_bfloat16 on TPUs and CPUs with AMX, else float32",
     )
     jit_compile: bool | None = param(
         None, help="XLA-compile the train step (None: on for a single GPU/TPU device)"

@@ -14,7 +14,7 @@ import pytest
 
 from tests.distribute.test_strategy import _on_workers
 from tests.processes import tfgen_env
-from tfgen.distribute import cpu_has_bf16_units
+from tfgen.distribute import cpu_has_amx_bf16
 from tfgen.trainers import presets
 
 SCRIPT = Path(__file__).with_name("preset_matrix.py")
@@ -56,7 +56,7 @@ def _check(results, names, replicas):
         assert f"{replicas} replica" in r["strategy"], (name, r["strategy"])
         want = cfg.training.precision
         if want == "auto":
-            want = "mixed_bfloat16" if cpu_has_bf16_units() else "float32"
+            want = "mixed_bfloat16" if cpu_has_amx_bf16() else "float32"
         assert r["precision"] == want, name
         assert all(np.isfinite(v) for v in r["final"].values()
                    if isinstance(v, (int, float))), (name, r["final"])

@@ -150,17 +150,32 @@ def test_two_workers_train_a_gan_like_one_process():
 
 
 def test_auto_precision_reads_the_cpu_flags(tmp_path):
-    from tfgen.distribute import auto_precision, cpu_has_bf16_units
+    # Issue 30: `auto` took mixed_bfloat16 wherever avx512_bf16 was listed; on AVX-512 bfloat16
+    # units without AMX (an AMD Zen 4) the presets' bfloat16 steps ran at ~0.7x float32's speed
+    # (benchmarks/precision_auto.py, BENCHMARKS.md): only AMX gets bfloat16.
+    from tfgen.distribute import auto_precision, cpu_has_amx_bf16
 
-    amx = tmp_path / "amx"
-    amx.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f amx_bf16 amx_tile\n")
-    plain = tmp_path / "plain"
-    plain.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2\n")
-    assert cpu_has_bf16_units(str(amx)) and not cpu_has_bf16_units(str(plain))
-    assert not cpu_has_bf16_units(str(tmp_path / "missing"))
-    policy, why = auto_precision(tf.distribute.get_strategy())
-    expected = "mixed_bfloat16" if cpu_has_bf16_units() else "float32"
-    assert policy == expected and "CPU" in why
+    def cpuinfo(name, flags):
+        path = tmp_path / name
+        path.write_text(f"processor\t: 0\nvendor_id\t: x\nflags\t\t: {flags}\n\n"
+                        f"processor\t: 1\nflags\t\t: {flags}\n")
+        return str(path)
+
+    strategy = tf.distribute.get_strategy()
+    cases = {
+        "sapphire-rapids": ("fpu sse2 avx512f avx512_bf16 amx_bf16 amx_tile", "mixed_bfloat16",
+                            "AMX"),
+        "zen4": ("fpu sse2 avx512f avx512_bf16 avx512_vnni", "float32", "no AMX"),
+        "plain": ("fpu sse2 avx2", "float32", "without bfloat16"),
+        "missing": (None, "float32", "without bfloat16"),
+    }
+    for name, (flags, policy, why) in cases.items():
+        path = cpuinfo(name, flags) if flags else str(tmp_path / name)
+        assert cpu_has_amx_bf16(path) == (policy == "mixed_bfloat16"), name
+        got, reason = auto_precision(strategy, cpuinfo=path)
+        assert got == policy and why in reason, (name, got, reason)
+    got, _ = auto_precision(strategy)  # this machine
+    assert got == ("mixed_bfloat16" if cpu_has_amx_bf16() else "float32")
 
 
 def test_a_signal_to_one_worker_stops_all_at_the_same_step(tmp_path):

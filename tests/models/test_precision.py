@@ -1,4 +1,4 @@
-"""mixed_bfloat16 (what precision=auto picks on TPUs and on CPUs with bfloat16 units): every
+"""mixed_bfloat16 (what precision=auto picks on TPUs and on CPUs with AMX): every
 objective, penalty and likelihood against its float32 value from the same weights, spectral
 normalisation's power iteration, 1 vs 2 replicas, and XLA-compiled bfloat16 steps (the TPU path).
 

@@ -1,6 +1,6 @@
 """Distribution: strategy names to `tf.distribute` strategies, and the automatic precision."""
 
-from tfgen.distribute.precision import PRECISIONS, auto_precision, cpu_has_bf16_units
+from tfgen.distribute.precision import PRECISIONS, auto_precision, cpu_has_amx_bf16
 from tfgen.distribute.strategies import (
     STRATEGIES,
     describe,
@@ -9,5 +9,5 @@ from tfgen.distribute.strategies import (
     split_cpu,
 )
 
-__all__ = ["PRECISIONS", "STRATEGIES", "auto_precision", "cpu_has_bf16_units", "describe", "is_chief",
+__all__ = ["PRECISIONS", "STRATEGIES", "auto_precision", "cpu_has_amx_bf16", "describe", "is_chief",
            "resolve_strategy", "split_cpu"]

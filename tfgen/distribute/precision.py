@@ -17,21 +17,29 @@ def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
     return set(flags.split(":", 1)[-1].split())
 
 
-def cpu_has_bf16_units(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """Whether this CPU reports bfloat16 matrix/vector units (Intel AMX `amx_bf16`, AVX-512
-    `avx512_bf16`) in /proc/cpuinfo: oneDNN runs bfloat16 matmuls and convolutions on them,
-    several times faster than float32; without them bfloat16 is emulated and slower."""
-    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags(cpuinfo))
+def cpu_has_amx_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU lists Intel AMX's bfloat16 tiles (`amx_bf16`) in /proc/cpuinfo: oneDNN
+    runs bfloat16 matmuls and convolutions on them 2-5x faster than float32 (BENCHMARKS.md,
+    "bfloat16"). AVX-512's bfloat16 dot products alone (`avx512_bf16`, e.g. AMD Zen 4) do
+    not pay: the `auto` presets' steps ran at 0.7x float32's speed there
+    (`benchmarks/precision_auto.py`)."""
+    return "amx_bf16" in cpu_flags(cpuinfo)
 
 
-def auto_precision(strategy: tf.distribute.Strategy) -> tuple[str, str]:
+def auto_precision(strategy: tf.distribute.Strategy,
+                   cpuinfo: str = "/proc/cpuinfo") -> tuple[str, str]:
     """(dtype policy, why) for `training.precision=auto`: mixed_bfloat16 on TPUs (their native
-    type) and on CPUs with bfloat16 units, float32 elsewhere (GPUs included: mixed_float16 is a
-    choice to measure, not a default)."""
+    type) and on CPUs with AMX bfloat16 tiles, float32 elsewhere -- GPUs included
+    (mixed_float16 is a choice to measure, not a default), and CPUs whose only bfloat16
+    instructions are AVX-512's, where float32 measured faster."""
     if isinstance(strategy, tf.distribute.TPUStrategy):
         return "mixed_bfloat16", "TPU"
     if tf.config.list_logical_devices("GPU"):
         return "float32", "GPU (set mixed_float16 or mixed_bfloat16 explicitly to use tensor cores)"
-    if cpu_has_bf16_units():
-        return "mixed_bfloat16", "CPU with bfloat16 units: amx_bf16 or avx512_bf16"
+    flags = cpu_flags(cpuinfo)
+    if "amx_bf16" in flags:
+        return "mixed_bfloat16", "CPU with AMX bfloat16 units (amx_bf16)"
+    if "avx512_bf16" in flags:
+        return "float32", ("CPU with AVX-512 bfloat16 but no AMX (avx512_bf16 without amx_bf16): "
+                           "bfloat16 steps measured about 0.7x float32's speed on such units")
     return "float32", "CPU without bfloat16 units"

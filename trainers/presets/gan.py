@@ -118,8 +118,9 @@ def mnist_dcgan() -> GANConfig:
         epochs=20, batch_size=64,
         data=DataOptions(name="tfds:mnist"),
         model=GANModelConfig(network="dcgan", latent_dim=128, width=64),
-        # bfloat16 where the hardware has it: 1.7-2.8x float32's samples/s on this CPU's AMX units
-        # (BENCHMARKS.md, "bfloat16"); float32 elsewhere.
+        # bfloat16 where the hardware has it (AMX, TPUs): 2.3x float32's samples/s on this CPU's
+        # AMX units; float32 elsewhere, AVX-512 bfloat16 without AMX included (0.65x there).
+        # BENCHMARKS.md, "precision=auto per CPU".
         training=TrainingConfig(precision="auto"),
     )
 
@@ -151,7 +152,8 @@ def _fmnist_gan() -> GANConfig:
                              r1_interval=4, ema_decay=0.999),
         g_optimizer=OptimizerConfig(learning_rate=2e-4, beta_1=0.5),
         d_optimizer=OptimizerConfig(learning_rate=2e-4, beta_1=0.5),
-        # bfloat16 where the hardware has it: 8.6 vs 5.5 steps/s here (AMX); figures measured in bf16.
+        # bfloat16 where the hardware has it (AMX: 1.5-2.0x float32's samples/s; float32 on AVX-512
+        # bfloat16 without AMX, 0.73-0.83x there); figures measured in bf16.
         training=TrainingConfig(steps_per_execution=10, precision="auto"),
         evaluation=EvaluationConfig(every=2, num=5000),
     )
