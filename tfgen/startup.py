@@ -41,21 +41,22 @@ class _QuietTensorFlow(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name != "tensorflow":
             return None
-        sys.meta_path.remove(self)  # once
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
-        return spec
+            spec.loader = _QuietLoader(spec.loader, self)
+        return spec  # (the finder leaves sys.meta_path when TensorFlow is imported)
 
 
 class _QuietLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
+    def __init__(self, loader, finder):
+        self.loader, self.finder = loader, finder
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
+        if self.finder in sys.meta_path:  # once: the first import is the quiet one
+            sys.meta_path.remove(self.finder)
         module.__loader__ = module.__spec__.loader = self.loader  # no trace of this wrapper
         # 3: also the C++ ERROR lines TensorFlow prints for what it recovers from by itself,
         # e.g. grappler's "remapper failed" on the first trace of a GAN step (failures that
@@ -67,7 +68,10 @@ class _QuietLoader(importlib.abc.Loader):
             with open(os.devnull, "w") as devnull:
                 os.dup2(devnull.fileno(), 2)
                 self.loader.exec_module(module)
-                module.config.list_physical_devices()  # device probing chatter (no CUDA driver)
+                try:  # device probing chatter (no CUDA driver); a failure is for later to tell
+                    module.config.list_physical_devices()
+                except Exception:
+                    pass
         finally:
             os.dup2(saved, 2)
             os.close(saved)

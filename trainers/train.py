@@ -529,20 +529,21 @@ FINAL_MIN_EXAMPLES = 1000  # a short run's end-of-run figures still rest on this
 
 class FinalStages:
     """What runs after training, before the files are written: the family's `finish` (a VAE's
-    ex-post mixture), the evaluation of the selected weights and the test-split quality. Each
-    logs what it does on how many examples, its progress and its time (`seconds`, recorded in
-    metrics.json). Their size follows the run's: at most `evaluation.final_examples` examples
-    of a split, by default as many as training drew (steps x batch), at least
-    `FINAL_MIN_EXAMPLES` -- so a 5-step smoke test does not spend minutes on 55,000 codes and
-    10,000 test NLLs, while a full run's figures cover the whole split."""
+    ex-post mixture), the evaluation of the selected weights (on `evaluation.num` samples, as
+    during training) and the test-split quality. Each logs what it does on how many examples,
+    its progress and its time (`seconds`, recorded in metrics.json). The ex-post fit and the
+    test quality follow the run's size: at most `evaluation.final_examples` examples of a
+    split, by default as many as training drew (steps x batch), at least `FINAL_MIN_EXAMPLES`
+    -- so a 5-step smoke test does not spend minutes on 55,000 codes and 10,000 test NLLs,
+    while a full run's figures cover the whole split."""
 
     def __init__(self, cfg, source, model, family, cbs, trained: int, progress: bool = True):
         self.cfg, self.source, self.model, self.family, self.cbs = cfg, source, model, family, cbs
         self.progress = progress
         self.examples = cfg.evaluation.final_examples or max(FINAL_MIN_EXAMPLES, trained)
-        self.why = ("evaluation.final_examples" if cfg.evaluation.final_examples else
-                    f"the run trained on {trained:,} examples: as many, at least "
-                    f"{FINAL_MIN_EXAMPLES:,}; evaluation.final_examples sets it")
+        self.why = ("(evaluation.final_examples)" if cfg.evaluation.final_examples else
+                    f"(the run trained on {trained:,} examples: as many, at least "
+                    f"{FINAL_MIN_EXAMPLES:,}; evaluation.final_examples sets the number)")
         likelihood = model.has_likelihood and "test" in source.info.splits
         self.names = [name for name, runs in (
             ("ex-post mixture", bool(getattr(model, "expost_components", 0))),
@@ -551,28 +552,29 @@ class FinalStages:
                                             and "test" in source.info.splits))) if runs]
         self.seconds: dict[str, float] = {}
 
-    def _stage(self, name: str, what: str, total: int | None = None, unit: str = "examples"):
+    def _stage(self, name: str, what: str, total: int | None = None, unit: str = "examples",
+               detail: str | None = None):
         from tfgen.callbacks import Stage
 
         number = f"{self.names.index(name) + 1}/{len(self.names)}"
         return Stage(f"after training {number}: {what}", total=total, unit=unit,
-                     enabled=self.progress)
+                     enabled=self.progress, detail=detail)
 
-    def _of(self, split: str) -> tuple[int, str]:
-        """(examples used, "N of M SPLIT examples (why)") for a split."""
+    def _of(self, split: str) -> tuple[int, str, str | None]:
+        """(examples used, "N of M SPLIT", why N, or None for the whole split) for a split."""
         size = self.source.num_examples(split)
         n = min(size, self.examples)
-        return n, (f"all {size:,} {split} examples" if n == size else
-                   f"{n:,} of {size:,} {split} examples ({self.why})")
+        return (n, f"all {size:,} {split}", None) if n == size else (
+            n, f"{n:,} of {size:,} {split}", self.why)
 
     def expost(self) -> dict | None:
         if "ex-post mixture" not in self.names:
             return None
-        n, which = self._of("train")
+        n, which, why = self._of("train")
         k = self.model.expost_components
-        with self._stage("ex-post mixture", f"ex-post density, a {k}-component Gaussian "
-                         f"mixture (model.expost_components) on the codes of {which}",
-                         total=n, unit="codes") as stage:
+        with self._stage("ex-post mixture", f"ex-post mixture, {k} components "
+                         f"(model.expost_components), on {which} codes", total=n, unit="codes",
+                         detail=why) as stage:
             result = self.family.finish(self.model, self.source, self.cfg, examples=n,
                                         progress=stage.update)
         self.seconds["expost"] = round(stage.seconds, 2)
@@ -582,7 +584,7 @@ class FinalStages:
         if self.cbs.evaluation is None:
             return None
         evaluator = self.cbs.evaluation.evaluator
-        with self._stage("evaluation", f"evaluation of the final weights: {evaluator.num:,} "
+        with self._stage("evaluation", f"evaluation of the final weights, {evaluator.num:,} "
                          f"samples against the {evaluator.split} split (evaluation.num)"
                          ) as stage:
             values = evaluator.values(self.model)
@@ -599,14 +601,13 @@ class FinalStages:
         if "test quality" not in self.names:
             return None
         model, likelihood = self.model, self.model.has_likelihood
-        n, which = self._of("test") if likelihood else (None, "")
+        n, which, why = self._of("test") if likelihood else (None, "", None)
         k = self.family.nll_samples(self.cfg)
         evaluator = Evaluator(self.source, "test", seed=self.cfg.seed, features=None,
                               baseline=False, nll_samples=k, nll_examples=n)
-        title = (f"test NLL (K={k} importance samples: model.eval_samples), ELBO and active "
-                 f"units on {which}" if likelihood else
-                 f"mode metrics of {evaluator.num:,} samples")
-        with self._stage("test quality", title, total=n) as stage:
+        title = (f"test NLL (K={k}: model.eval_samples), ELBO and active units on {which} "
+                 "examples" if likelihood else f"mode metrics of {evaluator.num:,} samples")
+        with self._stage("test quality", title, total=n, detail=why) as stage:
             quality = {"split": "test", **evaluator.values(model, progress=stage.update)}
             if likelihood:
                 quality.update(num_examples=n, nll_importance_samples=evaluator.nll_samples)

@@ -119,6 +119,7 @@ def test_a_tiny_16bit_folder_spans_its_range_across_splits_and_says_what_it_held
     with caplog.at_level("INFO", logger="tfgen"):
         src = data.source(f"folder:{tmp_path}")
     splits = src.info.splits
+    assert src.info.shape == (4, 5, 1)  # 16-bit grayscale, big-endian included, is grayscale
     held = splits.get("val", 0) + splits.get("test", 0)
     assert held and splits["train"] == 8 - held
     assert [r.getMessage() for r in caplog.records if "held out" in r.getMessage()] == [

@@ -58,3 +58,20 @@ def test_bad_sample_requests(cgan_run, args, message, capsys, monkeypatch, tmp_p
 def test_not_a_run_directory(tmp_path, capsys):
     assert main(["sample", str(tmp_path), "--num", "2", "--out", "x.npy"]) == 2
     assert "is not a tfgen run directory" in capsys.readouterr().err
+
+
+def test_the_installed_command_loads_every_saved_tfgen_layer(cgan_run, tmp_path):
+    # The `tfgen` process imports only what a command needs (`import tfgen` loads nothing up
+    # front there); loading model.keras must still find tfgen's own layers (the DCGAN's fused
+    # batch norm, spectral norm, ...), which in-process tests always have imported.
+    import subprocess
+    import sys
+
+    out = tmp_path / "cli.npy"
+    proc = subprocess.run([sys.executable, "-m", "tfgen.trainers.cli", "sample", str(cgan_run),
+                           "--num", "6", "--seed", "4", "--out", str(out), "-q"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert main(["sample", str(cgan_run), "--num", "6", "--seed", "4", "--out",
+                 str(tmp_path / "in-process.npy"), "-q"]) == 0
+    np.testing.assert_array_equal(np.load(out), np.load(tmp_path / "in-process.npy"))

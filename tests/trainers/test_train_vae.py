@@ -199,20 +199,21 @@ def test_final_stages_show_their_size_progress_and_time(tmp_path, capsys, monkey
     argv = ["train", "--preset", "digits-vae", "--set", "epochs=1", "--set",
             "model.eval_samples=5", "--set", "model.expost_components=2", *quiet]
     # every update shown (Stage's `every`: 0 s)
-    monkeypatch.setattr(progress.Stage.__init__, "__defaults__", (None, "examples", 0.0, True))
+    monkeypatch.setattr(progress.Stage.__init__, "__defaults__",
+                        (None, "examples", 0.0, True, None))
     assert main([*argv, "--set", "evaluation.final_examples=300", "--run-dir", str(run_dir)]) == 0
     err = capsys.readouterr().err
     lines = err.splitlines()
-    first = lines.index("tfgen: after training 1/2: ex-post density, a 2-component Gaussian "
-                        "mixture (model.expost_components) on the codes of 300 of 1,000 train "
-                        "examples (evaluation.final_examples)")
-    assert lines[first + 1].startswith("tfgen:   ") and "codes" in lines[first + 1]
+    first = lines.index("tfgen: after training 1/2: ex-post mixture, 2 components "
+                        "(model.expost_components), on 300 of 1,000 train codes")
+    assert lines[first + 1] == "tfgen:   (evaluation.final_examples)"
+    assert lines[first + 2].startswith("tfgen:   ") and "codes" in lines[first + 2]
     second = next(i for i, ln in enumerate(lines) if ln.startswith("tfgen: after training 2/2"))
-    assert lines[second] == ("tfgen: after training 2/2: test NLL (K=5 importance samples: "
-                             "model.eval_samples), ELBO and active units on 300 of 447 test "
-                             "examples (evaluation.final_examples)")
+    assert lines[second] == ("tfgen: after training 2/2: test NLL (K=5: model.eval_samples), "
+                             "ELBO and active units on 300 of 447 test examples")
     assert any(ln.startswith("tfgen:   100% (300 of 300 examples)") for ln in lines[second:])
     assert lines[second - 1].startswith("tfgen:   done in ")
+    assert all(len(ln) <= 120 for ln in lines if str(tmp_path) not in ln)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["expost"]["examples"] == 300 and metrics["quality"]["num_examples"] == 300
     assert set(metrics["final_stages_s"]) == {"expost", "quality"}

@@ -124,7 +124,8 @@ class Stage:
     a line with its time when it ends. A context manager; `update(done)` reports progress.
 
     Args:
-        title: what runs, with its size and the keys that change it.
+        title: what runs, with its size.
+        detail: a second line, e.g. why that size and which key changes it (None: none).
         total: units of work (e.g. examples), for the fraction and the time left.
         unit: what a unit is, in the progress lines.
         every: seconds between progress lines.
@@ -139,8 +140,8 @@ class Stage:
     """
 
     def __init__(self, title: str, total: int | None = None, unit: str = "examples",
-                 every: float = 10.0, enabled: bool = True):
-        self.title, self.total, self.unit = title, total, unit
+                 every: float = 10.0, enabled: bool = True, detail: str | None = None):
+        self.title, self.detail, self.total, self.unit = title, detail, total, unit
         self.every, self.enabled = every, enabled
         self.seconds = 0.0
 
@@ -148,6 +149,8 @@ class Stage:
         self._start = self._shown = time.time()
         if self.enabled:
             log.info("%s", self.title)
+            if self.detail:
+                log.info("  %s", self.detail)
         return self
 
     def update(self, done: int) -> None:

@@ -19,7 +19,7 @@ from tfgen.errors import DataError, reason
 log = logging.getLogger("tfgen")
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F", "P;L"}
+_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F", "P;L"}
 
 
 def _images_under(path: str) -> list[str]:

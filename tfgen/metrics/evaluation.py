@@ -110,9 +110,10 @@ class Evaluator:
         baseline: also compute the real-vs-real baselines.
         memorisation: report the memorisation metric (needs a train split other than `split`;
             default: with the baselines).
-        nll_examples: estimate the NLL and ELBO on the first N examples of the split (None:
-            all). K = 1,000 importance samples of a 28x28 conv decoder cost about 1M decoder
-            passes per 1,000 images; the card states N and the standard error.
+        nll_examples: estimate the NLL and ELBO on N examples of the split (None: all): a fixed
+            random subset of an in-memory split, the first N of a streamed one. K = 1,000
+            importance samples of a 28x28 conv decoder cost about 1M decoder passes per 1,000
+            images; the card states N and the standard error.
         cache_dir: where tfgen's extractors are cached (default: `features.cache_dir()`).
         truncation: sample with the truncation trick's ψ (see `GenerativeModel.latent`;
             None: off).
@@ -332,13 +333,20 @@ class Evaluator:
                 "nll_examples": len(log_px)}
 
     def likelihood_arrays(self, model):
-        """(x, y) the NLL and ELBO are estimated on: the split's first `nll_examples` (all
-        when None). `source_arrays` reads a streamed split in whole batches and an in-memory
-        one whole, so the count is cut here."""
-        x, y = source_arrays(self.source, self.split, self.nll_examples,
-                             labels_required=model.conditional)
-        n = self.nll_examples
-        return x[:n], None if y is None else y[:n]
+        """(x, y) the NLL and ELBO are estimated on (read once): the whole split, or with
+        `nll_examples` N a fixed random subset of N examples of an in-memory split (the same
+        for every seed and model; a folder's files come sorted by class) and the first N of a
+        streamed one."""
+        if self._reference_for_nll is None:
+            n = self.nll_examples
+            x, y = source_arrays(self.source, self.split, None if self.source.in_memory else n,
+                                 labels_required=model.conditional)
+            if n is not None and n < len(x):
+                idx = (np.sort(np.random.default_rng(0).permutation(len(x))[:n])
+                       if self.source.in_memory else np.arange(n))
+                x, y = x[idx], None if y is None else y[idx]
+            self._reference_for_nll = x, y
+        return self._reference_for_nll
 
     def __call__(self, model) -> dict[str, dict]:
         """Every metric that applies, as {name: card}. A card holds the value, the real-vs-real

@@ -1,7 +1,10 @@
 """Models: `GAN` and `VAE` on the shared `GenerativeModel` base."""
 
-# Importing these registers every saveable tfgen class (models, FusedAdam) with Keras, so that
-# `keras.saving.load_model` finds them, including in a saved model's compile config.
+# Importing these registers every saveable tfgen class (models, FusedAdam, and through
+# `tfgen.networks` the layers the networks are built of) with Keras, so that
+# `keras.saving.load_model` finds them, including in a saved model's compile config -- also in
+# the `tfgen` command, where `import tfgen` imports nothing up front.
+from tfgen import networks  # noqa: F401
 from tfgen.models import optimizers
 from tfgen.models.base import GenerativeModel
 from tfgen.models.gan import GAN
