@@ -32,6 +32,10 @@ from tfgen.trainers.files import write_json  # noqa: F401  (re-exported)
 if TYPE_CHECKING:
     from tfgen.trainers import families
 
+# Keys a run that trained may resume with changed: the plan's length, and the size of the
+# end-of-run stages (e.g. to finish a run killed in its final NLL with fewer examples).
+RESUMABLE_CHANGES = ("epochs", "evaluation.final_examples")
+
 
 class RunDir:
     """A run directory at `path` (it need not exist yet)."""
@@ -155,8 +159,8 @@ class RunDir:
         config_lib.dump_yaml(cfg, self.config_file)
 
     def check_resumable(self, cfg) -> None:
-        """A run that trained resumes only with the config it was made with (epochs may change);
-        a directory whose run never trained takes any config."""
+        """A run that trained resumes only with the config it was made with (`RESUMABLE_CHANGES`
+        may change); a directory whose run never trained takes any config."""
         if not self.has_trained():
             return
         if not self.has_config():
@@ -173,7 +177,7 @@ class RunDir:
             for k in a:
                 if isinstance(a[k], dict):
                     keys += diff(a[k], b[k], f"{prefix}{k}.")
-                elif a[k] != b[k] and f"{prefix}{k}" != "epochs":
+                elif a[k] != b[k] and f"{prefix}{k}" not in RESUMABLE_CHANGES:
                     keys.append(f"{prefix}{k}")
             return keys
 
@@ -181,8 +185,8 @@ class RunDir:
         if changed:
             raise UserError(
                 f"run directory {self.path} was made with a different config ("
-                f"{', '.join(changed)} differ); resume with the same settings (only epochs may "
-                "change) or use a new --run-dir")
+                f"{', '.join(changed)} differ); resume with the same settings (only "
+                f"{' and '.join(RESUMABLE_CHANGES)} may change) or use a new --run-dir")
 
     # -- model and results ------------------------------------------------------------------
 

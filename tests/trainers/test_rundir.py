@@ -33,6 +33,10 @@ def test_train_with_only_a_run_dir_continues_with_its_own_config(tmp_path, capsy
     assert "stopped: all epochs done" in err and "quality (test split): modes_covered" in err
     assert f"next: tensorboard --logdir {run}/logs | tfgen sample {run} --out" in err
     assert RunDir(run).config().model.width == 16  # its own config, not the preset's
+    # The size of the end-of-run stages may change too (nothing else: tests/trainers/test_train).
+    assert main(["train", "--run-dir", str(run), "--set", "epochs=3", "--set",
+                 "evaluation.final_examples=50", "-q"]) == 0
+    assert RunDir(run).config().evaluation.final_examples == 50
 
 
 def test_a_directory_that_never_trained_takes_a_new_config(tmp_path):
