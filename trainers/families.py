@@ -183,18 +183,13 @@ class VAEFamily(Family):
 
     def finish(self, model, source, cfg, examples: int | None = None,
                progress=None) -> dict | None:
-        """Fit the ex-post density on the codes of the training split (a fixed random subset
-        of `examples` of it, the same for every seed, when that is fewer)."""
+        """Fit the ex-post density on the codes of the training split (`examples` of it:
+        `tfgen.metrics.features.subset_arrays`)."""
         if not model.expost_components:
             return None
-        import numpy as np
+        from tfgen.metrics.features import subset_arrays
 
-        from tfgen.metrics.features import source_arrays
-
-        streamed_limit = None if source.in_memory else examples  # read only what is used
-        x, _ = source_arrays(source, "train", streamed_limit, labels_required=False)
-        if examples is not None and examples < len(x):
-            x = x[np.sort(np.random.default_rng(0).permutation(len(x))[:examples])]
+        x, _ = subset_arrays(source, "train", examples, labels_required=False)
         return model.fit_expost(x, seed=cfg.seed, progress=progress)
 
     def diagnostics(self, source, labels: bool) -> list:

@@ -52,6 +52,13 @@ def assign_splits(keys, val_fraction: float, test_fraction: float) -> np.ndarray
     return np.where(u < test_fraction, 2, np.where(u < test_fraction + val_fraction, 1, 0))
 
 
+def fixed_subset(length: int, n: int) -> np.ndarray:
+    """Sorted indices of `n` of `length` examples: a random subset fixed by the data's size
+    alone (NumPy seed 0), so every run, seed and model draws the same examples (a folder's
+    files, for one, come sorted by class: its first `n` would be its first classes)."""
+    return np.sort(np.random.default_rng(0).permutation(length)[:n])
+
+
 def split_arrays(x, y, keys, val_fraction: float, test_fraction: float, name: str,
                  own: dict | None = None) -> dict:
     """{split: (x, y)} with val/test held out by key hash; `own` holds splits the format brings

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 from tfgen.data import builtin
+from tfgen.data.arrays import fixed_subset
 from tfgen.data.mixtures import MIXTURES
 from tfgen.data.names import check_name
 from tfgen.data.options import DataOptions
@@ -68,7 +68,7 @@ def limit_train(full: Source, n: int) -> Source:
     x, y = full.arrays["train"]
     if n > len(x):
         raise DataError(f"data.train_examples={n} exceeds the train split's {len(x)} examples")
-    idx = np.sort(np.random.default_rng(0).permutation(len(x))[:n])
+    idx = fixed_subset(len(x), n)
     arrays = {**full.arrays, "train": (x[idx], None if y is None else y[idx])}
     info = dataclasses.replace(full.info, splits={**full.info.splits, "train": n})
     limited = ArraySource(info, arrays, max_value=full.max_value, pixel_range=full.pixel_range)

@@ -36,10 +36,9 @@ def auto_precision(strategy: tf.distribute.Strategy,
         return "mixed_bfloat16", "TPU"
     if tf.config.list_logical_devices("GPU"):
         return "float32", "GPU (set mixed_float16 or mixed_bfloat16 explicitly to use tensor cores)"
-    flags = cpu_flags(cpuinfo)
-    if "amx_bf16" in flags:
+    if cpu_has_amx_bf16(cpuinfo):
         return "mixed_bfloat16", "CPU with AMX bfloat16 units (amx_bf16)"
-    if "avx512_bf16" in flags:
+    if "avx512_bf16" in cpu_flags(cpuinfo):
         return "float32", ("CPU with AVX-512 bfloat16 but no AMX (avx512_bf16 without amx_bf16): "
                            "bfloat16 steps measured about 0.7x float32's speed on such units")
     return "float32", "CPU without bfloat16 units"

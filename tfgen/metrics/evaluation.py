@@ -31,7 +31,12 @@ from tfgen.metrics.distances import (
     memorisation,
     prdc,
 )
-from tfgen.metrics.features import FeatureExtractor, dataset_extractor, source_arrays
+from tfgen.metrics.features import (
+    FeatureExtractor,
+    dataset_extractor,
+    source_arrays,
+    subset_arrays,
+)
 from tfgen.metrics.modes import mode_metrics
 
 # Which way is better, for every metric an Evaluator can report.
@@ -168,7 +173,7 @@ class Evaluator:
                                   else dataset_extractor(source, cache_dir, progress)
                                   if features == "auto" else FeatureExtractor.from_file(features))
                 self._init_images(rng)
-        self._reference_for_nll = None
+        self._reference_for_nll: dict[bool, tuple] = {}  # likelihood_arrays, read once
 
     # -- reference side -------------------------------------------------------------------------
 
@@ -333,20 +338,13 @@ class Evaluator:
                 "nll_examples": len(log_px)}
 
     def likelihood_arrays(self, model):
-        """(x, y) the NLL and ELBO are estimated on (read once): the whole split, or with
-        `nll_examples` N a fixed random subset of N examples of an in-memory split (the same
-        for every seed and model; a folder's files come sorted by class) and the first N of a
-        streamed one."""
-        if self._reference_for_nll is None:
-            n = self.nll_examples
-            x, y = source_arrays(self.source, self.split, None if self.source.in_memory else n,
-                                 labels_required=model.conditional)
-            if n is not None and n < len(x):
-                idx = (np.sort(np.random.default_rng(0).permutation(len(x))[:n])
-                       if self.source.in_memory else np.arange(n))
-                x, y = x[idx], None if y is None else y[idx]
-            self._reference_for_nll = x, y
-        return self._reference_for_nll
+        """(x, y) the NLL and ELBO are estimated on, read once: `nll_examples` of the split
+        (`subset_arrays`: a fixed random subset of an in-memory split; all when None)."""
+        conditional = bool(model.conditional)  # (which needs the labels)
+        if conditional not in self._reference_for_nll:
+            self._reference_for_nll[conditional] = subset_arrays(
+                self.source, self.split, self.nll_examples, labels_required=conditional)
+        return self._reference_for_nll[conditional]
 
     def __call__(self, model) -> dict[str, dict]:
         """Every metric that applies, as {name: card}. A card holds the value, the real-vs-real

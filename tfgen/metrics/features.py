@@ -26,6 +26,7 @@ import os
 import keras
 import numpy as np
 
+from tfgen.data.arrays import fixed_subset
 from tfgen.errors import UserError
 
 log = logging.getLogger("tfgen")
@@ -177,6 +178,17 @@ def source_arrays(source, split: str, limit: int | None = None, labels_required:
     if limit is None:
         return x, y
     return x[:limit], None if y is None else y[:limit]
+
+
+def subset_arrays(source, split: str, n: int | None, labels_required: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` examples of a split (all when None): a `fixed_subset` of an in-memory split, the
+    first `n` of a streamed one (only those are read)."""
+    x, y = source_arrays(source, split, None if source.in_memory else n, labels_required)
+    if n is None or n >= len(x):
+        return x, y
+    idx = fixed_subset(len(x), n)
+    return x[idx], None if y is None else y[idx]
 
 
 def train_classifier(x, y, num_classes: int, x_test=None, y_test=None, seed: int = 0,
