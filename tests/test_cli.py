@@ -69,20 +69,6 @@ def test_user_mistakes_exit_2_with_one_line(argv, message, capsys):
     assert err.count("\n") == 1 and message in err and err.startswith("tfgen: error: ")
 
 
-@pytest.mark.parametrize("preset,sets,message", [
-    ("ring8-gan", ["model.ada=blit"], "config key 'model.ada': augmentation needs image data"),
-    ("digits-dcgan", ["model.ada=blit,color", "data.pixel_range=unit"],
-     "config key 'model.ada': the colour and cutout operations expect images in [-1, 1]"),
-])
-def test_augmentation_mistakes_are_one_line(tmp_path, capsys, preset, sets, message):
-    argv = ["train", "--preset", preset, "--run-dir", str(tmp_path / "run")]
-    for item in sets:
-        argv += ["--set", item]
-    assert main(argv) == 2
-    last = capsys.readouterr().err.splitlines()[-1]  # after the run's log lines
-    assert last.startswith("tfgen: error: " + message)
-
-
 @pytest.mark.parametrize("setting,message", [
     ("batch_size=abc", "config key 'batch_size': expected an integer, got 'abc' (str)"),
     # A value checked against a library registry (the objectives) imports TensorFlow: its C++

@@ -18,7 +18,8 @@ __version__ = "0.1.0"
 
 from tfgen import lazy, startup
 
-_SUBPACKAGES = ("callbacks", "data", "distribute", "losses", "metrics", "models", "networks")
+_SUBPACKAGES = ("callbacks", "data", "distribute", "ingredients", "losses", "metrics", "models",
+                "networks")
 __all__ = ["GAN", "VAE", "GenerativeModel", "__version__", *_SUBPACKAGES]
 __getattr__, __dir__ = lazy.attach(__name__, {
     **{name: name for name in _SUBPACKAGES},
@@ -29,5 +30,5 @@ if not startup.is_cli():
     # A script's `import tfgen` loads the whole library, and importing the models registers
     # them with Keras, so `keras.saving.load_model` finds them. The `tfgen` command imports
     # only what each command needs (its --help, presets and datasets need no TensorFlow).
-    from tfgen import callbacks, data, distribute, losses, metrics, models, networks  # noqa: F401
+    from tfgen import callbacks, data, distribute, ingredients, losses, metrics, models, networks  # noqa: F401
     from tfgen.models import GAN, VAE, GenerativeModel

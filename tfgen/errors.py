@@ -17,6 +17,21 @@ class ConfigError(UserError):
     """An unknown key, a wrong type or an out-of-range value in a config."""
 
 
+class OptionError(ValueError):
+    """A library option out of its range, or options that do not go together (a regulariser
+    on a model it cannot regularise). Raised by the library wherever an option is checked --
+    once, in the object that owns it -- and turned by the trainer into the one-line
+    `ConfigError` of the config key that set it.
+
+    Attributes:
+        key: the option's name in the object that owns it (e.g. "target" of ADA).
+    """
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
 class DataError(UserError):
     """A dataset name that does not resolve, or data that cannot be read."""
 

@@ -32,3 +32,15 @@ def attach(package: str, exports: dict[str, str]) -> tuple[Callable, Callable]:
         return sorted(exports)
 
     return __getattr__, __dir__
+
+
+class Module:
+    """A module imported on first attribute access: `tf = lazy.Module("tensorflow")` in a
+    module that must import without TensorFlow (its option classes are checked by the
+    `tfgen` command before any training) but computes with it once used."""
+
+    def __init__(self, name: str):
+        self.__name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(importlib.import_module(self.__name), attr)

@@ -26,9 +26,12 @@ from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
+from tfgen import rules
+from tfgen.data.names import kind as data_kind
 from tfgen.data.options import DataOptions
-from tfgen.errors import ConfigError
-from tfgen.options import Registry, param
+from tfgen.errors import ConfigError, OptionError
+from tfgen.ingredients import Facts, legacy
+from tfgen.options import Registry, did_you_mean, param, problem
 
 # Choice lists come from the library's registries: what a config accepts is what exists. They
 # are read when a value is first checked, so that defining, building and listing configs
@@ -39,12 +42,9 @@ OPTIMIZERS = Registry("tfgen.models.optimizers", "OPTIMIZERS")
 LR_SCHEDULES = Registry("tfgen.models.optimizers", "LR_SCHEDULES")
 OBJECTIVES = Registry("tfgen.losses.adversarial", "OBJECTIVES")
 LIKELIHOODS = Registry("tfgen.losses.likelihoods", "LIKELIHOODS")
-POLICIES = Registry("tfgen.models.augment", "POLICIES")
 GAN_NETWORKS = Registry("tfgen.networks.build", "GAN_NETWORKS")
 VAE_NETWORKS = Registry("tfgen.networks.build", "VAE_NETWORKS")
-KL_SCHEDULES = Registry("tfgen.models.vae", "KL_SCHEDULES")
-PRIORS = Registry("tfgen.models.vae", "PRIORS")
-ESTIMATORS = Registry("tfgen.models.vae", "ESTIMATORS")
+KL_SCHEDULES, PRIORS, ESTIMATORS = rules.KL_SCHEDULES, rules.PRIORS, rules.ESTIMATORS
 
 
 class _Loader(yaml.SafeLoader):
@@ -120,14 +120,6 @@ class RunConfig:
 
 # ---------------------------------------------------------------------------------------------
 # Conversion between dicts and configs
-
-
-def did_you_mean(name: str, choices) -> str:
-    """" (did you mean 'x'?)" for the closest of `choices`, or ""."""
-    import difflib
-
-    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def to_dict(cfg: Any) -> dict:
@@ -251,19 +243,9 @@ def validate(cfg: Any, prefix: str = "") -> Any:
             validate(value, prefix=f"{key}.")
             continue
         value = _coerce(value, hints[f.name], key)
-        meta = f.metadata
-        if meta.get("choices") is not None and value not in meta["choices"]:
-            valid = ", ".join("null" if c is None else str(c) for c in meta["choices"])
-            hint = did_you_mean(value, [c for c in meta["choices"] if isinstance(c, str)]) if (
-                isinstance(value, str)) else ""
-            raise ConfigError(f"config key '{key}': must be one of {valid}; got {value!r}{hint}")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if meta.get("min") is not None and value < meta["min"]:
-                raise ConfigError(f"config key '{key}': must be >= {meta['min']}; got {value!r}")
-            if meta.get("max") is not None and value > meta["max"]:
-                raise ConfigError(f"config key '{key}': must be <= {meta['max']}; got {value!r}")
-            if meta.get("gt") is not None and not value > meta["gt"]:
-                raise ConfigError(f"config key '{key}': must be > {meta['gt']}; got {value!r}")
+        why = problem(value, f.metadata)
+        if why is not None:
+            raise ConfigError(f"config key '{key}': {why}")
     if hasattr(cfg, "validate"):
         cfg.validate(prefix)
     return cfg
@@ -449,32 +431,23 @@ class GANModelConfig:
     conditional: bool = param(False, help="class-conditional generator and discriminator")
     pac: int = param(1, min=1, max=16, help="PacGAN: samples the discriminator judges jointly")
 
-    def validate(self, prefix: str) -> None:
-        for policy in filter(None, (p.strip() for p in self.augment.split(","))):
-            if policy not in POLICIES:
-                raise ConfigError(
-                    f"config key '{prefix}augment': unknown policy {policy!r}; choose from: "
-                    f"{', '.join(POLICIES)} (comma-separated)"
-                )
-        if self.ada:
-            from tfgen.models import ada
+    def ingredients(self, top_k_period: int = 1):
+        """(augmentation or None, [regularisers]): the library's ingredients these keys give
+        (`tfgen.ingredients.legacy`); `top_k_period`: steps per epoch."""
+        ada = {k: getattr(self, k) for k, _ in legacy.ADA_KEYWORDS} if self.ada else {}
+        keywords = {k: getattr(self, k) for k, _, _ in legacy.REGULARIZER_KEYWORDS
+                    if hasattr(self, k)}
+        return (legacy.augmentation(self.augment, **ada),
+                legacy.regularizers(**keywords, top_k_period=top_k_period))
 
-            try:
-                ada.parse_ops(self.ada)
-            except ValueError as err:
-                raise ConfigError(f"config key '{prefix}ada': {err}") from None
-            if self.augment:
-                raise ConfigError(f"config key '{prefix}ada': choose DiffAugment "
-                                  f"('{prefix}augment') or ADA, not both")
-            if self.ada_target is not None and self.objective in ("least_squares",
-                                                                  "wasserstein"):
-                raise ConfigError(
-                    f"config key '{prefix}ada_target': ADA's r_t = E[sign D(real)] needs D's "
-                    f"outputs centred at 0 (non_saturating, minimax, hinge); with "
-                    f"{self.objective} set {prefix}ada_target=null (a fixed {prefix}ada_p)")
-        if self.orthogonal > 0 and self.network != "biggan":
-            raise ConfigError(f"config key '{prefix}orthogonal': the orthogonal regularisation "
-                              f"is part of the biggan network, not {self.network!r}")
+
+def _option_error(prefix: str, err: OptionError, ingredient=None) -> ConfigError:
+    """The `ConfigError` of the config key that set the option an `OptionError` names."""
+    key = err.key
+    if ingredient is not None:
+        switch = legacy.legacy_key(ingredient.name, dataclasses.fields(ingredient)[0].name)
+        key = legacy.legacy_key(ingredient.name, key) or switch
+    return ConfigError(f"config key '{prefix}{key}': {err}")
 
 
 @dataclasses.dataclass
@@ -489,8 +462,22 @@ class GANConfig(RunConfig):
     training: TrainingConfig = param(default_factory=TrainingConfig, help="how steps run")
 
     def validate(self, prefix: str) -> None:
-        if self.model.pac > 1 and self.model.conditional:
-            raise ConfigError(f"config key '{prefix}model.pac': packing is for unconditional GANs")
+        """The library's own rules (`tfgen.rules`, and each ingredient's `check`) on the
+        config's values, with the data's kind and pixel range."""
+        m, where = self.model, f"{prefix}model."
+        try:
+            rules.check_pac(m.pac, m.conditional)
+            rules.check_orthogonal(m.network, m.orthogonal)
+            augment, regularizers = m.ingredients()
+        except OptionError as err:
+            raise _option_error(where, err) from None
+        facts = Facts(conditional=m.conditional, images=data_kind(self.data.name) == "images",
+                      objective=m.objective, pixel_range=self.data.pixel_range)
+        for ingredient in filter(None, (augment, *regularizers)):
+            try:
+                ingredient.check(facts)
+            except OptionError as err:
+                raise _option_error(where, err, ingredient) from None
         if self.batch_size % self.model.pac:
             raise ConfigError(
                 f"config key '{prefix}batch_size': {self.batch_size} is not a multiple of "
@@ -575,26 +562,15 @@ class VAEConfig(RunConfig):
                 f"config key '{prefix}data.pixel_range': VAE likelihoods need unit ([0, 1]) data"
             )
         _check_conditional(self, prefix)
-        if self.model.expost_components and self.model.conditional:
-            raise ConfigError(f"config key '{prefix}model.expost_components': the ex-post "
-                              "density is for unconditional VAEs")
         m = self.model
-        if m.prior == "vamp" and m.conditional:
-            raise ConfigError(f"config key '{prefix}model.prior': the VampPrior is for "
-                              "unconditional VAEs")
-        plain = m.prior == "normal" and not m.top_latent_dim and not m.flow_steps
-        if m.free_bits > 0 and not plain:
-            raise ConfigError(f"config key '{prefix}model.free_bits': free bits need the "
-                              "closed-form KL (prior normal, one layer, no flow)")
-        if m.estimator == "dreg" and (m.flow_steps or m.prior != "normal"):
-            raise ConfigError(f"config key '{prefix}model.estimator': dreg needs Gaussian "
-                              "posteriors and the normal prior (flow_steps=0, prior=normal)")
-        if m.estimator == "dreg" and m.iw_samples < 2:
-            raise ConfigError(f"config key '{prefix}model.estimator': dreg is for IWAE "
-                              "training; set model.iw_samples >= 2")
-        if self.model.kl_schedule == "linear" and self.model.warmup_steps == 0:
-            raise ConfigError(f"config key '{prefix}model.warmup_steps': the linear schedule "
-                              "needs warmup_steps >= 1")
-        if self.model.kl_schedule == "cyclical" and self.model.cycle_steps == 0:
-            raise ConfigError(f"config key '{prefix}model.cycle_steps': the cyclical schedule "
-                              "needs cycle_steps >= 1")
+        try:
+            rules.check_vae_model(conditional=m.conditional, prior=m.prior,
+                                  pseudo_inputs=m.pseudo_inputs,
+                                  expost_components=m.expost_components)
+            rules.check_vae_training(
+                analytic_kl=m.prior == "normal" and not m.top_latent_dim and not m.flow_steps,
+                prior=m.prior, flow=bool(m.flow_steps), kl_schedule=m.kl_schedule,
+                warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps, free_bits=m.free_bits,
+                iw_samples=m.iw_samples, estimator=m.estimator)
+        except OptionError as err:
+            raise _option_error(f"{prefix}model.", err) from None

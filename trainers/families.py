@@ -16,7 +16,7 @@ from tfgen import networks
 from tfgen.errors import ConfigError
 from tfgen.losses.likelihoods import get_likelihood
 from tfgen.metrics.evaluation import default_metric
-from tfgen.models import GAN, VAE, ada
+from tfgen.models import GAN, VAE
 from tfgen.models.optimizers import make_optimizer
 from tfgen.trainers.config import GANConfig, OptimizerConfig, RunConfig, VAEConfig
 from tfgen.trainers.files import atomic
@@ -103,14 +103,6 @@ class GANFamily(Family):
 
     def build(self, cfg: GANConfig, info, compile_kwargs: dict, total_steps: int):
         m = cfg.model
-        for key in ("augment", "ada", "consistency"):
-            if getattr(m, key) and info.kind != "images":
-                raise ConfigError(f"config key 'model.{key}': augmentation needs image data")
-        if m.ada and cfg.data.pixel_range == "unit" and set(ada.parse_ops(m.ada)) & set(
-                ada.GROUPS["color"] + ada.GROUPS["cutout"]):
-            raise ConfigError("config key 'model.ada': the colour and cutout operations expect "
-                              "images in [-1, 1] (data.pixel_range=symmetric); use blit,geom "
-                              "on [0, 1] images")
         try:
             generator, discriminator = networks.build_gan_networks(
                 info, network=m.network, latent_dim=m.latent_dim, width=m.width, depth=m.depth,
@@ -118,20 +110,15 @@ class GANFamily(Family):
                 pixel_range=cfg.data.pixel_range, orthogonal=m.orthogonal)
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
-        gan = GAN(
-            generator, discriminator, latent_dim=m.latent_dim,
-            num_classes=info.num_classes if m.conditional else None,
-            ema_decay=m.ema_decay, augment=m.augment, ada=m.ada, ada_target=m.ada_target,
-            ada_p=m.ada_p, ada_kimg=m.ada_kimg, ada_interval=m.ada_interval, pac=m.pac,
-            seed=cfg.seed,
-        )
+        steps_per_epoch = max(1, total_steps // max(cfg.epochs, 1))
+        augment, regularizers = m.ingredients(top_k_period=steps_per_epoch)
+        gan = GAN(generator, discriminator, latent_dim=m.latent_dim,
+                  num_classes=info.num_classes if m.conditional else None,
+                  ema_decay=m.ema_decay, augment=augment, pac=m.pac, seed=cfg.seed)
         gan.compile(
             g_optimizer=optimizer(cfg.g_optimizer, total_steps),
             d_optimizer=optimizer(cfg.d_optimizer, total_steps * m.n_critic),
-            objective=m.objective, gradient_penalty=m.gradient_penalty,
-            r1_penalty=m.r1_penalty, r1_interval=m.r1_interval, n_critic=m.n_critic,
-            lecam=m.lecam, consistency=m.consistency, top_k=m.top_k, top_k_gamma=m.top_k_gamma,
-            top_k_period=max(1, total_steps // max(cfg.epochs, 1)),
+            objective=m.objective, regularizers=regularizers, n_critic=m.n_critic,
             **compile_kwargs,
         )
         return gan

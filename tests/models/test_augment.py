@@ -52,5 +52,5 @@ def test_augment_is_differentiable():
 def test_policies():
     assert augment.parse_policies("cutout, translation") == ("translation", "cutout")
     assert augment.parse_policies("") == ()
-    with pytest.raises(ValueError, match="unknown augmentation"):
+    with pytest.raises(ValueError, match="unknown DiffAugment policy 'flip'"):
         augment.parse_policies("flip")

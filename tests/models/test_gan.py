@@ -188,8 +188,9 @@ def test_save_and_load_keras_round_trip(tmp_path):
     gan.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(loaded, GAN)
-    assert (loaded.latent_dim, loaded.num_classes, loaded.ema_decay, loaded.augment) == (
-        8, 10, 0.5, "cutout")
+    assert (loaded.latent_dim, loaded.num_classes, loaded.ema_decay,
+            loaded.augment.get_config()) == (8, 10, 0.5, {"name": "diffaugment",
+                                                          "policies": "cutout"})
     for a, b in zip(weights_of(gan), weights_of(loaded)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(gan.sample(12, seed=3), loaded.sample(12, seed=3))
@@ -233,7 +234,7 @@ def test_joint_real_fake_pass_equals_two_passes(kind, options):
     shape = (8, 2) if kind == "mlp" else (8, 8, 8, 1)
     real, fake = (tf.constant(rng.uniform(-1, 1, shape), tf.float32) for _ in range(2))
     labels = tf.constant(rng.integers(0, 10, 8), tf.int32) if gan.conditional else None
-    u_real, u_fake = (tf.constant(rng.uniform(0, 1, (8, 7)), tf.float32) if gan.policies
+    u_real, u_fake = (tf.constant(rng.uniform(0, 1, (8, 7)), tf.float32) if gan.augment
                       else None for _ in range(2))
     # Spectral normalisation advances its power iteration on every training-mode call: start
     # every call from the same state.

@@ -1,6 +1,9 @@
-"""Issue 16's GAN regularisers inside the model: LeCam anchors, bCR, top-k selection and the
-ADA probability -- their state, schedule and how they enter the losses. (Formulas:
-tests/losses; the ADA pipeline: test_ada; 1 vs 2 replicas and XLA: test_gan.)"""
+"""A GAN's ingredients inside the model: LeCam anchors, bCR, top-k selection and the ADA
+probability -- their state, schedule and how they enter the losses; the objects against the
+keywords they replaced; saved models old and new. (Formulas: tests/losses; the ADA pipeline:
+test_ada; 1 vs 2 replicas and XLA: test_gan; options and checks: tests/test_ingredients.)"""
+
+import types
 
 import keras
 import numpy as np
@@ -8,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from tests.models.helpers import tiny_data, tiny_gan, weights_of
+from tfgen import ingredients
 
 
 def _one_step(gan, kind="mlp", batch=16):
@@ -19,14 +23,14 @@ def _one_step(gan, kind="mlp", batch=16):
 def test_lecam_anchors_average_the_scores_and_enter_the_loss():
     gan = tiny_gan(compile_kwargs={"lecam": 0.3, "lecam_decay": 0.9})
     logs = _one_step(gan)
-    first = [float(a.numpy()) for a in gan.lecam_anchors]
+    first = [float(a.numpy()) for a in gan.ingredient("lecam").anchors]
     # Step 0 starts the anchors at the batch's mean D (the logged d_real / d_fake).
     assert first == pytest.approx([logs["d_real"], logs["d_fake"]], rel=1e-5)
     assert logs["lecam_penalty"] >= 0
     assert logs["d_loss"] == pytest.approx(logs["d_adversarial"] + 0.3 * logs["lecam_penalty"],
                                            rel=1e-5)
     logs = _one_step(gan)  # then α ← 0.9 α + 0.1 · mean D
-    second = [float(a.numpy()) for a in gan.lecam_anchors]
+    second = [float(a.numpy()) for a in gan.ingredient("lecam").anchors]
     assert second == pytest.approx([0.9 * first[0] + 0.1 * logs["d_real"],
                                     0.9 * first[1] + 0.1 * logs["d_fake"]], rel=1e-5)
 
@@ -46,24 +50,30 @@ def test_consistency_enters_the_discriminator_loss():
     assert not all(np.allclose(a, b) for a, b in zip(d_plain, d_bcr))
 
 
+def _eager_model(step=0):
+    """What top-k reads of a model, without one (logic only: no graph to trace)."""
+    return types.SimpleNamespace(step=keras.Variable(step, dtype="int64"))
+
+
 def test_top_k_weights_select_the_highest_scores():
-    gan = tiny_gan(compile_kwargs={"top_k": 0.5})
-    scores = np.array([0.3, -1.0, 2.0, 0.3, 0.5, -0.2, 0.3, 1.0], np.float32)
-    weights = gan._top_k_weights(tf.constant(scores[:, None]), tf.constant(0.5)).numpy()
-    order = np.argsort(-scores, kind="stable")  # ties: the earlier sample first
+    scores = np.array([0.3, -1.0, 2.0, 0.3, 0.5, -0.2, 0.3, 1.0], np.float32)[:, None]
+    weights, logs = ingredients.TopK(fraction=0.5).example_weights(_eager_model(10**6), scores)
+    order = np.argsort(-scores[:, 0], kind="stable")  # ties: the earlier sample first
     expected = np.zeros(8)
     expected[order[:4]] = 1 / 4
-    np.testing.assert_allclose(weights, expected)
+    np.testing.assert_allclose(weights.numpy(), expected)
+    assert float(logs["top_k_fraction"]) == pytest.approx(0.5)
     # k = ⌈0.3 · 8⌉ = 3.
-    weights = gan._top_k_weights(tf.constant(scores[:, None]), tf.constant(0.3)).numpy()
-    assert (weights > 0).sum() == 3 and weights.sum() == pytest.approx(1.0)
+    weights, _ = ingredients.TopK(fraction=0.3).example_weights(_eager_model(10**6), scores)
+    assert (weights.numpy() > 0).sum() == 3 and float(tf.reduce_sum(weights)) == pytest.approx(1)
 
 
 def test_top_k_fraction_decays_to_its_floor():
-    gan = tiny_gan(compile_kwargs={"top_k": 0.5, "top_k_gamma": 0.9, "top_k_period": 10})
+    top_k = ingredients.TopK(fraction=0.5, gamma=0.9, period=10)
     for step, expected in ((0, 1.0), (9, 1.0), (10, 0.9), (25, 0.81), (1000, 0.5)):
-        gan.step.assign(step)
-        assert float(gan._top_k_fraction()) == pytest.approx(expected)
+        assert float(top_k.kept_fraction(_eager_model(step))) == pytest.approx(expected)
+    gan = tiny_gan(compile_kwargs={"regularizers": [top_k]})
+    gan.step.assign(1000)
     logs = _one_step(gan)
     assert logs["top_k_fraction"] == pytest.approx(0.5)
 
@@ -76,8 +86,9 @@ def test_ada_probability_follows_the_heuristic(target, expected):
                    ada_interval=2, ada_p=0.25 if target is None else 0.0)
     history = gan.fit(tiny_data("dcgan", 16), epochs=1, steps_per_epoch=4, verbose=0,
                       shuffle=False)
-    assert float(gan.ada_probability.numpy()) == pytest.approx(expected, abs=1e-6)
-    assert float(gan.ada_count.numpy()) == 0.0  # reset at the adjustment after step 4
+    ada = gan.ingredient("ada")
+    assert float(ada.probability.numpy()) == pytest.approx(expected, abs=1e-6)
+    assert float(ada.count.numpy()) == 0.0  # reset at the adjustment after step 4
     rt = history.history["ada_rt"][-1]
     assert -1.0 <= float(np.ravel(rt)[0]) <= 1.0
     if target == -2.0:  # p logged before each step: 0, 0, 0.1, 0.1
@@ -98,7 +109,7 @@ def test_regularized_training_resumes_bit_for_bit(tmp_path):
     first = tiny_gan("dcgan", weights=initial, **options)
     first.fit(tiny_data("dcgan", 16), epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
     path = tf.train.Checkpoint(**first.training_state()).write(str(tmp_path / "ckpt"))
-    assert float(first.ada_probability.numpy()) > 0  # the state being checked moved
+    assert float(first.ingredient("ada").probability.numpy()) > 0  # the state checked moved
 
     resumed = tiny_gan("dcgan", **options)
     tf.train.Checkpoint(**resumed.training_state()).read(path).assert_consumed()
@@ -112,15 +123,42 @@ def test_regularized_training_resumes_bit_for_bit(tmp_path):
 def test_bad_combinations_are_refused():
     with pytest.raises(ValueError, match="not both"):
         tiny_gan("dcgan", augment="color", ada="blit")
-    with pytest.raises(ValueError, match="image samples"):
+    with pytest.raises(ValueError, match="ADA transforms images"):
         tiny_gan("mlp", ada="blit")
-    with pytest.raises(ValueError, match="top_k"):
+    with pytest.raises(ValueError, match="fraction: must be > 0"):
         tiny_gan(compile_kwargs={"top_k": 0.0})
     with pytest.raises(ValueError, match="unknown ADA operation"):
         tiny_gan("dcgan", ada="blit,shear")
     with pytest.raises(ValueError, match="centred at 0"):
         tiny_gan("dcgan", ada="blit", compile_kwargs={"objective": "least_squares"})
+    with pytest.raises(ValueError, match="given twice"):
+        tiny_gan(compile_kwargs={"regularizers": ["r1"], "r1_penalty": 1.0})
+    with pytest.raises(ValueError, match="consistency regularisation transforms images"):
+        tiny_gan(compile_kwargs={"regularizers": [{"name": "consistency", "weight": 1.0}]})
     tiny_gan("dcgan", ada="blit", ada_target=None, compile_kwargs={"objective": "wasserstein"})
+
+
+def test_objects_names_and_keywords_train_alike():
+    """`regularizers=[objects]`, their config dicts and the keywords they replaced are the same
+    model: bit-identical weights after training (the keywords are aliases)."""
+    kinds = {
+        "keywords": dict(ada="blit", ada_target=-2.0, ada_kimg=0.05,
+                         compile_kwargs={"lecam": 0.3, "r1_penalty": 0.5, "r1_interval": 2}),
+        "objects": dict(augment=ingredients.ADA(ops="blit", target=-2.0, kimg=0.05),
+                        compile_kwargs={"regularizers": [ingredients.R1(0.5, 2),
+                                                         ingredients.LeCam(weight=0.3)]}),
+        "dicts": dict(augment={"name": "ada", "ops": "blit", "target": -2.0, "kimg": 0.05},
+                      compile_kwargs={"regularizers": [{"name": "r1", "gamma": 0.5,
+                                                        "interval": 2}, "lecam"]}),
+    }
+    trained = {}
+    for name, options in kinds.items():
+        gan = tiny_gan("dcgan", **options)
+        gan.fit(tiny_data("dcgan", 16), epochs=1, steps_per_epoch=3, verbose=0, shuffle=False)
+        trained[name] = weights_of(gan)
+    for a, b, c in zip(*trained.values(), strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
 
 
 def test_saved_model_keeps_the_regularizer_settings(tmp_path):
@@ -129,10 +167,57 @@ def test_saved_model_keeps_the_regularizer_settings(tmp_path):
     _one_step(gan, "dcgan")
     gan.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
-    assert loaded.ada_ops == gan.ada_ops and loaded.ada_target == 0.5
-    assert loaded.lecam == 0.3 and loaded.top_k == 0.6
-    np.testing.assert_array_equal(loaded.ada_probability.numpy(), gan.ada_probability.numpy())
-    np.testing.assert_array_equal(loaded.lecam_anchors[0].numpy(), gan.lecam_anchors[0].numpy())
+    assert loaded.augment.get_config() == {"name": "ada", "ops": "blit,color", "target": 0.5,
+                                           "p": 0.0, "kimg": 500.0, "interval": 4}
+    assert [r.get_config() for r in loaded.regularizers] == [
+        {"name": "lecam", "weight": 0.3, "decay": 0.99},
+        {"name": "top_k", "fraction": 0.6, "gamma": 0.99, "period": 1000}]
+    np.testing.assert_array_equal(loaded.ingredient("ada").probability.numpy(),
+                                  gan.ingredient("ada").probability.numpy())
+    np.testing.assert_array_equal(loaded.ingredient("lecam").anchors[0].numpy(),
+                                  gan.ingredient("lecam").anchors[0].numpy())
+
+
+def _rewrite_config(path, edit) -> None:
+    """Edit the config.json inside a `.keras` archive (what an earlier tfgen wrote)."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    files["config.json"] = json.dumps(edit(json.loads(files["config.json"]))).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+
+
+def test_models_saved_before_the_ingredients_still_load(tmp_path):
+    """A `model.keras` written before the ingredients were objects holds ADA as `ada*` keys
+    (DiffAugment as policies in `augment`) and the regularisers as compile keywords."""
+    gan = tiny_gan("dcgan", ada="blit,geom", ada_target=0.5, ada_p=0.1, ada_kimg=100.0,
+                   ada_interval=2, compile_kwargs={"r1_penalty": 2.0, "r1_interval": 4})
+    _one_step(gan, "dcgan")
+    gan.save(tmp_path / "m.keras")
+
+    def old(config):
+        config["config"].update(augment="", ada="blit,geom", ada_target=0.5, ada_p=0.1,
+                                ada_kimg=100.0, ada_interval=2)
+        compiled = config["compile_config"]
+        del compiled["regularizers"]
+        compiled.update(gradient_penalty=0.0, r1_penalty=2.0, r1_interval=4, lecam=0.0,
+                        lecam_decay=0.99, consistency=0.0, consistency_ops="xflip,xint",
+                        top_k=1.0, top_k_gamma=0.99, top_k_period=1000)
+        return config
+
+    _rewrite_config(tmp_path / "m.keras", old)
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert loaded.augment.get_config() == gan.augment.get_config() == {
+        "name": "ada", "ops": "blit,geom", "target": 0.5, "p": 0.1, "kimg": 100.0, "interval": 2}
+    assert [r.get_config() for r in loaded.regularizers] == [
+        {"name": "r1", "gamma": 2.0, "interval": 4}]
+    for a, b in zip(weights_of(loaded), weights_of(gan), strict=True):
+        np.testing.assert_array_equal(a, b)  # ADA's p and sums too
+    loaded.fit(tiny_data("dcgan", 16), epochs=1, steps_per_epoch=1, verbose=0)
 
 
 def test_truncation_maps_the_same_draws_onto_the_truncated_normal():

@@ -59,7 +59,7 @@ def test_loaded_model_compiles_itself_and_trains_on(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "gan.keras")
     assert loaded.compiled and loaded.get_compile_config() == gan.get_compile_config()
     assert loaded.objective.discriminator is soft_hinge_d and loaded.n_critic == 2
-    assert loaded.r1_penalty == 2.0
+    assert loaded.ingredient("r1").gamma == 2.0
     for a, b in zip(gan.g_optimizer.variables, loaded.g_optimizer.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())  # optimizer state came back
     history = loaded.fit(tiny_data(batch_size=64), epochs=1, steps_per_epoch=2, verbose=0)

@@ -363,7 +363,7 @@ def test_active_units_per_layer():
     (dict(flow=2), dict(estimator="dreg", iw_samples=2), "dreg estimator needs"),
     (dict(prior="vamp"), dict(estimator="dreg", iw_samples=2), "dreg estimator needs"),
     (dict(), dict(estimator="dreg"), "iw_samples >= 2"),
-    (dict(layers=2), dict(free_bits=0.5), "free_bits needs the closed-form KL"),
+    (dict(layers=2), dict(free_bits=0.5), "free bits need the closed-form KL"),
     (dict(), dict(estimator="magic"), "unknown estimator"),
 ])
 def test_bad_combinations_are_refused(kwargs, compile_kwargs, message):

@@ -11,7 +11,7 @@ import shutil
 import keras
 import tensorflow as tf
 
-from tfgen.callbacks.common import model_step
+from tfgen.callbacks.common import due, model_step
 from tfgen.errors import UserError, reason
 
 log = logging.getLogger("tfgen")
@@ -183,6 +183,5 @@ class Checkpointer(keras.callbacks.Callback):
         return getattr(self, "_steps_saved", None) or model_step(self.model)
 
     def on_epoch_end(self, epoch, logs=None):
-        last = self.params.get("epochs") == epoch + 1
-        if (epoch + 1) % self.every == 0 or last:
+        if due(self, epoch, self.every):
             self.save(epoch + 1)

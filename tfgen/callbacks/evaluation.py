@@ -6,7 +6,7 @@ import logging
 
 import keras
 
-from tfgen.callbacks.common import model_step
+from tfgen.callbacks.common import due, model_step
 from tfgen.errors import TrainingCollapsed
 
 
@@ -29,11 +29,8 @@ class Evaluation(keras.callbacks.Callback):
         self.evaluator, self.every = evaluator, int(every)
         self.stop_on_collapse = stop_on_collapse
 
-    def due(self, epoch: int) -> bool:
-        return (epoch + 1) % self.every == 0 or self.params.get("epochs") == epoch + 1
-
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None or not self.due(epoch):
+        if logs is None or not due(self, epoch, self.every):
             return
         values = self.evaluator.values(self.model)
         logs.update({f"eval_{k}": float(v) for k, v in values.items()})

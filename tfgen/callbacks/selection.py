@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgen.callbacks.common import scalar
+from tfgen.callbacks.common import due, scalar
 
 
 class BestEpoch(keras.callbacks.Callback):
@@ -65,7 +65,7 @@ class BestEpoch(keras.callbacks.Callback):
         return f"no better {self.monitor} for {self.patience} checks"
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every and self.params.get("epochs") != epoch + 1:
+        if not due(self, epoch, self.every):
             return
         if not logs or self.monitor not in logs:
             raise ValueError(f"BestEpoch: '{self.monitor}' is not logged (need validation data "

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen.callbacks import images as images_lib
-from tfgen.callbacks.common import model_step, scalar
+from tfgen.callbacks.common import due, model_step, scalar
 
 
 class TensorBoardLogger(keras.callbacks.Callback):
@@ -109,8 +109,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     tf.summary.scalar(f"validation/{key[4:]}", scalar(value))
                 elif key.startswith("eval_"):  # from an `Evaluation` callback placed before
                     tf.summary.scalar(f"evaluation/{key[5:]}", scalar(value))
-        last = self.params.get("epochs") == epoch + 1
-        if (epoch + 1) % self.image_every and not last:
+        if not due(self, epoch, self.image_every):
             return
         pictures = self.render()
         with self.writer.as_default(step=step):

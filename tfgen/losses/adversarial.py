@@ -96,13 +96,18 @@ def get_objective(spec) -> Objective:
                      f"(discriminator(real, fake), generator(fake)); got {spec!r}")
 
 
+def objective_name(objective: Objective) -> str | None:
+    """The name of a built-in objective (None: the user's own)."""
+    return next((name for name, known in OBJECTIVES.items() if objective == known), None)
+
+
 def objective_config(objective: Objective):
     """What `get_objective` rebuilds `objective` from: its name when it is a built-in one, else
     its two functions serialised by Keras (register them with
     `keras.saving.register_keras_serializable` so a loaded model finds them)."""
-    for name, known in OBJECTIVES.items():
-        if objective == known:
-            return name
+    name = objective_name(objective)
+    if name is not None:
+        return name
     import keras
 
     return [keras.saving.serialize_keras_object(f) for f in objective]

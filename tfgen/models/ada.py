@@ -8,7 +8,7 @@ p < ~0.8 the augmentations do not leak into the generator: it cannot tell which 
 were augmented, so it still learns the clean distribution.
 
 Images are expected in [-1, 1], as in the paper (contrast, luma flip, hue and saturation act
-about 0, mid-grey; cutout writes 0); the trainer refuses colour and cutout on [0, 1] data.
+about 0, mid-grey; cutout writes 0); `tfgen.ingredients.ada.ADA` refuses colour and cutout on [0, 1] data.
 
 The operations and their strengths are the paper's defaults (its 'bgc' pipeline plus cutout):
 
@@ -38,10 +38,7 @@ import math
 
 import tensorflow as tf
 
-OPS = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
-       "brightness", "contrast", "lumaflip", "hue", "saturation", "cutout")
-GROUPS = {"blit": OPS[0:3], "geom": OPS[3:7], "color": OPS[7:12], "cutout": ("cutout",)}
-DEFAULT = "blit,geom,color"
+from tfgen.ingredients.ada import DEFAULT, GROUPS, OPS, parse_ops  # noqa: F401 (handed on)
 
 # Columns of `u` each operation reads (a gate, then its parameters), at fixed offsets: an
 # operation draws the same numbers whichever others are enabled.
@@ -56,23 +53,6 @@ NUM_RANDOM = _offset
 
 XINT_MAX, SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.125, 0.2, 1.0, 0.2, 0.125
 BRIGHTNESS_STD, CONTRAST_STD, HUE_MAX, SATURATION_STD, CUTOUT_SIZE = 0.2, 0.5, 1.0, 1.0, 0.5
-
-
-def parse_ops(spec: str) -> tuple[str, ...]:
-    """'blit,color' or 'xflip,xint' (groups and single operations, comma-separated) -> the
-    operations in pipeline order."""
-    names = set()
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        if part in GROUPS:
-            names.update(GROUPS[part])
-        elif part in OPS:
-            names.add(part)
-        else:
-            raise ValueError(f"unknown ADA operation {part!r}; choose groups "
-                             f"{', '.join(GROUPS)} or operations {', '.join(OPS)}")
-    if not names:
-        raise ValueError("ADA needs at least one operation")
-    return tuple(op for op in OPS if op in names)
 
 
 def _columns(u, op):

@@ -10,17 +10,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-POLICIES = ("color", "translation", "cutout")
+from tfgen.ingredients.diffaugment import POLICIES, parse_policies  # noqa: F401 (handed on)
+
 NUM_RANDOM = 7  # columns of `u`: 3 colour, 2 translation, 2 cutout
-
-
-def parse_policies(spec: str) -> tuple[str, ...]:
-    """'translation,cutout' -> ('translation', 'cutout'), in the canonical order."""
-    names = {p.strip() for p in spec.split(",") if p.strip()}
-    unknown = names - set(POLICIES)
-    if unknown:
-        raise ValueError(f"unknown augmentation {sorted(unknown)}; choose from: {', '.join(POLICIES)}")
-    return tuple(p for p in POLICIES if p in names)
 
 
 def color(x: tf.Tensor, u: tf.Tensor) -> tf.Tensor:

@@ -104,6 +104,23 @@ class GenerativeModel(keras.Model):
         self.ema_decay, self.ema_weights, self._swapped_in = None, [], False  # init_averages
         # replica_shared_inputs: per thread (MirroredStrategy runs each replica in a thread)
         object.__setattr__(self, "_shared_inputs", threading.local())
+        object.__setattr__(self, "_states", {})  # state_variable's, by name
+
+    def state_variable(self, name: str, value: float = 0.0):
+        """A float32 scalar of training state (an ingredient's, e.g. ADA's probability): a
+        non-trainable weight of the model -- checkpointed, saved and loaded with it -- that
+        keeps its first replica's value (ingredients update it from global values). Asked for
+        again by the same name, e.g. when the model is compiled again, the same variable."""
+        if name not in self._states:
+            self._states[name] = self.add_weight(
+                shape=(), dtype="float32", trainable=False, name=name,
+                initializer=keras.initializers.Constant(value), aggregation="only_first_replica")
+        return self._states[name]
+
+    @staticmethod
+    def with_labels(x, labels):
+        """A network's input: `x`, or `[x, labels]` for a conditional model."""
+        return x if labels is None else [x, labels]
 
     # -- randomness ---------------------------------------------------------------------------
 

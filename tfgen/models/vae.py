@@ -8,10 +8,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen import rules
 from tfgen.losses.likelihoods import get_likelihood
 from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel, on_averaged_weights, truncate
 
-KL_SCHEDULES = ("constant", "linear", "cyclical")
+KL_SCHEDULES, PRIORS, ESTIMATORS = rules.KL_SCHEDULES, rules.PRIORS, rules.ESTIMATORS
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -53,9 +54,6 @@ def expost_draw(seed, num, latent_dim: int, log_weights, means, scale_tril) -> t
     tril = tf.gather(tf.convert_to_tensor(scale_tril), component)
     return mean + tf.linalg.matvec(tril, eps)
 
-
-ESTIMATORS = ("standard", "dreg")
-PRIORS = ("normal", "vamp")
 
 
 def log_standard_normal(z) -> tf.Tensor:
@@ -158,12 +156,13 @@ class VAE(GenerativeModel):
         self.kl_weight, self.kl_schedule = 1.0, "constant"
         self.warmup_steps = self.cycle_steps = 0
         self.free_bits, self.iw_samples, self.estimator = 0.0, 1, "standard"
-        if prior not in PRIORS:
-            raise ValueError(f"unknown prior {prior!r}; choose from: {', '.join(PRIORS)}")
-        if (top_encoder is None) != (top_decoder is None):
-            raise ValueError("a second stochastic layer needs both top_encoder and top_decoder")
         if pseudo_inputs is None:
             pseudo_inputs = 100 if prior == "vamp" else 0
+        rules.check_vae_model(conditional=num_classes is not None, prior=prior,
+                              pseudo_inputs=int(pseudo_inputs),
+                              expost_components=int(expost_components))
+        if (top_encoder is None) != (top_decoder is None):
+            raise ValueError("a second stochastic layer needs both top_encoder and top_decoder")
         self.prior, self.pseudo_inputs = prior, int(pseudo_inputs)
         self.top_encoder, self.top_decoder, self.flow = top_encoder, top_decoder, flow
         self.top_dim = 0 if top_decoder is None else int(top_decoder.inputs[0].shape[-1])
@@ -176,18 +175,12 @@ class VAE(GenerativeModel):
             raise ValueError("the flow's context input does not match the encoder's "
                              f"{self.context_dim} context outputs")
         if prior == "vamp":
-            if num_classes is not None:
-                raise ValueError("the VampPrior is for unconditional VAEs")
-            if self.pseudo_inputs < 1:
-                raise ValueError("the VampPrior needs pseudo_inputs >= 1")
             shape = tuple(encoder.inputs[0].shape[1:])
             self.pseudo_input_values = self.add_weight(
                 shape=(self.pseudo_inputs, *shape), name="pseudo_inputs",
                 initializer=keras.initializers.RandomUniform(0.0, 1.0, seed=seed))
         self.expost_components = int(expost_components)
         if self.expost_components:
-            if num_classes is not None:
-                raise ValueError("the ex-post density is for unconditional VAEs")
             k, d = self.expost_components, self.latent_dim
             weight = lambda shape, name: self.add_weight(  # noqa: E731
                 shape=shape, initializer="zeros", trainable=False, name=name,
@@ -236,8 +229,8 @@ class VAE(GenerativeModel):
         Args:
             optimizer: the optimizer.
             kl_weight: β of the β-VAE (Higgins et al. 2017): loss = -E[log p(x|z)] + β·KL.
-            kl_schedule: "constant", "linear" (warm-up over `warmup_steps`) or "cyclical"
-                (cycles of `cycle_steps`), multiplying `kl_weight`.
+            kl_schedule: "constant", "linear" (warm-up over `warmup_steps` >= 1) or "cyclical"
+                (cycles of `cycle_steps` >= 1), multiplying `kl_weight`.
             warmup_steps: length of the linear warm-up.
             cycle_steps: length of one cyclical-schedule cycle.
             free_bits: λ of free bits (Kingma et al. 2016), applied per example and latent
@@ -255,22 +248,10 @@ class VAE(GenerativeModel):
                 shares the encoder's parameters.
             **kwargs: `keras.Model.compile` options such as `jit_compile`, `steps_per_execution`.
         """
-        if kl_schedule not in KL_SCHEDULES:
-            raise ValueError(f"unknown kl_schedule {kl_schedule!r}; choose from: "
-                             f"{', '.join(KL_SCHEDULES)}")
-        if iw_samples < 1:
-            raise ValueError("iw_samples must be >= 1")
-        if free_bits > 0 and not self.analytic_kl:
-            raise ValueError("free_bits needs the closed-form KL (N(0, I) prior, one layer, "
-                             "no flow)")
-        if estimator not in ESTIMATORS:
-            raise ValueError(f"unknown estimator {estimator!r}; choose from: "
-                             f"{', '.join(ESTIMATORS)}")
-        if estimator == "dreg" and (self.flow is not None or self.prior != "normal"):
-            raise ValueError("the dreg estimator needs Gaussian posteriors and the normal prior "
-                             "(no flow, no VampPrior)")
-        if estimator == "dreg" and iw_samples < 2:
-            raise ValueError("the dreg estimator is for IWAE training: iw_samples >= 2")
+        rules.check_vae_training(
+            analytic_kl=self.analytic_kl, prior=self.prior, flow=self.flow is not None,
+            kl_schedule=kl_schedule, warmup_steps=warmup_steps, cycle_steps=cycle_steps,
+            free_bits=free_bits, iw_samples=iw_samples, estimator=estimator)
         super().compile(optimizer=None, **kwargs)  # no phantom optimizer
         self.optimizer = self.prepare_optimizer(optimizer, self.trainable_weights)
         self.kl_weight, self.kl_schedule = float(kl_weight), kl_schedule
@@ -320,12 +301,9 @@ class VAE(GenerativeModel):
 
     # -- the model ----------------------------------------------------------------------------
 
-    def _in(self, x, labels):
-        return x if labels is None else [x, labels]
-
     def _encode(self, x, labels, training):
         """The encoder's Gaussian q0(z1 | x) (mean, log-variance) and the flow's context."""
-        out = tf.cast(self.encoder(self._in(x, labels), training=training), tf.float32)
+        out = tf.cast(self.encoder(self.with_labels(x, labels), training=training), tf.float32)
         mean, log_var = _split_gaussian(out, self.latent_dim)
         return mean, log_var, out[..., 2 * self.latent_dim:]
 
@@ -336,7 +314,7 @@ class VAE(GenerativeModel):
         return _split_gaussian(tf.cast(network(u, training=training), tf.float32), dim)
 
     def _decode(self, z, labels, training):
-        return self.decoder(self._in(z, labels), training=training)
+        return self.decoder(self.with_labels(z, labels), training=training)
 
     def _prior_components(self, training):
         """The VampPrior's components: the top layer's posterior Gaussians at the

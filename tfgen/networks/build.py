@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from tfgen import rules
 from tfgen.networks.biggan import biggan_discriminator, biggan_generator
 from tfgen.networks.conv import (
     conv_decoder,
@@ -44,9 +45,11 @@ def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, wi
         pac: PacGAN packing; the discriminator takes `pac` samples at once (concatenated /
             stacked channels).
         pixel_range: "symmetric" (tanh output) or "unit" (sigmoid) for bounded samples.
-        orthogonal: biggan: β of the generator's orthogonal regularisation (0: off).
+        orthogonal: biggan: β of the generator's orthogonal regularisation (0: off; refused
+            for the other networks).
     """
     _check(network, GAN_NETWORKS)
+    rules.check_orthogonal(network, orthogonal)
     num_classes = info.num_classes if conditional else None
     common = dict(width=width, num_classes=num_classes)
     packed = (info.shape[0] * pac,) if len(info.shape) == 1 else (
