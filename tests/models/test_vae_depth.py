@@ -244,7 +244,7 @@ def test_dropout_masks_come_from_the_models_stateless_noise():
     computed here with tf.random directly -- kept values scaled by 1/(1 - rate); a call repeats
     at one step and changes with the step; each layer has its own stream; inference is the
     identity. Unbound, the layer is Keras's dropout."""
-    from tfgen.models.base import DROPOUT_STREAM, STREAMS
+    from tfgen.models.noise import DROPOUT_STREAM, STREAMS
 
     vae = deep_vae(dropout=0.4)
     drops = [layer for layer in vae.encoder.layers + vae.decoder.layers

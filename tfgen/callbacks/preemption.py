@@ -84,7 +84,7 @@ class Preemption(keras.callbacks.Callback):
         means some worker got that signal."""
         import tensorflow as tf
 
-        from tfgen.models.base import _is_multi_worker
+        from tfgen.models.multiworker import _is_multi_worker
 
         received = self.received or 0
         strategy = self.model.distribute_strategy

@@ -90,6 +90,10 @@ REGISTRY: dict[str, dict[str, str]] = {
         "diffaugment": "diffaugment:DiffAugment",
         "ada": "ada:ADA",
     },
+    "prior": {
+        "normal": "normal_prior:NormalPrior",
+        "vamp": "vamp:VampPrior",
+    },
 }
 
 

@@ -11,7 +11,8 @@ from tfgen.errors import OptionError
 from tfgen.ingredients import legacy
 from tfgen.ingredients.adversarial import DiscriminatorStep
 from tfgen.losses import adversarial
-from tfgen.models.base import GenerativeModel, on_averaged_weights
+from tfgen.models.averaging import on_averaged_weights
+from tfgen.models.base import GenerativeModel
 
 # Random streams of one train step (see GenerativeModel): the generator step uses streams
 # 0-7; discriminator step k the 8 streams from 8·(k + 1) (so n_critic < STREAMS / 8 - 1),

@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from tfgen import rules
 from tfgen.losses.likelihoods import get_likelihood
-from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel, on_averaged_weights, truncate
+from tfgen.models.averaging import on_averaged_weights
+from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel, truncate
 
 KL_SCHEDULES, PRIORS, ESTIMATORS = rules.KL_SCHEDULES, rules.PRIORS, rules.ESTIMATORS
 _LOG_2PI = math.log(2.0 * math.pi)
