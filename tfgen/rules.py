@@ -1,7 +1,7 @@
 """The rules that tie a model's options together, each written once: the library's models call
 them with their arguments, the trainer's config with its keys, and both show the same message
 (an `OptionError` naming the option; the trainer's `ConfigError` adds the config key). The rules
-of an ingredient (a GAN regulariser or augmentation) live in the ingredient
+of an ingredient (a GAN regulariser or augmentation, a VAE prior) live in the ingredient
 (`tfgen.ingredients`); these are the models' own. Imports no TensorFlow."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from tfgen.errors import OptionError
 
 KL_SCHEDULES = ("constant", "linear", "cyclical")
-PRIORS = ("normal", "vamp")
 ESTIMATORS = ("standard", "dreg")
 
 
@@ -33,14 +32,9 @@ def check_orthogonal(network: str, orthogonal: float) -> None:
                           f"network, not {network!r}")
 
 
-def check_vae_model(*, conditional: bool, prior: str, pseudo_inputs: int,
-                    expost_components: int) -> None:
-    """A VAE's prior and ex-post density against its conditioning."""
-    _choice("prior", prior, PRIORS, "prior")
-    if prior == "vamp" and conditional:
-        raise OptionError("prior", "the VampPrior is for unconditional VAEs")
-    if prior == "vamp" and pseudo_inputs < 1:
-        raise OptionError("pseudo_inputs", "the VampPrior needs pseudo_inputs >= 1")
+def check_vae_model(*, conditional: bool, expost_components: int) -> None:
+    """A VAE's ex-post density against its conditioning (its prior checks itself:
+    `tfgen.ingredients.VampPrior`)."""
     if expost_components and conditional:
         raise OptionError("expost_components", "the ex-post density is for unconditional VAEs")
 

@@ -30,7 +30,8 @@ from tfgen import rules
 from tfgen.data.names import kind as data_kind
 from tfgen.data.options import DataOptions
 from tfgen.errors import ConfigError, OptionError
-from tfgen.ingredients import Facts, legacy
+from tfgen.ingredients import REGISTRY, Facts, legacy
+from tfgen.ingredients import get as get_ingredient
 from tfgen.options import Registry, did_you_mean, param, problem
 
 # Choice lists come from the library's registries: what a config accepts is what exists. They
@@ -44,7 +45,8 @@ OBJECTIVES = Registry("tfgen.losses.adversarial", "OBJECTIVES")
 LIKELIHOODS = Registry("tfgen.losses.likelihoods", "LIKELIHOODS")
 GAN_NETWORKS = Registry("tfgen.networks.build", "GAN_NETWORKS")
 VAE_NETWORKS = Registry("tfgen.networks.build", "VAE_NETWORKS")
-KL_SCHEDULES, PRIORS, ESTIMATORS = rules.KL_SCHEDULES, rules.PRIORS, rules.ESTIMATORS
+KL_SCHEDULES, ESTIMATORS = rules.KL_SCHEDULES, rules.ESTIMATORS
+PRIORS = tuple(REGISTRY["prior"])
 
 
 class _Loader(yaml.SafeLoader):
@@ -541,6 +543,13 @@ class VAEModelConfig:
         "(None: off)")
 
 
+    def prior_spec(self) -> dict:
+        """The library's prior (`tfgen.ingredients`) these keys give."""
+        if self.prior == "vamp":
+            return {"name": "vamp", "pseudo_inputs": self.pseudo_inputs}
+        return {"name": self.prior}
+
+
 @dataclasses.dataclass
 class VAEConfig(RunConfig):
     """A VAE run. With a validation split, the best epoch by validation ELBO is kept."""
@@ -564,8 +573,12 @@ class VAEConfig(RunConfig):
         _check_conditional(self, prefix)
         m = self.model
         try:
-            rules.check_vae_model(conditional=m.conditional, prior=m.prior,
-                                  pseudo_inputs=m.pseudo_inputs,
+            get_ingredient("prior", m.prior_spec()).check(Facts(conditional=m.conditional))
+        except OptionError as err:
+            raise _option_error(f"{prefix}model.", OptionError(
+                "prior" if err.key == "name" else err.key, str(err))) from None
+        try:
+            rules.check_vae_model(conditional=m.conditional,
                                   expost_components=m.expost_components)
             rules.check_vae_training(
                 analytic_kl=m.prior == "normal" and not m.top_latent_dim and not m.flow_steps,

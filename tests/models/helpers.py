@@ -94,3 +94,16 @@ def digits(batch=32, strategy=None, split="train"):
 def images_of(n=16):
     x, _ = data.source("digits", pixel_range="unit").numpy("test")
     return x[:n]
+
+
+def rewrite_config(path, edit) -> None:
+    """Edit the config.json inside a `.keras` archive (what an earlier tfgen wrote)."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    files["config.json"] = json.dumps(edit(json.loads(files["config.json"]))).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)

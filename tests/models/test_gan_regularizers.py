@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.models.helpers import tiny_data, tiny_gan, weights_of
+from tests.models.helpers import rewrite_config, tiny_data, tiny_gan, weights_of
 from tfgen import ingredients
 
 
@@ -178,19 +178,6 @@ def test_saved_model_keeps_the_regularizer_settings(tmp_path):
                                   gan.ingredient("lecam").anchors[0].numpy())
 
 
-def _rewrite_config(path, edit) -> None:
-    """Edit the config.json inside a `.keras` archive (what an earlier tfgen wrote)."""
-    import json
-    import zipfile
-
-    with zipfile.ZipFile(path) as archive:
-        files = {name: archive.read(name) for name in archive.namelist()}
-    files["config.json"] = json.dumps(edit(json.loads(files["config.json"]))).encode()
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-
-
 def test_models_saved_before_the_ingredients_still_load(tmp_path):
     """A `model.keras` written before the ingredients were objects holds ADA as `ada*` keys
     (DiffAugment as policies in `augment`) and the regularisers as compile keywords."""
@@ -209,7 +196,7 @@ def test_models_saved_before_the_ingredients_still_load(tmp_path):
                         top_k=1.0, top_k_gamma=0.99, top_k_period=1000)
         return config
 
-    _rewrite_config(tmp_path / "m.keras", old)
+    rewrite_config(tmp_path / "m.keras", old)
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     assert loaded.augment.get_config() == gan.augment.get_config() == {
         "name": "ada", "ops": "blit,geom", "target": 0.5, "p": 0.1, "kimg": 100.0, "interval": 2}

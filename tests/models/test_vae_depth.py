@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 from scipy import special, stats
 
-from tests.models.helpers import LATENT, TOP, deep_vae, digits, dtype_policy, images_of, weights_of
+from tests.models.helpers import (
+    LATENT, TOP, deep_vae, digits, dtype_policy, images_of, rewrite_config, weights_of)
 from tfgen import networks
 from tfgen.distribute import resolve_strategy
 from tfgen.models import VAE
@@ -95,7 +96,7 @@ def test_two_layer_vamp_bound_matches_numpy():
     z2 = m2 + np.exp(0.5 * lv2) * eps[:, 0, LATENT:]
     p1 = vae.top_decoder(z2).numpy()
     # The VampPrior: the encoder at the pseudo-inputs, then q(z2 | its means).
-    u = vae.encoder(vae.pseudo_input_values.numpy()).numpy()
+    u = vae.encoder(vae.prior.values.numpy()).numpy()
     c = vae.top_encoder(u[:, :LATENT]).numpy()
     log_p2 = special.logsumexp([np_log_normal(z2, c[k, :TOP], c[k, TOP:]) for k in range(7)],
                                axis=0) - np.log(7)
@@ -125,7 +126,7 @@ def test_vamp_ancestral_samples_follow_the_mixture():
     vae = deep_vae("vamp")
     noise = vae.latent(20000, seed=1)
     z = vae.prior_latent(tf.constant(noise)).numpy()
-    means, log_vars = (t.numpy() for t in vae._prior_components(False))
+    means, log_vars = (t.numpy() for t in vae.prior.components(vae, False))
     np.testing.assert_allclose(z.mean(0), means.mean(0), atol=0.05)
     second = (np.exp(log_vars) + means ** 2).mean(0)  # E[z²] of the equal-weight mixture
     np.testing.assert_allclose((z ** 2).mean(0), second, rtol=0.05, atol=0.02)
@@ -333,7 +334,7 @@ def test_save_load_sample_and_export(tmp_path):
     vae.step.assign(5)  # the loaded model's layers are bound again: the same training masks
     z = tf.ones([4, LATENT])
     np.testing.assert_array_equal(vae.decoder(z, training=True), loaded.decoder(z, training=True))
-    assert loaded.prior == "vamp" and loaded.hierarchical and loaded.flow is not None
+    assert loaded.prior.name == "vamp" and loaded.hierarchical and loaded.flow is not None
     assert loaded.ema_decay == 0.5
     assert loaded.noise_dim == TOP + LATENT + 1
     np.testing.assert_array_equal(vae.sample(10, seed=2), loaded.sample(10, seed=2))
@@ -379,12 +380,50 @@ def test_bad_constructions_are_refused():
         VAE(enc, dec, LATENT, top_encoder=top["top_encoder"])
     with pytest.raises(ValueError, match="VampPrior is for unconditional"):
         VAE(enc, dec, LATENT, prior="vamp", pseudo_inputs=3, num_classes=10)
-    with pytest.raises(ValueError, match="needs pseudo_inputs"):
+    with pytest.raises(ValueError, match="pseudo_inputs: must be >= 1"):
         VAE(enc, dec, LATENT, prior="vamp", pseudo_inputs=0)
-    assert VAE(enc, dec, LATENT, prior="vamp").pseudo_inputs == 100  # the default C
-    assert VAE(enc, dec, LATENT).pseudo_inputs == 0
+    assert VAE(enc, dec, LATENT, prior="vamp").prior.pseudo_inputs == 100  # the default C
+    assert VAE(enc, dec, LATENT).prior.name == "normal"
     with pytest.raises(ValueError, match="unknown prior"):
         VAE(enc, dec, LATENT, prior="flat")
     flow = networks.iaf_flow(LATENT, 1, 8, context_dim=2)
     with pytest.raises(ValueError, match="context"):
         VAE(enc, dec, LATENT, flow=flow)
+
+
+def test_prior_objects_names_and_keywords_train_alike():
+    """`prior=VampPrior(...)`, its config dict and the keywords it replaced are one model."""
+    from tfgen import ingredients
+
+    trained = []
+    for prior in (ingredients.VampPrior(pseudo_inputs=7), {"name": "vamp", "pseudo_inputs": 7}):
+        keras.utils.set_random_seed(0)  # deep_vae's seed, before its networks
+        vae = VAE(networks.mlp_encoder((8, 8, 1), LATENT, width=32, depth=1),
+                  networks.mlp_decoder(LATENT, (8, 8, 1), 17, width=32, depth=1),
+                  LATENT, likelihood="categorical", prior=prior)
+        vae.compile(keras.optimizers.Adam(1e-3))
+        vae.fit(digits(), epochs=1, steps_per_epoch=2, verbose=0)
+        trained.append(weights_of(vae))
+    keywords = deep_vae("vamp")  # prior="vamp", pseudo_inputs=7
+    keywords.fit(digits(), epochs=1, steps_per_epoch=2, verbose=0)
+    for a, b, c in zip(*trained, weights_of(keywords), strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_models_saved_before_the_prior_was_an_object_still_load(tmp_path):
+    """An earlier `model.keras` holds the prior as a name and `pseudo_inputs` beside it."""
+    vae = deep_vae("vamp", layers=2)
+    vae.fit(digits(), epochs=1, steps_per_epoch=1, verbose=0)
+    vae.save(tmp_path / "m.keras")
+
+    def old(config):
+        config["config"].update(prior="vamp", pseudo_inputs=7)
+        return config
+
+    rewrite_config(tmp_path / "m.keras", old)
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert loaded.prior.get_config() == {"name": "vamp", "pseudo_inputs": 7}
+    for a, b in zip(weights_of(loaded), weights_of(vae), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.sample(4, seed=1), vae.sample(4, seed=1))

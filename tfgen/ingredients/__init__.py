@@ -1,5 +1,5 @@
 """Training ingredients: the optional parts of a model's objective -- a GAN's regularisers and
-augmentations -- each one registered, serialisable object in its own module, which owns its
+augmentations, a VAE's prior -- each one registered, serialisable object in its own module, which owns its
 options (ranges and help), its checks against the model it joins, its state, its random streams,
 its loss hook and its config (see `tfgen.ingredients.base`).
 
@@ -10,6 +10,8 @@ its loss hook and its config (see `tfgen.ingredients.base`).
     top_k             TopK              top-k generator updates (Sinha et al. 2020)
     diffaugment       DiffAugment       differentiable augmentation (Zhao et al. 2020)
     ada               ADA               adaptive discriminator augmentation (Karras et al. 2020)
+    normal            NormalPrior       a VAE's N(0, I) prior
+    vamp              VampPrior         the VampPrior (Tomczak & Welling 2018)
 
 Importing this package, and any ingredient module, imports no TensorFlow: the `tfgen` command
 checks configs with these classes before any training.
@@ -28,11 +30,13 @@ tfgen.errors.OptionError: decay: must be < 1.0; got 1.0
 from tfgen import lazy
 
 __all__ = ["ADA", "REGISTRY", "Augmentation", "Consistency", "DiffAugment", "DiscriminatorStep",
-           "Facts", "GradientPenalty", "Ingredient", "LeCam", "R1", "Regularizer", "TopK", "get"]
+           "Facts", "GradientPenalty", "Ingredient", "LeCam", "NormalPrior", "Prior", "R1",
+           "Regularizer", "TopK", "VampPrior", "get"]
 __getattr__, __dir__ = lazy.attach(__name__, {
     "REGISTRY": "base", "Facts": "base", "Ingredient": "base", "get": "base",
     "Augmentation": "adversarial", "DiscriminatorStep": "adversarial",
     "Regularizer": "adversarial",
     "GradientPenalty": "gradient_penalty", "R1": "r1", "LeCam": "lecam",
     "Consistency": "consistency", "TopK": "top_k", "DiffAugment": "diffaugment", "ADA": "ada",
+    "Prior": "priors", "NormalPrior": "normal_prior", "VampPrior": "vamp",
 })

@@ -77,3 +77,11 @@ def _made(name: str, kind: str, options: dict) -> Ingredient:
     except OptionError as err:
         key = legacy_key(name, err.key) or err.key
         raise OptionError(key, str(err)) from None
+
+
+def prior(spec, pseudo_inputs: int | None = None) -> Ingredient:
+    """The prior of `VAE(prior=..., pseudo_inputs=...)`: a name, dict or object; (legacy) the
+    VampPrior's C as `pseudo_inputs` beside `prior="vamp"` (ignored with "normal", as before)."""
+    if spec == "vamp" and pseudo_inputs is not None:
+        return get("prior", {"name": "vamp", "pseudo_inputs": pseudo_inputs})
+    return get("prior", spec)

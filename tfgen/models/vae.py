@@ -8,12 +8,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgen import rules
+from tfgen import ingredients, rules
+from tfgen.ingredients import legacy
 from tfgen.losses.likelihoods import get_likelihood
 from tfgen.models.averaging import on_averaged_weights
-from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel, truncate
+from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel
 
-KL_SCHEDULES, PRIORS, ESTIMATORS = rules.KL_SCHEDULES, rules.PRIORS, rules.ESTIMATORS
+KL_SCHEDULES, ESTIMATORS = rules.KL_SCHEDULES, rules.ESTIMATORS
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -113,10 +114,13 @@ class VAE(GenerativeModel):
             means of the training data (`fit_expost`; "two-stage" sampling, Ghosh et al. 2020).
             `sample(..., sampler="expost")` then draws z from it instead of the prior. Its
             parameters are (non-trainable) weights: checkpointed, saved and exported.
-        prior: "normal" or "vamp".
-        pseudo_inputs: the VampPrior's C (trainable inputs of the encoder's sample shape,
-            initialised uniformly in [0, 1]); default 100 with `prior="vamp"` (the paper's
-            MNIST setting is 500), none otherwise.
+        prior: the prior of the top layer, an ingredient of `tfgen.ingredients` by name,
+            config dict or object: "normal" (`NormalPrior`) or "vamp" (`VampPrior`, e.g.
+            {"name": "vamp", "pseudo_inputs": 500}: C trainable inputs of the encoder's sample
+            shape, initialised uniformly in [0, 1]; 100 by default, the paper's MNIST setting
+            is 500).
+        pseudo_inputs: the keyword of the VampPrior's C before the prior was an object
+            (with `prior="vamp"`).
         top_encoder, top_decoder: z1 -> [2·top_dim] and z2 -> [2·latent_dim] (e.g.
             `tfgen.networks.gaussian_mlp`) for a second stochastic layer; both or neither.
         flow: an IAF flow model ([z0, h] -> [z1, log|det|], `tfgen.networks.iaf_flow`).
@@ -157,14 +161,12 @@ class VAE(GenerativeModel):
         self.kl_weight, self.kl_schedule = 1.0, "constant"
         self.warmup_steps = self.cycle_steps = 0
         self.free_bits, self.iw_samples, self.estimator = 0.0, 1, "standard"
-        if pseudo_inputs is None:
-            pseudo_inputs = 100 if prior == "vamp" else 0
-        rules.check_vae_model(conditional=num_classes is not None, prior=prior,
-                              pseudo_inputs=int(pseudo_inputs),
+        self.prior = legacy.prior(prior, pseudo_inputs)
+        self.prior.check(ingredients.Facts(conditional=num_classes is not None))
+        rules.check_vae_model(conditional=num_classes is not None,
                               expost_components=int(expost_components))
         if (top_encoder is None) != (top_decoder is None):
             raise ValueError("a second stochastic layer needs both top_encoder and top_decoder")
-        self.prior, self.pseudo_inputs = prior, int(pseudo_inputs)
         self.top_encoder, self.top_decoder, self.flow = top_encoder, top_decoder, flow
         self.top_dim = 0 if top_decoder is None else int(top_decoder.inputs[0].shape[-1])
         self.context_dim = int(encoder.outputs[0].shape[-1]) - 2 * self.latent_dim
@@ -175,11 +177,7 @@ class VAE(GenerativeModel):
         if flow is not None and len(flow.inputs) != (2 if self.context_dim else 1):
             raise ValueError("the flow's context input does not match the encoder's "
                              f"{self.context_dim} context outputs")
-        if prior == "vamp":
-            shape = tuple(encoder.inputs[0].shape[1:])
-            self.pseudo_input_values = self.add_weight(
-                shape=(self.pseudo_inputs, *shape), name="pseudo_inputs",
-                initializer=keras.initializers.RandomUniform(0.0, 1.0, seed=seed))
+        self.prior.attach(self)
         self.expost_components = int(expost_components)
         if self.expost_components:
             k, d = self.expost_components, self.latent_dim
@@ -202,23 +200,19 @@ class VAE(GenerativeModel):
     @property
     def analytic_kl(self) -> bool:
         """Whether the KL term has the closed form (N(0, I) prior, one layer, no flow)."""
-        return self.prior == "normal" and not self.hierarchical and self.flow is None
+        return self.prior.closed_form and not self.hierarchical and self.flow is None
 
     @property
     def noise_dim(self) -> int:
         """`generate`'s noise: the top layer's values, then z1's given z2 (two layers), then
-        one coordinate choosing the VampPrior's component (Φ(n)·C)."""
+        the prior's own (`Prior.noise_dim`: the VampPrior's component)."""
         return (self.top_dim or self.latent_dim) + (self.latent_dim if self.hierarchical
-                                                    else 0) + (self.prior == "vamp")
+                                                    else 0) + self.prior.noise_dim
 
     def truncate_noise(self, z, psi):
-        """Truncation of the latent values only: the VampPrior's component coordinate stays
-        as drawn (truncating it would favour the middle components)."""
-        if self.prior != "vamp":
-            return truncate(z, psi)
-        if isinstance(z, np.ndarray):
-            return np.concatenate([truncate(z[:, :-1], psi), z[:, -1:]], axis=1)
-        return tf.concat([truncate(z[:, :-1], psi), z[:, -1:]], axis=1)
+        """The prior's truncation of `generate`'s noise (the VampPrior's component coordinate
+        stays as drawn)."""
+        return self.prior.truncate_noise(z, psi)
 
     # -- Keras plumbing -----------------------------------------------------------------------
 
@@ -250,7 +244,7 @@ class VAE(GenerativeModel):
             **kwargs: `keras.Model.compile` options such as `jit_compile`, `steps_per_execution`.
         """
         rules.check_vae_training(
-            analytic_kl=self.analytic_kl, prior=self.prior, flow=self.flow is not None,
+            analytic_kl=self.analytic_kl, prior=self.prior.name, flow=self.flow is not None,
             kl_schedule=kl_schedule, warmup_steps=warmup_steps, cycle_steps=cycle_steps,
             free_bits=free_bits, iw_samples=iw_samples, estimator=estimator)
         super().compile(optimizer=None, **kwargs)  # no phantom optimizer
@@ -286,8 +280,7 @@ class VAE(GenerativeModel):
             "num_classes": self.num_classes,
             "seed": self.seed,
             "expost_components": self.expost_components,
-            "prior": self.prior,
-            "pseudo_inputs": self.pseudo_inputs,
+            "prior": self.prior.get_config(),
             "ema_decay": self.ema_decay,
         }
 
@@ -317,21 +310,9 @@ class VAE(GenerativeModel):
     def _decode(self, z, labels, training):
         return self.decoder(self.with_labels(z, labels), training=training)
 
-    def _prior_components(self, training):
-        """The VampPrior's components: the top layer's posterior Gaussians at the
-        pseudo-inputs (the encoder's Gaussian q0, before any flow; with two layers
-        q(z2 | z1 = its mean))."""
-        with self.replica_shared_inputs():
-            mean, log_var, _ = self._encode(self.pseudo_input_values, None, training)
-            if self.hierarchical:
-                mean, log_var = self._gaussian(self.top_encoder, mean, self.top_dim, training)
-        return mean, log_var
-
     def _log_prior(self, z, training):
         """log p(z) of the top layer, z [..., d] -> [...]."""
-        if self.prior == "vamp":
-            return log_mixture_prior(z, *self._prior_components(training))
-        return log_standard_normal(z)
+        return self.prior.log_prob(self, z, training)
 
     def _bounds(self, x, labels, eps, training, stop=None):
         """Per-example terms for noise `eps` [b, K, latent (+ top)]: a dict of log p(x|z_k)
@@ -509,16 +490,11 @@ class VAE(GenerativeModel):
 
     def prior_latent(self, noise) -> tf.Tensor:
         """z1 for `generate`'s noise ([num, noise_dim], see `noise_dim`): an ancestral draw
-        from the prior (the VampPrior's component c = ⌊Φ(n)·C⌋ from the last coordinate), then,
-        with two layers, z1 ~ p(z1 | z2) from the next values."""
+        from the prior (`Prior.draw`, from the top layer's values and the prior's own last
+        coordinates), then, with two layers, z1 ~ p(z1 | z2) from the next values."""
         noise = tf.cast(noise, tf.float32)
         top = self.top_dim or self.latent_dim
-        z = noise[:, :top]
-        if self.prior == "vamp":
-            u = 0.5 * tf.math.erfc(-noise[:, -1] / math.sqrt(2.0))
-            c = tf.minimum(tf.cast(u * self.pseudo_inputs, tf.int32), self.pseudo_inputs - 1)
-            means, log_vars = self._prior_components(False)
-            z = tf.gather(means, c) + tf.exp(0.5 * tf.gather(log_vars, c)) * z
+        z = self.prior.draw(self, noise[:, :top], noise[:, self.noise_dim - self.prior.noise_dim:])
         if self.hierarchical:
             mean, log_var = self._gaussian(self.top_decoder, z, self.latent_dim, False)
             z = mean + tf.exp(0.5 * log_var) * noise[:, top:top + self.latent_dim]
