@@ -63,8 +63,8 @@ def measure(preset, variants: dict, steps: int, repeats: int) -> dict:
         out["variants"][name] = {
             "overrides": variants[name], "steps_per_s": rates[name], "median": median,
             "relative": median / base,
-            **({"ada_p": float(model.ada_probability.value.numpy())}
-               if hasattr(model, "ada_probability") else {})}
+            **({"ada_p": float(model.ingredient("ada").probability.value.numpy())}
+               if getattr(model, "ingredient", lambda _: None)("ada") is not None else {})}
     return out
 
 

@@ -77,3 +77,12 @@ def test_the_package_imports_no_tensorflow():
             "    for name in names: ingredients.get(kind, name).check(ingredients.Facts())\n"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_options_take_the_type_they_declare():
+    """An integral float for an int option and an int for a float one, as YAML and old keyword
+    calls give them; a fractional one for an int is refused."""
+    top_k = ingredients.get("regularizer", {"name": "top_k", "gamma": 1, "period": 10.0})
+    assert (type(top_k.gamma), type(top_k.period)) == (float, int)
+    with pytest.raises(OptionError, match="interval: must be an integer; got 2.5"):
+        ingredients.R1(interval=2.5)

@@ -436,6 +436,9 @@ class GANModelConfig:
     def ingredients(self, top_k_period: int = 1):
         """(augmentation or None, [regularisers]): the library's ingredients these keys give
         (`tfgen.ingredients.legacy`); `top_k_period`: steps per epoch."""
+        if self.augment.strip() in legacy.REGISTRY["augmentation"]:
+            raise OptionError("augment", "takes DiffAugment's policies (color, translation, "
+                              "cutout); ADA is model.ada with its model.ada_* options")
         ada = {k: getattr(self, k) for k, _ in legacy.ADA_KEYWORDS} if self.ada else {}
         keywords = {k: getattr(self, k) for k, _, _ in legacy.REGULARIZER_KEYWORDS
                     if hasattr(self, k)}

@@ -68,6 +68,7 @@ def test_written_config_round_trips(tmp_path):
         (["model.ada=blit,warp"], "config key 'model.ada': unknown ADA operation 'warp'"),
         (["model.ada=blit", "model.augment=color"], "config key 'model.ada': choose DiffAugment"),
         (["model.ada=blit"], "config key 'model.ada': ADA transforms images (B, H, W, C)"),
+        (["model.augment=ada"], "config key 'model.augment': takes DiffAugment's policies"),
         (["model.top_k=0"], "config key 'model.top_k': must be >= 0.01"),
         (["model.ada=blit", "model.objective=least_squares", "data.name=digits"],
          "config key 'model.ada_target': ADA's r_t = E[sign D(real)] needs"),

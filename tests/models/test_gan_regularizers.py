@@ -138,6 +138,17 @@ def test_bad_combinations_are_refused():
     tiny_gan("dcgan", ada="blit", ada_target=None, compile_kwargs={"objective": "wasserstein"})
 
 
+def test_an_ingredient_object_serves_one_model():
+    """It holds its model's state (LeCam's anchors): a second model gets its own."""
+    lecam = ingredients.LeCam()
+    gan = tiny_gan(compile_kwargs={"regularizers": [lecam]})
+    gan.compile(regularizers=[lecam])  # the same model again: fine
+    with pytest.raises(ValueError, match="this LeCam belongs to another model"):
+        tiny_gan(compile_kwargs={"regularizers": [lecam]})
+    with pytest.raises(ValueError, match="options of ada=..."):
+        tiny_gan("dcgan", augment="ada", ada_target=None)
+
+
 def test_objects_names_and_keywords_train_alike():
     """`regularizers=[objects]`, their config dicts and the keywords they replaced are the same
     model: bit-identical weights after training (the keywords are aliases)."""

@@ -236,3 +236,18 @@ def test_mixed_bfloat16_step_matches_float32(likelihood, iw_samples):
     for key in ("loss", "elbo", "reconstruction", "kl"):
         np.testing.assert_allclose(got[key], want[key], rtol=0.03, err_msg=key)
     np.testing.assert_allclose(got_ll, want_ll, rtol=0.03)
+
+
+def test_a_linear_schedule_of_length_zero_saved_earlier_loads_as_constant():
+    """Before the linear schedule needed warmup_steps >= 1, length 0 meant a constant β: a
+    compile config of that time still loads, with that schedule."""
+    enc = networks.mlp_encoder((8, 8, 1), 4, width=8, depth=1)
+    dec = networks.mlp_decoder(4, (8, 8, 1), 17, width=8, depth=1)
+    vae = VAE(enc, dec, 4, likelihood="categorical")
+    vae.compile_from_config({"optimizer": keras.saving.serialize_keras_object(
+        keras.optimizers.Adam(1e-3)), "kl_weight": 1.0, "kl_schedule": "linear",
+        "warmup_steps": 0, "cycle_steps": 0, "free_bits": 0.0, "iw_samples": 1,
+        "estimator": "standard"})
+    assert vae.kl_schedule == "constant"
+    with pytest.raises(ValueError, match="needs warmup_steps >= 1"):
+        vae.compile(kl_schedule="linear")

@@ -8,7 +8,15 @@ import tensorflow as tf
 from scipy import special, stats
 
 from tests.models.helpers import (
-    LATENT, TOP, deep_vae, digits, dtype_policy, images_of, rewrite_config, weights_of)
+    LATENT,
+    TOP,
+    deep_vae,
+    digits,
+    dtype_policy,
+    images_of,
+    rewrite_config,
+    weights_of,
+)
 from tfgen import networks
 from tfgen.distribute import resolve_strategy
 from tfgen.models import VAE

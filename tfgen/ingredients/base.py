@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import weakref
 from typing import Any, ClassVar
 
 from tfgen.errors import OptionError
@@ -55,6 +56,16 @@ class Ingredient:
     needs_images: ClassVar[bool] = False
 
     def __post_init__(self):
+        for f in dataclasses.fields(self):  # 10 -> 10.0 for a float option, 4.0 -> 4 for an int
+            value, kind = getattr(self, f.name), str(f.type)
+            if isinstance(value, bool):
+                continue
+            if kind.startswith("float") and isinstance(value, int):
+                setattr(self, f.name, float(value))
+            elif kind.startswith("int") and isinstance(value, float):
+                if not value.is_integer():
+                    raise OptionError(f.name, f"{f.name}: must be an integer; got {value!r}")
+                setattr(self, f.name, int(value))
         check_fields(self)
 
     def check(self, facts: Facts) -> None:
@@ -66,6 +77,16 @@ class Ingredient:
     def title(self) -> str:
         """Its name in messages."""
         return self.name
+
+    def join(self, model) -> None:
+        """Attach to `model` (`attach`), once: an ingredient holds its model's state, so one
+        object serves one model (the same model compiled again takes it again)."""
+        owner = getattr(self, "_owner", None)
+        if owner is not None and owner() is not None and owner() is not model:
+            raise OptionError("name", f"this {self.title} belongs to another model; give each "
+                              "model its own (e.g. the same config dict or name)")
+        self._owner = weakref.ref(model)
+        self.attach(model)
 
     def attach(self, model) -> None:
         """Create the ingredient's training state on `model` (default: none)."""

@@ -88,6 +88,9 @@ class GAN(GenerativeModel):
     ):
         super().__init__(seed=seed, **kwargs)
         rules.check_pac(pac, num_classes is not None)
+        if not ada and (ada_target, ada_p, ada_kimg, ada_interval) != (0.6, 0.0, 500.0, 4):
+            raise OptionError("ada", "ada_target, ada_p, ada_kimg and ada_interval are options "
+                              "of ada=...; with augment=ADA(...) give them there")
         self.pac = int(pac)
         self.generator = generator
         self.discriminator = discriminator
@@ -99,7 +102,7 @@ class GAN(GenerativeModel):
         self.regularizers = ()  # compile's
         if self.augment is not None:
             self.augment.check(self.facts())
-            self.augment.attach(self)
+            self.augment.join(self)
         self.init_averages(ema_decay)
         # No bind_dropout: the discriminator scores [real, fake] stacked in one call, whose rows
         # are not a replica's slice of one global batch; a tfgen Dropout in a GAN's networks
@@ -171,7 +174,7 @@ class GAN(GenerativeModel):
                     raise ValueError(f"{ingredient.name}: no random stream for {sorted(missing)}"
                                      " in tfgen.models.gan.D_STREAMS")
         for regularizer in regularizers:
-            regularizer.attach(self)
+            regularizer.join(self)
         self.regularizers = tuple(regularizers)
         self.n_critic = int(n_critic)
         logs = [name for i in (*regularizers, self.augment) if i is not None for name in i.logs]

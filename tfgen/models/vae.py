@@ -177,7 +177,7 @@ class VAE(GenerativeModel):
         if flow is not None and len(flow.inputs) != (2 if self.context_dim else 1):
             raise ValueError("the flow's context input does not match the encoder's "
                              f"{self.context_dim} context outputs")
-        self.prior.attach(self)
+        self.prior.join(self)
         self.expost_components = int(expost_components)
         if self.expost_components:
             k, d = self.expost_components, self.latent_dim
@@ -263,6 +263,15 @@ class VAE(GenerativeModel):
             estimator=estimator, **kwargs)
 
     optimizer_arguments = ("optimizer",)
+
+    def compile_arguments(self, config: dict) -> dict:
+        """A model saved before a linear (cyclical) schedule needed its length trained with a
+        constant β when the length was 0: it loads with that schedule."""
+        schedule, length = config.get("kl_schedule"), {"linear": "warmup_steps",
+                                                        "cyclical": "cycle_steps"}
+        if schedule in length and not config.get(length[schedule]):
+            return {**config, "kl_schedule": "constant"}
+        return config
 
     def named_optimizers(self):
         return {"optimizer": self.optimizer}
