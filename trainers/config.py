@@ -446,12 +446,10 @@ class GANModelConfig:
                 legacy.regularizers(**keywords, top_k_period=top_k_period))
 
 
-def _option_error(prefix: str, err: OptionError, ingredient=None) -> ConfigError:
-    """The `ConfigError` of the config key that set the option an `OptionError` names."""
-    key = err.key
-    if ingredient is not None:
-        switch = legacy.legacy_key(ingredient.name, dataclasses.fields(ingredient)[0].name)
-        key = legacy.legacy_key(ingredient.name, key) or switch
+def _option_error(prefix: str, err: OptionError, ingredient: str | None = None) -> ConfigError:
+    """The `ConfigError` of the config key that set the option an `OptionError` names (of the
+    ingredient called `ingredient`: its flat key, `tfgen.ingredients.legacy`)."""
+    key = err.key if ingredient is None else legacy.legacy_key(ingredient, err.key)
     return ConfigError(f"config key '{prefix}{key}': {err}")
 
 
@@ -482,7 +480,7 @@ class GANConfig(RunConfig):
             try:
                 ingredient.check(facts)
             except OptionError as err:
-                raise _option_error(where, err, ingredient) from None
+                raise _option_error(where, err, ingredient.name) from None
         if self.batch_size % self.model.pac:
             raise ConfigError(
                 f"config key '{prefix}batch_size': {self.batch_size} is not a multiple of "
@@ -574,12 +572,11 @@ class VAEConfig(RunConfig):
                 f"config key '{prefix}data.pixel_range': VAE likelihoods need unit ([0, 1]) data"
             )
         _check_conditional(self, prefix)
-        m = self.model
+        m, spec = self.model, self.model.prior_spec()
         try:
-            get_ingredient("prior", m.prior_spec()).check(Facts(conditional=m.conditional))
+            get_ingredient("prior", spec).check(Facts(conditional=m.conditional))
         except OptionError as err:
-            raise _option_error(f"{prefix}model.", OptionError(
-                "prior" if err.key == "name" else err.key, str(err))) from None
+            raise _option_error(f"{prefix}model.", err, spec["name"]) from None
         try:
             rules.check_vae_model(conditional=m.conditional,
                                   expost_components=m.expost_components)

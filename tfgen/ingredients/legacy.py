@@ -21,18 +21,19 @@ REGULARIZER_KEYWORDS = (
 ADA_KEYWORDS = (("ada", "ops"), ("ada_target", "target"), ("ada_p", "p"), ("ada_kimg", "kimg"),
                 ("ada_interval", "interval"))
 _OFF = {"top_k": 1.0}
+# Every flat keyword as (keyword, ingredient, option); an ingredient's first one chose it.
+KEYWORDS = (REGULARIZER_KEYWORDS + tuple((k, "ada", f) for k, f in ADA_KEYWORDS)
+            + (("augment", "diffaugment", "policies"), ("prior", "normal", "name"),
+               ("prior", "vamp", "name"), ("pseudo_inputs", "vamp", "pseudo_inputs")))
 
 
-def legacy_key(ingredient: str, option: str) -> str | None:
-    """The flat keyword of an ingredient's option (e.g. ("lecam", "decay") -> "lecam_decay")."""
-    for keyword, name, field in REGULARIZER_KEYWORDS:
-        if (name, field) == (ingredient, option):
-            return keyword
-    if ingredient == "ada":
-        return dict((f, k) for k, f in ADA_KEYWORDS).get(option)
-    if ingredient == "diffaugment":
-        return "augment"
-    return None
+def legacy_key(ingredient: str, option: str) -> str:
+    """The flat keyword of an ingredient's option (e.g. ("lecam", "decay") -> "lecam_decay");
+    for an option without one (a rule of the ingredient as a whole), the keyword that chose
+    the ingredient."""
+    named = [k for k, n, f in KEYWORDS if n == ingredient]
+    return next((k for k, n, f in KEYWORDS if (n, f) == (ingredient, option)),
+                named[0] if named else option)
 
 
 def regularizers(**keywords) -> list[Ingredient]:
@@ -75,8 +76,7 @@ def _made(name: str, kind: str, options: dict) -> Ingredient:
     try:
         return get(kind, {"name": name, **options})
     except OptionError as err:
-        key = legacy_key(name, err.key) or err.key
-        raise OptionError(key, str(err)) from None
+        raise OptionError(legacy_key(name, err.key), str(err)) from None
 
 
 def prior(spec, pseudo_inputs: int | None = None) -> Ingredient:
