@@ -12,9 +12,12 @@ KL_SCHEDULES = ("constant", "linear", "cyclical")
 ESTIMATORS = ("standard", "dreg")
 
 
-def _choice(key: str, value: str, valid: tuple[str, ...], what: str) -> None:
+def check_choice(key: str, value: str, valid: tuple[str, ...], what: str | None = None) -> None:
+    """`value` is one of `valid` ("unknown <what> 'x'; choose from: ..." otherwise; `what`
+    defaults to `key`)."""
     if value not in valid:
-        raise OptionError(key, f"unknown {what} {value!r}; choose from: {', '.join(valid)}")
+        raise OptionError(key, f"unknown {what or key} {value!r}; choose from: "
+                          f"{', '.join(valid)}")
 
 
 def check_pac(pac: int, conditional: bool) -> None:
@@ -44,7 +47,7 @@ def check_vae_training(*, analytic_kl: bool, prior: str, flow: bool, kl_schedule
                        estimator: str) -> None:
     """A VAE's bound and estimator options against its model (`analytic_kl`: the normal
     prior, one stochastic layer and no flow, where the KL has its closed form)."""
-    _choice("kl_schedule", kl_schedule, KL_SCHEDULES, "kl_schedule")
+    check_choice("kl_schedule", kl_schedule, KL_SCHEDULES)
     if kl_schedule == "linear" and warmup_steps < 1:
         raise OptionError("warmup_steps", "the linear KL schedule needs warmup_steps >= 1")
     if kl_schedule == "cyclical" and cycle_steps < 1:
@@ -54,7 +57,7 @@ def check_vae_training(*, analytic_kl: bool, prior: str, flow: bool, kl_schedule
     if free_bits > 0 and not analytic_kl:
         raise OptionError("free_bits", "free bits need the closed-form KL (the normal prior, "
                           "one stochastic layer, no flow)")
-    _choice("estimator", estimator, ESTIMATORS, "estimator")
+    check_choice("estimator", estimator, ESTIMATORS)
     if estimator == "dreg" and (flow or prior != "normal"):
         raise OptionError("estimator", "the dreg estimator needs Gaussian posteriors and the "
                           "normal prior (no flow, no VampPrior)")

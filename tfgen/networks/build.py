@@ -25,11 +25,6 @@ GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan")
 VAE_NETWORKS = ("mlp", "conv")
 
 
-def _check(network: str, valid: tuple[str, ...]) -> None:
-    if network not in valid:
-        raise ValueError(f"unknown network {network!r}; choose from: {', '.join(valid)}")
-
-
 def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, width: int = 64,
                        depth: int = 3, spectral_norm: bool = False, conditional: bool = False,
                        pac: int = 1, pixel_range: str = "symmetric", orthogonal: float = 0.0):
@@ -48,7 +43,7 @@ def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, wi
         orthogonal: biggan: β of the generator's orthogonal regularisation (0: off; refused
             for the other networks).
     """
-    _check(network, GAN_NETWORKS)
+    rules.check_choice("network", network, GAN_NETWORKS)
     rules.check_orthogonal(network, orthogonal)
     num_classes = info.num_classes if conditional else None
     common = dict(width=width, num_classes=num_classes)
@@ -83,7 +78,7 @@ def build_vae_networks(info, *, params_per_value: int, network: str = "mlp", lat
         dropout: dropout after each hidden layer (mlp) or each activation (conv).
         context_dim: extra encoder outputs (the context h of an IAF posterior flow).
     """
-    _check(network, VAE_NETWORKS)
+    rules.check_choice("network", network, VAE_NETWORKS)
     num_classes = info.num_classes if conditional else None
     if network == "mlp":
         return (mlp_encoder(info.shape, latent_dim, width, depth, num_classes, dropout,
