@@ -21,7 +21,7 @@ from tfgen import networks
 from tfgen.distribute import resolve_strategy
 from tfgen.models import VAE
 from tfgen.models.export import export_saved_model
-from tfgen.models.vae import log_mixture_prior
+from tfgen.models.vae import TRAIN_STREAM, log_mixture_prior
 
 
 def np_log_normal(z, mean, log_var):
@@ -228,7 +228,7 @@ def test_dreg_weights_each_draw_by_its_own_squared_weight_under_batch_norm():
     x = tf.constant(images_of(8))
     vae.step.assign(7)
     grads, _, _ = vae.loss_gradients(x, None)
-    eps = vae.normal(8, [5, LATENT], 0)  # the draws loss_gradients used at this step
+    eps = vae.normal(8, [5, LATENT], TRAIN_STREAM)  # the draws loss_gradients used at this step
     encoder = vae.encoder.trainable_weights
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(eps)
@@ -249,11 +249,12 @@ def test_dreg_weights_each_draw_by_its_own_squared_weight_under_batch_norm():
 
 def test_dropout_masks_come_from_the_models_stateless_noise():
     """A VAE binds its networks' tfgen Dropout layers to streams of its own: in training, the
-    mask of a call is U[0,1) >= rate from the model's (seed, step, stream) -- the same draw
-    computed here with tf.random directly -- kept values scaled by 1/(1 - rate); a call repeats
+    mask of a call is U[0,1) >= rate from the key stateless_fold_in((seed, step), id of
+    "dropout/<layer>") -- the same draw computed here with tf.random directly (and the name's
+    id from hashlib) -- kept values scaled by 1/(1 - rate); a call repeats
     at one step and changes with the step; each layer has its own stream; inference is the
     identity. Unbound, the layer is Keras's dropout."""
-    from tfgen.models.noise import DROPOUT_STREAM, STREAMS
+    import hashlib
 
     vae = deep_vae(dropout=0.4)
     drops = [layer for layer in vae.encoder.layers + vae.decoder.layers
@@ -262,8 +263,10 @@ def test_dropout_masks_come_from_the_models_stateless_noise():
     h = tf.ones([50, 32])
     vae.step.assign(3)
     out = drops[1](h, training=True).numpy()
-    u = tf.random.stateless_uniform([50, 32], seed=[0, 3 * STREAMS + DROPOUT_STREAM + 1],
-                                    alg="philox").numpy()
+    name_id = int(hashlib.blake2b(b"dropout/1", digest_size=8).hexdigest(), 16) // 2
+    key = tf.random.experimental.stateless_fold_in(tf.constant([0, 3], tf.int64), name_id,
+                                                   alg="philox")
+    u = tf.random.stateless_uniform([50, 32], seed=key, alg="philox").numpy()
     np.testing.assert_allclose(out, np.where(u >= 0.4, 1 / 0.6, 0.0), rtol=1e-6)
     assert 0.3 < (out == 0).mean() < 0.5
     np.testing.assert_array_equal(drops[1](h, training=True), out)
@@ -297,8 +300,14 @@ def test_one_replica_equals_two_mirrored_replicas(case):
     with strategy.scope():
         mirrored = deep_vae(**CASES[case], weights=initial)
     h2 = mirrored.fit(digits(32, strategy), epochs=1, steps_per_epoch=4, verbose=0).history
+    # The same noise and masks on both: all but a few weights agree to float rounding; a weight
+    # whose gradient nearly cancels may differ more, as Adam's m/sqrt(v) magnifies the two sums'
+    # different rounding (one of 9,984 by 1.9e-5 in the conv case).
+    diffs = []
     for a, b, w in zip(weights_of(single), weights_of(mirrored), single.weights):
-        np.testing.assert_allclose(a, b, atol=1e-5, err_msg=w.path)
+        np.testing.assert_allclose(a, b, atol=1e-4, err_msg=w.path)
+        diffs.append(np.abs(a - b).ravel())
+    assert (np.concatenate(diffs) > 1e-6).mean() < 1e-3
     for key in ("loss", "elbo", "kl_1", "kl_2"):
         np.testing.assert_allclose(np.ravel(h2[key])[-1], np.ravel(h1[key])[-1], rtol=1e-5)
 

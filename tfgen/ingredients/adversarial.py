@@ -23,6 +23,11 @@ from typing import ClassVar
 from tfgen.ingredients.base import Ingredient
 
 
+def d_stream(k: int, name: str) -> str:
+    """The random stream of `name` in discriminator step `k` of a train step."""
+    return f"discriminator/{k}/{name}"
+
+
 class DiscriminatorStep:
     """What one discriminator step hands its regularisers.
 
@@ -32,18 +37,23 @@ class DiscriminatorStep:
             generator) and labels (None: unconditional).
         u_real, u_fake: the augmentation's random numbers of each (None: no augmentation).
         d_real, d_fake: the discriminator's scores of the two (set after the stacked call).
-        streams: the step's random streams by name.
+        k: which of the train step's `n_critic` discriminator steps this is.
+        names: the stream names declared for it (its own and its ingredients' `streams`).
     """
 
-    def __init__(self, model, real, fake, labels, u_real, u_fake, streams: dict[str, int]):
+    def __init__(self, model, real, fake, labels, u_real, u_fake, k: int, names):
         self.model, self.real, self.fake, self.labels = model, real, fake, labels
         self.u_real, self.u_fake = u_real, u_fake
         self.d_real = self.d_fake = None
-        self._streams = streams
+        self.k, self._names = k, names
 
-    def stream(self, name: str) -> int:
-        """The random stream of `name` in this step (see `Ingredient.streams`)."""
-        return self._streams[name]
+    def stream(self, name: str) -> str:
+        """The random stream of `name` in this step; `name` must be declared in the
+        ingredient's `streams` (so that no two ingredients draw the same numbers)."""
+        if name not in self._names:
+            raise ValueError(f"random stream {name!r} is not declared by any ingredient's "
+                             "`streams`")
+        return d_stream(self.k, name)
 
     def score(self, x):
         """D(augment(x)) in training mode with the real batch's augmentation numbers (what
@@ -87,7 +97,7 @@ class Augmentation(Ingredient):
     needs_images: ClassVar[bool] = True
     num_random: ClassVar[int] = 0  # uniform numbers per example
 
-    def random(self, model, batch, stream: int):
+    def random(self, model, batch, stream: str):
         """This replica's augmentation numbers for `batch` examples."""
         return model.uniform(batch, [self.num_random], stream)
 

@@ -11,12 +11,14 @@ Distribution contract (the same for GANs and VAEs):
 - A train step sees the replica's slice of the global batch. Per-example losses are summed over
   the slice and divided by the *global* batch size; the optimizer sums gradients over replicas, so
   N replicas apply exactly the gradient one device would.
-- Randomness is stateless: draw `i` of step `t` uses the key (seed, t·STREAMS + i) to generate the
-  numbers for the whole global batch, of which each replica takes its own rows (inputs every
-  replica holds whole, such as a VampPrior's pseudo-inputs, take all rows: `replica_shared_inputs`).
-  One replica and N replicas therefore use the same noise for the same example, and the only
-  random state to checkpoint is the step counter. A VAE's dropout masks are drawn this way too
-  (`bind_dropout`).
+- Randomness is stateless and named: the draw of stream `name` ("generator/noise",
+  "discriminator/<k>/<name>", "dropout/<i>", "vae/train", ...) at step `t` uses the key
+  `stateless_fold_in((seed, t), stream_id(name))` to generate the numbers for the whole global
+  batch, of which each replica takes its own rows (inputs every replica holds whole, such as a
+  VampPrior's pseudo-inputs, take all rows: `replica_shared_inputs`). Draws of different names
+  never share a key; one replica and N replicas use the same noise for the same example; the
+  only random state to checkpoint is the step counter. A VAE's dropout masks are drawn this way
+  too (`bind_dropout`). See `tfgen.models.noise`.
 - Logged values are global (all-reduced) and identical on every replica.
 """
 

@@ -9,18 +9,15 @@ import tensorflow as tf
 from tfgen import ingredients, losses, rules
 from tfgen.errors import OptionError
 from tfgen.ingredients import legacy
-from tfgen.ingredients.adversarial import DiscriminatorStep
+from tfgen.ingredients.adversarial import DiscriminatorStep, d_stream
 from tfgen.losses import adversarial
 from tfgen.models.averaging import on_averaged_weights
 from tfgen.models.base import GenerativeModel
 
-# Random streams of one train step (see GenerativeModel): the generator step uses streams
-# 0-7; discriminator step k the 8 streams from 8·(k + 1) (so n_critic < STREAMS / 8 - 1),
-# named here for its ingredients (`Ingredient.streams`).
-D_STREAMS = {"noise": 0, "augment_real": 1, "augment_fake": 2, "gradient_penalty": 3,
-             "consistency_real": 4, "consistency_fake": 5}
-G_STREAM = 0
-
+# The random streams of one train step (`tfgen.models.noise`): the generator step draws
+# "generator/<name>"; discriminator step k draws "discriminator/<k>/<name>", for the step's own
+# names below and each ingredient's (`Ingredient.streams`, which must not repeat one of them).
+D_STREAMS = ("noise", "augment_real", "augment_fake")
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class GAN(GenerativeModel):
@@ -166,13 +163,17 @@ class GAN(GenerativeModel):
         self.d_optimizer = self.prepare_optimizer(d_optimizer, self.discriminator.trainable_weights)
         self.objective = losses.get_objective(objective)
         facts = self.facts(adversarial.objective_name(self.objective))
+        taken = set(D_STREAMS)
         for ingredient in (self.augment, *regularizers):
             if ingredient is not None:
                 ingredient.check(facts)
-                missing = set(ingredient.streams) - set(D_STREAMS)
-                if missing:  # a new ingredient's draws need a stream of their own
-                    raise ValueError(f"{ingredient.name}: no random stream for {sorted(missing)}"
-                                     " in tfgen.models.gan.D_STREAMS")
+                clash = taken & set(ingredient.streams)
+                if clash:  # two draws of one name would share their numbers
+                    raise ValueError(f"{ingredient.name}: random stream(s) {sorted(clash)} "
+                                     "already drawn by the discriminator step or another "
+                                     "ingredient; name them after the ingredient")
+                taken |= set(ingredient.streams)
+        self._d_streams = frozenset(taken)
         for regularizer in regularizers:
             regularizer.join(self)
         self.regularizers = tuple(regularizers)
@@ -245,12 +246,12 @@ class GAN(GenerativeModel):
         """One discriminator update: a loop over the regularisers (see
         `tfgen.ingredients.adversarial`)."""
         batch = tf.shape(real)[0]
-        streams = {name: 8 * (k + 1) + i for name, i in D_STREAMS.items()}
-        z = self.normal(batch, [self.latent_dim], streams["noise"])
+        z = self.normal(batch, [self.latent_dim], d_stream(k, "noise"))
         fake = tf.stop_gradient(self.generator(self.with_labels(z, labels), training=True))
         step = DiscriminatorStep(self, real, fake, labels,
-                                 self._aug_random(batch, streams["augment_real"]),
-                                 self._aug_random(batch, streams["augment_fake"]), streams)
+                                 self._aug_random(batch, d_stream(k, "augment_real")),
+                                 self._aug_random(batch, d_stream(k, "augment_fake")),
+                                 k, self._d_streams)
         regularizers = [r for r in self.regularizers if r.side == "discriminator"]
         opt = self.d_optimizer
         variables = self.discriminator.trainable_weights
@@ -294,8 +295,8 @@ class GAN(GenerativeModel):
         return logs
 
     def _generator_step(self, batch, labels) -> dict:
-        z = self.normal(batch, [self.latent_dim], G_STREAM)
-        u = self._aug_random(batch, G_STREAM + 1)
+        z = self.normal(batch, [self.latent_dim], "generator/noise")
+        u = self._aug_random(batch, "generator/augment")
         weighting = next((r for r in self.regularizers if r.side == "generator"), None)
         opt = self.g_optimizer
         variables = self.generator.trainable_weights

@@ -1,37 +1,54 @@
 """Stateless, per-replica randomness: the part of `GenerativeModel` that draws a train step's
 noise and a network's dropout masks.
 
-Draw `i` of step `t` uses the key (seed, t·STREAMS + i) to generate the numbers for the whole
-global batch, of which each replica takes its own rows (inputs every replica holds whole, such
-as a VampPrior's pseudo-inputs, take all rows: `replica_shared_inputs`). One replica and N
-replicas therefore use the same noise for the same example, and the only random state to
-checkpoint is the step counter. A VAE's dropout masks are drawn this way too (`bind_dropout`).
+Every draw of a train step has a name, its stream ("generator/noise", "discriminator/2/r1",
+"dropout/3", ...). The draw of stream `name` at step `t` uses the key
+`stateless_fold_in((seed, t), stream_id(name))` -- a Philox key whose second word is a 63-bit
+hash of the name -- to generate the numbers for the whole global batch, of which each replica
+takes its own rows (inputs every replica holds whole, such as a VampPrior's pseudo-inputs, take
+all rows: `replica_shared_inputs`). So:
+- two draws with different names never share a key, whatever `n_critic`, the number of
+  ingredients or of dropout layers (the names are checked to be distinct where they are made);
+- one replica and N replicas use the same noise for the same example;
+- the only random state to checkpoint is the step counter.
+A VAE's dropout masks are drawn this way too (`bind_dropout`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 
 import tensorflow as tf
 
 from tfgen.models.reductions import _replica_context
 
-STREAMS = 1024  # random draws available to one train step
-# Streams [512, 768): the networks' dropout layers, one each (`bind_dropout`); [768, 1024): the
-# same layers on inputs every replica holds whole (`replica_shared_inputs`). Lower streams: the
-# models' own draws.
-DROPOUT_STREAM, MAX_DROPOUT_LAYERS = 512, 256
+
+def stream_id(name: str) -> int:
+    """The number a stream's name folds into the step's key: the first 63 bits of its BLAKE2b
+    digest, the same in every process (Python's `hash` is salted per process)."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a random stream is named by a non-empty string, not {name!r}")
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big") >> 1
+
+
+def dropout_stream(index: int, shared: bool = False) -> str:
+    """The stream of the model's `index`-th dropout layer (`bind_dropout`); `shared`: the same
+    layer called on inputs every replica holds whole (`replica_shared_inputs`)."""
+    return f"dropout{'_shared' if shared else ''}/{index}"
 
 
 class StatelessNoise:
     """Mixin of `GenerativeModel`: needs `self.seed`, `self.step` and the thread-local
     `self._shared_inputs` its `__init__` sets."""
 
-    def _key(self, stream: int) -> tf.Tensor:
-        return tf.stack([tf.constant(self.seed, tf.int64), self.step.value * STREAMS + stream])
+    def _key(self, stream: str) -> tf.Tensor:
+        step_key = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(self.step.value, tf.int64)])
+        return tf.random.experimental.stateless_fold_in(
+            step_key, tf.constant(stream_id(stream), tf.int64), alg="philox")
 
-    def _replica_rows(self, draw, local_batch, tail, stream: int,
+    def _replica_rows(self, draw, local_batch, tail, stream: str,
                       shared: bool = False) -> tf.Tensor:
         """This replica's rows of a global draw; `shared`: rows every replica holds whole (the
         whole draw of `local_batch` rows, the same on every replica)."""
@@ -53,15 +70,13 @@ class StatelessNoise:
         found = [layer for name in self.submodels if getattr(self, name, None) is not None
                  for layer in getattr(self, name)._flatten_layers(include_self=False)
                  if hasattr(layer, "bind_noise")]
-        if len(found) > MAX_DROPOUT_LAYERS:
-            raise ValueError(f"{len(found)} dropout layers; at most {MAX_DROPOUT_LAYERS}")
         for i, layer in enumerate(found):
-            layer.bind_noise(functools.partial(self._dropout_noise, stream=DROPOUT_STREAM + i))
+            layer.bind_noise(functools.partial(self._dropout_noise, index=i))
 
-    def _dropout_noise(self, rows, shape, stream: int) -> tf.Tensor:
+    def _dropout_noise(self, rows, shape, index: int) -> tf.Tensor:
         shared = getattr(self._shared_inputs, "on", False)
         return self._replica_rows(tf.random.stateless_uniform, rows, list(shape),
-                                  stream + MAX_DROPOUT_LAYERS * shared, shared=shared)
+                                  dropout_stream(index, shared), shared=shared)
 
     @contextlib.contextmanager
     def replica_shared_inputs(self):
@@ -74,11 +89,11 @@ class StatelessNoise:
         finally:
             self._shared_inputs.on = False
 
-    def normal(self, local_batch, tail, stream: int) -> tf.Tensor:
+    def normal(self, local_batch, tail, stream: str) -> tf.Tensor:
         """Standard normal numbers [local_batch, *tail]: this replica's rows of a global draw."""
         return self._replica_rows(tf.random.stateless_normal, local_batch, list(tail), stream)
 
-    def uniform(self, local_batch, tail, stream: int) -> tf.Tensor:
+    def uniform(self, local_batch, tail, stream: str) -> tf.Tensor:
         """U[0, 1) numbers [local_batch, *tail]: this replica's rows of a global draw."""
         return self._replica_rows(tf.random.stateless_uniform, local_batch, list(tail), stream)
 

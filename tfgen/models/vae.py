@@ -14,6 +14,9 @@ from tfgen.losses.likelihoods import get_likelihood
 from tfgen.models.averaging import on_averaged_weights
 from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel
 
+# The random streams of the latent draws (`tfgen.models.noise`) of a train and a test step.
+TRAIN_STREAM, TEST_STREAM = "vae/train", "vae/test"
+
 KL_SCHEDULES, ESTIMATORS = rules.KL_SCHEDULES, rules.ESTIMATORS
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -416,7 +419,7 @@ class VAE(GenerativeModel):
         variables = self.trainable_weights
         dreg = self.estimator == "dreg"
         with tf.GradientTape(persistent=dreg) as tape:
-            terms, beta, bounds = self._terms(x, labels, training=True, stream=0,
+            terms, beta, bounds = self._terms(x, labels, training=True, stream=TRAIN_STREAM,
                                               stop=tape if dreg else None)
             loss = self.batch_loss(terms["loss"]) + self.regularization(self)
             scaled = self.optimizer.scale_loss(loss)
@@ -473,7 +476,7 @@ class VAE(GenerativeModel):
 
     def test_step(self, data):
         x, labels = self._unpack(data)
-        terms, _, _ = self._terms(x, labels, training=False, stream=1)
+        terms, _, _ = self._terms(x, labels, training=False, stream=TEST_STREAM)
         for key, tracker in self.val_trackers.items():
             tracker.update_state(terms[key])
         return self.worker_safe({k: t.result() for k, t in self.val_trackers.items()})
