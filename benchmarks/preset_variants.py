@@ -4,7 +4,7 @@ scored by `tfgen evaluate` (test split, tfgen's classifier features, real-vs-rea
 
     python benchmarks/preset_variants.py --preset digits-dcgan --seeds 0 1 2 \\
         --variant ema model.ema_decay=0.999 --variant ema+r1 model.ema_decay=0.999 \\
-        model.r1_penalty=1 [--out FILE] [--table]
+        model.regularizers.r1.gamma=1 [--out FILE] [--table]
 
 The preset itself is always the first variant ("preset"). Results: one run per (variant, seed)
 with its wall time, steps and metrics, appended to benchmarks/results/variants-PRESET.json; a

@@ -40,12 +40,13 @@ from timed import train_for  # benchmarks/timed.py
 # Each row: config overrides on top of the preset. ADA moves p by up to 1 per 100k images here
 # (the paper's 500k suits runs of millions of images; a 4-minute run here shows the
 # discriminator about 250k real images).
+_ADA = "model.augment={name: ada, ops: 'blit,geom,color', kimg: 100}"
 ROWS = {
     "none": [],
-    "diffaugment": ["model.augment=translation,cutout"],
-    "ada": ["model.ada=blit,geom,color", "model.ada_kimg=100"],
-    "ada+lecam": ["model.ada=blit,geom,color", "model.ada_kimg=100", "model.lecam=0.3"],
-    "ada+bcr": ["model.ada=blit,geom,color", "model.ada_kimg=100", "model.consistency=10"],
+    "diffaugment": ["model.augment={name: diffaugment, policies: 'translation,cutout'}"],
+    "ada": [_ADA],
+    "ada+lecam": [_ADA, "model.regularizers.lecam.weight=0.3"],
+    "ada+bcr": [_ADA, "model.regularizers.consistency.weight=10"],
 }
 METRICS = ("frechet_distance", "kid", "precision", "recall", "memorised")
 

@@ -3,7 +3,7 @@ config, all built in one process and timed in turn, so the machine's drifts and 
 every variant alike.
 
     python benchmarks/step_cost.py --preset fmnist-dcgan \\
-        --variant ada model.ada=blit,geom,color --variant bcr model.consistency=10 \\
+        --variant ada model.augment.name=ada --variant bcr model.regularizers.consistency.weight=10 \\
         [--steps 100] [--repeats 3] [--out FILE]
 
 Each variant is built as `tfgen train` builds it (`benchmarks/timed.py`), warmed up (tracing),

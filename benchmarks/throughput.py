@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 # case -> (preset, overrides). ring8-mlp drops R1 and EMA so the mathematics equal the reference's.
 CASES = {
-    "ring8-mlp": ("ring8-gan", ["model.r1_penalty=0", "model.ema_decay=null",
+    "ring8-mlp": ("ring8-gan", ["model.regularizers.r1=null", "model.ema_decay=null",
                                 "g_optimizer.schedule=constant", "d_optimizer.schedule=constant"]),
     "digits-dcgan": ("digits-dcgan", []),
     "mnist-dcgan": ("mnist-dcgan", []),  # 28x28x1, random data (no download)

@@ -35,15 +35,15 @@ ROWS = {
     "vae": [],
     "iwae5": ["model.iw_samples=5"],
     "iwae5+dreg": ["model.iw_samples=5", "model.estimator=dreg"],
-    "vamp": ["model.prior=vamp", "model.pseudo_inputs=100"],
+    "vamp": ["model.prior={name: vamp, pseudo_inputs: 100}"],
     "two-layer": ["model.top_latent_dim=8"],
     "two-layer+iwae5": ["model.top_latent_dim=8", "model.iw_samples=5"],
     "two-layer+iwae5+dreg": ["model.top_latent_dim=8", "model.iw_samples=5",
                              "model.estimator=dreg"],
     "iaf": ["model.flow_steps=2"],
-    "vamp+iwae5": ["model.prior=vamp", "model.pseudo_inputs=100", "model.iw_samples=5"],
+    "vamp+iwae5": ["model.prior={name: vamp, pseudo_inputs: 100}", "model.iw_samples=5"],
     "iwae20+dreg": ["model.iw_samples=20", "model.estimator=dreg"],
-    "vamp+two-layer+iaf+iwae5": ["model.prior=vamp", "model.pseudo_inputs=100",
+    "vamp+two-layer+iaf+iwae5": ["model.prior={name: vamp, pseudo_inputs: 100}",
                                  "model.top_latent_dim=8", "model.flow_steps=2",
                                  "model.iw_samples=5"],
 }
@@ -130,7 +130,7 @@ def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None,
            "nll_samples": nll_samples, "test_examples": len(x),
            "elbo": float(model.elbo(x).mean()),
            "active_units": model.active_units_per_layer(x)}
-    if cfg.model.iw_samples > 1 and cfg.model.prior == "normal" and not cfg.model.flow_steps:
+    if cfg.model.iw_samples > 1 and cfg.model.prior.get("name") == "normal" and not cfg.model.flow_steps:
         estimator = model.estimator
         out["grad_var_standard"] = gradient_variance(model, x[:100], "standard")
         out["grad_var_dreg"] = gradient_variance(model, x[:100], "dreg")

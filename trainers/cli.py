@@ -38,6 +38,29 @@ def _cmd_presets(args) -> int:
     return 0
 
 
+def _cmd_ingredients(args) -> int:
+    import dataclasses
+
+    from tfgen.ingredients import REGISTRY
+    from tfgen.ingredients.base import ingredient_class
+
+    sections = {"regularizer": "model.regularizers.<name>", "augmentation": "model.augment",
+                "prior": "model.prior"}
+    for kind, names in REGISTRY.items():
+        if args.kind and kind != args.kind:
+            continue
+        print(f"{kind} ({sections[kind]}):")
+        for name in names:
+            cls = ingredient_class(kind, name)
+            summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+            print(f"  {name}: {summary}")
+            for f in dataclasses.fields(cls):
+                default = (f.default if f.default is not dataclasses.MISSING
+                           else f.default_factory())
+                print(f"    {f.name:14s} {default!s:20s} {f.metadata.get('help', '')}")
+    return 0
+
+
 def _cmd_datasets(args) -> int:
     from tfgen import data
 
@@ -225,6 +248,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     presets.add_argument("--show", metavar="NAME", help="print every key of one preset")
     presets.set_defaults(func=_cmd_presets)
+
+    ingredients = sub.add_parser(
+        "ingredients", help="list regularisers, augmentations and priors",
+        description="List the training ingredients a config's model.regularizers, "
+        "model.augment and model.prior sections take, with each one's options and defaults.")
+    ingredients.add_argument("--kind", choices=["regularizer", "augmentation", "prior"],
+                             help="only this kind")
+    ingredients.set_defaults(func=_cmd_ingredients)
 
     datasets = sub.add_parser(
         "datasets", help="list dataset sources", description="List the dataset sources."

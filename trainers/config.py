@@ -30,9 +30,9 @@ from tfgen import rules
 from tfgen.data.names import kind as data_kind
 from tfgen.data.options import DataOptions
 from tfgen.errors import ConfigError, OptionError
-from tfgen.ingredients import REGISTRY, Facts, legacy
-from tfgen.ingredients import get as get_ingredient
+from tfgen.ingredients import REGISTRY, Facts
 from tfgen.options import Registry, did_you_mean, param, problem
+from tfgen.trainers import sections
 
 # Choice lists come from the library's registries: what a config accepts is what exists. They
 # are read when a value is first checked, so that defining, building and listing configs
@@ -46,7 +46,17 @@ LIKELIHOODS = Registry("tfgen.losses.likelihoods", "LIKELIHOODS")
 GAN_NETWORKS = Registry("tfgen.networks.build", "GAN_NETWORKS")
 VAE_NETWORKS = Registry("tfgen.networks.build", "VAE_NETWORKS")
 KL_SCHEDULES, ESTIMATORS = rules.KL_SCHEDULES, rules.ESTIMATORS
-PRIORS = tuple(REGISTRY["prior"])
+
+
+def ingredients_param(kind: str, many: bool = False, default=None, help: str = ""):
+    """A config field holding the library's ingredient(s) of `kind` as their config dicts
+    (`tfgen.trainers.sections`): one (`{name: ..., options}`, {} for none) or, `many`, a
+    mapping name -> options."""
+    names = ", ".join(REGISTRY[kind])
+    return dataclasses.field(
+        default_factory=lambda: dict(default or {}),
+        metadata={"help": f"{help} ({names}; options: tfgen ingredients)", "ingredients": kind,
+                  "many": many})
 
 
 class _Loader(yaml.SafeLoader):
@@ -152,6 +162,8 @@ def _type_name(tp: Any) -> str:
         return "a mapping"
     if get_origin(tp) in (list, tuple):
         return "a list"
+    if tp is dict or get_origin(tp) is dict:
+        return "a mapping"
     return str(tp)
 
 
@@ -204,6 +216,9 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
                 v if elem is Any else _coerce(v, elem, f"{key}[{i}]") for i, v in enumerate(value)
             ]
             return tuple(items) if origin is tuple else items
+    elif tp is dict or origin is dict:
+        if isinstance(value, dict):
+            return dict(value)
     elif dataclasses.is_dataclass(tp):
         raise AssertionError("nested configs are merged by _merge")
     else:
@@ -217,6 +232,8 @@ def _merge(cfg: Any, updates: dict, prefix: str = "") -> Any:
         where = f"'{prefix[:-1]}'" if prefix else "the config"
         raise ConfigError(f"{where} must be a mapping of keys to values, got {_describe(updates)}")
     cfg = copy.deepcopy(cfg)
+    if hasattr(cfg, "migrate"):  # flat keys of earlier configs
+        updates = cfg.migrate(updates, prefix)
     hints = get_type_hints(type(cfg))
     fields = {f.name: f for f in dataclasses.fields(cfg)}
     for name, value in updates.items():
@@ -228,8 +245,12 @@ def _merge(cfg: Any, updates: dict, prefix: str = "") -> Any:
                 f"{', '.join(fields)}"
             )
         current = getattr(cfg, name)
+        kind = fields[name].metadata.get("ingredients")
         if dataclasses.is_dataclass(current):
             setattr(cfg, name, _merge(current, value, prefix=f"{key}."))
+        elif kind is not None:
+            setattr(cfg, name, sections.merge(current, value, key, kind,
+                                              fields[name].metadata["many"]))
         else:
             setattr(cfg, name, _coerce(value, hints[name], key))
     return cfg
@@ -340,6 +361,14 @@ def describe_fields(cfg: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
         value = getattr(cfg, f.name)
         if dataclasses.is_dataclass(value):
             rows.extend(describe_fields(value, prefix=f"{prefix}{f.name}."))
+        elif f.metadata.get("ingredients") and value:  # one row per option, as --set takes it
+            nested = value if f.metadata["many"] else {None: value}
+            for name, options in nested.items():
+                key = f"{prefix}{f.name}" + ("" if name is None else f".{name}")
+                helps = sections.option_help(f.metadata["ingredients"],
+                                             options.get("name", name))
+                rows.extend([(f"{key}.{k}", v, helps.get(k, f.metadata["help"]))
+                             for k, v in options.items()] or [(key, {}, f.metadata["help"])])
         else:
             rows.append((f"{prefix}{f.name}", value, f.metadata.get("help", "")))
     return rows
@@ -405,9 +434,9 @@ class GANModelConfig:
         choices=OBJECTIVES,
         help="adversarial loss",
     )
-    gradient_penalty: float = param(0.0, min=0.0, help="WGAN-GP weight (lambda; 0: off)")
-    r1_penalty: float = param(0.0, min=0.0, help="R1 weight (gamma; 0: off)")
-    r1_interval: int = param(1, min=1, help="lazy R1: apply every N discriminator steps")
+    regularizers: dict = ingredients_param(
+        "regularizer", many=True, help="the discriminator's and generator's regularisers by "
+        "name, each with its options, e.g. {r1: {gamma: 1.0}, lecam: {weight: 0.3}}")
     spectral_norm: bool = param(False, help="spectral normalisation in the discriminator")
     orthogonal: float = param(
         0.0, min=0.0, help="biggan: generator's orthogonal regularisation beta (0: off; 1e-4)")
@@ -415,42 +444,26 @@ class GANModelConfig:
     ema_decay: float | None = param(
         None, min=0.0, max=0.99999, help="EMA of generator weights (None: off)"
     )
-    augment: str = param("", help="differentiable augmentation: e.g. translation,cutout,color")
-    ada: str = param("", help="adaptive augmentation (ADA) operations, e.g. blit,geom,color "
-                     "(groups blit, geom, color, cutout or single operations; '': off)")
-    ada_target: float | None = param(
-        0.6, min=-1.0, max=1.0, help="ADA: target of r_t = E[sign D(real)] (None: fixed p)")
-    ada_p: float = param(0.0, min=0.0, max=1.0, help="ADA: initial augmentation probability")
-    ada_kimg: float = param(500.0, min=1e-3, help="ADA: thousand images for p to go 0 -> 1")
-    ada_interval: int = param(4, min=1, help="ADA: train steps between adjustments of p")
-    lecam: float = param(0.0, min=0.0, help="LeCam regularisation weight (0: off; paper 0.3)")
-    consistency: float = param(
-        0.0, min=0.0, help="bCR consistency regularisation weight (0: off; paper 10)")
-    top_k: float = param(
-        1.0, min=0.01, max=1.0, help="top-k generator updates: the fraction nu kept at the "
-        "end (1: off; paper 0.5); decays by top_k_gamma per epoch")
-    top_k_gamma: float = param(0.99, min=0.01, max=1.0, help="top-k: decay per epoch")
+    augment: dict = ingredients_param(
+        "augmentation", help="augmentation of everything D sees, e.g. {name: diffaugment, "
+        "policies: translation,cutout} or {name: ada, ops: blit,geom,color} ({}: none)")
     conditional: bool = param(False, help="class-conditional generator and discriminator")
     pac: int = param(1, min=1, max=16, help="PacGAN: samples the discriminator judges jointly")
 
-    def ingredients(self, top_k_period: int = 1):
-        """(augmentation or None, [regularisers]): the library's ingredients these keys give
-        (`tfgen.ingredients.legacy`); `top_k_period`: steps per epoch."""
-        if self.augment.strip() in legacy.REGISTRY["augmentation"]:
-            raise OptionError("augment", "takes DiffAugment's policies (color, translation, "
-                              "cutout); ADA is model.ada with its model.ada_* options")
-        ada = {k: getattr(self, k) for k, _ in legacy.ADA_KEYWORDS} if self.ada else {}
-        keywords = {k: getattr(self, k) for k, _, _ in legacy.REGULARIZER_KEYWORDS
-                    if hasattr(self, k)}
-        return (legacy.augmentation(self.augment, **ada),
-                legacy.regularizers(**keywords, top_k_period=top_k_period))
+    def migrate(self, updates: dict, prefix: str) -> dict:
+        return sections.migrate_gan(self, updates, prefix)
+
+    def ingredients(self, top_k_period: int = 1, prefix: str = "model."):
+        """(augmentation or None, [regularisers]): the library's ingredients of the sections;
+        `top_k_period`: steps per epoch (top-k's period unless its section sets one)."""
+        return (sections.build(self.augment, f"{prefix}augment", "augmentation", many=False),
+                sections.build(self.regularizers, f"{prefix}regularizers", "regularizer",
+                               many=True, period=top_k_period))
 
 
-def _option_error(prefix: str, err: OptionError, ingredient: str | None = None) -> ConfigError:
-    """The `ConfigError` of the config key that set the option an `OptionError` names (of the
-    ingredient called `ingredient`: its flat key, `tfgen.ingredients.legacy`)."""
-    key = err.key if ingredient is None else legacy.legacy_key(ingredient, err.key)
-    return ConfigError(f"config key '{prefix}{key}': {err}")
+def _option_error(prefix: str, err: OptionError) -> ConfigError:
+    """The `ConfigError` of the config key that set the option an `OptionError` names."""
+    return ConfigError(f"config key '{prefix}{err.key}': {err}")
 
 
 @dataclasses.dataclass
@@ -471,16 +484,18 @@ class GANConfig(RunConfig):
         try:
             rules.check_pac(m.pac, m.conditional)
             rules.check_orthogonal(m.network, m.orthogonal)
-            augment, regularizers = m.ingredients()
         except OptionError as err:
             raise _option_error(where, err) from None
+        augment, regularizers = m.ingredients(prefix=where)
         facts = Facts(conditional=m.conditional, images=data_kind(self.data.name) == "images",
                       objective=m.objective, pixel_range=self.data.pixel_range)
         for ingredient in filter(None, (augment, *regularizers)):
+            key = where + ("augment" if ingredient is augment
+                           else f"regularizers.{ingredient.name}")
             try:
                 ingredient.check(facts)
             except OptionError as err:
-                raise _option_error(where, err, ingredient.name) from None
+                raise sections.option_error(key, err) from None
         if self.batch_size % self.model.pac:
             raise ConfigError(
                 f"config key '{prefix}batch_size': {self.batch_size} is not a multiple of "
@@ -524,10 +539,9 @@ class VAEModelConfig:
         0, min=0, max=256,
         help="fit a K-component Gaussian mixture on the training codes after training "
         "(ex-post sampling: tfgen sample --sampler expost; 0: off)")
-    prior: str = param("normal", choices=PRIORS,
-                       help="prior of the top latent layer: normal N(0, I) or vamp (VampPrior)")
-    pseudo_inputs: int = param(100, min=1, max=5000,
-                               help="vamp: trainable pseudo-inputs (mixture components)")
+    prior: dict = ingredients_param(
+        "prior", default={"name": "normal"}, help="prior of the top latent layer, e.g. "
+        "{name: vamp, pseudo_inputs: 100} (VampPrior) or normal, N(0, I)")
     top_latent_dim: int = param(
         0, min=0, help="a second stochastic layer z2 of this size (0: one layer)")
     top_width: int = param(100, min=1, help="two layers: hidden units of q(z2|z1), p(z1|z2)")
@@ -544,11 +558,12 @@ class VAEModelConfig:
         "(None: off)")
 
 
-    def prior_spec(self) -> dict:
-        """The library's prior (`tfgen.ingredients`) these keys give."""
-        if self.prior == "vamp":
-            return {"name": "vamp", "pseudo_inputs": self.pseudo_inputs}
-        return {"name": self.prior}
+    def migrate(self, updates: dict, prefix: str) -> dict:
+        return sections.migrate_vae(self, updates, prefix)
+
+    def prior_object(self, prefix: str = "model."):
+        """The library's prior (`tfgen.ingredients`) of the `prior` section."""
+        return sections.build(self.prior, f"{prefix}prior", "prior", many=False)
 
 
 @dataclasses.dataclass
@@ -572,18 +587,22 @@ class VAEConfig(RunConfig):
                 f"config key '{prefix}data.pixel_range': VAE likelihoods need unit ([0, 1]) data"
             )
         _check_conditional(self, prefix)
-        m, spec = self.model, self.model.prior_spec()
+        m, where = self.model, f"{prefix}model."
+        prior = m.prior_object(where)
+        if prior is None:
+            raise ConfigError(f"config key '{where}prior': a VAE needs a prior (e.g. normal)")
         try:
-            get_ingredient("prior", spec).check(Facts(conditional=m.conditional))
+            prior.check(Facts(conditional=m.conditional))
         except OptionError as err:
-            raise _option_error(f"{prefix}model.", err, spec["name"]) from None
+            raise sections.option_error(f"{where}prior", err) from None
         try:
             rules.check_vae_model(conditional=m.conditional,
                                   expost_components=m.expost_components)
             rules.check_vae_training(
-                analytic_kl=m.prior == "normal" and not m.top_latent_dim and not m.flow_steps,
-                prior=m.prior, flow=bool(m.flow_steps), kl_schedule=m.kl_schedule,
+                analytic_kl=prior.name == "normal" and not m.top_latent_dim
+                and not m.flow_steps,
+                prior=prior.name, flow=bool(m.flow_steps), kl_schedule=m.kl_schedule,
                 warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps, free_bits=m.free_bits,
                 iw_samples=m.iw_samples, estimator=m.estimator)
         except OptionError as err:
-            raise _option_error(f"{prefix}model.", err) from None
+            raise _option_error(where, err) from None

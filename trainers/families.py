@@ -157,7 +157,7 @@ class VAEFamily(Family):
             flow_steps=m.flow_steps, flow_width=m.flow_width, context_dim=context)
         vae = VAE(encoder, decoder, latent_dim=m.latent_dim, likelihood=likelihood,
                   num_classes=info.num_classes if m.conditional else None, seed=cfg.seed,
-                  expost_components=m.expost_components, prior=m.prior_spec(),
+                  expost_components=m.expost_components, prior=m.prior_object(),
                   ema_decay=m.ema_decay, **latent)
         vae.compile(
             optimizer=optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,

@@ -172,12 +172,13 @@ class RunDir:
                             "use a new --run-dir")
         stored, current = config_lib.to_dict(stored_cfg), config_lib.to_dict(cfg)
 
-        def diff(a, b, prefix=""):
+        def diff(a, b, prefix=""):  # ingredient sections: a key may be in one side only
             keys = []
-            for k in a:
-                if isinstance(a[k], dict):
-                    keys += diff(a[k], b[k], f"{prefix}{k}.")
-                elif a[k] != b[k] and f"{prefix}{k}" not in RESUMABLE_CHANGES:
+            for k in dict.fromkeys([*a, *b]):
+                x, y = a.get(k), b.get(k)
+                if isinstance(x, dict) and isinstance(y, dict):
+                    keys += diff(x, y, f"{prefix}{k}.")
+                elif x != y and f"{prefix}{k}" not in RESUMABLE_CHANGES:
                     keys.append(f"{prefix}{k}")
             return keys
 

@@ -64,14 +64,28 @@ def test_written_config_round_trips(tmp_path):
         (["data.name=mnist"], "config key 'data.name': unknown dataset 'mnist'; choose from:"),
         (["data=3"], "'data' must be a mapping of keys to values, got 3 (int)"),
         (["epochs"], "override 'epochs' must look like key=value"),
-        (["model.augment=flip"], "config key 'model.augment': unknown DiffAugment policy 'flip'"),
-        (["model.ada=blit,warp"], "config key 'model.ada': unknown ADA operation 'warp'"),
-        (["model.ada=blit", "model.augment=color"], "config key 'model.ada': choose DiffAugment"),
-        (["model.ada=blit"], "config key 'model.ada': ADA transforms images (B, H, W, C)"),
-        (["model.augment=ada"], "config key 'model.augment': takes DiffAugment's policies"),
-        (["model.top_k=0"], "config key 'model.top_k': must be >= 0.01"),
-        (["model.ada=blit", "model.objective=least_squares", "data.name=digits"],
-         "config key 'model.ada_target': ADA's r_t = E[sign D(real)] needs"),
+        (["model.augment.name=diffaugment", "model.augment.policies=flip"],
+         "config key 'model.augment.policies': unknown DiffAugment policy 'flip'"),
+        (["model.augment={name: ada, ops: 'blit,warp'}"],
+         "config key 'model.augment.ops': unknown ADA operation 'warp'"),
+        (["model.augment=ada"], "config key 'model.augment': ADA transforms images (B, H, W, C)"),
+        (["model.augment.name=adb"], "config key 'model.augment': unknown augmentation 'adb'"),
+        (["model.augment.name=ada", "model.augment.kimg=0"],
+         "config key 'model.augment.kimg': must be > 0.0; got 0.0"),
+        (["model.regularizers.top_k.fraction=0"],
+         "config key 'model.regularizers.top_k.fraction': must be > 0.0; got 0"),
+        (["model.regularizers.r1.gama=1"],
+         "config key 'model.regularizers.r1.gama': r1 has no option 'gama' (did you mean "
+         "'gamma'?); its options: gamma, interval"),
+        (["model.regularizers.r2={}"], "config key 'model.regularizers.r2': unknown regularizer"),
+        (["model.regularizers.r1=3"], "config key 'model.regularizers.r1': expected a mapping"),
+        (["model.regularizers=r1"], "config key 'model.regularizers': expected a mapping of names"),
+        (["model.augment.name=ada", "model.objective=least_squares", "data.name=digits"],
+         "config key 'model.augment.target': ADA's r_t = E[sign D(real)] needs"),
+        # the flat keys of earlier configs, read into the sections
+        (["model.ada=blit,warp"], "config key 'model.augment.ops': unknown ADA operation 'warp'"),
+        (["model.top_k=0.5", "model.top_k_gamma=2"],
+         "config key 'model.regularizers.top_k.gamma': must be <= 1"),
         (["model.orthogonal=1e-4"], "config key 'model.orthogonal': the orthogonal"),
         (["epochs=null"], "config key 'epochs': expected an integer, got null"),
     ],
@@ -91,7 +105,11 @@ def test_override_errors_name_the_key(overrides, message):
     (["model.estimator=dreg", "model.iw_samples=5", "model.flow_steps=2"],
      "config key 'model.estimator': the dreg estimator needs Gaussian posteriors"),
     (["model.estimator=dreg"], "config key 'model.estimator': the dreg estimator is for IWAE training"),
-    (["model.prior=uniform"], "config key 'model.prior': must be one of normal, vamp"),
+    (["model.prior=uniform"], "config key 'model.prior': unknown prior 'uniform' (did you mean "
+     "'normal'?); choose from: normal, vamp"),
+    (["model.prior={name: vamp, pseudo_inputs: 0}"],
+     "config key 'model.prior.pseudo_inputs': must be >= 1; got 0"),
+    (["model.prior=null"], "config key 'model.prior': a VAE needs a prior"),
     (["model.flow_steps=-1"], "config key 'model.flow_steps': must be >= 0"),
 ])
 def test_vae_depth_errors_name_the_key(overrides, message):
@@ -146,8 +164,8 @@ def test_describe_fields_covers_every_leaf():
     assert len(keys) == len(set(keys)) == len(_leaves(config_lib.to_dict(cfg)))
 
 
-def _leaves(d):
-    return [v for x in d.values() for v in (_leaves(x) if isinstance(x, dict) else [x])]
+def _leaves(d):  # an empty mapping (no augmentation) is a leaf of its own
+    return [v for x in d.values() for v in (_leaves(x) if isinstance(x, dict) and x else [x])]
 
 
 def test_presets_are_fresh_objects():

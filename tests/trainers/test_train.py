@@ -194,7 +194,7 @@ def test_bfloat16_sigkill_then_resume_is_bit_identical(tmp_path):
     weights, bit for bit."""
     args = ["train", "--preset", "digits-dcgan", "--set", "epochs=3", "--set",
             "steps_per_epoch=60", "--set", "training.precision=mixed_bfloat16", "--set",
-            "model.spectral_norm=true", "--set", "model.r1_penalty=1", "--set",
+            "model.spectral_norm=true", "--set", "model.regularizers.r1.gamma=1", "--set",
             "model.ema_decay=0.99", "--set", "model.width=16", "--set",
             "training.deterministic=true", "-q"]
     whole, killed = tmp_path / "whole", tmp_path / "killed"

@@ -102,7 +102,7 @@ def test_cvae_preset(tmp_path):
     assert model.conditional and model.sample(4, labels=[3]).shape == (4, 8, 8, 1)
 
 
-DEEP = ["--set", "model.prior=vamp", "--set", "model.pseudo_inputs=20", "--set",
+DEEP = ["--set", "model.prior={name: vamp, pseudo_inputs: 20}", "--set",
         "model.top_latent_dim=4", "--set", "model.flow_steps=2", "--set", "model.iw_samples=2",
         "--set", "model.ema_decay=0.9", "--set", "model.dropout=0.1"]
 

@@ -83,8 +83,8 @@ def test_every_draw_of_the_vae_depth_space_is_a_valid_config():
         assert m.ema_decay == values["ema_decay"] in (0.99, 0.999)
         assert m.dropout == values["dropout"] in (0.0, 0.1, 0.2)
         if "prior" in values:
-            assert m.prior == values["prior"] and m.flow_steps == values["flow_steps"]
-        seen.add((m.prior, m.flow_steps, m.top_latent_dim, m.iw_samples, m.estimator))
+            assert m.prior["name"] == values["prior"] and m.flow_steps == values["flow_steps"]
+        seen.add((m.prior["name"], m.flow_steps, m.top_latent_dim, m.iw_samples, m.estimator))
     assert {p for p, *_ in seen} == {"normal", "vamp"} and any(e == "dreg" for *_, e in seen)
 
 
@@ -166,7 +166,7 @@ def test_diverging_trial_fails_without_stopping_the_search(tmp_path):
         return {"g_optimizer.learning_rate": lr, "d_optimizer.learning_rate": lr}
 
     overrides = [o for o in TINY[2:] if o != "--set"] + [
-        "g_optimizer.name=sgd", "d_optimizer.name=sgd", "model.r1_penalty=0",
+        "g_optimizer.name=sgd", "d_optimizer.name=sgd", "model.regularizers.r1=null",
         "model.objective=least_squares", "model.width=16"]
     results = search.run("ring8-gan", max_trials=2, overrides=overrides,
                          directory=str(tmp_path / "s"), space=space)

@@ -146,9 +146,10 @@ def get(kind: str, spec) -> Ingredient:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(options) - fields)
         if unknown:
+            known = (f"its options: {', '.join(sorted(fields))}" if fields
+                     else "it takes no options")
             raise OptionError(unknown[0], f"{cls.name} has no option {unknown[0]!r}"
-                              f"{did_you_mean(unknown[0], fields)}; its options: "
-                              f"{', '.join(sorted(fields))}")
+                              f"{did_you_mean(unknown[0], fields)}; {known}")
         return cls(**options)
     raise OptionError("name", f"{_a(kind)} is a name, a dict with a 'name', or an object; "
                       f"got {spec!r}")

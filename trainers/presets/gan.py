@@ -27,7 +27,7 @@ def mixture_space(hp) -> dict:
     return {
         **_optimizers(hp),
         "model.objective": hp.Choice("objective", ["non_saturating", "hinge", "least_squares"]),
-        "model.r1_penalty": hp.Float("r1_penalty", 0.01, 10.0, sampling="log"),
+        "model.regularizers.r1": {"gamma": hp.Float("r1_penalty", 0.01, 10.0, sampling="log")},
         "model.n_critic": hp.Int("n_critic", 1, 3),
         "model.ema_decay": hp.Choice("ema_decay", [0.99, 0.999]),
         "model.width": hp.Choice("width", [64, 128, 256]),
@@ -40,20 +40,28 @@ def image_space(hp) -> dict:
     and the small-data regularisers: augmentation (none / DiffAugment / ADA), LeCam, bCR,
     top-k."""
     augmentation = hp.Choice("augmentation", ["none", "diffaugment", "ada"])
-    return {
-        **_optimizers(hp),
-        "model.objective": hp.Choice("objective", ["non_saturating", "hinge"]),
-        "model.r1_penalty": hp.Choice("r1_penalty", [0.0, 0.1, 1.0, 10.0]),
+    optimizers = _optimizers(hp)  # the draws in the order the searches recorded them
+    objective = hp.Choice("objective", ["non_saturating", "hinge"])
+    r1 = hp.Choice("r1_penalty", [0.0, 0.1, 1.0, 10.0])
+    space = {
+        **optimizers,
+        "model.objective": objective,
         "model.n_critic": hp.Int("n_critic", 1, 2),
         "model.ema_decay": hp.Choice("ema_decay", [0.99, 0.999]),
         "model.width": hp.Choice("width", [32, 64]),
         "model.latent_dim": hp.Choice("latent_dim", [16, 32, 64]),
-        "model.augment": "translation,cutout" if augmentation == "diffaugment" else "",
-        "model.ada": "blit,geom,color" if augmentation == "ada" else "",
-        "model.lecam": hp.Choice("lecam", [0.0, 0.3]),
-        "model.consistency": hp.Choice("consistency", [0.0, 10.0]),
-        "model.top_k": hp.Choice("top_k", [1.0, 0.5]),
+        "model.augment": {"none": {},
+                          "diffaugment": {"name": "diffaugment", "policies": "translation,cutout"},
+                          "ada": {"name": "ada", "ops": "blit,geom,color"}}[augmentation],
     }
+    lecam = hp.Choice("lecam", [0.0, 0.3])
+    consistency = hp.Choice("consistency", [0.0, 10.0])
+    top_k = hp.Choice("top_k", [1.0, 0.5])
+    space["model.regularizers"] = {  # None: off
+        "r1": {"gamma": r1} if r1 else None, "lecam": {"weight": lecam} if lecam else None,
+        "consistency": {"weight": consistency} if consistency else None,
+        "top_k": {"fraction": top_k} if top_k < 1 else None}
+    return space
 
 
 def _mixture(name: str, epochs: int, steps_per_epoch: int) -> GANConfig:
@@ -63,8 +71,8 @@ def _mixture(name: str, epochs: int, steps_per_epoch: int) -> GANConfig:
     return GANConfig(
         epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=256,
         data=DataOptions(name=name),
-        model=GANModelConfig(network="mlp", latent_dim=2, width=256, depth=3, r1_penalty=0.1,
-                             ema_decay=0.999),
+        model=GANModelConfig(network="mlp", latent_dim=2, width=256, depth=3,
+                             regularizers={"r1": {"gamma": 0.1}}, ema_decay=0.999),
         g_optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.5, schedule="linear"),
         d_optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.5, schedule="linear"),
         training=TrainingConfig(steps_per_execution=50),
@@ -148,8 +156,9 @@ def _fmnist_gan() -> GANConfig:
     return GANConfig(
         epochs=12, steps_per_epoch=500, batch_size=64,
         data=DataOptions(name="fashion_mnist"),
-        model=GANModelConfig(network="dcgan", latent_dim=64, width=32, r1_penalty=1.0,
-                             r1_interval=4, ema_decay=0.999),
+        model=GANModelConfig(network="dcgan", latent_dim=64, width=32,
+                             regularizers={"r1": {"gamma": 1.0, "interval": 4}},
+                             ema_decay=0.999),
         g_optimizer=OptimizerConfig(learning_rate=2e-4, beta_1=0.5),
         d_optimizer=OptimizerConfig(learning_rate=2e-4, beta_1=0.5),
         # bfloat16 where the hardware has it (AMX: 1.5-2.0x float32's samples/s; float32 on AVX-512

@@ -39,11 +39,14 @@ def vae_depth_space(hp) -> dict:
     space["model.estimator"] = "dreg" if bound == "iwae5_dreg" else "standard"
     with hp.conditional_scope("bound", ["elbo", "iwae5"]):
         space["model.flow_steps"] = hp.Choice("flow_steps", [0, 2])
-        space["model.prior"] = hp.Choice("prior", ["normal", "vamp"])
-        with hp.conditional_scope("prior", ["vamp"]):
-            space["model.pseudo_inputs"] = hp.Choice("pseudo_inputs", [50, 200])
+        prior = hp.Choice("prior", ["normal", "vamp"])
+        space["model.prior"] = {"name": prior}
+        with hp.conditional_scope("prior", ["vamp"]):  # declared whatever this trial's prior
+            pseudo_inputs = hp.Choice("pseudo_inputs", [50, 200])
+        if prior == "vamp":
+            space["model.prior"]["pseudo_inputs"] = pseudo_inputs
     if bound == "iwae5_dreg":  # DReG needs the Gaussian posterior and the normal prior
-        space.update({"model.flow_steps": 0, "model.prior": "normal"})
+        space.update({"model.flow_steps": 0, "model.prior": {"name": "normal"}})
     return space
 
 
@@ -81,7 +84,8 @@ def digits_vamp() -> VAEConfig:
     # the weights (neutral for this variant, 85.87 vs 85.79 nats; it helps the ELBO-trained
     # rows on every seed: BENCHMARKS.md, "VAE depth").
     cfg = digits_vae()
-    cfg.model.prior, cfg.model.pseudo_inputs, cfg.model.iw_samples = "vamp", 100, 5
+    cfg.model.prior = {"name": "vamp", "pseudo_inputs": 100}
+    cfg.model.iw_samples = 5
     cfg.model.ema_decay = 0.99
     return cfg
 
