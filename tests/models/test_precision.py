@@ -128,7 +128,8 @@ def _vae(likelihood, weights=None, **compile_kwargs):
 
 
 @pytest.mark.parametrize("likelihood, iw_samples", [
-    ("continuous_bernoulli", 1), ("gaussian", 4), ("discretized_logistic", 1)])
+    ("bernoulli", 1), ("categorical", 3), ("continuous_bernoulli", 1), ("gaussian", 4),
+    ("discretized_logistic", 1)])
 def test_vae_likelihoods_under_bfloat16_match_float32(likelihood, iw_samples):
     """The likelihood's log-probability, the KL and the IWAE log-sum-exp run in float32 on the
     decoder's bfloat16 outputs: ELBO terms and the importance-sampled log-likelihood agree."""

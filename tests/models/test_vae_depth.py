@@ -18,7 +18,6 @@ from tests.models.helpers import (
     weights_of,
 )
 from tfgen import networks
-from tfgen.distribute import resolve_strategy
 from tfgen.models import VAE
 from tfgen.models.export import export_saved_model
 from tfgen.models.vae import TRAIN_STREAM, log_mixture_prior
@@ -281,62 +280,14 @@ def test_dropout_masks_come_from_the_models_stateless_noise():
 # -- distribution, XLA, precision, saving ------------------------------------------------------
 
 
-CASES = {
-    "vamp+2 layers+iaf, iwae, ema": dict(prior="vamp", layers=2, flow=2, iw_samples=2,
-                                        ema_decay=0.9),
-    "2 layers, dreg, dropout": dict(layers=2, iw_samples=3, estimator="dreg", dropout=0.2),
-    # dropout masks on the examples' rows, the IWAE draws' rows and the pseudo-inputs
-    "vamp+2 layers, conv dropout, iwae": dict(prior="vamp", layers=2, conv=True, dropout=0.3,
-                                              iw_samples=2),
-}
-
-
-@pytest.mark.parametrize("case", list(CASES))
-def test_one_replica_equals_two_mirrored_replicas(case):
-    single = deep_vae(**CASES[case])
-    initial = weights_of(single)
-    h1 = single.fit(digits(32), epochs=1, steps_per_epoch=4, verbose=0).history
-    strategy = resolve_strategy("mirrored")
-    with strategy.scope():
-        mirrored = deep_vae(**CASES[case], weights=initial)
-    h2 = mirrored.fit(digits(32, strategy), epochs=1, steps_per_epoch=4, verbose=0).history
-    # The same noise and masks on both: all but a few weights agree to float rounding; a weight
-    # whose gradient nearly cancels may differ more, as Adam's m/sqrt(v) magnifies the two sums'
-    # different rounding (one of 9,984 by 1.9e-5 in the conv case).
-    diffs = []
-    for a, b, w in zip(weights_of(single), weights_of(mirrored), single.weights):
-        np.testing.assert_allclose(a, b, atol=1e-4, err_msg=w.path)
-        diffs.append(np.abs(a - b).ravel())
-    assert (np.concatenate(diffs) > 1e-6).mean() < 1e-3
-    for key in ("loss", "elbo", "kl_1", "kl_2"):
-        np.testing.assert_allclose(np.ravel(h2[key])[-1], np.ravel(h1[key])[-1], rtol=1e-5)
-
-
-def test_train_step_compiles_with_xla():
-    vae = deep_vae("vamp", layers=2, flow=2, iw_samples=2, dropout=0.2, jit_compile=True)
-    h = vae.fit(digits(32), epochs=1, steps_per_epoch=3, verbose=0).history
-    assert vae.jit_compile and np.isfinite(h["loss"]).all()
-
-
-@pytest.mark.slow  # ~20 s of compiling; the DReG step's only difference is a second gradient
-def test_dreg_train_step_compiles_with_xla():
-    vae = deep_vae(layers=2, iw_samples=2, estimator="dreg", jit_compile=True)
-    assert np.isfinite(vae.fit(digits(32), epochs=1, steps_per_epoch=2,
-                               verbose=0).history["loss"]).all()
-
-
-def test_mixed_bfloat16_step_matches_float32():
-    kwargs = dict(prior="vamp", layers=2, flow=2, conv=True, dropout=0.2)  # the same masks
-    ref = deep_vae(**kwargs)
-    initial = weights_of(ref)
-    h32 = ref.fit(digits(32), epochs=1, steps_per_epoch=1, verbose=0).history
+def test_the_flow_keeps_float32_under_bfloat16():
+    """The IAF steps compute in float32 under mixed_bfloat16 (a flow VAE's bf16 step: the
+    variants of tests/models/variants.py)."""
     with dtype_policy("mixed_bfloat16"):
-        vae = deep_vae(**kwargs, weights=initial)
-        h16 = vae.fit(digits(32), epochs=1, steps_per_epoch=1, verbose=0).history
+        vae = deep_vae(prior="vamp", layers=2, flow=2)
     steps = [layer for layer in vae.flow.layers if isinstance(layer, networks.IAFStep)]
     assert len(steps) == 2 and {layer.compute_dtype for layer in steps} == {"float32"}
-    assert vae.flow.outputs[0].dtype == "float32"  # the flow keeps float32 throughout
-    assert h16["loss"][-1] == pytest.approx(h32["loss"][-1], rel=0.02)
+    assert vae.flow.outputs[0].dtype == "float32"
 
 
 def test_save_load_sample_and_export(tmp_path):
