@@ -77,7 +77,7 @@ def test_written_config_round_trips(tmp_path):
         (["model.regularizers.r1.gama=1"],
          "config key 'model.regularizers.r1.gama': r1 has no option 'gama' (did you mean "
          "'gamma'?); its options: gamma, interval"),
-        (["model.regularizers.r2={}"], "config key 'model.regularizers.r2': unknown regularizer"),
+        (["model.regularizers.r3={}"], "config key 'model.regularizers.r3': unknown regularizer"),
         (["model.regularizers.r1=3"], "config key 'model.regularizers.r1': expected a mapping"),
         (["model.regularizers=r1"], "config key 'model.regularizers': expected a mapping of names"),
         (["model.augment.name=ada", "model.objective=least_squares", "data.name=digits"],

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from tests.models.helpers import rewrite_config, tiny_data, tiny_gan, weights_of
-from tfgen import ingredients
+from tfgen import ingredients, losses
 
 
 def _one_step(gan, kind="mlp", batch=16):
@@ -34,6 +34,27 @@ def test_lecam_anchors_average_the_scores_and_enter_the_loss():
     second = [float(a.numpy()) for a in gan.ingredient("lecam").anchors]
     assert second == pytest.approx([0.9 * first[0] + 0.1 * logs["d_real"],
                                     0.9 * first[1] + 0.1 * logs["d_fake"]], rel=1e-5)
+
+
+def test_r2_is_the_gradient_penalty_on_generated_data():
+    gan = tiny_gan(compile_kwargs={"regularizers": [{"name": "r2", "gamma": 2.0}],
+                                   "run_eagerly": True})
+    rng = np.random.default_rng(0)
+    real, fake = (tf.constant(rng.normal(size=(8, 2)), tf.float32) for _ in range(2))
+    step = ingredients.DiscriminatorStep(gan, real, fake, None, None, None, 0, ())
+    term, r2 = gan.ingredient("r2").penalty(step, [])
+    with tf.GradientTape() as tape:  # ‖∇D‖² at each generated point, by its own tape
+        tape.watch(fake)
+        scores = gan.discriminator(fake, training=True)
+    expected = np.mean(np.sum(tape.gradient(scores, fake).numpy() ** 2, axis=1))
+    assert float(r2) == pytest.approx(expected, rel=1e-5)
+    assert float(term) == pytest.approx(0.5 * 2.0 * expected, rel=1e-5)
+    # R1's value on the real batch is another number: R2 reads the generated one.
+    r1 = gan.batch_loss(losses.r1_penalty(step.score, real))
+    assert float(r2) != pytest.approx(float(r1), rel=1e-3)
+    # Trained: the logged term enters d_loss with gamma/2.
+    logs = _one_step(gan)
+    assert logs["d_loss"] == pytest.approx(logs["d_adversarial"] + logs["r2_penalty"], rel=1e-5)
 
 
 def test_consistency_enters_the_discriminator_loss():

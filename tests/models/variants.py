@@ -78,6 +78,8 @@ VARIANTS = [
     Variant("gan-mlp-pac4-r1",
             *_gan("mlp", pac=4, compile_kwargs={"regularizers": [{"name": "r1", "gamma": 1.0}]}),
             checks=("replicas", "xla", "save", "resume"), noise_free=("d_real",)),
+    Variant("gan-mlp-r1-r2", *_gan("mlp", compile_kwargs={"regularizers": ["r1", "r2"]}),
+            checks=("replicas", "xla", "save", "resume"), noise_free=("d_real",)),
     Variant("gan-dcgan-conditional-diffaugment-lazy-r1-hinge",
             *_gan("dcgan", conditional=True, augment="color,translation,cutout",
                   compile_kwargs={"objective": "hinge",

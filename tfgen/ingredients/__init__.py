@@ -3,15 +3,9 @@ augmentations, a VAE's prior -- each one registered, serialisable object in its 
 options (ranges and help), its checks against the model it joins, its state, its random streams,
 its loss hook and its config (see `tfgen.ingredients.base`).
 
-    gradient_penalty  GradientPenalty   WGAN-GP (Gulrajani et al. 2017)
-    r1                R1                R1, lazy (Mescheder et al. 2018; Karras et al. 2020)
-    lecam             LeCam             LeCam regularisation (Tseng et al. 2021)
-    consistency       Consistency       balanced consistency regularisation (Zhao et al. 2020)
-    top_k             TopK              top-k generator updates (Sinha et al. 2020)
-    diffaugment       DiffAugment       differentiable augmentation (Zhao et al. 2020)
-    ada               ADA               adaptive discriminator augmentation (Karras et al. 2020)
-    normal            NormalPrior       a VAE's N(0, I) prior
-    vamp              VampPrior         the VampPrior (Tomczak & Welling 2018)
+The registry (`REGISTRY` in `tfgen.ingredients.base`) names each ingredient's module and class;
+this package exports every registered class by its name, and `tfgen ingredients` lists them
+with their options, defaults and help.
 
 Importing this package, and any ingredient module, imports no TensorFlow: the `tfgen` command
 checks configs with these classes before any training.
@@ -28,15 +22,14 @@ tfgen.errors.OptionError: decay: must be < 1.0; got 1.0
 """
 
 from tfgen import lazy
+from tfgen.ingredients.base import REGISTRY
 
-__all__ = ["ADA", "REGISTRY", "Augmentation", "Consistency", "DiffAugment", "DiscriminatorStep",
-           "Facts", "GradientPenalty", "Ingredient", "LeCam", "NormalPrior", "Prior", "R1",
-           "Regularizer", "TopK", "VampPrior", "get"]
-__getattr__, __dir__ = lazy.attach(__name__, {
+_BASES = {
     "REGISTRY": "base", "Facts": "base", "Ingredient": "base", "get": "base",
     "Augmentation": "adversarial", "DiscriminatorStep": "adversarial",
-    "Regularizer": "adversarial",
-    "GradientPenalty": "gradient_penalty", "R1": "r1", "LeCam": "lecam",
-    "Consistency": "consistency", "TopK": "top_k", "DiffAugment": "diffaugment", "ADA": "ada",
-    "Prior": "priors", "NormalPrior": "normal_prior", "VampPrior": "vamp",
-})
+    "Regularizer": "adversarial", "Prior": "priors",
+}
+_REGISTERED = {cls: module for names in REGISTRY.values()
+               for module, cls in (spec.split(":") for spec in names.values())}
+__all__ = sorted({**_BASES, **_REGISTERED})
+__getattr__, __dir__ = lazy.attach(__name__, {**_BASES, **_REGISTERED})

@@ -103,6 +103,7 @@ REGISTRY: dict[str, dict[str, str]] = {
     "regularizer": {
         "gradient_penalty": "gradient_penalty:GradientPenalty",
         "r1": "r1:R1",
+        "r2": "r2:R2",
         "lecam": "lecam:LeCam",
         "consistency": "consistency:Consistency",
         "top_k": "top_k:TopK",
