@@ -94,13 +94,11 @@ def vae_reference(cfg, source, seconds, seed):
     from keras import layers
 
     from benchmarks.reference_models import ReferenceVAE
-    from tfgen.losses.likelihoods import get_likelihood
     from tfgen.models import VAE
-    from tfgen.trainers.families import VAEFamily
 
     keras.utils.set_random_seed(seed)
     latent = cfg.model.latent_dim
-    likelihood = get_likelihood(VAEFamily.likelihood_config(cfg.model))
+    likelihood = cfg.model.likelihood_object()
     encoder = keras.Sequential([
         keras.Input((28, 28, 1)),
         layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),

@@ -45,7 +45,7 @@ def _cmd_ingredients(args) -> int:
     from tfgen.ingredients.base import ingredient_class
 
     sections = {"regularizer": "model.regularizers.<name>", "augmentation": "model.augment",
-                "prior": "model.prior"}
+                "prior": "model.prior", "likelihood": "model.likelihood"}
     for kind, names in REGISTRY.items():
         if args.kind and kind != args.kind:
             continue
@@ -250,10 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     presets.set_defaults(func=_cmd_presets)
 
     ingredients = sub.add_parser(
-        "ingredients", help="list regularisers, augmentations and priors",
+        "ingredients", help="list regularisers, augmentations, priors and likelihoods",
         description="List the training ingredients a config's model.regularizers, "
-        "model.augment and model.prior sections take, with each one's options and defaults.")
-    ingredients.add_argument("--kind", choices=["regularizer", "augmentation", "prior"],
+        "model.augment, model.prior and model.likelihood sections take, with each one's options "
+        "and defaults.")
+    ingredients.add_argument("--kind",
+                             choices=["regularizer", "augmentation", "prior", "likelihood"],
                              help="only this kind")
     ingredients.set_defaults(func=_cmd_ingredients)
 

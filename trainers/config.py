@@ -42,7 +42,6 @@ PRECISIONS = Registry("tfgen.distribute.precision", "PRECISIONS")
 OPTIMIZERS = Registry("tfgen.models.optimizers", "OPTIMIZERS")
 LR_SCHEDULES = Registry("tfgen.models.optimizers", "LR_SCHEDULES")
 OBJECTIVES = Registry("tfgen.losses.adversarial", "OBJECTIVES")
-LIKELIHOODS = Registry("tfgen.losses.likelihoods", "LIKELIHOODS")
 GAN_NETWORKS = Registry("tfgen.networks.build", "GAN_NETWORKS")
 VAE_NETWORKS = Registry("tfgen.networks.build", "VAE_NETWORKS")
 KL_SCHEDULES, ESTIMATORS = rules.KL_SCHEDULES, rules.ESTIMATORS
@@ -512,17 +511,9 @@ class VAEModelConfig:
     latent_dim: int = param(16, min=1, help="size of z")
     width: int = param(256, min=1, help="hidden units (mlp) or base channels (conv)")
     depth: int = param(2, min=1, max=16, help="hidden layers (mlp)")
-    likelihood: str = param(
-        "bernoulli",
-        choices=LIKELIHOODS,
-        help="decoder likelihood p(x|z)",
-    )
-    gaussian_scale: float | None = param(
-        None, gt=0.0, help="gaussian likelihood: fixed scale (None: learned per value)"
-    )
-    levels: int = param(
-        17, min=2, max=256, help="categorical/discretized_logistic likelihood: pixel values")
-    components: int = param(5, min=1, max=32, help="discretized_logistic: mixture components")
+    likelihood: dict = ingredients_param(
+        "likelihood", default={"name": "bernoulli"}, help="decoder likelihood p(x|z), e.g. "
+        "{name: categorical, levels: 17} or {name: discretized_logistic, levels: 256}")
     kl_weight: float = param(1.0, min=0.0, help="beta of the beta-VAE")
     kl_schedule: str = param(
         "constant", choices=KL_SCHEDULES, help="KL weight schedule"
@@ -565,6 +556,10 @@ class VAEModelConfig:
         """The library's prior (`tfgen.ingredients`) of the `prior` section."""
         return sections.build(self.prior, f"{prefix}prior", "prior", many=False)
 
+    def likelihood_object(self, prefix: str = "model."):
+        """The library's likelihood (`tfgen.ingredients`) of the `likelihood` section."""
+        return sections.build(self.likelihood, f"{prefix}likelihood", "likelihood", many=False)
+
 
 @dataclasses.dataclass
 class VAEConfig(RunConfig):
@@ -591,6 +586,9 @@ class VAEConfig(RunConfig):
         prior = m.prior_object(where)
         if prior is None:
             raise ConfigError(f"config key '{where}prior': a VAE needs a prior (e.g. normal)")
+        if m.likelihood_object(where) is None:
+            raise ConfigError(f"config key '{where}likelihood': a VAE needs a likelihood (e.g. "
+                              "bernoulli)")
         try:
             prior.check(Facts(conditional=m.conditional))
         except OptionError as err:

@@ -14,7 +14,6 @@ import os
 
 from tfgen import networks
 from tfgen.errors import ConfigError
-from tfgen.losses.likelihoods import get_likelihood
 from tfgen.metrics.evaluation import default_metric
 from tfgen.models import GAN, VAE
 from tfgen.models.optimizers import make_optimizer
@@ -129,21 +128,9 @@ class VAEFamily(Family):
     network = "decoder"
     endpoints = "sample(seed, num, labels), encode(x, labels), decode(z, labels)"
 
-    @staticmethod
-    def likelihood_config(m) -> dict:
-        """The `get_likelihood` spec of a `VAEModelConfig`."""
-        if m.likelihood == "gaussian":
-            return {"name": "gaussian", "scale": m.gaussian_scale}
-        if m.likelihood == "categorical":
-            return {"name": "categorical", "levels": m.levels}
-        if m.likelihood == "discretized_logistic":
-            return {"name": "discretized_logistic", "levels": m.levels,
-                    "components": m.components}
-        return {"name": m.likelihood}
-
     def build(self, cfg: VAEConfig, info, compile_kwargs: dict, total_steps: int):
         m = cfg.model
-        likelihood = get_likelihood(self.likelihood_config(m))
+        likelihood = m.likelihood_object()
         context = m.flow_context if m.flow_steps else 0
         try:
             encoder, decoder = networks.build_vae_networks(

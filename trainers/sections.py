@@ -1,5 +1,5 @@
 """Config sections that *are* the library's ingredients (`tfgen.ingredients`): a GAN's
-`model.regularizers` and `model.augment`, a VAE's `model.prior`.
+`model.regularizers` and `model.augment`, a VAE's `model.prior` and `model.likelihood`.
 
 A section holds the ingredient's own config dict, so its options are the library's, checked by
 the ingredient when it is made:
@@ -9,6 +9,7 @@ the ingredient when it is made:
       augment: {name: ada, ops: blit,geom,color, target: 0.6}               # one, or {} for none
     model:
       prior: {name: vamp, pseudo_inputs: 100}
+      likelihood: {name: categorical, levels: 17}
 
 `--set` reaches into them (`model.regularizers.r1.gamma=1`, `model.augment.name=ada`); a name
 alone is the ingredient with its defaults (`model.prior=vamp`, `model.regularizers.lecam={}`);
@@ -117,11 +118,13 @@ def option_error(key: str, err: OptionError) -> ConfigError:
 # -- configs written with the flat keys ---------------------------------------------------------
 
 
-def _notice(prefix: str, moved: list[tuple[str, str]]) -> None:
-    if moved:
+def _notice(prefix: str, moved: list[tuple[str, str]], dropped: list[tuple[str, str]] = ()) -> None:
+    """One line: each old key and where it went (`moved`), or why it was dropped."""
+    if moved or dropped:
         log.warning("config: old flat keys read into the ingredient sections: %s (write them "
                     "there: tfgen ingredients lists their options)",
-                    ", ".join(f"{prefix}{old} -> {prefix}{new}" for old, new in moved))
+                    ", ".join([f"{prefix}{old} -> {prefix}{new}" for old, new in moved]
+                              + [f"{prefix}{old} dropped ({why})" for old, why in dropped]))
 
 
 def migrate_gan(current, updates: dict, prefix: str = "model.") -> dict:
@@ -170,17 +173,43 @@ def migrate_gan(current, updates: dict, prefix: str = "model.") -> dict:
     return updates
 
 
+# the flat likelihood options of earlier VAE configs: key -> the option of each likelihood taking it
+_LIKELIHOOD_KEYWORDS = {"gaussian_scale": {"gaussian": "scale"},
+                        "levels": {"categorical": "levels", "discretized_logistic": "levels"},
+                        "components": {"discretized_logistic": "components"}}
+
+
 def migrate_vae(current, updates: dict, prefix: str = "model.") -> dict:
-    """The `model` updates of a VAE config with the flat `pseudo_inputs` of earlier configs
-    read into `prior` (ignored with the normal prior, as it was)."""
-    if "pseudo_inputs" not in updates:
+    """The `model` updates of a VAE config with the flat keys of earlier configs read into the
+    sections: `pseudo_inputs` into `prior` (ignored with the normal prior, as it was), and
+    `gaussian_scale`, `levels`, `components` into `likelihood` (those of the likelihood named,
+    or on, are its options; the others were ignored, as they were)."""
+    flat = [k for k in ("pseudo_inputs", *_LIKELIHOOD_KEYWORDS) if k in updates]
+    if not flat:
         return updates
-    updates = dict(updates)
-    c = updates.pop("pseudo_inputs")
-    prior = updates.get("prior", current.prior)
-    name = prior if isinstance(prior, str) else (prior or {}).get("name", current.prior.get("name"))
-    if name == "vamp":
-        given = {"name": "vamp"} if isinstance(prior, str) else dict(prior or {})
-        updates["prior"] = {**given, "name": "vamp", "pseudo_inputs": c}
-    _notice(prefix, [("pseudo_inputs", "prior.pseudo_inputs")])
+    updates, moved, dropped = dict(updates), [], []
+    if "pseudo_inputs" in updates:
+        c = updates.pop("pseudo_inputs")
+        prior = updates.get("prior", current.prior)
+        name = (prior if isinstance(prior, str)
+                else (prior or {}).get("name", current.prior.get("name")))
+        if name == "vamp":
+            given = {"name": "vamp"} if isinstance(prior, str) else dict(prior or {})
+            updates["prior"] = {**given, "name": "vamp", "pseudo_inputs": c}
+        moved.append(("pseudo_inputs", "prior.pseudo_inputs"))
+    options = {k: updates.pop(k) for k in _LIKELIHOOD_KEYWORDS if k in updates}
+    if options:
+        given = updates.get("likelihood", current.likelihood)
+        given = {"name": given} if isinstance(given, str) else dict(given or {})
+        name = given.get("name", current.likelihood.get("name"))
+        taken = {_LIKELIHOOD_KEYWORDS[k][name]: v for k, v in options.items()
+                 if name in _LIKELIHOOD_KEYWORDS[k]}
+        if taken or "likelihood" in updates:
+            updates["likelihood"] = {**given, "name": name, **taken}
+        for k in options:
+            if name in _LIKELIHOOD_KEYWORDS[k]:
+                moved.append((k, f"likelihood.{_LIKELIHOOD_KEYWORDS[k][name]}"))
+            else:
+                dropped.append((k, f"the {name} likelihood does not take it"))
+    _notice(prefix, moved, dropped)
     return updates

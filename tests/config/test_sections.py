@@ -1,7 +1,7 @@
 """Config sections that are the library's ingredients (model.regularizers, model.augment,
-model.prior): how --set and YAML reach into them, and configs written with the flat keys of
-earlier versions (files in tests/config/data, dumped by the code before the sections) read
-into the same ingredients as the library's keyword path gives."""
+model.prior, model.likelihood): how --set and YAML reach into them, and configs written with
+the flat keys of earlier versions (files in tests/config/data, dumped by the code before the
+sections) read into the same ingredients as the library's keyword path gives."""
 
 import logging
 
@@ -93,6 +93,40 @@ def test_an_old_vae_config_reads_into_the_same_prior():
     normal = config_lib.apply_dict(VAEConfig(), {"model": {"prior": "normal",
                                                            "pseudo_inputs": 100}})
     assert normal.model.prior == {"name": "normal"}
+
+
+def test_an_old_vae_config_reads_into_the_same_likelihood(caplog):
+    raw = config_lib.load_yaml(f"{DATA}/old-vae-config.yaml")
+    assert raw["model"]["likelihood"] == "categorical" and raw["model"]["levels"] == 17
+    with caplog.at_level(logging.WARNING, logger="tfgen"):
+        cfg = config_lib.apply_dict(VAEConfig(), {k: v for k, v in raw.items() if k != "family"})
+    assert cfg.model.likelihood == {"name": "categorical", "levels": 17}
+    notice = caplog.records[-1].getMessage()
+    assert "model.levels -> model.likelihood.levels" in notice
+    assert "model.gaussian_scale dropped (the categorical likelihood does not take it)" in notice
+    # a flat option tunes the likelihood that is on, and is dropped by one that lacks it
+    fmnist = config_lib.apply_overrides(presets.get("fmnist-vae"), ["model.components=3"])
+    assert fmnist.model.likelihood == {"name": "discretized_logistic", "levels": 256,
+                                       "components": 3}
+    mnist = config_lib.apply_overrides(presets.get("mnist-vae"), ["model.levels=9"])
+    assert mnist.model.likelihood == {"name": "bernoulli"}
+    old = config_lib.apply_overrides(presets.get("digits-vae"),
+                                     ["model.likelihood=gaussian", "model.gaussian_scale=0.1"])
+    assert old.model.likelihood_object().get_config() == {"name": "gaussian", "scale": 0.1}
+
+
+def test_set_reaches_into_the_likelihood_and_its_options_are_checked():
+    cfg = config_lib.apply_overrides(presets.get("digits-vae"), ["model.likelihood.levels=9"])
+    assert cfg.model.likelihood_object().channels_per_dim == 9
+    cfg = config_lib.apply_overrides(cfg, ["model.likelihood=gaussian"])  # a new name: defaults
+    assert cfg.model.likelihood == {"name": "gaussian"}
+    with pytest.raises(ConfigError, match=r"^config key 'model.likelihood.levels': must be >= 2; "
+                                          r"got 1$"):
+        config_lib.validate(config_lib.apply_overrides(presets.get("digits-vae"),
+                                                       ["model.likelihood.levels=1"]))
+    with pytest.raises(ConfigError, match="'model.likelihood': a VAE needs a likelihood"):
+        config_lib.validate(config_lib.apply_overrides(presets.get("digits-vae"),
+                                                       ["model.likelihood=null"]))
 
 
 def test_an_old_file_with_both_augmentations_is_refused():

@@ -1,17 +1,25 @@
-"""Each VAE likelihood's log-probability against an independent SciPy/NumPy computation."""
+"""Each VAE likelihood's log-probability against an independent SciPy/NumPy computation; the
+likelihoods as ingredients (names, dicts, option checks)."""
 
 import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from tfgen.losses.likelihoods import (
+from tfgen import ingredients
+from tfgen.errors import OptionError
+from tfgen.ingredients import (
     Bernoulli,
     Categorical,
     ContinuousBernoulli,
+    DiscretizedLogisticMixture,
     Gaussian,
-    continuous_bernoulli_log_norm,
-    get_likelihood,
 )
+from tfgen.ingredients.continuous_bernoulli import continuous_bernoulli_log_norm
+
+
+def get_likelihood(spec):
+    return ingredients.get("likelihood", spec)
+
 
 RNG = np.random.default_rng(0)
 X = RNG.uniform(0, 1, size=(3, 4, 4, 1)).astype(np.float32)
@@ -86,8 +94,10 @@ def test_get_likelihood():
     assert isinstance(get_likelihood("categorical"), Categorical)
     g = get_likelihood({"name": "gaussian", "scale": 0.1})
     assert g.scale == 0.1 and get_likelihood(g) is g
-    with pytest.raises(ValueError, match="unknown likelihood"):
+    with pytest.raises(OptionError, match="unknown likelihood 'poisson'; choose from: bernoulli"):
         get_likelihood("poisson")
+    with pytest.raises(OptionError, match="levels: must be >= 2; got 1"):
+        get_likelihood({"name": "categorical", "levels": 1})
 
 
 def _logistic_mixture_numpy(x, logits, loc, log_scale, levels):
@@ -105,8 +115,6 @@ def _logistic_mixture_numpy(x, logits, loc, log_scale, levels):
 
 @pytest.mark.parametrize("levels,components", [(256, 5), (17, 1), (2, 3)])
 def test_discretized_logistic_mixture_matches_its_definition(levels, components):
-    from tfgen.losses.likelihoods import DiscretizedLogisticMixture
-
     rng = np.random.default_rng(levels)
     x = rng.integers(0, levels, (4, 3, 3, 1)) / (levels - 1)
     x[0, 0, 0, 0], x[0, 0, 1, 0] = 0.0, 1.0  # both edge bins
@@ -121,8 +129,6 @@ def test_discretized_logistic_mixture_matches_its_definition(levels, components)
 
 
 def test_discretized_logistic_sums_to_one_and_stays_finite_in_the_tails():
-    from tfgen.losses.likelihoods import DiscretizedLogisticMixture
-
     lik = DiscretizedLogisticMixture(256, 2)
     values = np.arange(256, dtype=np.float32) / 255.0
     for loc, log_scale in [(0.3, -3.0), (0.999, -8.0), (-5.0, -1.0), (0.5, 2.5)]:

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from tests.models.helpers import dtype_policy, tiny_data, tiny_gan, weights_of
-from tfgen import losses, networks
+from tfgen import ingredients, networks
 from tfgen.distribute import resolve_strategy
 from tfgen.models import VAE
 from tfgen.networks.blocks import SpectralNormalization
@@ -117,7 +117,7 @@ def test_gan_objectives_and_penalties_under_bfloat16_match_float32(kind, options
 
 def _vae(likelihood, weights=None, **compile_kwargs):
     keras.utils.set_random_seed(0)
-    channels = losses.get_likelihood(likelihood).channels_per_dim
+    channels = ingredients.get("likelihood", likelihood).channels_per_dim
     enc = networks.mlp_encoder((8, 8, 1), 4, width=32, depth=1)
     dec = networks.mlp_decoder(4, (8, 8, 1), channels, width=32, depth=1)
     vae = VAE(enc, dec, latent_dim=4, likelihood=likelihood)

@@ -1,7 +1,7 @@
 """Training ingredients: the optional parts of a model's objective -- a GAN's regularisers and
-augmentations, a VAE's prior -- each one registered, serialisable object in its own module, which owns its
-options (ranges and help), its checks against the model it joins, its state, its random streams,
-its loss hook and its config (see `tfgen.ingredients.base`).
+augmentations, a VAE's prior and likelihood -- each one registered, serialisable object in its
+own module, which owns its options (ranges and help), its checks against the model it joins,
+its state, its random streams, its loss hook and its config (see `tfgen.ingredients.base`).
 
 The registry (`REGISTRY` in `tfgen.ingredients.base`) names each ingredient's module and class;
 this package exports every registered class by its name, and `tfgen ingredients` lists them
@@ -27,7 +27,7 @@ from tfgen.ingredients.base import REGISTRY
 _BASES = {
     "REGISTRY": "base", "Facts": "base", "Ingredient": "base", "get": "base",
     "Augmentation": "adversarial", "DiscriminatorStep": "adversarial",
-    "Regularizer": "adversarial", "Prior": "priors",
+    "Regularizer": "adversarial", "Prior": "priors", "Likelihood": "likelihoods",
 }
 _REGISTERED = {cls: module for names in REGISTRY.values()
                for module, cls in (spec.split(":") for spec in names.values())}

@@ -116,6 +116,13 @@ REGISTRY: dict[str, dict[str, str]] = {
         "normal": "normal_prior:NormalPrior",
         "vamp": "vamp:VampPrior",
     },
+    "likelihood": {
+        "bernoulli": "bernoulli:Bernoulli",
+        "continuous_bernoulli": "continuous_bernoulli:ContinuousBernoulli",
+        "gaussian": "gaussian:Gaussian",
+        "categorical": "categorical:Categorical",
+        "discretized_logistic": "discretized_logistic:DiscretizedLogisticMixture",
+    },
 }
 
 

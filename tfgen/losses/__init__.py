@@ -1,6 +1,5 @@
 """Objectives and penalties as pure functions on tensors (formulas in the docstrings)."""
 
-from tfgen.losses import likelihoods
 from tfgen.losses.adversarial import (
     OBJECTIVES,
     Objective,
@@ -13,7 +12,6 @@ from tfgen.losses.adversarial import (
     objective_from_config,
     wasserstein,
 )
-from tfgen.losses.likelihoods import LIKELIHOODS, Likelihood, get_likelihood
 from tfgen.losses.penalties import (
     consistency_penalty,
     gradient_penalty,
@@ -22,8 +20,8 @@ from tfgen.losses.penalties import (
 )
 
 __all__ = [
-    "LIKELIHOODS", "OBJECTIVES", "Likelihood", "Objective", "consistency_penalty",
-    "get_likelihood", "get_objective", "gradient_penalty", "hinge", "lecam_penalty",
-    "least_squares", "likelihoods", "minimax", "non_saturating", "objective_config",
+    "OBJECTIVES", "Objective", "consistency_penalty",
+    "get_objective", "gradient_penalty", "hinge", "lecam_penalty",
+    "least_squares", "minimax", "non_saturating", "objective_config",
     "objective_from_config", "r1_penalty", "wasserstein",
 ]

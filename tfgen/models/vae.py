@@ -10,7 +10,6 @@ import tensorflow as tf
 
 from tfgen import ingredients, rules
 from tfgen.ingredients import legacy
-from tfgen.losses.likelihoods import get_likelihood
 from tfgen.models.averaging import on_averaged_weights
 from tfgen.models.base import SAMPLE_SEED_STREAM, GenerativeModel
 
@@ -108,8 +107,9 @@ class VAE(GenerativeModel):
         encoder: x (or [x, labels]) -> [batch, 2·latent_dim (+ context)].
         decoder: z (or [z, labels]) -> likelihood parameters.
         latent_dim: size of z (z1 with two layers).
-        likelihood: "bernoulli", "continuous_bernoulli", "gaussian", "categorical", a config
-            dict such as {"name": "categorical", "levels": 17}, or a `Likelihood`.
+        likelihood: p(x | z), a `tfgen.ingredients` likelihood: a name ("bernoulli",
+            "continuous_bernoulli", "gaussian", "categorical", "discretized_logistic"), a config
+            dict such as {"name": "categorical", "levels": 17}, or the object.
         num_classes: number of classes for a conditional VAE (None: unconditional).
         seed: seed of all training noise.
         expost_components: K > 0 reserves an ex-post density over the latent codes: a Gaussian
@@ -159,7 +159,7 @@ class VAE(GenerativeModel):
         self.encoder = encoder
         self.decoder = decoder
         self.latent_dim = int(latent_dim)
-        self.likelihood = get_likelihood(likelihood)
+        self.likelihood = ingredients.get("likelihood", likelihood)
         self.num_classes = num_classes
         self.kl_weight, self.kl_schedule = 1.0, "constant"
         self.warmup_steps = self.cycle_steps = 0

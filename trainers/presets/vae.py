@@ -62,7 +62,7 @@ def digits_vae() -> VAEConfig:
         epochs=80, steps_per_epoch=50, batch_size=100, patience=8,
         data=DataOptions(name="digits", pixel_range="unit"),
         model=VAEModelConfig(network="conv", latent_dim=16, width=16,
-                             likelihood="categorical", levels=17),
+                             likelihood={"name": "categorical", "levels": 17}),
         optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9),
     )
 
@@ -114,8 +114,9 @@ def mnist_vae() -> VAEConfig:
     return VAEConfig(
         epochs=30, batch_size=128,
         data=DataOptions(name="tfds:mnist", pixel_range="unit"),
-        model=VAEModelConfig(network="conv", latent_dim=32, width=32, likelihood="bernoulli",
-                             kl_schedule="linear", warmup_steps=5000, eval_samples=1000),
+        model=VAEModelConfig(network="conv", latent_dim=32, width=32,
+                             likelihood={"name": "bernoulli"}, kl_schedule="linear",
+                             warmup_steps=5000, eval_samples=1000),
         optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9),
     )
 
@@ -134,7 +135,8 @@ def fmnist_vae() -> VAEConfig:
         epochs=12, steps_per_epoch=400, batch_size=128, patience=4,
         data=DataOptions(name="fashion_mnist", pixel_range="unit"),
         model=VAEModelConfig(network="conv", latent_dim=32, width=32,
-                             likelihood="discretized_logistic", levels=256, components=5,
+                             likelihood={"name": "discretized_logistic", "levels": 256,
+                                         "components": 5},
                              eval_samples=50, expost_components=20),
         optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9),
         training=TrainingConfig(steps_per_execution=10),
