@@ -88,21 +88,22 @@ class ADA(Augmentation):
     def observe(self, model, d_real) -> None:
         """Σ sign D(real) and the number of real images scored, over all replicas."""
         d_real = tf.cast(tf.reshape(d_real, [-1]), tf.float32)
-        signs = model.all_sum(tf.reduce_sum(tf.sign(d_real)))
-        count = model.all_sum(tf.cast(tf.size(d_real) * model.pac, tf.float32))  # images
-        self.sign_sum.assign_add(signs)
-        self.count.assign_add(count)
+        signs, count = model.all_sum([tf.reduce_sum(tf.sign(d_real)),
+                                      tf.cast(tf.size(d_real) * model.pac, tf.float32)])  # images
+        model.assign_replicated([(self.sign_sum, self.sign_sum.value + signs),
+                                 (self.count, self.count.value + count)])
 
     def end_step(self, model) -> dict:
         """Every `interval` steps: p from the heuristic (when it has a target), sums reset."""
         due = tf.equal((model.step.value + 1) % self.interval, 0)
         p = tf.identity(self.probability.value)  # the value before the update
         rt = self.sign_sum.value / tf.maximum(self.count.value, 1.0)
+        zero = tf.zeros([], tf.float32)
+        updates = [(self.sign_sum, tf.where(due, zero, self.sign_sum.value)),
+                   (self.count, tf.where(due, zero, self.count.value))]
         if self.target is not None:
             new_p, _ = ada_ops.adjust_probability(p, self.sign_sum.value, self.count.value,
                                                   self.target, self.kimg)
-            self.probability.assign(tf.where(due, new_p, p))
-        zero = tf.zeros([], tf.float32)
-        self.sign_sum.assign(tf.where(due, zero, self.sign_sum.value))
-        self.count.assign(tf.where(due, zero, self.count.value))
+            updates.append((self.probability, tf.where(due, new_p, p)))
+        model.assign_replicated(updates)
         return {"ada_p": p, "ada_rt": rt}

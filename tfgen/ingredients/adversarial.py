@@ -12,7 +12,10 @@ A discriminator step is one loop (`tfgen.models.gan.GAN._discriminator_step`):
 5. let the augmentation see D's scores on real data (`Augmentation.observe`: ADA's heuristic).
 
 Every tensor an ingredient receives is this replica's share; losses are reduced with
-`model.batch_loss` (the global-batch mean's share), logged values with `model.all_sum`.
+`model.batch_loss` (the global-batch mean's share) and logged as such shares (the train step
+sums all its logs over replicas in one all-reduce); a global value an ingredient needs comes
+from `model.all_sum` (one call for all it needs), and its state is written with
+`model.assign_replicated` (one merge_call for all it writes).
 """
 
 from __future__ import annotations

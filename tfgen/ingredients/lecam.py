@@ -35,10 +35,10 @@ class LeCam(Regularizer):
     def penalty(self, step, scores):
         model = step.model
         decay = tf.where(tf.equal(model.step.value, 0), 0.0, self.decay)
-        anchors = []
-        for anchor, d in zip(self.anchors, (step.d_real, step.d_fake), strict=True):
-            mean = tf.stop_gradient(model.all_sum(model.batch_loss(d)))
-            anchor.assign(decay * anchor.value + (1.0 - decay) * mean)
-            anchors.append(tf.identity(anchor.value))
+        means = [tf.stop_gradient(m) for m in model.all_sum([model.batch_loss(step.d_real),
+                                                             model.batch_loss(step.d_fake)])]
+        anchors = [decay * anchor.value + (1.0 - decay) * mean
+                   for anchor, mean in zip(self.anchors, means, strict=True)]
+        model.assign_replicated(list(zip(self.anchors, anchors, strict=True)))
         lecam = model.batch_loss(losses.lecam_penalty(step.d_real, step.d_fake, *anchors))
         return self.weight * lecam, lecam

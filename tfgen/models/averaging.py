@@ -35,17 +35,19 @@ class WeightAveraging:
             for i, v in enumerate(self.averaged_variables())
         ]
 
-    def update_averages(self) -> None:
-        """One EMA update (in a train step, before the step counter moves): a ← d·a + (1-d)·w
-        with d = min(ema_decay, (1 + t) / (10 + t)) at step t (the `num_updates` warm-up of
-        `tf.train.ExponentialMovingAverage`: a short run's average is not dominated by the
-        initial weights -- decay 0.999 alone keeps e^-1 of them after 1,000 steps)."""
+    def average_updates(self) -> list[tuple]:
+        """This step's EMA update as (average, new value) pairs, for `assign_replicated`:
+        a ← d·a + (1-d)·w with d = min(ema_decay, (1 + t) / (10 + t)) at step t (the
+        `num_updates` warm-up of `tf.train.ExponentialMovingAverage`: a short run's average is
+        not dominated by the initial weights -- decay 0.999 alone keeps e^-1 of them after
+        1,000 steps). Read before the step counter moves."""
+        if not self.ema_weights:
+            return []
         t = tf.cast(self.step.value, tf.float32)
         decay = tf.minimum(tf.constant(self.ema_decay, tf.float32), (1.0 + t) / (10.0 + t))
-        for average, w in zip(self.ema_weights, self.averaged_variables(), strict=True):
-            value = tf.cast(w.value, tf.float32)
-            old = tf.cast(average.value, tf.float32)
-            average.assign(tf.cast(decay * old + (1.0 - decay) * value, average.dtype))
+        return [(average, tf.cast(decay * tf.cast(average.value, tf.float32)
+                                  + (1.0 - decay) * tf.cast(w.value, tf.float32), average.dtype))
+                for average, w in zip(self.ema_weights, self.averaged_variables(), strict=True)]
 
     @contextlib.contextmanager
     def averaged_weights(self):

@@ -55,6 +55,22 @@ def truncate(z, psi):
                    z.dtype)
 
 
+def _take_reduced_gradients(optimizer) -> None:
+    """Make `optimizer` apply the gradients it is given as the global ones: `apply_gradients`
+    sums them over replicas first, so the all-reduce Keras's TensorFlow optimizer does inside
+    `apply` (`_all_reduce_sum_gradients`) is turned off for this optimizer (a LossScaleOptimizer's
+    inner one). Refused, rather than summing twice, if Keras no longer has that method."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    if getattr(inner, "_tfgen_takes_reduced", False):
+        return
+    if not callable(getattr(inner, "_all_reduce_sum_gradients", None)):
+        raise RuntimeError(
+            f"keras {keras.__version__}: {type(inner).__name__} has no _all_reduce_sum_gradients; "
+            "tfgen's models sum gradients over replicas themselves and cannot use this version")
+    object.__setattr__(inner, "_all_reduce_sum_gradients", lambda grads_and_vars: grads_and_vars)
+    object.__setattr__(inner, "_tfgen_takes_reduced", True)
+
+
 class GenerativeModel(StatelessNoise, WeightAveraging, Reductions, MultiWorkerSteps,
                        keras.Model):
     """Base class of `GAN` and `VAE`.
@@ -191,6 +207,7 @@ class GenerativeModel(StatelessNoise, WeightAveraging, Reductions, MultiWorkerSt
 
         Each player gets its own loss scale (`compile(auto_scale_loss=True)` would wrap only
         `model.optimizer`). Building before the first step is required for distributed steps.
+        The optimizer takes gradients already summed over replicas (`apply_gradients`).
         """
         optimizer = keras.optimizers.get(optimizer)
         mixed16 = keras.config.dtype_policy().name == "mixed_float16"
@@ -198,6 +215,7 @@ class GenerativeModel(StatelessNoise, WeightAveraging, Reductions, MultiWorkerSt
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         if not optimizer.built:
             optimizer.build(variables)
+        _take_reduced_gradients(optimizer)
         return optimizer
 
     @staticmethod
@@ -218,11 +236,18 @@ class GenerativeModel(StatelessNoise, WeightAveraging, Reductions, MultiWorkerSt
 
     @staticmethod
     def apply_gradients(optimizer, grads: list[tf.Tensor], variables) -> list[tf.Tensor]:
-        """Apply scaled `grads` (of `optimizer.scale_loss(loss)`); returns them unscaled, for norms.
+        """Sum scaled `grads` (of `optimizer.scale_loss(loss)`) over replicas -- one batched
+        all-reduce -- and apply them; returns the sums unscaled, for norms.
 
-        Under mixed float16 the LossScaleOptimizer skips a step whose gradients are not finite
-        and lowers its scale.
+        Summing before the optimizer makes every replica see the same gradients: under mixed
+        float16 the LossScaleOptimizer skips a step whose gradients are not finite and halves
+        its scale, and an overflow on any replica now reaches all of them (Keras's optimizer,
+        reducing inside, decided from the first replica's own gradients and applied another
+        replica's inf). Clipping options act on the global gradient too.
         """
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            grads = ctx.all_reduce("sum", list(grads))
         unscaled = grads
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             inv = 1.0 / tf.cast(optimizer.dynamic_scale, tf.float32)  # before apply() changes it

@@ -288,11 +288,9 @@ class GAN(GenerativeModel):
             d_real=self.batch_loss(step.d_real),
             d_fake=self.batch_loss(step.d_fake),
         )
-        logs = {k_: self.all_sum(v) for k_, v in logs.items()}
-        logs["d_grad_norm"] = self.global_norm(grads)
         if self.augment is not None:
             self.augment.observe(self, step.d_real)
-        return logs
+        return logs, {"d_grad_norm": self.global_norm(grads)}
 
     def _generator_step(self, batch, labels) -> dict:
         z = self.normal(batch, [self.latent_dim], "generator/noise")
@@ -314,7 +312,7 @@ class GAN(GenerativeModel):
             loss += self.regularization(self.generator)
             scaled = opt.scale_loss(loss)
         grads = self.apply_gradients(opt, self.gradients(tape, scaled, variables), variables)
-        return {**logs, "g_loss": self.all_sum(loss), "g_grad_norm": self.global_norm(grads)}
+        return {"g_loss": loss}, {**logs, "g_grad_norm": self.global_norm(grads)}
 
     def train_step(self, data):
         if self.conditional:
@@ -330,15 +328,14 @@ class GAN(GenerativeModel):
         if labels is not None:
             labels = tf.reshape(tf.cast(labels, tf.int32), [batch, n])
         for k in range(n):  # the logs are those of the last discriminator step
-            logs = self._discriminator_step(real[:, k], None if labels is None else labels[:, k], k)
-        logs.update(self._generator_step(batch, None if labels is None else labels[:, 0]))
+            shares, values = self._discriminator_step(
+                real[:, k], None if labels is None else labels[:, k], k)
+        g_shares, g_values = self._generator_step(batch, None if labels is None else labels[:, 0])
+        shares.update(g_shares)
+        values.update(g_values)
         if self.augment is not None:
-            logs.update(self.augment.end_step(self))
-        if self.ema_weights:
-            self.update_averages()
-        self.step.assign_add(1)
-        logs["weights_finite"] = self.all_finite(self.weights)
-        return self.report(logs)
+            values.update(self.augment.end_step(self))
+        return self.end_step(shares, values)
 
     # -- sampling -----------------------------------------------------------------------------
 

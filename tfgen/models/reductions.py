@@ -36,9 +36,10 @@ class FirstNonFinite:
         self.step = keras.Variable(-1, dtype="int64", trainable=False, name="first_nonfinite",
                                    aggregation="only_first_replica")
 
-    def update_state(self, step, finite):
+    def update(self, step, finite) -> tuple:
+        """(variable, new value) recording `step` if it is the first not `finite`."""
         first = tf.logical_and(self.step.value < 0, tf.logical_not(finite))
-        self.step.assign(tf.where(first, tf.cast(step, tf.int64), self.step.value))
+        return self.step, tf.where(first, tf.cast(step, tf.int64), self.step.value)
 
     def result(self):
         return self.step.value
@@ -69,17 +70,39 @@ class Reductions:
         return tf.add_n([tf.cast(v, tf.float32) for v in network.losses]) / replicas
 
     @staticmethod
-    def all_sum(value: tf.Tensor) -> tf.Tensor:
-        """Sum over replicas (a replica's share of a mean becomes the global mean)."""
+    def all_sum(value):
+        """Sum over replicas (a replica's share of a mean becomes the global mean); a nested
+        structure (a dict of logs) is summed in one batched all-reduce."""
         return _replica_context().all_reduce("sum", value)
 
-    @classmethod
-    def global_norm(cls, grads: list[tf.Tensor]) -> tf.Tensor:
-        """‖g‖₂ of the gradient summed over replicas (what the optimizer applies, before scaling)."""
-        grads = [tf.cast(g, tf.float32) for g in grads if g is not None]
-        if _replica_context().num_replicas_in_sync > 1:
-            grads = cls.all_sum(grads)
-        return tf.linalg.global_norm(grads)
+    @staticmethod
+    def assign_replicated(pairs) -> None:
+        """Assign each (variable, value) of replicated state -- values equal on every replica,
+        derived from replicated weights or global sums (EMA, the step counter) -- in one
+        merge_call for all of them, each replica's copy from its own value (as Keras's
+        optimizer applies its updates). Assigned one by one, a variable that keeps its first
+        replica's value cost a merge_call and a broadcast each."""
+        if not pairs:
+            return
+        ctx = _replica_context()
+        variables = [v for v, _ in pairs]
+        values = [tf.cast(x, v.dtype) for v, x in pairs]
+        if ctx.num_replicas_in_sync == 1:
+            for variable, value in zip(variables, values, strict=True):
+                variable.assign(value)
+            return
+
+        def assign(strategy, *values):
+            for variable, value in zip(variables, values, strict=True):
+                strategy.extended.update(variable.value, lambda v, x: v.assign(x),
+                                         args=(value,), group=False)
+
+        tf.__internal__.distribute.interim.maybe_merge_call(assign, ctx.strategy, *values)
+
+    @staticmethod
+    def global_norm(grads: list[tf.Tensor]) -> tf.Tensor:
+        """‖g‖₂ of gradients already summed over replicas (`apply_gradients` returns them)."""
+        return tf.linalg.global_norm([tf.cast(g, tf.float32) for g in grads if g is not None])
 
     @staticmethod
     def all_finite(variables) -> tf.Tensor:
@@ -108,10 +131,32 @@ class Reductions:
     def metrics(self):
         return list(getattr(self, "log_trackers", {}).values())
 
+    def end_step(self, shares: dict, values: dict) -> dict[str, tf.Tensor]:
+        """A train step's last part: the logged `shares` (this replica's share of a global
+        value, see `batch_loss`) summed over replicas in one all-reduce; `values` already
+        global (gradient norms, schedules); the weights checked finite; then the step's writes
+        of replicated state in one merge_call -- the EMA update (from the step's weights), the
+        step counter, the first non-finite step. Returns `report`'s logs."""
+        logs = {**self.all_sum(shares), **values,
+                "weights_finite": self.all_finite(self.weights)}
+        step = self.step.value + 1
+        updates = [*self.average_updates(), (self.step, step),
+                   self.nonfinite.update(step, self._finite(logs))]
+        self.assign_replicated(updates)
+        return self.report(logs)
+
+    @staticmethod
+    def _finite(logs) -> tf.Tensor:
+        finite = [tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32)))
+                  for k, v in logs.items() if "grad_norm" not in k]
+        if "weights_finite" in logs:
+            finite.append(tf.equal(tf.cast(logs["weights_finite"], tf.float32), 1.0))
+        return tf.reduce_all(tf.stack(finite))
+
     def report(self, logs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """Update the trackers with a train step's values and return their means so far this
-        epoch. Values must already be global (see `all_sum`), so every replica's tracker holds
-        the same mean and `fit`'s mean over replicas is that mean.
+        """Update the trackers with a train step's global values and return their means so
+        far this epoch: every replica's tracker holds the same mean and `fit`'s mean over
+        replicas is that mean.
 
         Under MultiWorkerMirroredStrategy, `fit` reduces logs along axis 0, which fails for
         scalars (tensorflow/tensorflow#72388): there they are returned with shape [1].
@@ -119,11 +164,6 @@ class Reductions:
         if set(logs) != set(self.log_trackers):
             raise ValueError(f"train step logs {sorted(logs)} but tracks "
                              f"{sorted(self.log_trackers)}")
-        finite = [tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32)))
-                  for k, v in logs.items() if "grad_norm" not in k]
-        if "weights_finite" in logs:
-            finite.append(tf.equal(tf.cast(logs["weights_finite"], tf.float32), 1.0))
-        self.nonfinite.update_state(self.step.value, tf.reduce_all(tf.stack(finite)))
         out = {}
         for key, value in logs.items():
             tracker = self.log_trackers[key]

@@ -435,13 +435,8 @@ class VAE(GenerativeModel):
         variables = self.trainable_weights
         grads, terms, beta = self.loss_gradients(x, labels)
         grads = self.apply_gradients(self.optimizer, grads, variables)
-        if self.ema_weights:
-            self.update_averages()
-        self.step.assign_add(1)
-        logs = {k: self.all_sum(self.batch_loss(v)) for k, v in terms.items()}
-        logs.update(kl_weight=beta, grad_norm=self.global_norm(grads),
-                    weights_finite=self.all_finite(self.weights))
-        return self.report(logs)
+        return self.end_step({k: self.batch_loss(v) for k, v in terms.items()},
+                             {"kl_weight": beta, "grad_norm": self.global_norm(grads)})
 
     def _dreg_gradients(self, tape, scaled, bounds, variables):
         """The generative weights' gradient of the (scaled) IWAE loss, whose densities saw the
