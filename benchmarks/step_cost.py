@@ -36,9 +36,10 @@ def measure(preset, variants: dict, steps: int, repeats: int) -> dict:
     try:
         for name, overrides in variants.items():
             cfg, model, _, ds, precision = build(preset, overrides, seed=0)
-            warm = 2 * cfg.training.steps_per_execution
+            spe = cfg.training.steps_per_execution or 1  # unset: 1 on CPU
+            warm = 2 * spe
             model.fit(ds, epochs=1, steps_per_epoch=warm, verbose=0)  # tracing
-            built[name] = (model, ds, cfg.training.steps_per_execution)
+            built[name] = (model, ds, spe)
         rates = {name: [] for name in variants}
         names = list(variants)
         for r in range(repeats):

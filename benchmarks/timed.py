@@ -29,7 +29,7 @@ def build(preset: str, overrides: list[str], seed: int):
     keras.utils.set_random_seed(seed)
     source = data.source(cfg.data, seed=seed)
     model = families.for_config(cfg).build(
-        cfg, source.info, {"steps_per_execution": cfg.training.steps_per_execution},
+        cfg, source.info, {"steps_per_execution": cfg.training.steps_per_execution or 1},  # unset: 1 on CPU
         total_steps=cfg.epochs * cfg.steps_per_epoch)
     ds = data.load(source, "train", batch_size=cfg.batch_size, seed=seed, labels=cfg.data.labels)
     return cfg, model, source, ds, precision

@@ -98,7 +98,7 @@ def one_run(preset, row, seed, seconds, nll_samples=1000, test_examples=None,
     source = data.source(cfg.data, seed=seed)
     family = families.for_config(cfg)
     model = family.build(cfg, source.info,
-                         {"steps_per_execution": cfg.training.steps_per_execution},
+                         {"steps_per_execution": cfg.training.steps_per_execution or 1},  # unset: 1 on CPU
                          total_steps=cfg.epochs * cfg.steps_per_epoch)
     train = data.load(source, "train", batch_size=cfg.batch_size, seed=seed)
     val = data.load(source, "val", batch_size=cfg.batch_size, seed=seed, training=False)

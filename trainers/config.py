@@ -401,9 +401,11 @@ class TrainingConfig:
         help="dtype policy; auto: mixed_bfloat16 on TPUs and CPUs with AMX, else float32",
     )
     jit_compile: bool | None = param(
-        None, help="XLA-compile the train step (None: on for a single GPU/TPU device)"
+        None, help="XLA-compile the train step (None: on for one GPU; TPUs always compile)"
     )
-    steps_per_execution: int = param(1, min=1, help="train steps per tf.function call")
+    steps_per_execution: int | None = param(
+        None, min=1, help="train steps per tf.function call (None: 1 on CPU, ~32 on GPU/TPU); "
+        "an epoch is rounded up to whole executions")
     deterministic: bool = param(
         False, help="op determinism, single-threaded ops (bit-identical reruns and resumes)"
     )

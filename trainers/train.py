@@ -228,7 +228,6 @@ class Plan:
 
     @classmethod
     def make(cls, cfg, source, strategy, family) -> Plan:
-        import tensorflow as tf
 
         t = cfg.training
         per_step = family.batches_per_step(cfg)
@@ -240,18 +239,65 @@ class Plan:
                 f"config key 'batch_size': a step takes {examples} examples but the training "
                 f"split has {source.num_examples('train')}; lower batch_size"
                 + (f" (or model.n_critic={per_step})" if per_step > 1 else ""))
-        jit = t.jit_compile
-        if jit is None:  # XLA pays off on a single accelerator; on CPU it was slower here
-            accelerators = (tf.config.list_logical_devices("GPU")
-                            + tf.config.list_logical_devices("TPU"))
-            jit = bool(accelerators) and strategy.num_replicas_in_sync == 1
-        # Keras runs whole executions: one that does not divide the epoch would overrun it.
-        spe = math.gcd(t.steps_per_execution, steps_per_epoch)
-        if spe != t.steps_per_execution:
-            log.info("training.steps_per_execution %d does not divide %d steps per epoch; "
-                     "using %d", t.steps_per_execution, steps_per_epoch, spe)
+        jit = _jit(t.jit_compile, strategy)
+        spe, steps_per_epoch = _executions(t.steps_per_execution, steps_per_epoch, strategy,
+                                           explicit=cfg.steps_per_epoch is not None)
         return cls(steps_per_epoch, cfg.epochs * steps_per_epoch, cfg.batch_size * per_step,
                    {"jit_compile": jit, "steps_per_execution": spe})
+
+
+AUTO_STEPS_PER_EXECUTION = 32  # on GPUs and TPUs: one host round trip per this many steps
+
+
+def _accelerated() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
+def _jit(asked: bool | None, strategy) -> bool:
+    """Whether Keras XLA-compiles the step: asked, or by default on one GPU (it was slower on
+    CPU here). Never under TPUStrategy, which compiles the whole step with XLA itself; refused
+    with more than one replica of another strategy (keras-team/keras#19005: the compiled
+    mirrored step reads another replica's variables and crashes)."""
+    from tfgen import distribute
+
+    if distribute.is_tpu(strategy):
+        if asked:
+            log.info("training.jit_compile: TPUStrategy compiles the step with XLA itself")
+        return False
+    replicas = strategy.num_replicas_in_sync
+    if asked and replicas > 1:
+        raise ConfigError(
+            f"config key 'training.jit_compile': XLA cannot compile a step mirrored over "
+            f"{replicas} replicas (keras-team/keras#19005); leave it unset or run on one device")
+    if asked is None:
+        return _accelerated() and replicas == 1
+    return bool(asked)
+
+
+def _executions(asked: int | None, steps_per_epoch: int, strategy,
+                explicit: bool) -> tuple[int, int]:
+    """(steps per execution, steps per epoch). Keras runs whole executions, so an epoch is
+    rounded up to a whole number of them (the data stream runs on; a user's choice of
+    steps per execution is kept, no more than the epoch). Unset: 1 on CPU, and on GPUs and
+    TPUs about AUTO_STEPS_PER_EXECUTION, split evenly over the epoch so it grows by less
+    than one step per execution."""
+    if asked is None:
+        if not _accelerated():
+            return 1, steps_per_epoch
+        executions = math.ceil(steps_per_epoch / AUTO_STEPS_PER_EXECUTION)
+        asked = math.ceil(steps_per_epoch / executions)
+    spe = min(asked, steps_per_epoch)
+    if spe != asked:
+        log.info("training.steps_per_execution %d is more than the %d steps per epoch; using %d",
+                 asked, steps_per_epoch, spe)
+    rounded = math.ceil(steps_per_epoch / spe) * spe
+    if rounded != steps_per_epoch:
+        log.info("%s %d rounded up to %d: a whole number of executions of %d steps",
+                 "steps_per_epoch" if explicit else "steps per epoch", steps_per_epoch,
+                 rounded, spe)
+    return spe, rounded
 
 
 # -- callbacks --------------------------------------------------------------------------------

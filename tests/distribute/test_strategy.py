@@ -28,6 +28,77 @@ def test_auto_without_accelerators_is_default(monkeypatch):
     assert describe(strategy) == "strategy: DefaultDistributionStrategy, 1 replica"
 
 
+@pytest.fixture
+def no_tpu_env(monkeypatch):
+    for name in ("TPU_NAME", "COLAB_TPU_ADDR"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_tpu_address_precedence(no_tpu_env):
+    """Config value, then $TPU_NAME, then Colab's address with its grpc:// scheme, then "local"
+    on a machine with TPU devices (a Cloud TPU VM), else no TPU."""
+    from tfgen.distribute import tpu_address
+
+    assert tpu_address() is None
+    no_tpu_env.setattr(tf.config, "list_physical_devices",
+                       lambda kind=None: ["TPU:0"] if kind == "TPU" else [])
+    assert tpu_address() == "local"
+    no_tpu_env.setenv("COLAB_TPU_ADDR", "10.0.0.2:8470")
+    assert tpu_address() == "grpc://10.0.0.2:8470"
+    no_tpu_env.setenv("COLAB_TPU_ADDR", "grpc://10.0.0.3:8470")
+    assert tpu_address() == "grpc://10.0.0.3:8470"
+    no_tpu_env.setenv("TPU_NAME", "my-node")
+    assert tpu_address() == "my-node"
+    assert tpu_address("other-node") == "other-node"
+
+
+@pytest.mark.parametrize("env, want, connects", [
+    ({}, "local", False),  # was tpu="" ("Please provide a TPU Name")
+    ({"COLAB_TPU_ADDR": "10.0.0.2:8470"}, "grpc://10.0.0.2:8470", True),  # was without grpc://
+    ({"TPU_NAME": "node-1"}, "node-1", True),
+])
+def test_tpu_strategy_gets_the_resolved_address(no_tpu_env, env, want, connects):
+    from tfgen.distribute import strategies
+
+    seen = {}
+
+    class Resolver:
+        def __init__(self, tpu):
+            seen["tpu"] = tpu
+
+    no_tpu_env.setattr(tf.config, "list_physical_devices",
+                       lambda kind=None: ["TPU:0"] if kind == "TPU" else [])
+    for key, value in env.items():
+        no_tpu_env.setenv(key, value)
+    no_tpu_env.setattr(tf.distribute.cluster_resolver, "TPUClusterResolver", Resolver)
+    no_tpu_env.setattr(tf.config, "experimental_connect_to_cluster",
+                       lambda r: seen.setdefault("connected", True))
+    no_tpu_env.setattr(tf.tpu.experimental, "initialize_tpu_system", lambda r: None)
+    no_tpu_env.setattr(tf.distribute, "TPUStrategy", lambda r: ("strategy", r))
+    assert strategies._tpu_strategy(None)[0] == "strategy"
+    assert seen["tpu"] == want
+    assert seen.get("connected", False) is connects
+
+
+def test_a_tpu_that_does_not_resolve_is_one_line(no_tpu_env):
+    from tfgen.errors import UserError
+
+    with pytest.raises(UserError, match=r"no TPU could be resolved \(grpc://10.9.9.9:1\)"):
+        no_tpu_env.setenv("COLAB_TPU_ADDR", "10.9.9.9:1")
+        no_tpu_env.setattr(tf.config, "experimental_connect_to_cluster",
+                           lambda r: (_ for _ in ()).throw(ValueError("unreachable")))
+        resolve_strategy("tpu")
+
+
+def test_a_strategy_is_resolved_once_per_process(cpu_devices, caplog):
+    caplog.set_level(logging.INFO, logger="tfgen")
+    first = resolve_strategy("mirrored")
+    assert resolve_strategy("mirrored") is first
+    assert resolve_strategy("one_device") is resolve_strategy("one_device")
+    assert caplog.text.count("MirroredStrategy, 2 replicas") == 2  # logged for each run
+
+
 def test_one_device():
     strategy = resolve_strategy("one_device")
     assert isinstance(strategy, tf.distribute.OneDeviceStrategy)

@@ -5,9 +5,11 @@ from tfgen.distribute.strategies import (
     STRATEGIES,
     describe,
     is_chief,
+    is_tpu,
     resolve_strategy,
     split_cpu,
+    tpu_address,
 )
 
 __all__ = ["PRECISIONS", "STRATEGIES", "auto_precision", "cpu_has_amx_bf16", "describe", "is_chief",
-           "resolve_strategy", "split_cpu"]
+           "is_tpu", "resolve_strategy", "split_cpu", "tpu_address"]

@@ -32,7 +32,9 @@ def auto_precision(strategy: tf.distribute.Strategy,
     type) and on CPUs with AMX bfloat16 tiles, float32 elsewhere -- GPUs included
     (mixed_float16 is a choice to measure, not a default), and CPUs whose only bfloat16
     instructions are AVX-512's, where float32 measured faster."""
-    if isinstance(strategy, tf.distribute.TPUStrategy):
+    from tfgen.distribute.strategies import is_tpu
+
+    if is_tpu(strategy):
         return "mixed_bfloat16", "TPU"
     if tf.config.list_logical_devices("GPU"):
         return "float32", "GPU (set mixed_float16 or mixed_bfloat16 explicitly to use tensor cores)"

@@ -1,8 +1,8 @@
 """Strategy resolution: one name in, a `tf.distribute.Strategy` out, logged with its replicas.
 
 Names:
-    auto          TPUStrategy when a TPU resolves (config `tpu`, $TPU_NAME, or local TPU devices),
-                  MirroredStrategy when more than one GPU is visible, else the default strategy.
+    auto          TPUStrategy when a TPU resolves (see `tpu_address`), MirroredStrategy when more
+                  than one GPU is visible, else the default strategy.
     default       the default (no-op) strategy: one device, TensorFlow's placement.
     one_device    OneDeviceStrategy on the first GPU, else the CPU.
     mirrored      MirroredStrategy over all GPUs; without GPUs, over all logical CPU devices
@@ -11,7 +11,9 @@ Names:
     tpu           TPUStrategy; fails with one line if no TPU resolves.
 
 Create the strategy before any other TensorFlow work in the process: multi-worker and TPU
-strategies must initialise the runtime themselves.
+strategies must initialise the runtime themselves. A process resolves each strategy once
+(`resolve_strategy` returns the same object again, e.g. to every trial of a search): a TPU
+system is initialised once, and a second MultiWorkerMirroredStrategy cannot be made.
 """
 
 from __future__ import annotations
@@ -43,18 +45,30 @@ def split_cpu(n: int) -> list[str]:
     return [d.name for d in tf.config.list_logical_devices("CPU")]
 
 
-def _tpu_name(tpu: str | None) -> str | None:
-    return tpu or os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+def tpu_address(tpu: str | None = None) -> str | None:
+    """Where the TPU is, for `TPUClusterResolver`: the given name or address (config `tpu`),
+    else $TPU_NAME (a Cloud TPU node), else $COLAB_TPU_ADDR (Colab's host:port, given as
+    grpc://host:port), else "local" when this machine has TPU devices (a Cloud TPU VM); None
+    when there is no TPU."""
+    if tpu:
+        return tpu
+    if os.environ.get("TPU_NAME"):
+        return os.environ["TPU_NAME"]
+    colab = os.environ.get("COLAB_TPU_ADDR")
+    if colab:
+        return colab if "://" in colab else f"grpc://{colab}"
+    return "local" if tf.config.list_physical_devices("TPU") else None
 
 
 def _tpu_strategy(tpu: str | None) -> tf.distribute.Strategy:
+    address = tpu_address(tpu) or "local"
     try:
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=_tpu_name(tpu) or "")
-        tf.config.experimental_connect_to_cluster(resolver)
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
+        if address != "local":  # a TPU VM's chips are this process's own devices
+            tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as err:
-        name = _tpu_name(tpu) or "local"
-        raise UserError(f"no TPU could be resolved ({name}): {reason(err)}") from None
+        raise UserError(f"no TPU could be resolved ({address}): {reason(err)}") from None
     return tf.distribute.TPUStrategy(resolver)
 
 
@@ -79,46 +93,59 @@ def _check_tf_config() -> None:
         raise ConfigError("$TF_CONFIG cluster.worker must be a non-empty list of host:port")
 
 
+_RESOLVED: dict[tuple[str, str | None], tf.distribute.Strategy] = {}
+
+
 def resolve_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribute.Strategy:
-    """The strategy called `name` (see the module docstring), logged with its replica count."""
+    """The strategy called `name` (see the module docstring), logged with its replica count;
+    the same object on every call with the same arguments in this process."""
     if name not in STRATEGIES:
         raise ConfigError(
             f"config key 'strategy': must be one of {', '.join(STRATEGIES)}; got {name!r}"
         )
     if name == "auto":
-        has_tpu = _tpu_name(tpu) is not None or bool(tf.config.list_physical_devices("TPU"))
-        if has_tpu:
+        if tpu_address(tpu) is not None:
             name = "tpu"
         elif len(tf.config.list_physical_devices("GPU")) > 1:
             name = "mirrored"
         else:
             name = "default"
+    key = (name, tpu_address(tpu) if name == "tpu" else None)
+    if key not in _RESOLVED:
+        _RESOLVED[key] = _create(name, tpu)
+    log.info("%s", describe(_RESOLVED[key]))
+    return _RESOLVED[key]
+
+
+def _create(name: str, tpu: str | None) -> tf.distribute.Strategy:
     # Multi-worker and TPU strategies must come before anything initialises the runtime (such
     # as listing logical devices), so they are created first.
     if name == "tpu":
-        strategy = _tpu_strategy(tpu)
-    elif name == "multi_worker":
+        return _tpu_strategy(tpu)
+    if name == "multi_worker":
         _check_tf_config()
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    elif name == "mirrored":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
         if gpus:
-            strategy = tf.distribute.MirroredStrategy(devices=[d.name for d in gpus])
-        else:
-            # CPU replicas: reduce on one device instead of RING collectives. With TF 2.21 the
-            # CPU collectives of a step holding several gradient tapes (GAN penalties) were
-            # matched out of order across replicas ("Shape mismatch in the collective instance").
-            strategy = tf.distribute.MirroredStrategy(
-                devices=[d.name for d in tf.config.list_logical_devices("CPU")],
-                cross_device_ops=tf.distribute.ReductionToOneDevice(),
-            )
-    elif name == "one_device":
+            return tf.distribute.MirroredStrategy(devices=[d.name for d in gpus])
+        # CPU replicas: reduce on one device instead of RING collectives. With TF 2.21 the
+        # CPU collectives of a step holding several gradient tapes (GAN penalties) were
+        # matched out of order across replicas ("Shape mismatch in the collective instance").
+        return tf.distribute.MirroredStrategy(
+            devices=[d.name for d in tf.config.list_logical_devices("CPU")],
+            cross_device_ops=tf.distribute.ReductionToOneDevice(),
+        )
+    if name == "one_device":
         gpus = tf.config.list_logical_devices("GPU")
-        strategy = tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
-    else:
-        strategy = tf.distribute.get_strategy()
-    log.info("%s", describe(strategy))
-    return strategy
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    return tf.distribute.get_strategy()
+
+
+def is_tpu(strategy: tf.distribute.Strategy) -> bool:
+    """Whether `strategy` runs on TPUs (TPUStrategy compiles its steps with XLA itself)."""
+    return isinstance(strategy, (tf.distribute.TPUStrategy,
+                                 tf.distribute.experimental.TPUStrategy))
 
 
 def describe(strategy: tf.distribute.Strategy) -> str:

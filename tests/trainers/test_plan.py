@@ -1,0 +1,59 @@
+"""The step plan: steps per execution and XLA, as the strategy and the devices allow."""
+
+import pytest
+
+from tfgen.distribute import resolve_strategy
+from tfgen.errors import ConfigError
+from tfgen.trainers import train
+from tfgen.trainers.cli import main
+
+
+@pytest.fixture
+def accelerated(monkeypatch):
+    monkeypatch.setattr(train, "_accelerated", lambda: True)
+
+
+def test_an_epoch_is_rounded_up_to_whole_executions():
+    """A prime epoch length (mnist's 937 steps of 64) keeps the steps per execution asked for
+    (the previous rule, their gcd, shrank it to 1) and runs 938 steps: 134 executions of 7."""
+    strategy = resolve_strategy("default")
+    assert train._executions(7, 937, strategy, explicit=False) == (7, 938)
+    assert train._executions(50, 500, strategy, explicit=True) == (50, 500)
+    assert train._executions(100, 28, strategy, explicit=False) == (28, 28)  # at most the epoch
+    assert train._executions(None, 937, strategy, explicit=False) == (1, 937)  # CPU: 1
+
+
+def test_unset_steps_per_execution_on_accelerators_is_about_32(accelerated):
+    strategy = resolve_strategy("default")
+    assert train._executions(None, 937, strategy, explicit=False) == (32, 960)  # 30 x 32
+    assert train._executions(None, 859, strategy, explicit=False) == (32, 864)  # fashion_mnist
+    assert train._executions(None, 33, strategy, explicit=False) == (17, 34)  # < 1 per execution
+    assert train._executions(None, 5, strategy, explicit=False) == (5, 5)
+    assert train._executions(4, 859, strategy, explicit=False) == (4, 860)  # asked: kept
+
+
+def test_jit_by_default_on_one_accelerator_only(accelerated, cpu_devices):
+    assert train._jit(None, resolve_strategy("default")) is True
+    assert train._jit(None, resolve_strategy("mirrored")) is False
+    assert train._jit(False, resolve_strategy("default")) is False
+
+
+def test_jit_under_tpu_strategy_is_left_to_the_strategy(monkeypatch):
+    from tfgen import distribute
+
+    monkeypatch.setattr(distribute, "is_tpu", lambda strategy: True)
+    assert train._jit(True, resolve_strategy("default")) is False
+    assert train._jit(None, resolve_strategy("default")) is False
+
+
+def test_jit_with_several_replicas_is_refused_in_one_line(cpu_devices, tmp_path, capsys):
+    """It was accepted and crashed in the first step ("Trying to access resource ...
+    replica_1 ... from device CPU:0", keras-team/keras#19005)."""
+    with pytest.raises(ConfigError, match="XLA cannot compile a step mirrored over 2 replicas"):
+        train._jit(True, resolve_strategy("mirrored"))
+    code = main(["train", "--preset", "ring8-gan", "--set", "strategy=mirrored",
+                 "--set", "training.jit_compile=true", "--set", "epochs=1",
+                 "--set", "steps_per_epoch=2", "--run-dir", str(tmp_path / "run"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not any("Traceback" in line for line in err), err
+    assert err[-1].startswith("tfgen: error: config key 'training.jit_compile': XLA cannot")
