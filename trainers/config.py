@@ -318,9 +318,13 @@ def apply_overrides(cfg: Any, overrides: list[str] | tuple[str, ...]) -> Any:
 
 def load_yaml(path: str | os.PathLike) -> dict:
     """Read a YAML config file into a dict, with one-line errors for missing or malformed files."""
+    from tfgen import fileio
+
+    if fileio.is_remote(path) and not fileio.exists(path):
+        raise ConfigError(f"config file not found: {path}")
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = _yaml(fh)
+        with fileio.open(path, "r", encoding="utf-8") as fh:
+            data = _yaml(fh.read())
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except IsADirectoryError:
@@ -347,10 +351,10 @@ def dump_yaml(cfg: Any, path: str | os.PathLike) -> None:
     values = to_dict(cfg)
     if cfg.family:
         values = {"family": cfg.family, **values}
-    from tfgen.trainers.files import atomic
+    from tfgen import fileio
 
-    with atomic(str(path)) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(values, fh, sort_keys=False, default_flow_style=False)
+    with fileio.atomic(path) as tmp, fileio.open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(yaml.safe_dump(values, sort_keys=False, default_flow_style=False))
 
 
 def describe_fields(cfg: Any, prefix: str = "") -> list[tuple[str, Any, str]]:
@@ -398,7 +402,8 @@ class TrainingConfig:
 
     precision: str = param(
         "float32", choices=PRECISIONS,
-        help="dtype policy; auto: mixed_bfloat16 on TPUs and CPUs with AMX, else float32",
+        help="dtype policy; auto: mixed_bfloat16 on TPUs, GPUs of compute capability >= 8.0 "
+        "and CPUs with AMX, else float32",
     )
     jit_compile: bool | None = param(
         None, help="XLA-compile the train step (None: on for one GPU; TPUs always compile)"

@@ -4,11 +4,12 @@ the real-vs-real baseline, written to `RUN_DIR/eval.json` and printed as a table
 from __future__ import annotations
 
 import logging
-import os
 
+from tfgen import fileio
 from tfgen.errors import UserError
+from tfgen.fileio import write_json
 from tfgen.trainers import families
-from tfgen.trainers.rundir import RunDir, write_json
+from tfgen.trainers.rundir import RunDir
 
 log = logging.getLogger("tfgen")
 
@@ -42,7 +43,7 @@ def run(run_dir: str, num: int | None = None, split: str = "test", seed: int = 0
         log.info("evaluating %s on the %s split (%d samples)", run_dir, split, evaluator.num)
     cards = evaluator(model)
     result = {
-        "run_dir": os.path.abspath(run_dir),
+        "run_dir": fileio.absolute(run_dir),
         "preset": cfg.preset,
         "model_step": int(model.step.numpy()),
         "split": split,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 
+from tfgen import fileio
 from tfgen.errors import UserError
 from tfgen.trainers import families
 from tfgen.trainers.rundir import RunDir
@@ -17,9 +17,9 @@ def run(run_dir: str, out_dir: str) -> str:
     from tfgen import data
     from tfgen.models.export import export_saved_model
 
-    if os.path.isdir(out_dir) and os.listdir(out_dir):
+    if fileio.isdir(out_dir) and fileio.listdir(out_dir):
         raise UserError(f"{out_dir} exists and is not empty; choose a new output directory")
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+    if fileio.exists(out_dir) and not fileio.isdir(out_dir):
         raise UserError(f"{out_dir} is a file; choose a new output directory")
     run = RunDir(run_dir)
     model = run.model()

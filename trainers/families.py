@@ -10,20 +10,17 @@ what it is.
 
 from __future__ import annotations
 
-import os
-
-from tfgen import networks
+from tfgen import fileio, networks
 from tfgen.errors import ConfigError
 from tfgen.metrics.evaluation import default_metric
 from tfgen.models import GAN, VAE
 from tfgen.models.optimizers import make_optimizer
 from tfgen.trainers.config import GANConfig, OptimizerConfig, RunConfig, VAEConfig
-from tfgen.trainers.files import atomic
 
 
 def save_model(model, path: str) -> None:
     """`model.save(path)`, atomically."""
-    with atomic(path) as tmp:
+    with fileio.atomic(path) as tmp:
         model.save(tmp)
 
 
@@ -70,9 +67,9 @@ class Family:
     def export(self, model, run_dir: str) -> None:
         """`model.keras` (live and averaged weights) and the stand-alone network, with the
         averaged weights when EMA is on."""
-        save_model(model, os.path.join(run_dir, "model.keras"))
+        save_model(model, fileio.join(run_dir, "model.keras"))
         with model.exported_weights():
-            save_model(getattr(model, self.network), os.path.join(run_dir, f"{self.network}.keras"))
+            save_model(getattr(model, self.network), fileio.join(run_dir, f"{self.network}.keras"))
 
     def default_metric(self, kind: str) -> str:
         """The evaluation metric that selects the best epoch for data of `kind`."""

@@ -12,7 +12,9 @@
                       written last: its presence means the run is complete
     eval.json         what `tfgen evaluate` measured
 
-`tfgen train`, `sample`, `evaluate`, `export` and `tune` reach these files only through it.
+`tfgen train`, `sample`, `evaluate`, `export` and `tune` reach these files only through it,
+and it reaches them through `tfgen.fileio`: a run directory may be a local path or any
+`scheme://` path TensorFlow can write (`gs://bucket/runs/x`).
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
-import json
+import logging
 import os
 import socket
 from typing import TYPE_CHECKING
 
+from tfgen import fileio
 from tfgen.errors import UserError, reason
 from tfgen.trainers import config as config_lib
-from tfgen.trainers.files import write_json  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from tfgen.trainers import families
@@ -53,7 +55,7 @@ class RunDir:
         return self.path
 
     def file(self, *parts: str) -> str:
-        return os.path.join(self.path, *parts)
+        return fileio.join(self.path, *parts)
 
     config_file = property(lambda self: self.file("config.yaml"))
     checkpoints = property(lambda self: self.file("checkpoints"))
@@ -73,23 +75,25 @@ class RunDir:
     # -- state ------------------------------------------------------------------------------
 
     def has_config(self) -> bool:
-        return os.path.exists(self.config_file)
+        return fileio.exists(self.config_file)
 
     def has_trained(self) -> bool:
         """Whether a checkpoint was written (a run that never trained can be reused)."""
-        if not os.path.isdir(self.checkpoints):
+        if not fileio.isdir(self.checkpoints):
             return False
         return any(name.startswith("ckpt-") or name == "checkpoint"
-                   for name in os.listdir(self.checkpoints))
+                   for name in fileio.listdir(self.checkpoints))
 
     def is_finished(self) -> bool:
         """Whether the final artefacts were all written (the last step of a run)."""
-        return os.path.exists(self.model_file) and os.path.exists(self.metrics_file)
+        return fileio.exists(self.model_file) and fileio.exists(self.metrics_file)
 
     def check_usable(self) -> None:
         """One line if the path cannot hold a run (a file, or not writable)."""
-        if os.path.exists(self.path) and not os.path.isdir(self.path):
+        if fileio.exists(self.path) and not fileio.isdir(self.path):
             raise UserError(f"--run-dir {self.path} is a file; give a directory")
+        if fileio.is_remote(self.path):  # written with the first file: errors name the bucket
+            return
         parent = self.path if os.path.isdir(self.path) else os.path.dirname(
             os.path.abspath(self.path))
         while parent and not os.path.exists(parent):
@@ -100,7 +104,15 @@ class RunDir:
     @contextlib.contextmanager
     def lock(self):
         """Hold the run directory for this process (an advisory `flock` on `.lock`, released by
-        the kernel when the process exits, so a dead holder leaves no stale lock)."""
+        the kernel when the process exits, so a dead holder leaves no stale lock). A remote run
+        directory has no `flock`: it is used unlocked, with one line saying so."""
+        if fileio.is_remote(self.path):
+            fileio.makedirs(self.path)
+            logging.getLogger("tfgen").info(
+                "%s: a remote run directory has no file lock; start one run in it at a time",
+                self.path)
+            yield self
+            return
         os.makedirs(self.path, exist_ok=True)
         path = self.file(".lock")
         fh = open(path, "a+")
@@ -125,7 +137,7 @@ class RunDir:
             fh.close()
 
     def _check(self) -> None:
-        if not os.path.isdir(self.path):
+        if not fileio.isdir(self.path):
             raise UserError(f"run directory not found: {self.path}")
         if not self.has_config():
             raise UserError(f"{self.path} is not a tfgen run directory (no config.yaml)")
@@ -155,7 +167,7 @@ class RunDir:
                                                       if k != "family"})
 
     def write_config(self, cfg) -> None:
-        os.makedirs(self.path, exist_ok=True)
+        fileio.makedirs(self.path)
         config_lib.dump_yaml(cfg, self.config_file)
 
     def check_resumable(self, cfg) -> None:
@@ -195,7 +207,7 @@ class RunDir:
         """The final model (`model.keras`, loaded in safe mode); for a run that stopped before
         writing it (a non-finite loss, a kill), the model of its last good checkpoint."""
         self._check()
-        if not os.path.exists(self.model_file):
+        if not fileio.exists(self.model_file):
             if self.has_trained():
                 return self._checkpoint_model()
             raise UserError(f"{self.path} holds no finished run (no model.keras); train it first")
@@ -210,12 +222,12 @@ class RunDir:
 
     def epoch_records(self) -> list[dict]:
         """`epochs.json`: one record of logs per completed epoch ([] when none)."""
-        return _read_json(self.epochs_file, [])
+        return fileio.read_json(self.epochs_file, [])
 
     def schedule(self) -> dict:
         """`schedule.json`: where a linear learning-rate decay was continued after the run's
         epochs changed ({} when never): {"epochs", "start_step", "start_factor"}."""
-        return _read_json(self.schedule_file, {})
+        return fileio.read_json(self.schedule_file, {})
 
     def _checkpoint_model(self):
         import logging
@@ -235,13 +247,4 @@ class RunDir:
 
     def metrics(self) -> dict:
         """`metrics.json` ({} when the run has not finished)."""
-        return _read_json(self.metrics_file, {})
-
-
-def _read_json(path: str, default):
-    """The JSON at `path`, or `default` when it is missing or unreadable."""
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return default
+        return fileio.read_json(self.metrics_file, {})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
 
 import numpy as np
 
+from tfgen import fileio
 from tfgen.errors import UserError
 from tfgen.trainers.rundir import RunDir
 
@@ -23,8 +25,8 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
         raise UserError(f"--out must end in .png or .npy, got {out!r}")
     if num < 1:
         raise UserError(f"--num must be at least 1, got {num}")
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
+    folder = fileio.dirname(fileio.absolute(out))
+    if not fileio.isdir(folder):
         raise UserError(f"--out {out}: folder {folder} does not exist")
     run = RunDir(run_dir)
     model = run.model()
@@ -43,7 +45,9 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
         raise UserError("--truncation applies to the prior sampler")
     samples = _sample_with_progress(model, num, seed, labels, progress, sampler, truncation)
     if ext == ".npy":
-        np.save(out, samples)
+        buffer = io.BytesIO()
+        np.save(buffer, samples)
+        fileio.write_bytes(out, buffer.getvalue())
     else:
         from tfgen import data
         from tfgen.callbacks import images

@@ -19,9 +19,10 @@ import time
 import keras
 
 from tfgen.errors import ConfigError, Preempted, UserError
+from tfgen.fileio import write_json
 from tfgen.metrics.evaluation import DIRECTIONS, MIN_IMAGE_SAMPLES
 from tfgen.trainers import families
-from tfgen.trainers.rundir import RunDir, write_json
+from tfgen.trainers.rundir import RunDir
 
 log = logging.getLogger("tfgen")
 

@@ -22,14 +22,15 @@ import io
 import json
 import logging
 import os
-import shutil
 import time
 
 import keras_tuner
 
+from tfgen import fileio
 from tfgen.errors import UserError
+from tfgen.fileio import write_json
 from tfgen.trainers import config as config_lib
-from tfgen.trainers.rundir import RunDir, write_json
+from tfgen.trainers.rundir import RunDir
 from tfgen.tuning.hypermodels import GenerativeHyperModel, hypermodel_for, objectives
 
 log = logging.getLogger("tfgen")
@@ -72,14 +73,14 @@ class GenerativeTuner(keras_tuner.Tuner):
         hp = trial.hyperparameters
         cfg = self.hypermodel.build(hp)
         trial_dir = self.get_trial_dir(trial.trial_id)
-        run = RunDir(os.path.join(trial_dir, "run"))
+        run = RunDir(fileio.join(trial_dir, "run"))
         epochs = hp.values.get("tuner/epochs")
         parent = hp.values.get("tuner/trial_id")
         if parent and not run.has_config():
-            shutil.copytree(os.path.join(self.get_trial_dir(parent), "run"), run.path)
+            fileio.copytree(fileio.join(self.get_trial_dir(parent), "run"), run.path)
             for path in (run.metrics_file, run.eval_file):  # the parent's, not this trial's
-                if os.path.exists(path):
-                    os.remove(path)
+                if fileio.exists(path):
+                    fileio.remove(path)
         self._write_hparams(run, trial)
         summary = {"trial_id": trial.trial_id, "tuner_id": self.tuner_id,
                    "hyperparameters": _plain(hp.values), "epochs": epochs or cfg.epochs}
@@ -96,10 +97,10 @@ class GenerativeTuner(keras_tuner.Tuner):
             raise
         finally:
             summary["wall_time_s"] = round(time.time() - start, 1)
-            write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
+            write_json(fileio.join(trial_dir, "trial_summary.json"), summary)
         summary.update(status="COMPLETED", scores=scores)
         self._end_hparams_session(run, success=True)
-        write_json(os.path.join(trial_dir, "trial_summary.json"), summary)
+        write_json(fileio.join(trial_dir, "trial_summary.json"), summary)
         log.info("trial %s done in %.0f s: %s", trial.trial_id, summary["wall_time_s"],
                  ", ".join(f"{k} {v:.4g}" for k, v in scores.items()))
         objective = self.oracle.objective
@@ -140,7 +141,7 @@ class GenerativeTuner(keras_tuner.Tuner):
         hparams = [hp_api.HParam(p.name) for p in self.oracle.hyperparameters.space]
         metrics = [hp_api.Metric(f"evaluation/{name}", display_name=name)
                    for name in self.hypermodel.objective]
-        with tf.summary.create_file_writer(os.path.join(self.project_dir, "hparams")).as_default():
+        with tf.summary.create_file_writer(fileio.join(self.project_dir, "hparams")).as_default():
             hp_api.hparams_config(hparams=hparams, metrics=metrics)
 
 
@@ -162,7 +163,7 @@ def run(preset: str | None, tuner: str = "random", max_trials: int = 10, objecti
     hypermodel = hypermodel_for(preset, config_file, overrides, objective, progress, space)
     base = hypermodel.base
     directory = directory or os.path.join("runs", f"tune-{base.preset}")
-    if os.path.exists(directory) and not os.path.isdir(directory):
+    if fileio.exists(directory) and not fileio.isdir(directory):
         raise UserError(f"--dir {directory} is a file; give a directory")
     oracle = make_oracle(tuner, objectives(hypermodel.objective), max_trials, base.epochs, seed)
     with contextlib.redirect_stdout(io.StringIO()) as said:  # KerasTuner print()s
@@ -184,12 +185,12 @@ def run(preset: str | None, tuner: str = "random", max_trials: int = 10, objecti
 
 def _check_same_search(project_dir, tuner, hypermodel):
     """A search directory continues only the search it was made for."""
-    path = os.path.join(project_dir, "search.json")
+    path = fileio.join(project_dir, "search.json")
     current = {"tuner": tuner, "objective": hypermodel.objective,
                "config": config_lib.to_dict(hypermodel.base)}
-    if os.path.exists(path):
-        with open(path) as fh:
-            stored = json.load(fh)
+    if fileio.exists(path):
+        with fileio.open(path) as fh:
+            stored = json.loads(fh.read())
         if stored != current:
             changed = [k for k in current if stored.get(k) != current[k]]
             raise UserError(f"search directory {project_dir} holds a different search "
@@ -217,10 +218,10 @@ def report(search: GenerativeTuner, directory: str) -> dict:
     results = {"objective": names, "trials": rows}
     if best:
         cfg = search.hypermodel.build(best[0].hyperparameters)
-        path = os.path.join(directory, "best_config.yaml")
+        path = fileio.join(directory, "best_config.yaml")
         config_lib.dump_yaml(cfg, path)
         results.update(best_trial=best[0].trial_id, best_config=path)
-    write_json(os.path.join(directory, "results.json"), results)
+    write_json(fileio.join(directory, "results.json"), results)
     print(format_table(rows, names))
     failed = sum(r["status"] == "FAILED" for r in rows)
     log.info("%d trials completed, %d failed; best config: %s", len(done), failed,

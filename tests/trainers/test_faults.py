@@ -13,8 +13,8 @@ import keras_tuner
 import pytest
 
 from tests.processes import tfgen_env
+from tfgen.fileio import atomic
 from tfgen.trainers.cli import main
-from tfgen.trainers.files import atomic
 from tfgen.trainers.rundir import RunDir
 from tfgen.tuning.search import make_oracle
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import glob
 import logging
-import os
 import re
-import shutil
 
 import keras
 import tensorflow as tf
 
+from tfgen import fileio
 from tfgen.callbacks.common import due, model_step
 from tfgen.errors import UserError, reason
 
@@ -61,7 +59,7 @@ class Checkpointer(keras.callbacks.Callback):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
         # Steps done of epoch `epoch` + 1 (0 except in a mid-epoch checkpoint).
         self.epoch_steps = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.partial_directory = os.path.join(self.directory, "partial")
+        self.partial_directory = fileio.join(self.directory, "partial")
         self._manager = self._partial_manager = None
         self._restored = False
         self._pending_logs = None  # tracker values of a restored mid-epoch checkpoint
@@ -91,8 +89,8 @@ class Checkpointer(keras.callbacks.Callback):
         try:
             return make()
         except Exception as err:  # an unreadable `checkpoint` index file (binary, garbled)
-            index = os.path.join(directory, "checkpoint")
-            os.replace(index, f"{index}.unreadable")
+            index = fileio.join(directory, "checkpoint")
+            fileio.rename(index, f"{index}.unreadable")
             log.warning("checkpoint index %s is unreadable (%s); moved aside, rebuilding the "
                         "list from the checkpoint files", index, type(err).__name__)
             return make()
@@ -107,14 +105,16 @@ class Checkpointer(keras.callbacks.Callback):
         manager = self._get_manager()
         paths = set(manager.checkpoints)
         for directory in (self.directory, self.partial_directory):
-            for index in glob.glob(os.path.join(directory, "ckpt-*.index")):
+            if not fileio.isdir(directory):
+                continue
+            for index in fileio.glob(fileio.join(directory, "ckpt-*.index")):
                 paths.add(index[: -len(".index")])
-            for data in glob.glob(os.path.join(directory, "ckpt-*.data-*")):
+            for data in fileio.glob(fileio.join(directory, "ckpt-*.data-*")):
                 paths.add(data.split(".data-")[0])  # data without its .index: tried, skipped
 
         def order(path):
             found = re.search(r"ckpt-(\d+)$", path)
-            partial = os.path.dirname(path) == self.partial_directory
+            partial = fileio.dirname(path) == self.partial_directory
             return (int(found.group(1)) if found else -1, partial)
 
         return sorted(paths, key=order, reverse=True)
@@ -131,7 +131,7 @@ class Checkpointer(keras.callbacks.Callback):
                 manager.checkpoint.restore(path).assert_existing_objects_matched()
             except Exception as err:  # OpError, IndexError (truncated data), AssertionError, ...
                 log.warning("checkpoint %s does not read back (%s: %s); trying an older one",
-                            os.path.basename(path), type(err).__name__, reason(err, 120))
+                            fileio.basename(path), type(err).__name__, reason(err, 120))
                 continue
             if self.partial_steps():
                 self._pending_logs = [v.numpy() for v in self._log_variables()]
@@ -165,8 +165,8 @@ class Checkpointer(keras.callbacks.Callback):
         self.epoch_steps.assign(0)
         self._steps_saved = model_step(self.model)
         path = self._get_manager().save(checkpoint_number=epoch)
-        if os.path.isdir(self.partial_directory):  # older than this one now
-            shutil.rmtree(self.partial_directory, ignore_errors=True)
+        if fileio.isdir(self.partial_directory):  # older than this one now
+            fileio.rmtree(self.partial_directory)
             self._partial_manager = None
         return path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfgen import fileio
 from tfgen.callbacks import images as images_lib
 
 
@@ -40,7 +41,6 @@ class LatentDiagnostics:
         `sprite.png`, `metadata.tsv`, `projector_config.pbtxt`."""
         if self.projector is None:
             return
-        import os
 
         import tensorflow as tf
         from tensorboard.plugins import projector
@@ -57,7 +57,7 @@ class LatentDiagnostics:
         sprite = images_lib.image_grid(x, self.value_range, columns=side, pad=0)
         if sprite.shape[-1] == 1:
             sprite = np.repeat(sprite, 3, axis=-1)
-        images_lib.save_png(sprite, os.path.join(log_dir, "sprite.png"))
+        images_lib.save_png(sprite, fileio.join(log_dir, "sprite.png"))
         config = projector.ProjectorConfig()
         embedding = config.embeddings.add()
         embedding.tensor_name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
@@ -67,7 +67,7 @@ class LatentDiagnostics:
             rows = [f"{int(label)}\t{self.class_names[int(label)]}" for label in y] \
                 if self.class_names else [str(int(label)) for label in y]
             header = "label\tclass\n" if self.class_names else ""
-            with open(os.path.join(log_dir, "metadata.tsv"), "w") as fh:
+            with fileio.open(fileio.join(log_dir, "metadata.tsv"), "w") as fh:
                 fh.write(header + "\n".join(rows) + "\n")
             embedding.metadata_path = "metadata.tsv"
         projector.visualize_embeddings(log_dir, config)

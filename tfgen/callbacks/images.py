@@ -102,13 +102,14 @@ def save_png(image: np.ndarray, path: str | os.PathLike) -> None:
     rename); pictures are enlarged by `enlarge`/`render_samples`, not here."""
     from PIL import Image
 
+    from tfgen import fileio
+
     image = np.asarray(image, np.uint8)
     if image.shape[-1] == 1:
         image = image[..., 0]
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.png"
-    Image.fromarray(image).save(tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    fileio.write_bytes(fileio.absolute(path), buffer.getvalue())
 
 
 def enlarge(picture: np.ndarray, min_size: int = 512) -> np.ndarray:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen import fileio
 from tfgen.callbacks.common import due, scalar
 
 
@@ -75,15 +74,14 @@ class BestEpoch(keras.callbacks.Callback):
             self.best.assign(value)
             self.best_epoch.assign(epoch + 1)
             self.wait.assign(0)
-            tmp = f"{self.path}.tmp.weights.h5"
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            self.model.save_weights(tmp)
-            os.replace(tmp, self.path)
+            fileio.makedirs(fileio.dirname(fileio.absolute(self.path)))
+            with fileio.atomic(self.path) as tmp:
+                self.model.save_weights(tmp)
         else:
             self.wait.assign_add(1)
         if self.stopped():
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        if os.path.exists(self.path):
+        if fileio.exists(self.path):
             self.model.load_weights(self.path)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen import fileio
 from tfgen.callbacks import images as images_lib
 from tfgen.callbacks.common import due, model_step, scalar
 
@@ -123,7 +122,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.writer.flush()
         if self.samples_dir is not None:
             images_lib.save_png(pictures["generated"],
-                                os.path.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"))
+                                fileio.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"))
 
     def on_train_end(self, logs=None):
         for diagnostic in self.diagnostics:  # e.g. the latent space for the Projector tab

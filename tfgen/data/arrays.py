@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import logging
 import os
 
 import numpy as np
 
-from tfgen.errors import DataError
+from tfgen import fileio
+from tfgen.errors import DataError, reason
 
 log = logging.getLogger("tfgen")
 
@@ -94,12 +96,11 @@ def split_arrays(x, y, keys, val_fraction: float, test_fraction: float, name: st
 
 def read_bytes(path: str) -> bytes:
     """The contents of `path`, decompressed when it ends in .gz."""
-    opener = gzip.open if path.endswith(".gz") else open
     try:
-        with opener(path, "rb") as fh:
-            return fh.read()
-    except OSError as err:
-        raise DataError(f"cannot read IDX file {path}: {err}") from None
+        data = fileio.read_bytes(path)
+        return gzip.decompress(data) if path.endswith(".gz") else data
+    except Exception as err:  # OSError, gzip's BadGzipFile, TensorFlow's errors on a bucket
+        raise DataError(f"cannot read IDX file {path}: {reason(err)}") from None
 
 
 def read_idx(path: str) -> np.ndarray:
@@ -123,8 +124,8 @@ def find_idx(directory: str, stem: str) -> str | None:
     '.idx3-ubyte', as some mirrors name them), or None."""
     for name in (stem, stem.replace("-idx", ".idx")):
         for candidate in (name, name + ".gz"):
-            path = os.path.join(directory, candidate)
-            if os.path.isfile(path):
+            path = fileio.join(directory, candidate)
+            if fileio.isfile(path):
                 return path
     return None
 
@@ -151,7 +152,7 @@ def _labels(array: np.ndarray, count: int, path: str, images: str) -> np.ndarray
 def read_idx_dir(directory: str) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
     """{"train": (x, y), "test": (x, y)} from the MNIST-format files in `directory` (test and
     labels where present; x [N, H, W, 1] uint8, y int32 or None)."""
-    if not os.path.isdir(directory):
+    if not fileio.isdir(directory):
         raise DataError(f"IDX directory not found: {directory}")
     out = {}
     for split, prefix in (("train", "train"), ("test", "test")):
@@ -212,10 +213,10 @@ def read_npz(path: str) -> dict:
     or float (in [0, 1]); optional `y` (integer labels, one per image), `x_val`/`y_val`,
     `x_test`/`y_test` (the file's own splits) and `class_names`. Images come back as uint8 or
     float32 [N, H, W, C]."""
-    if not os.path.isfile(path):
+    if not fileio.isfile(path):
         raise DataError(f"npz file not found: {path}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(io.BytesIO(fileio.read_bytes(path)), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except Exception as err:  # zip and format errors come in many types; all mean "unreadable"
         raise DataError(f"cannot read {path} as an .npz file ({err})") from None

@@ -7,12 +7,14 @@ TensorFlow op. The decoded images are held in memory as uint8.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from tfgen import fileio
 from tfgen.data.options import DataOptions
 from tfgen.errors import DataError, reason
 
@@ -24,24 +26,24 @@ _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F", "P;L"}
 
 def _images_under(path: str) -> list[str]:
     found = []
-    for root, dirs, files in os.walk(path):
+    for root, dirs, files in fileio.walk(path):
         dirs.sort()
         found.extend(
-            os.path.join(root, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS)
+            fileio.join(root, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS)
         )
     return found
 
 
 def list_images(path: str) -> tuple[list[str], list[int] | None, list[str] | None]:
     """(files, labels, class names): class mode when sub-folders of `path` hold images."""
-    entries = sorted(os.listdir(path))
+    entries = sorted(fileio.listdir(path))
     top = [
-        os.path.join(path, e) for e in entries
-        if e.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(path, e))
+        fileio.join(path, e) for e in entries
+        if e.lower().endswith(IMAGE_EXTENSIONS) and fileio.isfile(fileio.join(path, e))
     ]
     classes = [
         e for e in entries
-        if os.path.isdir(os.path.join(path, e)) and _images_under(os.path.join(path, e))
+        if fileio.isdir(fileio.join(path, e)) and _images_under(fileio.join(path, e))
     ]
     if classes and top:
         raise DataError(
@@ -51,7 +53,7 @@ def list_images(path: str) -> tuple[list[str], list[int] | None, list[str] | Non
     if classes:
         files, labels = [], []
         for index, name in enumerate(classes):
-            members = _images_under(os.path.join(path, name))
+            members = _images_under(fileio.join(path, name))
             files.extend(members)
             labels.extend([index] * len(members))
         return files, labels, classes
@@ -60,10 +62,19 @@ def list_images(path: str) -> tuple[list[str], list[int] | None, list[str] | Non
     return top, None, None
 
 
+def _open_image(path: str):
+    """PIL's image of `path` (a remote one read whole first: PIL seeks)."""
+    from PIL import Image
+
+    if fileio.is_remote(path):
+        return Image.open(io.BytesIO(fileio.read_bytes(path)))
+    return Image.open(path)
+
+
 def _decode(path: str, channels: int, size: int | None) -> np.ndarray:
     from PIL import Image
 
-    with Image.open(path) as image:
+    with _open_image(path) as image:
         image.load()
         image = _to_8bit(image)
         image = image.convert("L" if channels == 1 else "RGB")
@@ -99,9 +110,8 @@ def _to_8bit(image):
 
 
 def _channels_of(path: str) -> int:
-    from PIL import Image
 
-    with Image.open(path) as image:
+    with _open_image(path) as image:
         return 1 if image.mode in _GRAY_MODES else 3
 
 
@@ -156,7 +166,7 @@ def folder_source(path: str, cfg: DataOptions):
                 f"{shape[1]}x{shape[0]}; set data.image_size to resize all images"
             )
         images.append(result)
-        kept_files.append(os.path.relpath(files[i], path).replace(os.sep, "/"))
+        kept_files.append(fileio.relpath(files[i], path))
         if labels is not None:
             kept_labels.append(labels[i])
     if failures:

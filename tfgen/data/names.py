@@ -3,8 +3,7 @@ anything (and without TensorFlow, except for a `tfds:` name, which TFDS itself l
 
 from __future__ import annotations
 
-import os
-
+from tfgen import fileio
 from tfgen.data.mixtures import MIXTURES
 from tfgen.errors import ConfigError
 
@@ -43,12 +42,12 @@ def check_name(name: str, key: str = "data.name") -> None:
         tfds_source.check_name(rest, key)
         return
     if sep and prefix in ("folder", "idx") and rest:
-        if not os.path.isdir(rest):
+        if not fileio.isdir(rest):
             what = "folder" if prefix == "folder" else "IDX directory"
             raise ConfigError(f"config key '{key}': {what} not found: {rest}")
         return
     if sep and prefix == "npz" and rest:
-        if not os.path.isfile(rest):
+        if not fileio.isfile(rest):
             raise ConfigError(f"config key '{key}': npz file not found: {rest}")
         return
     raise ConfigError(
