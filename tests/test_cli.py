@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tests.processes import tfgen_env
 from tfgen.trainers.cli import main
 
 
@@ -138,3 +139,26 @@ def test_help_answers_in_well_under_a_second():
         assert proc.returncode == 0 and "usage: tfgen" in proc.stdout
     assert best < 1.0, f"tfgen --help took {best:.2f} s"
 
+
+
+def test_without_tensorflow_the_command_and_the_import_say_which_extra_to_install(tmp_path):
+    """tfgen's requirements hold no TensorFlow (the TPU build is a distribution of its own):
+    without one, `tfgen train` and `import tfgen` say in one line what to install."""
+    block = ("import sys, importlib.abc\n"
+             "class Block(importlib.abc.MetaPathFinder):\n"
+             "    def find_spec(self, name, path=None, target=None):\n"
+             "        if name.split('.')[0] == 'tensorflow':\n"
+             "            raise ModuleNotFoundError(f'No module named {name!r}', name='tensorflow')\n"
+             "sys.meta_path.insert(0, Block())\n")
+    want = "TensorFlow is not installed: pip install 'tfgen[cpu]'"
+    command = subprocess.run(
+        [sys.executable, "-c", block + "sys.argv = ['tfgen']\nfrom tfgen.trainers.cli import main\n"
+         f"sys.exit(main(['train', '--run-dir', {str(tmp_path / 'r')!r}]))"],
+        capture_output=True, text=True, env=tfgen_env(), timeout=120)
+    assert command.returncode == 2
+    assert command.stderr.strip().splitlines() == [f"tfgen: error: {want} (or tfgen[gpu] for "
+                                                  "NVIDIA GPUs, tfgen[tpu] on a Cloud TPU VM or "
+                                                  "a Colab TPU)"]
+    script = subprocess.run([sys.executable, "-c", block + "import tfgen"], capture_output=True,
+                            text=True, env=tfgen_env(), timeout=120)
+    assert script.returncode == 1 and want in script.stderr.strip().splitlines()[-1]

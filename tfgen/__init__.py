@@ -30,5 +30,10 @@ if not startup.is_cli():
     # A script's `import tfgen` loads the whole library, and importing the models registers
     # them with Keras, so `keras.saving.load_model` finds them. The `tfgen` command imports
     # only what each command needs (its --help, presets and datasets need no TensorFlow).
-    from tfgen import callbacks, data, distribute, ingredients, losses, metrics, models, networks  # noqa: F401
-    from tfgen.models import GAN, VAE, GenerativeModel
+    try:
+        from tfgen import callbacks, data, distribute, ingredients, losses, metrics, models, networks  # noqa: F401
+        from tfgen.models import GAN, VAE, GenerativeModel
+    except ModuleNotFoundError as _err:
+        if _err.name != "tensorflow":
+            raise
+        raise ModuleNotFoundError(startup.NO_TENSORFLOW, name="tensorflow") from None

@@ -27,6 +27,10 @@ def is_cli() -> bool:
     return os.path.basename(sys.argv[0] if sys.argv else "") == "tfgen" or sys.argv[:1] == ["-m"]
 
 
+NO_TENSORFLOW = ("TensorFlow is not installed: pip install 'tfgen[cpu]' (or tfgen[gpu] for "
+                 "NVIDIA GPUs, tfgen[tpu] on a Cloud TPU VM or a Colab TPU)")
+
+
 def quiet_tensorflow_import() -> None:
     """Make this process's first import of TensorFlow (and its first device probe) run with file
     descriptor 2 on /dev/null, whichever module imports it and whenever."""

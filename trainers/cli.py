@@ -306,6 +306,11 @@ def main(argv: list[str] | None = None) -> int:
                  and err.run_dir else "the same command")
         sys.stderr.write(f"\ntfgen: {err}; run {again} to resume from there\n")
         return 128 + err.signum  # what the shell reports for a process the signal ended
+    except ModuleNotFoundError as err:
+        if err.name != "tensorflow":
+            raise
+        sys.stderr.write(f"tfgen: error: {startup.NO_TENSORFLOW}\n")
+        return EXIT_USER_ERROR
     except BrokenPipeError:  # e.g. `tfgen presets | head`
         sys.stderr.close()
         return 0

@@ -8,6 +8,7 @@
     model.keras       the final model; the family adds generator.keras / decoder.keras
     epochs.json       each epoch's logs (epoch means), written before its checkpoint
     schedule.json     where a linear learning-rate decay continues after `epochs` was raised
+    plan.json         steps per epoch and per execution, XLA: what a resumed run keeps
     metrics.json      what `tfgen train` measured (steps, wall time, final and quality values);
                       written last: its presence means the run is complete
     eval.json         what `tfgen evaluate` measured
@@ -67,6 +68,7 @@ class RunDir:
     eval_file = property(lambda self: self.file("eval.json"))
     epochs_file = property(lambda self: self.file("epochs.json"))
     schedule_file = property(lambda self: self.file("schedule.json"))
+    plan_file = property(lambda self: self.file("plan.json"))
 
     def worker_checkpoints(self, task_id: int) -> str:
         """Checkpoints of a non-chief worker (every worker writes; only the chief's are kept)."""
@@ -223,6 +225,10 @@ class RunDir:
     def epoch_records(self) -> list[dict]:
         """`epochs.json`: one record of logs per completed epoch ([] when none)."""
         return fileio.read_json(self.epochs_file, [])
+
+    def plan(self) -> dict:
+        """`plan.json`: the step plan the run trained with ({} for runs of older versions)."""
+        return fileio.read_json(self.plan_file, {})
 
     def schedule(self) -> dict:
         """`schedule.json`: where a linear learning-rate decay was continued after the run's

@@ -35,8 +35,8 @@ def run(cfg, run_dir: str | RunDir | None = None, progress: bool = True,
     run_dir = RunDir.new(cfg) if run_dir is None else RunDir(str(run_dir))
     run_dir.check_usable()
     run_dir.check_resumable(cfg)
-    if cfg.training.deterministic:
-        single_threaded_kernels()
+    if cfg.training.deterministic and not _accelerated():
+        single_threaded_kernels()  # on a GPU/TPU host one thread would starve the input
     # Multi-worker and TPU strategies must be created before any other TensorFlow work.
     strategy = distribute.resolve_strategy(cfg.strategy, cfg.tpu)
 
@@ -57,7 +57,8 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress, verbose=False) -> d
 
     chief = distribute.is_chief(strategy)
     source = data.source(cfg.data, seed=cfg.seed)
-    plan = Plan.make(cfg, source, strategy, family)
+    plan = Plan.make(cfg, source, strategy, family,
+                     recorded=run_dir.plan() if run_dir.has_trained() else None)
     with strategy.scope():
         model = family.build(cfg, source.info, plan.compile_kwargs, plan.total_steps)
     cbs = Callbacks.make(cfg, run_dir, source, model, family, strategy, chief,
@@ -73,6 +74,7 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress, verbose=False) -> d
                        wall=0.0, progress=progress)
     if chief:
         run_dir.write_config(cfg)
+        write_json(run_dir.plan_file, plan.record())
 
     ds = data.load(source, "train", batch_size=plan.batch_size, seed=cfg.seed,
                    labels=cfg.data.labels, start_batch=step, strategy=strategy)
@@ -228,8 +230,12 @@ class Plan:
     compile_kwargs: dict
 
     @classmethod
-    def make(cls, cfg, source, strategy, family) -> Plan:
-
+    def make(cls, cfg, source, strategy, family, recorded: dict | None = None) -> Plan:
+        """The plan on this machine; `recorded`: the plan a resumed run trained with
+        (`plan.json`), whose steps per epoch and per execution it keeps -- the machine's own
+        choice (about 32 per execution on a GPU, 1 on a CPU) could move the epochs' ends -- and
+        whose XLA setting, when this machine's differs, is named in a warning (the steps from
+        here are then not bit-identical to an uninterrupted run's)."""
         t = cfg.training
         per_step = family.batches_per_step(cfg)
         steps_per_epoch = cfg.steps_per_epoch or max(
@@ -240,20 +246,43 @@ class Plan:
                 f"config key 'batch_size': a step takes {examples} examples but the training "
                 f"split has {source.num_examples('train')}; lower batch_size"
                 + (f" (or model.n_critic={per_step})" if per_step > 1 else ""))
+        replicas, pac = strategy.num_replicas_in_sync, getattr(cfg.model, "pac", 1)
+        if cfg.batch_size % replicas == 0 and (cfg.batch_size // replicas) % pac:
+            raise ConfigError(
+                f"config key 'batch_size': each of the {replicas} replicas takes "
+                f"{cfg.batch_size // replicas} examples, not a multiple of model.pac={pac}; use a "
+                f"multiple of {replicas * pac}")
         jit = _jit(t.jit_compile, strategy)
         spe, steps_per_epoch = _executions(t.steps_per_execution, steps_per_epoch, strategy,
                                            explicit=cfg.steps_per_epoch is not None)
+        recorded = recorded or {}
+        if "steps_per_epoch" in recorded and (recorded["steps_per_epoch"], recorded[
+                "steps_per_execution"]) != (steps_per_epoch, spe):
+            log.info("resuming with the run's own %d steps per epoch, %d per execution (this "
+                     "machine would take %d and %d)", recorded["steps_per_epoch"],
+                     recorded["steps_per_execution"], steps_per_epoch, spe)
+            steps_per_epoch, spe = recorded["steps_per_epoch"], recorded["steps_per_execution"]
+        if "jit_compile" in recorded and bool(recorded["jit_compile"]) != jit:
+            log.warning("the run trained with XLA %s and resumes with it %s (training.jit_compile "
+                        "unset picks it per machine): the resumed steps are not bit-identical to "
+                        "an uninterrupted run's", *(("on", "off") if jit is False else ("off", "on")))
         return cls(steps_per_epoch, cfg.epochs * steps_per_epoch, cfg.batch_size * per_step,
                    {"jit_compile": jit, "steps_per_execution": spe})
+
+    def record(self) -> dict:
+        """What `plan.json` keeps (see `make`)."""
+        return {"steps_per_epoch": self.steps_per_epoch, **self.compile_kwargs}
 
 
 AUTO_STEPS_PER_EXECUTION = 32  # on GPUs and TPUs: one host round trip per this many steps
 
 
 def _accelerated() -> bool:
+    """Whether TensorFlow lists a GPU or TPU (listing physical devices does not start the
+    runtime, so thread limits can still follow)."""
     import tensorflow as tf
 
-    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+    return bool(tf.config.list_physical_devices("GPU") or tf.config.list_physical_devices("TPU"))
 
 
 def _jit(asked: bool | None, strategy) -> bool:
@@ -284,8 +313,10 @@ def _executions(asked: int | None, steps_per_epoch: int, strategy,
     steps per execution is kept, no more than the epoch). Unset: 1 on CPU, and on GPUs and
     TPUs about AUTO_STEPS_PER_EXECUTION, split evenly over the epoch so it grows by less
     than one step per execution."""
+    from tfgen import distribute
+
     if asked is None:
-        if not _accelerated():
+        if not (_accelerated() or distribute.is_tpu(strategy)):  # a TPU node: no local chips
             return 1, steps_per_epoch
         executions = math.ceil(steps_per_epoch / AUTO_STEPS_PER_EXECUTION)
         asked = math.ceil(steps_per_epoch / executions)

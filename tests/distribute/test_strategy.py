@@ -99,6 +99,21 @@ def test_a_strategy_is_resolved_once_per_process(cpu_devices, caplog):
     assert caplog.text.count("MirroredStrategy, 2 replicas") == 2  # logged for each run
 
 
+def test_an_nvidia_driver_without_a_gpu_in_tensorflow_is_one_warning(monkeypatch, caplog):
+    from tfgen.distribute import strategies
+
+    caplog.set_level(logging.WARNING, logger="tfgen")
+    monkeypatch.setattr(strategies.shutil, "which", lambda name: None)
+    assert not strategies.warn_unseen_gpu()
+    monkeypatch.setattr(strategies.shutil, "which",
+                        lambda name: "/usr/bin/nvidia-smi" if name == "nvidia-smi" else None)
+    assert strategies.warn_unseen_gpu()
+    assert caplog.text.count("nvidia-smi is here but TensorFlow sees no GPU") == 1
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+    assert not strategies.warn_unseen_gpu()
+
+
 def test_one_device():
     strategy = resolve_strategy("one_device")
     assert isinstance(strategy, tf.distribute.OneDeviceStrategy)
@@ -297,3 +312,19 @@ def test_presets_train_on_two_workers(tmp_path, preset, overrides):
         # examples in batches of 100): 0.08% apart here.
         for a, b in zip(two, single, strict=True):
             np.testing.assert_allclose(a["val_elbo"], b["val_elbo"], rtol=3e-3)
+
+
+@pytest.mark.parametrize("capabilities, want", [
+    ([(9, 0)], "mixed_bfloat16"), ([(8, 0), (8, 6)], "mixed_bfloat16"),
+    ([(7, 5)], "float32"), ([(8, 0), (7, 0)], "float32"), ([None], "float32"),
+])
+def test_auto_precision_on_gpus_takes_bfloat16_from_compute_capability_8(monkeypatch,
+                                                                          capabilities, want):
+    from tfgen.distribute import auto_precision, precision
+
+    gpus = [f"GPU:{i}" for i in range(len(capabilities))]
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: gpus if kind == "GPU" else [])
+    monkeypatch.setattr(precision, "gpu_capability", lambda gpu: capabilities[gpus.index(gpu)])
+    got, why = auto_precision(tf.distribute.get_strategy())
+    assert got == want and "GPU" in why

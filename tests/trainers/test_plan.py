@@ -57,3 +57,53 @@ def test_jit_with_several_replicas_is_refused_in_one_line(cpu_devices, tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and not any("Traceback" in line for line in err), err
     assert err[-1].startswith("tfgen: error: config key 'training.jit_compile': XLA cannot")
+
+
+def test_a_resumed_run_keeps_its_recorded_plan_and_names_an_xla_change(tmp_path, caplog,
+                                                                         monkeypatch):
+    """Trained with about 32 steps per execution on an accelerator (ring8's 100,000 points in
+    batches of 128: 781 steps per epoch, run as 25 x 32 = 800), resumed on a CPU (which would
+    take 781 x 1): the epochs keep their length and steps per execution; XLA differs, and is
+    named."""
+    import logging
+
+    from tfgen import data
+    from tfgen.trainers import families, presets
+    from tfgen.trainers.rundir import RunDir
+
+    cfg = presets.resolve("ring8-gan", overrides=["steps_per_epoch=null", "batch_size=128",
+                                                  "training.steps_per_execution=null"])
+    source = data.source(cfg.data, seed=0)
+    family = families.for_config(cfg)
+    strategy = resolve_strategy("default")
+    monkeypatch.setattr(train, "_accelerated", lambda: True)
+    on_gpu = train.Plan.make(cfg, source, strategy, family)
+    monkeypatch.setattr(train, "_accelerated", lambda: False)
+    on_cpu = train.Plan.make(cfg, source, strategy, family)
+    spe = on_gpu.compile_kwargs["steps_per_execution"]
+    assert on_gpu.compile_kwargs["jit_compile"] is True and spe == 32
+    assert on_cpu.compile_kwargs["steps_per_execution"] == 1
+    assert (on_gpu.steps_per_epoch, on_cpu.steps_per_epoch) == (800, 781)
+    caplog.set_level(logging.INFO, logger="tfgen")
+    resumed = train.Plan.make(cfg, source, strategy, family, recorded=on_gpu.record())
+    assert resumed.steps_per_epoch == on_gpu.steps_per_epoch
+    assert resumed.compile_kwargs == {"jit_compile": False, "steps_per_execution": spe}
+    assert "trained with XLA on and resumes with it off" in caplog.text
+    # what `tfgen train` writes and reads back
+    run = RunDir(tmp_path / "run")
+    assert main(["train", "--preset", "ring8-gan", "--set", "epochs=1", "--set",
+                 "steps_per_epoch=3", "--set", "training.steps_per_execution=3",
+                 "--set", "evaluation.num=200", "--run-dir", run.path, "-q"]) == 0
+    assert run.plan() == {"steps_per_epoch": 3, "jit_compile": False, "steps_per_execution": 3}
+
+
+def test_pacgan_packs_within_each_replica(cpu_devices, tmp_path, capsys):
+    """PacGAN4 with a batch of 4 x 2 + 4 = 12 passes the config's check (a multiple of 4) but
+    gives each of 2 replicas 6 examples, which cannot be packed in fours: refused in one line."""
+    code = main(["train", "--preset", "ring8-gan", "--set", "strategy=mirrored",
+                 "--set", "model.pac=4", "--set", "batch_size=12", "--set", "epochs=1",
+                 "--set", "steps_per_epoch=2", "--run-dir", str(tmp_path / "run"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert err[-1] == ("tfgen: error: config key 'batch_size': each of the 2 replicas takes 6 "
+                       "examples, not a multiple of model.pac=4; use a multiple of 8")

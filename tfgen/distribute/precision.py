@@ -26,18 +26,34 @@ def cpu_has_amx_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
     return "amx_bf16" in cpu_flags(cpuinfo)
 
 
+def gpu_capability(gpu) -> tuple[int, int] | None:
+    """(major, minor) compute capability of a physical GPU, None where TensorFlow says none."""
+    try:
+        found = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+    except (ValueError, RuntimeError):
+        return None
+    return tuple(int(v) for v in found) if found else None
+
+
 def auto_precision(strategy: tf.distribute.Strategy,
                    cpuinfo: str = "/proc/cpuinfo") -> tuple[str, str]:
     """(dtype policy, why) for `training.precision=auto`: mixed_bfloat16 on TPUs (their native
-    type) and on CPUs with AMX bfloat16 tiles, float32 elsewhere -- GPUs included
-    (mixed_float16 is a choice to measure, not a default), and CPUs whose only bfloat16
-    instructions are AVX-512's, where float32 measured faster."""
+    type), on GPUs of compute capability 8.0 or more (Ampere and later: bfloat16 tensor cores,
+    no loss scale needed) and on CPUs with AMX bfloat16 tiles; float32 elsewhere -- older
+    GPUs (mixed_float16 is a choice to measure there, not a default), and CPUs whose only
+    bfloat16 instructions are AVX-512's, where float32 measured faster."""
     from tfgen.distribute.strategies import is_tpu
 
     if is_tpu(strategy):
         return "mixed_bfloat16", "TPU"
-    if tf.config.list_logical_devices("GPU"):
-        return "float32", "GPU (set mixed_float16 or mixed_bfloat16 explicitly to use tensor cores)"
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capabilities = [gpu_capability(gpu) for gpu in gpus]
+        if all(c is not None and c >= (8, 0) for c in capabilities):
+            return "mixed_bfloat16", (f"GPU of compute capability {min(capabilities)[0]}."
+                                      f"{min(capabilities)[1]} (bfloat16 tensor cores)")
+        return "float32", ("GPU below compute capability 8.0 (set mixed_float16 explicitly to use "
+                           "its tensor cores)")
     if cpu_has_amx_bf16(cpuinfo):
         return "mixed_bfloat16", "CPU with AMX bfloat16 units (amx_bf16)"
     if "avx512_bf16" in cpu_flags(cpuinfo):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 
 import tensorflow as tf
 
@@ -113,6 +114,8 @@ def resolve_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribut
     key = (name, tpu_address(tpu) if name == "tpu" else None)
     if key not in _RESOLVED:
         _RESOLVED[key] = _create(name, tpu)
+        if name != "tpu":
+            warn_unseen_gpu()
     log.info("%s", describe(_RESOLVED[key]))
     return _RESOLVED[key]
 
@@ -140,6 +143,17 @@ def _create(name: str, tpu: str | None) -> tf.distribute.Strategy:
         gpus = tf.config.list_logical_devices("GPU")
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     return tf.distribute.get_strategy()
+
+
+def warn_unseen_gpu() -> bool:
+    """One warning line when this machine has an NVIDIA driver (`nvidia-smi` on the PATH) but
+    TensorFlow lists no GPU -- a TensorFlow without CUDA, which would train on the CPU without
+    a word. Returns whether it warned."""
+    if shutil.which("nvidia-smi") is None or tf.config.list_physical_devices("GPU"):
+        return False
+    log.warning("nvidia-smi is here but TensorFlow sees no GPU: training on the CPU "
+                "(pip install 'tfgen[gpu]' for TensorFlow with its CUDA libraries)")
+    return True
 
 
 def is_tpu(strategy: tf.distribute.Strategy) -> bool:

@@ -21,7 +21,7 @@ class WeightAveraging:
 
     def init_averages(self, ema_decay: float | None) -> None:
         """Keep an exponential moving average of `averaged_variables()` (None: off), as
-        non-trainable weights: checkpointed, saved, and updated by `update_averages` in each
+        non-trainable weights: checkpointed, saved, and updated by `average_updates` in each
         train step. Call at the end of `__init__`, once the networks are in place."""
         if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1) or None, got {ema_decay}")

@@ -35,7 +35,7 @@ class GAN(GenerativeModel):
         num_classes: number of classes for a class-conditional GAN (None: unconditional).
         ema_decay: keep an exponential moving average of the generator's weights with this
             decay; `sample()` and the saved generator use the average (None: off). The decay
-            warms up as min(ema_decay, (1 + t) / (10 + t)) at step t (`update_averages`), so
+            warms up as min(ema_decay, (1 + t) / (10 + t)) at step t (`average_updates`), so
             a short run's average is not dominated by the initial weights.
         augment: an augmentation of every sample the discriminator sees (images only): an
             ingredient of `tfgen.ingredients` -- `DiffAugment` (Zhao et al. 2020) or `ADA`,

@@ -129,7 +129,7 @@ class VAE(GenerativeModel):
         flow: an IAF flow model ([z0, h] -> [z1, log|det|], `tfgen.networks.iaf_flow`).
         ema_decay: keep an exponential moving average of all the VAE's trainable weights
             (networks, pseudo-inputs) with this decay (None: off; the warm-up of
-            `update_averages`). Evaluation -- `evaluate` and so `fit`'s validation,
+            `average_updates`). Evaluation -- `evaluate` and so `fit`'s validation,
             `log_likelihood`, `elbo`, `encode`/`decode`, `sample`, `fit_expost`, the export --
             uses the averages; training updates the live weights. Polyak averaging of this
             kind is standard in likelihood models (NVAE, VDVAE).
