@@ -85,3 +85,17 @@ def test_offline_download_fails_fast_with_one_line(tmp_path):
     text = str(err.value)
     assert text.startswith("cannot download TFDS dataset 'mnist': no connection") and (
         "\n" not in text and len(text) <= 300), text
+
+
+def test_the_cache_holds_decoded_uint8_and_batches_are_scaled_after_it(mock_mnist):
+    """Images are cached as TFDS decodes them (uint8, a quarter of float32's host memory) and
+    scaled to [-1, 1] after the cache: the batches are those of the decoded images scaled."""
+    src = data.source("tfds:mnist")
+    decoded = src.decoded("train", labels=True)
+    assert decoded.element_spec[0].dtype == tf.uint8
+    raw = np.stack([x.numpy() for x, _ in decoded.take(8)])
+    (batch,) = src.dataset("train", 8, seed=0, training=False, labels=False).take(1)
+    np.testing.assert_array_equal(batch.numpy(),
+                                  raw.astype(np.float32) / np.float32(255.0) * 2.0 - 1.0)
+    resized = data.source("tfds:mnist", image_size=16).decoded("train", labels=False)
+    assert resized.element_spec[0].dtype == tf.float32  # area resampling keeps its fractions

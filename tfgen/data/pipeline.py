@@ -84,8 +84,11 @@ def stream_dataset(
     shuffle_buffer: int = 10_000,
     drop_remainder: bool = True,
     cache: bool = True,
+    transform: Callable[..., tuple] | None = None,
 ) -> tf.data.Dataset:
-    """Batches of a streaming dataset whose elements are already decoded and transformed.
+    """Batches of a streaming dataset whose elements are already decoded: tuples, passed
+    through `transform` after the cache (so the cache holds them as decoded, e.g. uint8, and
+    the float32 scaling is recomputed each epoch) -- one tensor for a 1-tuple.
 
     Training: epochs repeat forever, each reshuffled; epoch `e`'s order is fixed by (seed, e); the
     order also depends on TensorFlow's global seed, which tfgen's trainers set from `seed`.
@@ -93,6 +96,9 @@ def stream_dataset(
     """
     if cache:
         base = base.cache()
+    if transform is not None:
+        base = base.map(transform, num_parallel_calls=AUTOTUNE, deterministic=True)
+    base = base.map(lambda *xs: xs[0] if len(xs) == 1 else xs)
     if training:
         # A fresh pipeline reshuffles on every repetition from the same seed sequence, so epoch
         # e's order is fixed by (seed, e) (and the global seed).

@@ -95,10 +95,12 @@ def check_name(name: str, key: str) -> None:
 
 
 def crop_and_resize(image: tf.Tensor, size: int | None) -> tf.Tensor:
-    """Centre-crop `image` (H, W, C) to a square and resize it to `size` x `size` (float32)."""
-    image = tf.cast(image, tf.float32)
+    """Centre-crop `image` (H, W, C) to a square and resize it to `size` x `size` (float32 in
+    [0, 255]); without a size, `image` unchanged (uint8: what a cache holds at a quarter of
+    float32's bytes)."""
     if size is None:
         return image
+    image = tf.cast(image, tf.float32)
     shape = tf.shape(image)
     side = tf.minimum(shape[0], shape[1])
     image = tf.image.resize_with_crop_or_pad(image, side, side)
@@ -256,19 +258,25 @@ class TFDSSource(Source):
                 drop_remainder=True):
         if labels and self.label_key is None:
             raise DataError(f"TFDS dataset {self.name!r} has no class label feature")
-        size, symmetric = self.cfg.image_size, self.cfg.pixel_range == "symmetric"
-        image_key, label_key = self.image_key, self.label_key
+        symmetric = self.cfg.pixel_range == "symmetric"
 
-        def prepare(example):
-            image = crop_and_resize(example[image_key], size) / 255.0
-            image = image * 2.0 - 1.0 if symmetric else image
-            if labels:
-                return image, tf.cast(example[label_key], tf.int32)
-            return image
+        def scale(image, *label):
+            image = tf.cast(image, tf.float32) / 255.0
+            return (image * 2.0 - 1.0 if symmetric else image, *label)
 
-        base = self._load(split).map(prepare, num_parallel_calls=pipeline.AUTOTUNE)
         return pipeline.stream_dataset(
-            base, batch_size, seed=seed, training=training, start_batch=start_batch,
-            shuffle_buffer=self.cfg.shuffle_buffer, drop_remainder=drop_remainder,
-            cache=self.cfg.cache,
+            self.decoded(split, labels), batch_size, seed=seed, training=training,
+            start_batch=start_batch, shuffle_buffer=self.cfg.shuffle_buffer,
+            drop_remainder=drop_remainder, cache=self.cfg.cache, transform=scale,
         )
+
+    def decoded(self, split: str, labels: bool) -> tf.data.Dataset:
+        """The split's images decoded (and cropped/resized to `image_size`), as the cache
+        keeps them: uint8 unless resized; `dataset` scales them after the cache."""
+        size, image_key, label_key = self.cfg.image_size, self.image_key, self.label_key
+
+        def decode(example):
+            image = crop_and_resize(example[image_key], size)
+            return (image, tf.cast(example[label_key], tf.int32)) if labels else (image,)
+
+        return self._load(split).map(decode, num_parallel_calls=pipeline.AUTOTUNE)
