@@ -54,8 +54,11 @@ class StatelessNoise:
         whole draw of `local_batch` rows, the same on every replica)."""
         ctx = None if shared else _replica_context()
         replicas = 1 if shared else ctx.num_replicas_in_sync
-        # Philox explicitly: "auto_select" may pick another generator under XLA, and a step must
-        # draw the same numbers compiled or not.
+        # why: Philox explicitly -- "auto_select" picks ThreeFry on TPUs. The numbers are then
+        # the same for one kernel (any replica count, a resume), but XLA's kernel orders its
+        # output differently from the CPU/GPU one for runtime keys: a compiled step, or a
+        # resume on another kind of device, draws other numbers (the variants' XLA check
+        # compares noise-free logs only; a resume that changes XLA says so in a warning).
         full = draw([local_batch * replicas, *tail], seed=self._key(stream), alg="philox")
         if replicas == 1:
             return full
