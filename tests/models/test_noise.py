@@ -69,3 +69,21 @@ def test_an_undeclared_stream_is_refused():
     assert step.stream("gradient_penalty") == "discriminator/0/gradient_penalty"
     with pytest.raises(ValueError, match="'r2' is not declared"):
         step.stream("r2")
+
+
+@pytest.mark.parametrize("draw", [tf.random.stateless_normal, tf.random.stateless_uniform])
+@pytest.mark.parametrize("tail, total, start, rows", [
+    ([8], 64, 32, 32),      # a replica's half of a latent batch
+    ([5, 3], 12, 3, 9),     # 15 numbers a row: starts inside a counter's four
+    ([7], 9, 1, 7), ([], 10, 3, 5), ([2, 2, 3], 8, 4, 4),
+])
+def test_a_replica_draws_exactly_its_rows_of_the_global_draw(draw, tail, total, start, rows):
+    """A replica draws only its own rows (1/N of the numbers), and they are the global draw's."""
+    from tfgen.models.noise import _philox_rows
+
+    seed = tf.constant([3, 99], tf.int64)
+    full = draw([total, *tail], seed=seed, alg="philox")
+    got = tf.function(lambda: _philox_rows(draw, seed, tf.constant(start), tf.constant(rows),
+                                           tail))()
+    np.testing.assert_array_equal(got.numpy(), full[start:start + rows].numpy())
+    assert got.shape[1:] == tuple(tail)

@@ -22,6 +22,7 @@ import hashlib
 
 import tensorflow as tf
 
+from tfgen.distribute.strategies import is_tpu
 from tfgen.models.reductions import _replica_context
 
 
@@ -39,6 +40,24 @@ def dropout_stream(index: int, shared: bool = False) -> str:
     return f"dropout{'_shared' if shared else ''}/{index}"
 
 
+_PHILOX_V2 = {tf.random.stateless_normal: tf.raw_ops.StatelessRandomNormalV2,
+              tf.random.stateless_uniform: tf.raw_ops.StatelessRandomUniformV2}
+
+
+def _philox_rows(draw, seed, start, rows, tail) -> tf.Tensor:
+    """Rows [start, start + rows) of `draw([N, *tail], seed, alg="philox")` for any N >= start +
+    rows, drawn alone (see `StatelessNoise._replica_rows`)."""
+    per_row = tf.reduce_prod(tf.cast(tail, tf.int64)) if tail else tf.constant(1, tf.int64)
+    first = tf.cast(start, tf.int64) * per_row
+    key, counter = tf.raw_ops.StatelessRandomGetKeyCounter(seed=seed)
+    low = counter[0] + tf.cast(first // 4, tf.uint64)
+    high = counter[1] + tf.cast(low < counter[0], tf.uint64)  # the carry into the high word
+    skip = first % 4
+    flat = _PHILOX_V2[draw](shape=tf.reshape(tf.cast(rows, tf.int64) * per_row + skip, [1]),
+                            key=key, counter=tf.stack([low, high]), alg=1)  # 1: Philox
+    return tf.reshape(flat[skip:], [rows, *tail])
+
+
 class StatelessNoise:
     """Mixin of `GenerativeModel`: needs `self.seed`, `self.step` and the thread-local
     `self._shared_inputs` its `__init__` sets."""
@@ -51,7 +70,16 @@ class StatelessNoise:
     def _replica_rows(self, draw, local_batch, tail, stream: str,
                       shared: bool = False) -> tf.Tensor:
         """This replica's rows of a global draw; `shared`: rows every replica holds whole (the
-        whole draw of `local_batch` rows, the same on every replica)."""
+        whole draw of `local_batch` rows, the same on every replica).
+
+        A replica draws only its own rows: Philox numbers its outputs by a 128-bit counter,
+        four numbers per counter value (uniform and normal float32 alike), so the rows from
+        global row `start` on are the draw that begins at counter + start·row/4, its first
+        (start·row mod 4) numbers dropped -- the same numbers as slicing the global draw
+        (tested), at 1/N of the work. Under TPUStrategy the step is XLA's, whose normal kernel
+        does not number its outputs that way: there the replica draws the global batch and
+        keeps its rows.
+        """
         ctx = None if shared else _replica_context()
         replicas = 1 if shared else ctx.num_replicas_in_sync
         # why: Philox explicitly -- "auto_select" picks ThreeFry on TPUs. The numbers are then
@@ -59,11 +87,14 @@ class StatelessNoise:
         # output differently from the CPU/GPU one for runtime keys: a compiled step, or a
         # resume on another kind of device, draws other numbers (the variants' XLA check
         # compares noise-free logs only; a resume that changes XLA says so in a warning).
-        full = draw([local_batch * replicas, *tail], seed=self._key(stream), alg="philox")
+        seed = self._key(stream)
         if replicas == 1:
-            return full
+            return draw([local_batch, *tail], seed=seed, alg="philox")
         start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * local_batch
-        return full[start:start + local_batch]
+        if is_tpu(tf.distribute.get_strategy()):
+            full = draw([local_batch * replicas, *tail], seed=seed, alg="philox")
+            return full[start:start + local_batch]
+        return _philox_rows(draw, seed, start, local_batch, tail)
 
     def bind_dropout(self) -> None:
         """Bind every tfgen `Dropout` layer (`bind_noise`) of the model's networks (`submodels`)
