@@ -5,8 +5,8 @@ features; the variables are summed across replicas, and `result()` is the Fréch
 Gaussians with the pooled means and (unbiased) covariances -- the same number as
 `frechet_distance` on all the features at once.
 
-Its sums are float64 (sums of outer products over many batches), so it runs on CPUs and GPUs, not inside a TPU step (TPUs have no 64-bit
-floats): on a TPU, compute the features there and update the metric on the host, as
+Its sums are float64 (sums of outer products over many batches), so it runs on CPUs and
+GPUs, not inside a TPU step (TPUs have no 64-bit floats): on a TPU, compute the features there and update the metric on the host, as
 `tfgen.metrics.Evaluator` does with its NumPy statistics.
 """
 
