@@ -6,8 +6,9 @@ Gaussians with the pooled means and (unbiased) covariances -- the same number as
 `frechet_distance` on all the features at once.
 
 Its sums are float64 (sums of outer products over many batches), so it runs on CPUs and
-GPUs, not inside a TPU step (TPUs have no 64-bit floats): on a TPU, compute the features there and update the metric on the host, as
-`tfgen.metrics.Evaluator` does with its NumPy statistics.
+GPUs, not inside a TPU step (TPUs have no 64-bit floats): on a TPU, compute the features
+there and update the metric on the host, as `tfgen.metrics.Evaluator` does with its NumPy
+statistics.
 """
 
 from __future__ import annotations
