@@ -94,7 +94,8 @@ def walk(path):
     """`os.walk` (top-down): (directory, sub-directory names, file names)."""
     if is_remote(path):
         for root, dirs, files in _gfile().walk(str(path)):
-            yield root, [d.rstrip("/") for d in dirs], list(files)
+            dirs[:] = [d.rstrip("/") for d in dirs]  # in place: a caller's sort steers the walk
+            yield root, dirs, files
     else:
         yield from os.walk(path)
 

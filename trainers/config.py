@@ -412,7 +412,8 @@ class TrainingConfig:
         None, min=1, help="train steps per tf.function call (None: 1 on CPU, ~32 on GPU/TPU); "
         "an epoch is rounded up to whole executions")
     deterministic: bool = param(
-        False, help="op determinism, single-threaded ops (bit-identical reruns and resumes)"
+        False, help="op determinism (bit-identical reruns and resumes); on a CPU-only host "
+        "also single-threaded ops"
     )
     checkpoint_every: int = param(1, min=1, help="write a checkpoint every N epochs")
     sample_every: int = param(1, min=1, help="log sample images every N epochs")

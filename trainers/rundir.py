@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 # Keys a run that trained may resume with changed: the plan's length, and the size of the
 # end-of-run stages (e.g. to finish a run killed in its final NLL with fewer examples).
 RESUMABLE_CHANGES = ("epochs", "evaluation.final_examples")
+# Keys a resumed run may leave unset: it keeps what it trained with (plan.json), e.g. a run of
+# an earlier version whose config.yaml holds the then default steps_per_execution: 1.
+UNSET_KEEPS = ("training.steps_per_execution",)
 
 
 class RunDir:
@@ -192,7 +195,8 @@ class RunDir:
                 x, y = a.get(k), b.get(k)
                 if isinstance(x, dict) and isinstance(y, dict):
                     keys += diff(x, y, f"{prefix}{k}.")
-                elif x != y and f"{prefix}{k}" not in RESUMABLE_CHANGES:
+                elif x != y and f"{prefix}{k}" not in RESUMABLE_CHANGES and not (
+                        y is None and f"{prefix}{k}" in UNSET_KEEPS):
                     keys.append(f"{prefix}{k}")
             return keys
 

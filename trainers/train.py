@@ -47,7 +47,8 @@ def run(cfg, run_dir: str | RunDir | None = None, progress: bool = True,
         tf.config.experimental.enable_op_determinism()
     # The chief holds the run directory (other workers write only their own .worker-N files).
     held = run_dir.lock() if distribute.is_chief(strategy) else contextlib.nullcontext()
-    with held, _precision(cfg.training.precision, strategy):
+    with held, _precision(cfg.training.precision, strategy,
+                          run_dir.plan().get("precision") if run_dir.has_trained() else None):
         run_dir.check_resumable(cfg)  # again, now that no other process can change it
         return _train(cfg, run_dir, strategy, families.for_config(cfg), progress, verbose)
 
@@ -57,8 +58,7 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress, verbose=False) -> d
 
     chief = distribute.is_chief(strategy)
     source = data.source(cfg.data, seed=cfg.seed)
-    plan = Plan.make(cfg, source, strategy, family,
-                     recorded=run_dir.plan() if run_dir.has_trained() else None)
+    plan = Plan.make(cfg, source, strategy, family, recorded=_recorded_plan(run_dir, source, family))
     with strategy.scope():
         model = family.build(cfg, source.info, plan.compile_kwargs, plan.total_steps)
     cbs = Callbacks.make(cfg, run_dir, source, model, family, strategy, chief,
@@ -185,8 +185,9 @@ def summary_lines(metrics: dict, run_dir: RunDir, family) -> list[str]:
 
 
 @contextlib.contextmanager
-def _precision(precision: str, strategy):
-    """The global dtype policy for the block (`auto` resolved and logged)."""
+def _precision(precision: str, strategy, recorded: str | None = None):
+    """The global dtype policy for the block (`auto` resolved and logged; `recorded`: the
+    policy `auto` gave a resumed run when it started, which it keeps)."""
     import keras
 
     from tfgen import distribute
@@ -194,7 +195,11 @@ def _precision(precision: str, strategy):
     previous = keras.config.dtype_policy()
     if precision == "auto":
         precision, why = distribute.auto_precision(strategy)
-        log.info("precision: %s (%s)", precision, why)
+        if recorded and recorded != precision:
+            log.info("precision: %s, the run's own (auto here: %s, %s)", recorded, precision, why)
+            precision = recorded
+        else:
+            log.info("precision: %s (%s)", precision, why)
     keras.mixed_precision.set_global_policy(precision)
     try:
         yield precision
@@ -270,8 +275,27 @@ class Plan:
                    {"jit_compile": jit, "steps_per_execution": spe})
 
     def record(self) -> dict:
-        """What `plan.json` keeps (see `make`)."""
-        return {"steps_per_epoch": self.steps_per_epoch, **self.compile_kwargs}
+        """What `plan.json` keeps (see `make`; and the dtype policy, which `auto` resolved)."""
+        import keras
+
+        return {"steps_per_epoch": self.steps_per_epoch, **self.compile_kwargs,
+                "precision": keras.config.dtype_policy().name}
+
+
+def _recorded_plan(run_dir: RunDir, source, family) -> dict | None:
+    """The plan a run that trained had: its `plan.json`, or for a run of an earlier version
+    (none written) the steps its config gave then -- the epoch from the data, steps per
+    execution shrunk to a divisor of it (gcd)."""
+    if not run_dir.has_trained():
+        return None
+    recorded = run_dir.plan()
+    if recorded:
+        return recorded
+    stored = run_dir.config()
+    steps = stored.steps_per_epoch or max(1, source.num_examples("train") // (
+        stored.batch_size * family.batches_per_step(stored)))
+    return {"steps_per_epoch": steps,
+            "steps_per_execution": math.gcd(stored.training.steps_per_execution or 1, steps)}
 
 
 AUTO_STEPS_PER_EXECUTION = 32  # on GPUs and TPUs: one host round trip per this many steps

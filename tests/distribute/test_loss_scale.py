@@ -90,3 +90,20 @@ def test_gradient_penalties_under_mixed_float16_on_two_replicas(cpu_devices, nam
     for key, values in logs.items():
         assert np.all(np.isfinite(values)) or "grad_norm" in key, (key, values)
     assert not all(np.array_equal(a, b) for a, b in zip(initial, weights_of(model)))
+
+
+def test_the_optimizer_still_reduces_in_a_users_own_loop(cpu_devices):
+    """tfgen's models sum gradients before their optimizer; the same optimizer object used in
+    a plain Keras-style loop outside them still sums over replicas, as Keras does."""
+    strategy = resolve_strategy("mirrored")
+    with strategy.scope():
+        w = keras.Variable(np.ones(2, np.float32), name="w")
+        opt = GenerativeModel.prepare_optimizer(keras.optimizers.SGD(0.5), [w])
+
+    @tf.function
+    def own_step():
+        strategy.run(lambda: opt.apply([tf.constant([1.0, 1.0])], [w]))
+
+    own_step()
+    for copy in strategy.experimental_local_results(w.value):
+        np.testing.assert_allclose(copy.numpy(), [0.0, 0.0])  # 1 - 0.5 * (1 + 1)

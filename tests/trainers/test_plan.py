@@ -94,7 +94,8 @@ def test_a_resumed_run_keeps_its_recorded_plan_and_names_an_xla_change(tmp_path,
     assert main(["train", "--preset", "ring8-gan", "--set", "epochs=1", "--set",
                  "steps_per_epoch=3", "--set", "training.steps_per_execution=3",
                  "--set", "evaluation.num=200", "--run-dir", run.path, "-q"]) == 0
-    assert run.plan() == {"steps_per_epoch": 3, "jit_compile": False, "steps_per_execution": 3}
+    assert run.plan() == {"steps_per_epoch": 3, "jit_compile": False, "steps_per_execution": 3,
+                          "precision": "float32"}
 
 
 def test_pacgan_packs_within_each_replica(cpu_devices, tmp_path, capsys):
@@ -107,3 +108,55 @@ def test_pacgan_packs_within_each_replica(cpu_devices, tmp_path, capsys):
     assert code == 2, err
     assert err[-1] == ("tfgen: error: config key 'batch_size': each of the 2 replicas takes 6 "
                        "examples, not a multiple of model.pac=4; use a multiple of 8")
+
+
+def test_a_run_of_an_earlier_version_resumes_with_its_own_epochs(tmp_path, capsys):
+    """Its config.yaml holds steps_per_execution: 7 (shrunk then to gcd(7, 10) = 1 for its 10
+    steps per epoch) and it wrote no plan.json: resumed, it keeps 10 steps per epoch (the new
+    rule would round them up to 14). A run whose config.yaml holds the old default 1 resumes
+    with steps_per_execution left unset (it used to be refused as a changed config)."""
+    import yaml
+
+    from tfgen.trainers.rundir import RunDir
+
+    run = RunDir(tmp_path / "old")
+    base = ["train", "--preset", "ring8-gan", "--set", "steps_per_epoch=10",
+            "--set", "evaluation.num=200", "--run-dir", run.path, "-q"]
+    assert main([*base, "--set", "epochs=1", "--set", "training.steps_per_execution=1"]) == 0
+    stored = yaml.safe_load(open(run.config_file))
+    stored["training"]["steps_per_execution"] = 7
+    with open(run.config_file, "w") as fh:
+        yaml.safe_dump(stored, fh, sort_keys=False)
+    (tmp_path / "old" / "plan.json").unlink()
+    (tmp_path / "old" / "metrics.json").unlink()
+    assert main([*base, "--set", "epochs=2", "--set", "training.steps_per_execution=7"]) == 0
+    assert run.metrics()["steps"] == 20
+    assert run.plan()["steps_per_epoch"] == 10 and run.plan()["steps_per_execution"] == 1
+    stored["training"]["steps_per_execution"] = 1
+    with open(run.config_file, "w") as fh:
+        yaml.safe_dump(stored, fh, sort_keys=False)
+    (tmp_path / "old" / "metrics.json").unlink()
+    assert main([*base, "--set", "epochs=3", "--set", "training.steps_per_execution=null"]) == 0
+    assert run.metrics()["steps"] == 30
+
+
+def test_a_resumed_run_keeps_the_precision_auto_gave_it(tmp_path, monkeypatch, capsys):
+    """precision=auto resolved again on resume could change the dtype mid-run (a CPU run
+    resumed on a GPU of compute capability 8.0 would get bfloat16): the run keeps its own."""
+    from tfgen import distribute
+    from tfgen.trainers.rundir import RunDir
+
+    run = RunDir(tmp_path / "run")
+    base = ["train", "--preset", "ring8-gan", "--set", "steps_per_epoch=4",
+            "--set", "training.precision=auto", "--set", "evaluation.num=200",
+            "--run-dir", run.path, "-q"]
+    monkeypatch.setattr(distribute, "auto_precision", lambda strategy: ("float32", "a CPU"))
+    assert main([*base, "--set", "epochs=1"]) == 0
+    assert run.plan()["precision"] == "float32"
+    monkeypatch.setattr(distribute, "auto_precision",
+                        lambda strategy: ("mixed_bfloat16", "a GPU of compute capability 9.0"))
+    capsys.readouterr()
+    (tmp_path / "run" / "metrics.json").unlink()
+    assert main([*base, "--set", "epochs=2"]) == 0
+    assert run.plan()["precision"] == "float32"
+    assert "precision: float32, the run's own (auto here: mixed_bfloat16" in capsys.readouterr().err

@@ -50,6 +50,8 @@ class _Extended:
 
 
 class _Strategy:
+    tpu_stand_in = True  # `is_tpu`: code that branches for TPUs takes its TPU branch here
+
     def __init__(self, replicas: int):
         self.num_replicas_in_sync = replicas
         self.extended = _Extended()

@@ -157,9 +157,11 @@ def warn_unseen_gpu() -> bool:
 
 
 def is_tpu(strategy: tf.distribute.Strategy) -> bool:
-    """Whether `strategy` runs on TPUs (TPUStrategy compiles its steps with XLA itself)."""
+    """Whether `strategy` runs on TPUs (TPUStrategy compiles its steps with XLA itself), or
+    stands in for one (`compile_check`)."""
     return isinstance(strategy, (tf.distribute.TPUStrategy,
-                                 tf.distribute.experimental.TPUStrategy))
+                                 tf.distribute.experimental.TPUStrategy)) or getattr(
+        strategy, "tpu_stand_in", False)
 
 
 def describe(strategy: tf.distribute.Strategy) -> str:

@@ -9,8 +9,8 @@ serialisation here; the rest of what every tfgen model shares by concern, as Ker
 
 Distribution contract (the same for GANs and VAEs):
 - A train step sees the replica's slice of the global batch. Per-example losses are summed over
-  the slice and divided by the *global* batch size; the optimizer sums gradients over replicas, so
-  N replicas apply exactly the gradient one device would.
+  the slice and divided by the *global* batch size; `apply_gradients` sums the gradients over
+  replicas, so N replicas apply exactly the gradient one device would.
 - Randomness is stateless and named: the draw of stream `name` ("generator/noise",
   "discriminator/<k>/<name>", "dropout/<i>", "vae/train", ...) at step `t` uses the key
   `stateless_fold_in((seed, t), stream_id(name))` to generate the numbers for the whole global
@@ -24,6 +24,7 @@ Distribution contract (the same for GANs and VAEs):
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import keras
@@ -55,20 +56,47 @@ def truncate(z, psi):
                    z.dtype)
 
 
+_REDUCED_LOCK = threading.Lock()
+_APPLYING: dict[int, int] = {}  # id(inner optimizer) -> calls of apply_gradients under way
+
+
 def _take_reduced_gradients(optimizer) -> None:
-    """Make `optimizer` apply the gradients it is given as the global ones: `apply_gradients`
-    sums them over replicas first, so the all-reduce Keras's TensorFlow optimizer does inside
-    `apply` (`_all_reduce_sum_gradients`) is turned off for this optimizer (a LossScaleOptimizer's
-    inner one). Refused, rather than summing twice, if Keras no longer has that method."""
+    """Let `optimizer` take already-summed gradients: while `GenerativeModel.apply_gradients`
+    applies them (it sums them over replicas first), the all-reduce Keras's TensorFlow optimizer
+    does inside `apply` (`_all_reduce_sum_gradients`) is skipped for this optimizer (a
+    LossScaleOptimizer's inner one); any other use of the object -- a user's own loop --
+    reduces as Keras does. Refused, rather than summing twice, if Keras lacks that method."""
     inner = getattr(optimizer, "inner_optimizer", optimizer)
     if getattr(inner, "_tfgen_takes_reduced", False):
         return
-    if not callable(getattr(inner, "_all_reduce_sum_gradients", None)):
+    keras_reduce = getattr(inner, "_all_reduce_sum_gradients", None)
+    if not callable(keras_reduce):
         raise RuntimeError(
             f"keras {keras.__version__}: {type(inner).__name__} has no _all_reduce_sum_gradients; "
             "tfgen's models sum gradients over replicas themselves and cannot use this version")
-    object.__setattr__(inner, "_all_reduce_sum_gradients", lambda grads_and_vars: grads_and_vars)
+
+    def reduce_unless_summed(grads_and_vars):
+        # a count over threads, not thread-local: the LossScaleOptimizer applies its inner
+        # optimizer from other replica threads while ours wait in its merge_call
+        if _APPLYING.get(id(inner), 0) > 0:
+            return grads_and_vars
+        return keras_reduce(grads_and_vars)
+
+    object.__setattr__(inner, "_all_reduce_sum_gradients", reduce_unless_summed)
     object.__setattr__(inner, "_tfgen_takes_reduced", True)
+
+
+@contextlib.contextmanager
+def _summed_gradients(optimizer):
+    """Within the block, `optimizer` takes the gradients it is given as summed (see above)."""
+    key = id(getattr(optimizer, "inner_optimizer", optimizer))
+    with _REDUCED_LOCK:
+        _APPLYING[key] = _APPLYING.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        with _REDUCED_LOCK:
+            _APPLYING[key] -= 1
 
 
 class GenerativeModel(StatelessNoise, WeightAveraging, Reductions, MultiWorkerSteps,
@@ -97,8 +125,9 @@ class GenerativeModel(StatelessNoise, WeightAveraging, Reductions, MultiWorkerSt
 
     def state_variable(self, name: str, value: float = 0.0):
         """A float32 scalar of training state (an ingredient's, e.g. ADA's probability): a
-        non-trainable weight of the model -- checkpointed, saved and loaded with it -- that
-        keeps its first replica's value (ingredients update it from global values). Asked for
+        non-trainable weight of the model -- checkpointed, saved and loaded with it -- written
+        with `assign_replicated` from values equal on every replica (global sums), so its
+        copies stay equal (read outside a step: the first replica's). Asked for
         again by the same name, e.g. when the model is compiled again, the same variable."""
         if name not in self._states:
             self._states[name] = self.add_weight(
@@ -252,7 +281,8 @@ class GenerativeModel(StatelessNoise, WeightAveraging, Reductions, MultiWorkerSt
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             inv = 1.0 / tf.cast(optimizer.dynamic_scale, tf.float32)  # before apply() changes it
             unscaled = [tf.cast(g, tf.float32) * inv for g in grads]
-        optimizer.apply(grads, variables)
+        with _summed_gradients(optimizer):
+            optimizer.apply(grads, variables)
         return unscaled
 
     def submodel_config(self) -> dict:

@@ -242,9 +242,9 @@ class GAN(GenerativeModel):
     def _aug_random(self, batch, stream):
         return None if self.augment is None else self.augment.random(self, batch, stream)
 
-    def _discriminator_step(self, real, labels, k: int) -> dict:
+    def _discriminator_step(self, real, labels, k: int) -> tuple[dict, dict]:
         """One discriminator update: a loop over the regularisers (see
-        `tfgen.ingredients.adversarial`)."""
+        `tfgen.ingredients.adversarial`). Returns (logged shares, global values)."""
         batch = tf.shape(real)[0]
         z = self.normal(batch, [self.latent_dim], d_stream(k, "noise"))
         fake = tf.stop_gradient(self.generator(self.with_labels(z, labels), training=True))
@@ -292,7 +292,7 @@ class GAN(GenerativeModel):
             self.augment.observe(self, step.d_real)
         return logs, {"d_grad_norm": self.global_norm(grads)}
 
-    def _generator_step(self, batch, labels) -> dict:
+    def _generator_step(self, batch, labels) -> tuple[dict, dict]:
         z = self.normal(batch, [self.latent_dim], "generator/noise")
         u = self._aug_random(batch, "generator/augment")
         weighting = next((r for r in self.regularizers if r.side == "generator"), None)

@@ -46,7 +46,8 @@ _PHILOX_V2 = {tf.random.stateless_normal: tf.raw_ops.StatelessRandomNormalV2,
 
 def _philox_rows(draw, seed, start, rows, tail) -> tf.Tensor:
     """Rows [start, start + rows) of `draw([N, *tail], seed, alg="philox")` for any N >= start +
-    rows, drawn alone (see `StatelessNoise._replica_rows`)."""
+    rows, drawn alone (see `StatelessNoise._replica_rows`); float32 draws only (four numbers
+    per counter value: float64 would take two)."""
     per_row = tf.reduce_prod(tf.cast(tail, tf.int64)) if tail else tf.constant(1, tf.int64)
     first = tf.cast(start, tf.int64) * per_row
     key, counter = tf.raw_ops.StatelessRandomGetKeyCounter(seed=seed)

@@ -2,8 +2,9 @@
 `GenerativeModel` that keeps N replicas' updates and logs equal to one device's.
 
 A train step sees the replica's slice of the global batch. Per-example losses are summed over the
-slice and divided by the *global* batch size; the optimizer sums gradients over replicas, so N
-replicas apply exactly the gradient one device would. Logged values are all-reduced, identical
+slice and divided by the *global* batch size; the gradients are summed over replicas before the
+optimizer (`GenerativeModel.apply_gradients`), so N replicas apply exactly the gradient one
+device would. Logged values are all-reduced, identical
 on every replica.
 """
 
@@ -63,7 +64,7 @@ class Reductions:
     @staticmethod
     def regularization(network: keras.Model) -> tf.Tensor:
         """The network's weight regularisation losses (e.g. kernel regularizers), this
-        replica's share: divided by the replicas, as the optimizer sums their gradients."""
+        replica's share: divided by the replicas, as their gradients are summed."""
         if not network.losses:
             return tf.constant(0.0)
         replicas = _replica_context().num_replicas_in_sync
