@@ -76,8 +76,8 @@ def _train(cfg, run_dir: RunDir, strategy, family, progress, verbose=False) -> d
         run_dir.write_config(cfg)
         write_json(run_dir.plan_file, plan.record())
 
-    ds = data.load(source, "train", batch_size=plan.batch_size, seed=cfg.seed,
-                   labels=cfg.data.labels, start_batch=step, strategy=strategy)
+    ds = data.load_distributed(source, "train", batch_size=plan.batch_size, seed=cfg.seed,
+                               labels=cfg.data.labels, start_batch=step, strategy=strategy)
     val_ds = None
     if family.validates and "val" in source.info.splits:
         val_ds = data.load(source, "val", batch_size=cfg.batch_size, seed=cfg.seed,

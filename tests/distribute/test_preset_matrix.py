@@ -52,7 +52,7 @@ def _check(results, names, replicas):
     assert not failed, json.dumps(failed, indent=1)
     for name, r in results.items():
         cfg = presets.resolve(name)
-        assert r["steps"] == 2 * r["spe"] == 2 * cfg.training.steps_per_execution, name
+        assert r["steps"] == 2 * r["spe"] == 2 * (cfg.training.steps_per_execution or 1), name
         assert f"{replicas} replica" in r["strategy"], (name, r["strategy"])
         want = cfg.training.precision
         if want == "auto":

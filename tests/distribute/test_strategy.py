@@ -328,3 +328,28 @@ def test_auto_precision_on_gpus_takes_bfloat16_from_compute_capability_8(monkeyp
     monkeypatch.setattr(precision, "gpu_capability", lambda gpu: capabilities[gpus.index(gpu)])
     got, why = auto_precision(tf.distribute.get_strategy())
     assert got == want and "GPU" in why
+
+
+@pytest.mark.parametrize("name, labels, start", [("digits", True, 0), ("digits", True, 5),
+                                                 ("ring8", False, 3)])
+def test_each_replica_gathers_its_own_rows_of_the_global_batches(cpu_devices, name, labels,
+                                                                 start):
+    """load_distributed: every replica gets the rows it gets of `load`'s global batches (so 1
+    and N replicas see the same examples), built by its own worker's pipeline for its own
+    replicas only (distribute_datasets_from_function) instead of every worker building whole
+    global batches."""
+    strategy = resolve_strategy("mirrored")
+    whole = strategy.experimental_distribute_dataset(
+        data.load(name, batch_size=64, seed=3, labels=labels, start_batch=start,
+                  strategy=strategy))
+    own = data.load_distributed(name, batch_size=64, seed=3, labels=labels, start_batch=start,
+                                strategy=strategy)
+    assert isinstance(own, tf.distribute.DistributedDataset)
+    for a, b in zip([next(it) for it in [iter(whole)] for _ in range(3)],
+                    [next(it) for it in [iter(own)] for _ in range(3)], strict=True):
+        for x, y in zip(tf.nest.flatten(strategy.experimental_local_results(a)),
+                        tf.nest.flatten(strategy.experimental_local_results(b)), strict=True):
+            np.testing.assert_array_equal(x.numpy(), y.numpy())
+    single = data.load_distributed(name, batch_size=64, seed=3, labels=labels,
+                                   strategy=resolve_strategy("default"))
+    assert isinstance(single, tf.data.Dataset)  # one replica: load's own dataset

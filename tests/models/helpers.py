@@ -48,10 +48,13 @@ def tiny_gan(kind="mlp", ema_decay=None, augment="", conditional=False, seed=0,
 
 
 def tiny_data(kind="mlp", batch_size=32, conditional=False, strategy=None, seed=0):
-    if kind == "mlp":
-        return data.load("ring8", batch_size=batch_size, seed=seed, strategy=strategy)
-    return data.load("digits", batch_size=batch_size, seed=seed, labels=conditional,
-                     strategy=strategy)
+    """Training batches; under a strategy as the trainer feeds them (`load_distributed`: each
+    replica gathers its own rows)."""
+    name, labels = ("ring8", False) if kind == "mlp" else ("digits", conditional)
+    if strategy is not None:
+        return data.load_distributed(name, batch_size=batch_size, seed=seed, labels=labels,
+                                     strategy=strategy)
+    return data.load(name, batch_size=batch_size, seed=seed, labels=labels)
 
 
 def weights_of(model):
@@ -87,6 +90,9 @@ def deep_vae(prior="normal", layers=1, flow=0, weights=None, seed=0, conv=False,
 
 
 def digits(batch=32, strategy=None, split="train"):
+    if strategy is not None and split == "train":  # as the trainer feeds replicas
+        return data.load_distributed("digits", batch_size=batch, seed=0, pixel_range="unit",
+                                     strategy=strategy)
     return data.load("digits", split=split, batch_size=batch, seed=0, pixel_range="unit",
                      training=split == "train", strategy=strategy)
 

@@ -23,11 +23,12 @@ from tfgen import lazy
 
 # Handed on lazily (`tfgen.lazy`): `DataOptions` and the dataset names import no TensorFlow.
 __all__ = ["BUILTIN", "FORMS", "MIXTURES", "ArraySource", "DataOptions", "DatasetInfo", "Mixture",
-           "PIXEL_RANGES", "Source", "check_name", "image_info", "kind", "load", "num_replicas",
-           "source", "value_range"]
+           "PIXEL_RANGES", "Source", "check_name", "image_info", "kind", "load",
+           "load_distributed", "num_replicas", "source", "value_range"]
 __getattr__, __dir__ = lazy.attach(__name__, {
     "BUILTIN": "names", "FORMS": "names", "check_name": "names", "kind": "names",
-    "load": "loading", "num_replicas": "loading", "source": "loading",
+    "load": "loading", "load_distributed": "loading", "num_replicas": "loading",
+    "source": "loading",
     "MIXTURES": "mixtures", "Mixture": "mixtures",
     "PIXEL_RANGES": "options", "DataOptions": "options", "value_range": "options",
     "ArraySource": "sources", "DatasetInfo": "sources", "Source": "sources",

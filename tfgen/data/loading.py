@@ -80,6 +80,45 @@ def num_replicas(strategy: tf.distribute.Strategy | None) -> int:
     return 1 if strategy is None else strategy.num_replicas_in_sync
 
 
+def load_distributed(
+    data: DataOptions | str | Source,
+    split: str = "train",
+    *,
+    batch_size: int,
+    strategy: tf.distribute.Strategy,
+    seed: int = 0,
+    labels: bool | None = None,
+    start_batch: int = 0,
+    **options: Any,
+):
+    """The training stream of `load`, ready for `fit` under `strategy`: where the source holds
+    its arrays in memory and the strategy has several replicas, a
+    `tf.distribute.DistributedDataset` in which each worker gathers and scales only its own
+    replicas' rows of every global batch (`distribute_datasets_from_function`) -- the same rows
+    each replica takes of `load`'s global batches, so 1 and N replicas still see the same
+    examples; otherwise `load`'s dataset (which `fit` distributes: every worker then builds each
+    global batch and keeps its share)."""
+    src = data if isinstance(data, Source) else source(data, seed=seed, **options)
+    if labels is None:
+        labels = data.labels if isinstance(data, DataOptions) else options.get("labels", False)
+    replicas = num_replicas(strategy)
+    if replicas == 1 or not hasattr(src, "replica_dataset"):
+        return load(src, split, batch_size=batch_size, seed=seed, labels=labels,
+                    start_batch=start_batch, strategy=strategy)
+    if batch_size % replicas:
+        raise ConfigError(
+            f"config key 'batch_size': {batch_size} does not divide among {replicas} replicas")
+
+    def per_worker(context: tf.distribute.InputContext) -> tf.data.Dataset:
+        local = replicas // context.num_input_pipelines
+        return src.replica_dataset(
+            split, batch_size, seed=seed, labels=bool(labels), start_batch=start_batch,
+            replicas=replicas, first_replica=context.input_pipeline_id * local,
+            local_replicas=local)
+
+    return strategy.distribute_datasets_from_function(per_worker)
+
+
 def load(
     data: DataOptions | str | Source,
     split: str = "train",

@@ -44,34 +44,68 @@ def array_dataset(
     Evaluation: one pass in file order.
     """
     n = len(arrays[0])
-    tensors = tuple(tf.constant(a) for a in arrays)
     if training:
-        if n == 0:
-            raise ValueError("cannot train on an empty dataset")
-        n64 = tf.constant(n, tf.int64)
-        seed64 = tf.constant(seed, tf.int64)
-        offsets = tf.range(batch_size, dtype=tf.int64)
-
-        def batch_indices(b):
-            positions = b * batch_size + offsets
-            epochs = positions // n64
-            # One key per position, (seed, epoch, salt): a batch may span epochs. 8 rounds: the
-            # op's default 4 leaves visible runs of neighbouring indices for small keys.
-            salt = tf.fill([batch_size], tf.constant(0x9E3779B9, tf.int64))
-            seeds = tf.stack([tf.fill([batch_size], seed64), epochs, salt], axis=1)
-            return tf.raw_ops.RandomIndexShuffle(
-                index=positions % n64, seed=seeds, max_index=n64 - 1, rounds=8
-            )
-
-        ds = tf.data.Dataset.counter(start=start_batch, dtype=tf.int64).map(batch_indices)
+        ds = tf.data.Dataset.counter(start=start_batch, dtype=tf.int64).map(
+            lambda b: _stream_indices(b * batch_size, batch_size, n, seed))
     else:
         ds = tf.data.Dataset.range(n).batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(
+    return _gathered(ds, arrays, transform)
+
+
+def replica_array_dataset(
+    arrays: tuple[np.ndarray, ...],
+    batch_size: int,
+    *,
+    seed: int,
+    transform: Callable[..., tuple],
+    start_batch: int,
+    replicas: int,
+    first_replica: int,
+    local_replicas: int,
+) -> tf.data.Dataset:
+    """The training stream of `array_dataset` as one worker's replicas take it: for each global
+    batch b, the rows of replicas first_replica .. first_replica + local_replicas - 1 in turn
+    (what `distribute_datasets_from_function` hands its local replicas one after another),
+    replica r's rows being [r·B/N, (r+1)·B/N) of global batch b -- the rows it gets of
+    `array_dataset`'s global batches, but gathered and transformed by its own worker only."""
+    n, local = len(arrays[0]), batch_size // replicas
+
+    def replica_indices(k):
+        b, j = k // local_replicas, k % local_replicas
+        return _stream_indices(b * batch_size + (first_replica + j) * local, local, n, seed)
+
+    ds = tf.data.Dataset.counter(start=start_batch * local_replicas, dtype=tf.int64)
+    return _gathered(ds.map(replica_indices), arrays, transform, shard=False)
+
+
+def _stream_indices(first, size: int, n: int, seed: int) -> tf.Tensor:
+    """The array indices of training-stream positions [first, first + size): position p is
+    element perm_e(p mod n) of epoch e = p // n, perm_e a stateless permutation of (seed, e)."""
+    if n == 0:
+        raise ValueError("cannot train on an empty dataset")
+    n64 = tf.constant(n, tf.int64)
+    positions = first + tf.range(size, dtype=tf.int64)
+    epochs = positions // n64
+    # One key per position, (seed, epoch, salt): a batch may span epochs. 8 rounds: the op's
+    # default 4 leaves visible runs of neighbouring indices for small keys.
+    salt = tf.fill([size], tf.constant(0x9E3779B9, tf.int64))
+    seeds = tf.stack([tf.fill([size], tf.constant(seed, tf.int64)), epochs, salt], axis=1)
+    return tf.raw_ops.RandomIndexShuffle(index=positions % n64, seed=seeds, max_index=n64 - 1,
+                                         rounds=8)
+
+
+def _gathered(indices: tf.data.Dataset, arrays, transform, shard: bool = True):
+    tensors = tuple(tf.constant(a) for a in arrays)
+    ds = indices.map(
         lambda idx: transform(*(tf.gather(t, idx) for t in tensors)),
         num_parallel_calls=AUTOTUNE,
         deterministic=True,
     )
-    return ds.with_options(_options()).prefetch(AUTOTUNE)
+    options = _options()
+    if not shard:  # already this worker's rows
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.OFF)
+    return ds.with_options(options).prefetch(AUTOTUNE)
 
 
 def stream_dataset(

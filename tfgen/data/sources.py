@@ -132,21 +132,30 @@ class ArraySource(Source):
         x = x / self.max_value
         return x * 2.0 - 1.0 if self.pixel_range == "symmetric" else x
 
-    def dataset(self, split, batch_size, *, seed, training, labels, start_batch=0,
-                drop_remainder=True):
+    def replica_dataset(self, split, batch_size, *, seed, labels, start_batch, replicas,
+                        first_replica, local_replicas):
+        """The training stream as one worker's replicas take it
+        (`pipeline.replica_array_dataset`)."""
+        arrays, transform = self._arrays_and_transform(split, labels)
+        return pipeline.replica_array_dataset(
+            arrays, batch_size, seed=seed, transform=transform, start_batch=start_batch,
+            replicas=replicas, first_replica=first_replica, local_replicas=local_replicas)
+
+    def _arrays_and_transform(self, split, labels):
         self.check_split(split)
         x, y = self.arrays[split]
-        if labels:
-            if y is None:
-                raise DataError(f"dataset {self.info.name!r} has no labels")
-            return pipeline.array_dataset(
-                (x, y), batch_size, seed=seed, training=training, start_batch=start_batch,
-                drop_remainder=drop_remainder, transform=lambda a, b: (self._scale(a), b),
-            )
+        if not labels:
+            return (x,), self._scale
+        if y is None:
+            raise DataError(f"dataset {self.info.name!r} has no labels")
+        return (x, y), lambda a, b: (self._scale(a), b)
+
+    def dataset(self, split, batch_size, *, seed, training, labels, start_batch=0,
+                drop_remainder=True):
+        arrays, transform = self._arrays_and_transform(split, labels)
         return pipeline.array_dataset(
-            (x,), batch_size, seed=seed, training=training, start_batch=start_batch,
-            drop_remainder=drop_remainder, transform=self._scale,
-        )
+            arrays, batch_size, seed=seed, training=training, start_batch=start_batch,
+            drop_remainder=drop_remainder, transform=transform)
 
 
 def image_info(name: str, x: np.ndarray, splits: dict, cfg: DataOptions,
