@@ -47,18 +47,21 @@ def run(cfg, run_dir: str | RunDir | None = None, progress: bool = True,
         tf.config.experimental.enable_op_determinism()
     # The chief holds the run directory (other workers write only their own .worker-N files).
     held = run_dir.lock() if distribute.is_chief(strategy) else contextlib.nullcontext()
-    with held, _precision(cfg.training.precision, strategy,
-                          run_dir.plan().get("precision") if run_dir.has_trained() else None):
+    recorded = run_dir.plan() if run_dir.has_trained() else {}
+    with held, _precision(cfg.training.precision, strategy, recorded.get("precision")):
         run_dir.check_resumable(cfg)  # again, now that no other process can change it
-        return _train(cfg, run_dir, strategy, families.for_config(cfg), progress, verbose)
+        return _train(cfg, run_dir, strategy, families.for_config(cfg), progress, verbose,
+                      recorded)
 
 
-def _train(cfg, run_dir: RunDir, strategy, family, progress, verbose=False) -> dict:
+def _train(cfg, run_dir: RunDir, strategy, family, progress, verbose=False,
+           recorded: dict | None = None) -> dict:
     from tfgen import data, distribute
 
     chief = distribute.is_chief(strategy)
     source = data.source(cfg.data, seed=cfg.seed)
-    plan = Plan.make(cfg, source, strategy, family, recorded=_recorded_plan(run_dir, source, family))
+    plan = Plan.make(cfg, source, strategy, family,
+                     recorded=_recorded_plan(run_dir, recorded or {}, source, family))
     with strategy.scope():
         model = family.build(cfg, source.info, plan.compile_kwargs, plan.total_steps)
     cbs = Callbacks.make(cfg, run_dir, source, model, family, strategy, chief,
@@ -282,15 +285,12 @@ class Plan:
                 "precision": keras.config.dtype_policy().name}
 
 
-def _recorded_plan(run_dir: RunDir, source, family) -> dict | None:
-    """The plan a run that trained had: its `plan.json`, or for a run of an earlier version
-    (none written) the steps its config gave then -- the epoch from the data, steps per
-    execution shrunk to a divisor of it (gcd)."""
-    if not run_dir.has_trained():
-        return None
-    recorded = run_dir.plan()
-    if recorded:
-        return recorded
+def _recorded_plan(run_dir: RunDir, recorded: dict, source, family) -> dict | None:
+    """The plan a run that trained had: its `plan.json` (`recorded`), or for a run of an
+    earlier version (none written) the steps its config gave then -- the epoch from the data,
+    steps per execution shrunk to a divisor of it (gcd)."""
+    if recorded or not run_dir.has_trained():
+        return recorded or None
     stored = run_dir.config()
     steps = stored.steps_per_epoch or max(1, source.num_examples("train") // (
         stored.batch_size * family.batches_per_step(stored)))

@@ -76,7 +76,7 @@ def test_tpu_strategy_gets_the_resolved_address(no_tpu_env, env, want, connects)
                        lambda r: seen.setdefault("connected", True))
     no_tpu_env.setattr(tf.tpu.experimental, "initialize_tpu_system", lambda r: None)
     no_tpu_env.setattr(tf.distribute, "TPUStrategy", lambda r: ("strategy", r))
-    assert strategies._tpu_strategy(None)[0] == "strategy"
+    assert strategies._tpu_strategy(strategies.tpu_address() or "local")[0] == "strategy"
     assert seen["tpu"] == want
     assert seen.get("connected", False) is connects
 

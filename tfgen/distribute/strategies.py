@@ -61,8 +61,7 @@ def tpu_address(tpu: str | None = None) -> str | None:
     return "local" if tf.config.list_physical_devices("TPU") else None
 
 
-def _tpu_strategy(tpu: str | None) -> tf.distribute.Strategy:
-    address = tpu_address(tpu) or "local"
+def _tpu_strategy(address: str) -> tf.distribute.Strategy:
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
         if address != "local":  # a TPU VM's chips are this process's own devices
@@ -104,27 +103,28 @@ def resolve_strategy(name: str = "auto", tpu: str | None = None) -> tf.distribut
         raise ConfigError(
             f"config key 'strategy': must be one of {', '.join(STRATEGIES)}; got {name!r}"
         )
+    address = tpu_address(tpu) if name in ("auto", "tpu") else None
     if name == "auto":
-        if tpu_address(tpu) is not None:
+        if address is not None:
             name = "tpu"
         elif len(tf.config.list_physical_devices("GPU")) > 1:
             name = "mirrored"
         else:
             name = "default"
-    key = (name, tpu_address(tpu) if name == "tpu" else None)
+    key = (name, (address or "local") if name == "tpu" else None)
     if key not in _RESOLVED:
-        _RESOLVED[key] = _create(name, tpu)
+        _RESOLVED[key] = _create(*key)
         if name != "tpu":
             warn_unseen_gpu()
     log.info("%s", describe(_RESOLVED[key]))
     return _RESOLVED[key]
 
 
-def _create(name: str, tpu: str | None) -> tf.distribute.Strategy:
+def _create(name: str, address: str | None) -> tf.distribute.Strategy:
     # Multi-worker and TPU strategies must come before anything initialises the runtime (such
     # as listing logical devices), so they are created first.
     if name == "tpu":
-        return _tpu_strategy(tpu)
+        return _tpu_strategy(address)
     if name == "multi_worker":
         _check_tf_config()
         return tf.distribute.MultiWorkerMirroredStrategy()

@@ -148,10 +148,10 @@ class Reductions:
 
     @staticmethod
     def _finite(logs) -> tf.Tensor:
+        """Every logged value finite (gradient norms aside) and the weights finite."""
         finite = [tf.reduce_all(tf.math.is_finite(tf.cast(v, tf.float32)))
                   for k, v in logs.items() if "grad_norm" not in k]
-        if "weights_finite" in logs:
-            finite.append(tf.equal(tf.cast(logs["weights_finite"], tf.float32), 1.0))
+        finite.append(tf.equal(tf.cast(logs["weights_finite"], tf.float32), 1.0))
         return tf.reduce_all(tf.stack(finite))
 
     def report(self, logs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
