@@ -73,3 +73,44 @@ def jsb_chorales(grid: str = "quarter") -> dict[str, list[np.ndarray]]:
             roll.setflags(write=False)
         out[split] = list(rolls)
     return out
+
+
+PRESENT = KEYS  # the packed layout's last channel: 1 on a piece's frames, 0 on padding
+
+
+def pack(rolls, frames: int | None = None, multiple: int = 1) -> np.ndarray:
+    """Piano-rolls of any lengths as one uint8 array [pieces, frames, 88 + 1]: the keys, then a
+    last channel (`PRESENT`) that is 1 on each piece's own frames and 0 on the padding after
+    it -- the layout the sequence models and pipelines take, so that pieces of different
+    lengths batch like images while padding stays out of every loss and metric.
+
+    Args:
+        rolls: piano-rolls [frames_i, 88].
+        frames: the padded length (default: the longest piece, rounded up to `multiple`);
+            a longer piece is refused, naming it.
+        multiple: round the default length up to a multiple of this (e.g. a bar's frames).
+    """
+    rolls = [np.asarray(r) for r in rolls]
+    longest = max((len(r) for r in rolls), default=0)
+    if frames is None:
+        frames = -(-max(longest, 1) // multiple) * multiple
+    out = np.zeros((len(rolls), frames, KEYS + 1), np.uint8)
+    for i, roll in enumerate(rolls):
+        if roll.ndim != 2 or roll.shape[1] != KEYS:
+            raise DataError(f"piece {i}: a piano-roll is [frames, {KEYS}]; got {roll.shape}")
+        if len(roll) > frames:
+            raise DataError(f"piece {i} has {len(roll)} frames, more than the {frames} to pad to")
+        out[i, :len(roll), :KEYS] = roll
+        out[i, :len(roll), PRESENT] = 1
+    return out
+
+
+def unpack(packed) -> list[np.ndarray]:
+    """The piano-rolls [frames_i, 88] (uint8, keys > 0.5 on) of a packed array (`pack`)."""
+    packed = np.asarray(packed)
+    return [(piece[piece[:, PRESENT] > 0.5, :KEYS] > 0.5).astype(np.uint8) for piece in packed]
+
+
+def lengths(packed) -> np.ndarray:
+    """Each packed piece's number of frames."""
+    return (np.asarray(packed)[..., PRESENT] > 0.5).sum(axis=-1)

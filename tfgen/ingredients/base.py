@@ -122,6 +122,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "gaussian": "gaussian:Gaussian",
         "categorical": "categorical:Categorical",
         "discretized_logistic": "discretized_logistic:DiscretizedLogisticMixture",
+        "nade": "nade:NADE",
     },
 }
 

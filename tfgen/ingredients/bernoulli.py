@@ -32,3 +32,7 @@ class Bernoulli(Likelihood):
 
     def mean(self, params):
         return tf.sigmoid(tf.cast(params, tf.float32))
+
+    def sample(self, params, seed):
+        u = tf.random.stateless_uniform(tf.shape(params), seed, alg="philox")
+        return tf.cast(u < self.mean(params), tf.float32)

@@ -34,6 +34,17 @@ class Likelihood(Ingredient):
         """E[x | params], x's shape."""
         raise NotImplementedError
 
+    def row_params(self, values: int) -> int:
+        """Decoder outputs for a row of `values` data values (an autoregressive decoder's frame):
+        `channels_per_dim` per value unless the likelihood has parameters of its own kind."""
+        return values * self.channels_per_dim
+
+    def sample(self, params, seed):
+        """A draw x ~ p(x | params) (x's shape, float32) from the stateless `seed` ([2] ints):
+        what an autoregressive decoder feeds back. Default: the mean (a likelihood without a
+        draw of its own)."""
+        return self.mean(params)
+
 
 def sum_per_example(t):
     """[batch, ...] -> [batch]: the sum over each example's values."""

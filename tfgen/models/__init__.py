@@ -1,4 +1,4 @@
-"""Models: `GAN` and `VAE` on the shared `GenerativeModel` base."""
+"""Models: `GAN`, `VAE` and `SequenceVAE` on the shared `GenerativeModel` base."""
 
 # Importing these registers every saveable tfgen class (models, FusedAdam, and through
 # `tfgen.networks` the layers the networks are built of) with Keras, so that
@@ -8,6 +8,7 @@ from tfgen import networks  # noqa: F401
 from tfgen.models import optimizers
 from tfgen.models.base import GenerativeModel
 from tfgen.models.gan import GAN
+from tfgen.models.sequence_vae import SequenceVAE
 from tfgen.models.vae import VAE
 
-__all__ = ["GAN", "VAE", "GenerativeModel", "optimizers"]
+__all__ = ["GAN", "VAE", "GenerativeModel", "SequenceVAE", "optimizers"]

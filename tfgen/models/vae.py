@@ -181,6 +181,7 @@ class VAE(GenerativeModel):
             raise ValueError("the flow's context input does not match the encoder's "
                              f"{self.context_dim} context outputs")
         self.prior.join(self)
+        self.likelihood.join(self)  # a likelihood with weights of its own (NADE) creates them
         self.expost_components = int(expost_components)
         if self.expost_components:
             k, d = self.expost_components, self.latent_dim
@@ -322,6 +323,16 @@ class VAE(GenerativeModel):
     def _decode(self, z, labels, training):
         return self.decoder(self.with_labels(z, labels), training=training)
 
+    def _log_px(self, x, z, labels, training):
+        """log p(x | z) per example [batch] (x and z row-aligned)."""
+        return self.likelihood.log_prob(x, self._decode(z, labels, training))
+
+    @property
+    def likelihood_values(self) -> int:
+        """The data values one likelihood row holds (an example's): what a likelihood with
+        weights of its own (NADE) sizes them by."""
+        return int(np.prod(self.encoder.inputs[0].shape[1:]))
+
     def _log_prior(self, z, training):
         """log p(z) of the top layer, z [..., d] -> [...]."""
         return self.prior.log_prob(self, z, training)
@@ -357,8 +368,7 @@ class VAE(GenerativeModel):
             log_q1 = _log_normal(used[0], mean[:, None], log_var[:, None])
         z1 = used[0]
         rep_labels = None if labels is None else rep(labels)
-        log_px = per_draw(self.likelihood.log_prob(rep(x), self._decode(flat(z1), rep_labels,
-                                                                        training)))
+        log_px = per_draw(self._log_px(rep(x), flat(z1), rep_labels, training))
         if self.hierarchical:
             z2 = used[1]
             m2, lv2 = self._gaussian(self.top_encoder, flat(z1), self.top_dim, training) \

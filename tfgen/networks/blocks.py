@@ -91,7 +91,7 @@ class Dropout(layers.Dropout):
         draw = getattr(self, "_draw", None)
         if not training or self.rate == 0 or draw is None:
             return super().call(inputs, training=training)
-        keep = draw(ops.shape(inputs)[0], tuple(inputs.shape[1:])) >= self.rate
+        keep = draw(ops.shape(inputs)[0], tuple(ops.shape(inputs)[1:])) >= self.rate
         kept = inputs / ops.cast(1.0 - self.rate, inputs.dtype)
         return ops.where(keep, kept, ops.zeros_like(inputs))
 

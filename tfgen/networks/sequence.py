@@ -1,0 +1,191 @@
+"""Sequence networks for piano-rolls (and other sequences of frames): a bidirectional LSTM
+encoder and an autoregressive LSTM decoder, flat or hierarchical (MusicVAE's "conductor",
+Roberts et al. 2018).
+
+Both take sequences in the packed layout of `tfgen.data.music.pack`: [batch, frames, keys + 1],
+the last channel 1 on a piece's frames and 0 on its padding. The encoder reads only the
+piece's frames (a masked LSTM each way); the decoder is causal, so padding after a piece never
+reaches its frames' outputs (and the VAE leaves padded frames out of the likelihood).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from tfgen.networks.blocks import Dropout
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class Unpack(layers.Layer):
+    """Packed sequences [batch, frames, keys + 1] -> (frames [.., keys], mask [batch, frames])."""
+
+    def __init__(self, keys: int, **kwargs):
+        super().__init__(**kwargs)
+        self.keys = int(keys)
+
+    def call(self, x):
+        return x[..., :self.keys], x[..., self.keys] > 0.5
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.keys), tuple(input_shape[:-1])
+
+    def get_config(self):
+        return {**super().get_config(), "keys": self.keys}
+
+
+def sequence_encoder(keys: int, latent_dim: int, units: int = 256,
+                     name: str = "encoder") -> keras.Model:
+    """x [batch, frames, keys + 1] -> [batch, 2·latent_dim] (the posterior's mean and
+    log-variance): a bidirectional LSTM over the piece's frames (masked), its two final states
+    concatenated, then a dense layer (float32)."""
+    x = keras.Input((None, keys + 1), name="x")
+    frames, mask = Unpack(keys, name="unpack")(x)
+    h = layers.Bidirectional(layers.LSTM(units), name="bilstm")(frames, mask=mask)
+    out = layers.Dense(2 * latent_dim, dtype="float32", name="posterior")(h)
+    return keras.Model(x, out, name=name)
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class FrameDecoder(keras.Model):
+    """p(x | z) = Π_t p(x_t | x_<t, z): an LSTM over the frames, conditioned on z through its
+    initial state and an input at every step, trained with teacher forcing (`call([z, x])`:
+    the parameters of every frame's likelihood given the true previous frames) and sampled
+    frame by frame (`generate`).
+
+    With `segment` > 0 it is MusicVAE's hierarchical decoder: a conductor LSTM turns z into one
+    embedding per segment of `segment` frames (a bar, say); the frame LSTM restarts at each
+    segment from that embedding (initial state and per-step input), so a long piece's
+    structure is carried by the conductor rather than by one long recurrence. The piece's
+    length must then be a multiple of `segment`.
+
+    Args:
+        keys: values per frame (88 piano keys).
+        latent_dim: size of z.
+        params_per_frame: likelihood parameters per frame (`Likelihood.row_params(keys)`).
+        units: the frame LSTM's units.
+        segment: frames per conductor step (0: a flat decoder).
+        conductor_units: the conductor LSTM's units.
+        frame_dropout: the probability of hiding a previous frame from the decoder (all its
+            keys set to 0) in training -- the piano-roll form of Bowman et al.'s word dropout,
+            against posterior collapse: the decoder has to lean on z for what it cannot see.
+        dropout: dropout on the LSTM's outputs.
+    """
+
+    def __init__(self, keys: int, latent_dim: int, params_per_frame: int, units: int = 512,
+                 segment: int = 0, conductor_units: int = 256, frame_dropout: float = 0.0,
+                 dropout: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.keys, self.latent_dim, self.params_per_frame = int(keys), int(latent_dim), \
+            int(params_per_frame)
+        self.units, self.segment, self.conductor_units = int(units), int(segment), \
+            int(conductor_units)
+        self.frame_dropout, self.dropout = float(frame_dropout), float(dropout)
+        if self.segment:
+            self.conductor_state = layers.Dense(2 * self.conductor_units, activation="tanh",
+                                                name="conductor_state")
+            self.conductor = layers.LSTM(self.conductor_units, return_sequences=True,
+                                         name="conductor")
+            self.embedding = layers.Dense(self.units, activation="tanh", name="segment_embedding")
+        self.initial = layers.Dense(2 * self.units, activation="tanh", name="initial_state")
+        self.lstm = layers.LSTM(self.units, return_sequences=True, name="frame_lstm")
+        self.hide = Dropout(self.frame_dropout, name="frame_dropout")
+        self.out_dropout = Dropout(self.dropout, name="output_dropout")
+        self.head = layers.Dense(self.params_per_frame, dtype="float32", name="frame_params")
+        self.build([(None, self.latent_dim), (None, None, self.keys + 1)])
+
+    def build(self, input_shape):
+        if self.built:
+            return
+        z = keras.ops.zeros((1, self.latent_dim))
+        x = keras.ops.zeros((1, max(self.segment, 1), self.keys + 1))
+        self.call([z, x])
+        self.built = True
+
+    def get_config(self):
+        return {**super().get_config(), "keys": self.keys, "latent_dim": self.latent_dim,
+                "params_per_frame": self.params_per_frame, "units": self.units,
+                "segment": self.segment, "conductor_units": self.conductor_units,
+                "frame_dropout": self.frame_dropout, "dropout": self.dropout}
+
+    # -- conditioning -------------------------------------------------------------------------
+
+    def _conditioning(self, z, frames: int):
+        """The per-step conditioning [batch, frames, E] and the frame LSTM's initial states
+        (flat: one per piece; hierarchical: one per segment, [batch, segments, units] each)."""
+        z = tf.cast(z, self.compute_dtype)
+        if not self.segment:
+            h, c = tf.split(self.initial(z), 2, axis=-1)
+            return tf.repeat(z[:, None], frames, axis=1), (h, c)
+        segments = frames // self.segment
+        h0, c0 = tf.split(self.conductor_state(z), 2, axis=-1)
+        steps = tf.zeros([tf.shape(z)[0], segments, 1], self.compute_dtype)
+        embedded = self.embedding(self.conductor(steps, initial_state=[h0, c0]))
+        h, c = tf.split(self.initial(embedded), 2, axis=-1)
+        return tf.repeat(embedded, self.segment, axis=1), (h, c)
+
+    def call(self, inputs, training=False):
+        z, x = inputs
+        frames = tf.cast(x[..., :self.keys], self.compute_dtype)
+        batch, length = tf.shape(frames)[0], tf.shape(frames)[1]
+        previous = tf.pad(frames[:, :-1], [[0, 0], [1, 0], [0, 0]])
+        if self.frame_dropout > 0:  # hide whole previous frames
+            kept = self.hide(tf.ones_like(previous[..., :1]), training=training)
+            previous = previous * tf.cast(kept > 0, previous.dtype)
+        cond, (h, c) = self._conditioning(z, length)
+        steps = tf.concat([previous, cond], axis=-1)
+        if not self.segment:
+            out = self.lstm(steps, initial_state=[h, c], training=training)
+        else:
+            segments = length // self.segment
+            tf.debugging.assert_equal(segments * self.segment, length, message=(
+                "a hierarchical decoder's pieces are a whole number of segments"))
+            flat = tf.reshape(steps, [batch * segments, self.segment, steps.shape[-1]])
+            out = self.lstm(flat, initial_state=[tf.reshape(h, [-1, self.units]),
+                                                 tf.reshape(c, [-1, self.units])],
+                            training=training)
+            out = tf.reshape(out, [batch, length, self.units])
+        return self.head(self.out_dropout(out, training=training))
+
+    # -- sampling -----------------------------------------------------------------------------
+
+    def generate(self, z, frames: int, likelihood, seed, greedy: bool = False):
+        """Frames [batch, frames, keys] drawn one after another from p(x_t | x_<t, z), each fed
+        back: `likelihood.sample` with the stateless seed (`seed` [2] ints; step t draws from
+        a seed folded with t), or its mean thresholded at 0.5 (`greedy`)."""
+        if self.segment and frames % self.segment:
+            raise ValueError(f"a hierarchical decoder samples whole segments of {self.segment} "
+                             f"frames; {frames} is not a multiple")
+        cond, (h, c) = self._conditioning(z, frames)
+        cell = self.lstm.cell
+        seed = tf.cast(seed, tf.int64)
+        batch = tf.shape(z)[0]
+        previous = tf.zeros([batch, self.keys], self.compute_dtype)
+        state = [h, c] if not self.segment else [h[:, 0], c[:, 0]]
+        out = tf.TensorArray(tf.float32, size=frames)
+        for t in tf.range(frames):
+            if self.segment:
+                restart = tf.equal(t % self.segment, 0)
+                s = t // self.segment
+                state = [tf.where(restart, h[:, s], state[0]), tf.where(restart, c[:, s], state[1])]
+            step = tf.concat([previous, cond[:, t]], axis=-1)
+            hidden, state = cell(step, state, training=False)
+            params = self.head(hidden)
+            if greedy:
+                frame = tf.cast(likelihood.mean(params) > 0.5, tf.float32)
+            else:
+                frame = likelihood.sample(params, tf.random.experimental.stateless_fold_in(
+                    seed, tf.cast(t, tf.int64)))
+            out = out.write(t, frame)
+            previous = tf.cast(frame, self.compute_dtype)
+        return tf.transpose(out.stack(), [1, 0, 2])
+
+
+def sequence_vae_networks(keys: int, likelihood, latent_dim: int = 64, encoder_units: int = 256,
+                          decoder_units: int = 512, segment: int = 0, conductor_units: int = 256,
+                          frame_dropout: float = 0.0, dropout: float = 0.0):
+    """(encoder, decoder) of a sequence VAE over frames of `keys` values."""
+    return (sequence_encoder(keys, latent_dim, encoder_units),
+            FrameDecoder(keys, latent_dim, likelihood.row_params(keys), decoder_units, segment,
+                         conductor_units, frame_dropout, dropout, name="decoder"))
