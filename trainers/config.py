@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 import yaml
 
-from tfgen import rules
+from tfgen import modalities, rules
 from tfgen.data.names import kind as data_kind
 from tfgen.data.options import DataOptions
 from tfgen.errors import ConfigError, OptionError
@@ -390,6 +390,8 @@ class OptimizerConfig:
     beta_1: float = param(0.5, min=0.0, max=0.9999, help="Adam beta_1 / SGD momentum")
     beta_2: float = param(0.999, min=0.0, max=0.99999, help="Adam beta_2")
     weight_decay: float = param(0.0, min=0.0, help="decoupled weight decay (adamw)")
+    clipnorm: float | None = param(
+        None, gt=0.0, help="clip each step's gradients to this global norm (None: off)")
     schedule: str = param(
         "constant", choices=LR_SCHEDULES,
         help="learning rate schedule: constant, or linear decay to 0 over the whole run",
@@ -494,7 +496,8 @@ class GANConfig(RunConfig):
         except OptionError as err:
             raise _option_error(where, err) from None
         augment, regularizers = m.ingredients(prefix=where)
-        facts = Facts(conditional=m.conditional, images=data_kind(self.data.name) == "images",
+        facts = Facts(conditional=m.conditional,
+                      images=modalities.get(data_kind(self.data.name)).images,
                       objective=m.objective, pixel_range=self.data.pixel_range)
         for ingredient in filter(None, (augment, *regularizers)):
             key = where + ("augment" if ingredient is augment
@@ -515,9 +518,11 @@ class GANConfig(RunConfig):
 class VAEModelConfig:
     """Encoder, decoder, likelihood and the training bound."""
 
-    network: str = param("mlp", choices=VAE_NETWORKS, help="architecture")
+    network: str = param("mlp", choices=VAE_NETWORKS, help="architecture (lstm, conductor: "
+                         "sequence networks for piano-rolls)")
     latent_dim: int = param(16, min=1, help="size of z")
-    width: int = param(256, min=1, help="hidden units (mlp) or base channels (conv)")
+    width: int = param(256, min=1, help="hidden units (mlp), base channels (conv) or the "
+                       "decoder LSTM's units (lstm, conductor)")
     depth: int = param(2, min=1, max=16, help="hidden layers (mlp)")
     likelihood: dict = ingredients_param(
         "likelihood", default={"name": "bernoulli"}, help="decoder likelihood p(x|z), e.g. "
@@ -532,7 +537,15 @@ class VAEModelConfig:
     iw_samples: int = param(1, min=1, max=1000, help="importance samples (K > 1: IWAE bound)")
     conditional: bool = param(False, help="conditional VAE: labels to encoder and decoder")
     dropout: float = param(0.0, min=0.0, max=0.9,
-                           help="dropout after each hidden layer (mlp) or activation (conv)")
+                           help="dropout after each hidden layer (mlp), activation (conv) or "
+                           "on the decoder LSTM's outputs (lstm, conductor)")
+    frame_dropout: float = param(
+        0.0, min=0.0, max=0.9, help="lstm/conductor: probability of hiding a previous frame "
+        "from the decoder in training (word dropout for piano-rolls, against posterior collapse)")
+    encoder_width: int | None = param(
+        None, min=1, help="lstm/conductor: units of the encoder's LSTM each way (None: width/2)")
+    sample_frames: int = param(64, min=1, max=4096,
+                               help="lstm/conductor: frames of each generated piece")
     eval_samples: int = param(1000, min=1, help="importance samples K of the final test NLL")
     expost_components: int = param(
         0, min=0, max=256,
@@ -601,6 +614,7 @@ class VAEConfig(RunConfig):
             prior.check(Facts(conditional=m.conditional))
         except OptionError as err:
             raise sections.option_error(f"{where}prior", err) from None
+        _check_vae_modality(self, where)
         try:
             rules.check_vae_model(conditional=m.conditional,
                                   expost_components=m.expost_components)
@@ -612,3 +626,30 @@ class VAEConfig(RunConfig):
                 iw_samples=m.iw_samples, estimator=m.estimator)
         except OptionError as err:
             raise _option_error(where, err) from None
+
+
+SEQUENCE_NETWORKS = ("lstm", "conductor")
+
+
+def _check_vae_modality(cfg: VAEConfig, where: str) -> None:
+    """Sequence networks for piano-rolls, and only there; what the sequence VAE does not have."""
+    m, kind = cfg.model, data_kind(cfg.data.name)
+    modality = modalities.get(kind)
+    sequence = m.network in SEQUENCE_NETWORKS
+    if sequence != (kind == "pianoroll"):
+        default = modality.default_networks.get("vae", "mlp")
+        raise ConfigError(f"config key '{where}network': {m.network} is not a network for "
+                          f"{modality.title} ({cfg.data.name}); use e.g. {default}")
+    if not sequence:
+        if m.likelihood_object(where).name == "nade":
+            raise ConfigError(f"config key '{where}likelihood': nade is a frame likelihood of "
+                              "the sequence networks (lstm, conductor)")
+        return
+    refused = {"conditional": m.conditional, "top_latent_dim": m.top_latent_dim,
+               "flow_steps": m.flow_steps, "expost_components": m.expost_components}
+    for key, value in refused.items():
+        if value:
+            raise ConfigError(f"config key '{where}{key}': the sequence VAE ({m.network}) has "
+                              "one Gaussian layer, unconditional, no flow, no ex-post density")
+    if m.prior_object(where).name != "normal":
+        raise ConfigError(f"config key '{where}prior': the sequence VAE takes the normal prior")

@@ -10,7 +10,7 @@ what it is.
 
 from __future__ import annotations
 
-from tfgen import fileio, networks
+from tfgen import fileio, modalities, networks
 from tfgen.errors import ConfigError
 from tfgen.metrics.evaluation import default_metric
 from tfgen.models import GAN, VAE
@@ -29,7 +29,7 @@ def optimizer(cfg: OptimizerConfig, total_updates: int):
     (for the linear schedule)."""
     return make_optimizer(cfg.name, cfg.learning_rate, beta_1=cfg.beta_1, beta_2=cfg.beta_2,
                           weight_decay=cfg.weight_decay, schedule=cfg.schedule,
-                          total_updates=total_updates)
+                          total_updates=total_updates, clipnorm=cfg.clipnorm)
 
 
 class Family:
@@ -129,20 +129,21 @@ class VAEFamily(Family):
         m = cfg.model
         likelihood = m.likelihood_object()
         context = m.flow_context if m.flow_steps else 0
-        try:
-            encoder, decoder = networks.build_vae_networks(
-                info, params_per_value=likelihood.channels_per_dim, network=m.network,
-                latent_dim=m.latent_dim, width=m.width, depth=m.depth,
-                conditional=m.conditional, dropout=m.dropout, context_dim=context)
+        try:  # the modality's networks and model class
+            encoder, decoder, model_class, extra = modalities.get(info.kind).vae(
+                info, likelihood, network=m.network, latent_dim=m.latent_dim, width=m.width,
+                depth=m.depth, conditional=m.conditional, dropout=m.dropout,
+                context_dim=context, frame_dropout=m.frame_dropout,
+                encoder_width=m.encoder_width, sample_frames=m.sample_frames)
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
         latent = networks.build_vae_latent_networks(
             m.latent_dim, top_latent_dim=m.top_latent_dim, top_width=m.top_width,
             flow_steps=m.flow_steps, flow_width=m.flow_width, context_dim=context)
-        vae = VAE(encoder, decoder, latent_dim=m.latent_dim, likelihood=likelihood,
-                  num_classes=info.num_classes if m.conditional else None, seed=cfg.seed,
-                  expost_components=m.expost_components, prior=m.prior_object(),
-                  ema_decay=m.ema_decay, **latent)
+        vae = model_class(encoder, decoder, latent_dim=m.latent_dim, likelihood=likelihood,
+                          num_classes=info.num_classes if m.conditional else None,
+                          seed=cfg.seed, expost_components=m.expost_components,
+                          prior=m.prior_object(), ema_decay=m.ema_decay, **latent, **extra)
         vae.compile(
             optimizer=optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,
             kl_schedule=m.kl_schedule, warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps,
@@ -163,12 +164,7 @@ class VAEFamily(Family):
         return model.fit_expost(x, seed=cfg.seed, progress=progress)
 
     def diagnostics(self, source, labels: bool) -> list:
-        from tfgen.callbacks import LatentDiagnostics
-
-        info = source.info
-        return [LatentDiagnostics(source.fixed_batch(16, labels), info.value_range,
-                                  projector=source.fixed_batch(1000, info.num_classes is not None),
-                                  class_names=info.class_names)]
+        return modalities.get(source.info.kind).diagnostics(source, labels)
 
     def nll_samples(self, cfg: VAEConfig) -> int:
         return cfg.model.eval_samples

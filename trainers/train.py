@@ -18,6 +18,7 @@ import time
 
 import keras
 
+from tfgen import modalities
 from tfgen.errors import ConfigError, Preempted, UserError
 from tfgen.fileio import write_json
 from tfgen.metrics.evaluation import DIRECTIONS, MIN_IMAGE_SAMPLES
@@ -486,16 +487,17 @@ def _logger(cfg, run_dir: RunDir, source, model, family):
     from tfgen import callbacks
 
     info, t = source.info, cfg.training
-    by_class = model.conditional and info.kind == "images"
+    modality = modalities.get(info.kind)
+    by_class = model.conditional and modality.images
     return callbacks.TensorBoardLogger(
         run_dir.logs, samples_dir=run_dir.samples, image_every=t.sample_every, seed=cfg.seed,
-        # 2-D data: as many points as the PacGAN evaluation draws, so the plot shows coverage
-        num_samples=2500 if info.kind == "points" else t.num_samples,
+        num_samples=modality.summary_samples(t.num_samples),
         value_range=info.value_range,
         modes=info.mixture.means if info.mixture is not None else None,
         columns=info.num_classes if by_class else None,
         column_names=info.class_names if by_class else None,
         diagnostics=family.diagnostics(source, cfg.data.labels),
+        modality=modality, context=modality.context(source),
     )
 
 

@@ -28,13 +28,17 @@ class LatentDiagnostics:
         min_size: pictures are enlarged (nearest neighbour) to at least this many pixels.
         projector: (samples, labels or None) for the projector, e.g. 1,000 held-out examples.
         class_names: names of the labels, for the projector's metadata.
+        grid: draws samples that are not images: `grid(samples, columns)` -> uint8 picture (a
+            modality's, e.g. piano-rolls one above the other). The reconstructions are then the
+            only pictures (no latent manifold or traversal), and the projector has no sprite.
     """
 
     def __init__(self, reference, value_range=(0.0, 1.0), min_size: int = 512, projector=None,
-                 class_names=None):
+                 class_names=None, grid=None):
         self.x, self.labels = reference
         self.value_range, self.min_size = value_range, min_size
         self.projector, self.class_names = projector, class_names
+        self.grid = grid
 
     def write_projector(self, model, log_dir: str) -> None:
         """The projector files in `log_dir`: `embedding-N.*` (a checkpoint holding the codes),
@@ -53,16 +57,17 @@ class LatentDiagnostics:
         checkpoint = tf.train.Checkpoint(embedding=tf.Variable(np.asarray(codes, np.float32)))
         tf.train.CheckpointManager(checkpoint, log_dir, max_to_keep=1,
                                    checkpoint_name="embedding").save()
-        side = int(np.ceil(np.sqrt(len(x))))
-        sprite = images_lib.image_grid(x, self.value_range, columns=side, pad=0)
-        if sprite.shape[-1] == 1:
-            sprite = np.repeat(sprite, 3, axis=-1)
-        images_lib.save_png(sprite, fileio.join(log_dir, "sprite.png"))
         config = projector.ProjectorConfig()
         embedding = config.embeddings.add()
         embedding.tensor_name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
-        embedding.sprite.image_path = "sprite.png"
-        embedding.sprite.single_image_dim.extend([int(x.shape[2]), int(x.shape[1])])
+        if self.grid is None:  # images: each point drawn as its image
+            side = int(np.ceil(np.sqrt(len(x))))
+            sprite = images_lib.image_grid(x, self.value_range, columns=side, pad=0)
+            if sprite.shape[-1] == 1:
+                sprite = np.repeat(sprite, 3, axis=-1)
+            images_lib.save_png(sprite, fileio.join(log_dir, "sprite.png"))
+            embedding.sprite.image_path = "sprite.png"
+            embedding.sprite.single_image_dim.extend([int(x.shape[2]), int(x.shape[1])])
         if y is not None:
             rows = [f"{int(label)}\t{self.class_names[int(label)]}" for label in y] \
                 if self.class_names else [str(int(label)) for label in y]
@@ -73,13 +78,18 @@ class LatentDiagnostics:
         projector.visualize_embeddings(log_dir, config)
 
     def _grid(self, images, columns: int) -> np.ndarray:
+        if self.grid is not None:
+            return self.grid(images, columns)
         return images_lib.enlarge(images_lib.image_grid(images, self.value_range, columns=columns),
                                   self.min_size)
 
     def pictures(self, model) -> dict[str, np.ndarray]:
         """Pictures by name (uint8 [H, W, C])."""
-        n = min(len(self.x), 16)
+        n = min(len(self.x), 16 if self.grid is None else 3)
         rec = model.reconstruct(self.x[:n], None if self.labels is None else self.labels[:n])
+        if self.grid is not None:  # each piece above its reconstruction
+            pairs = np.stack([self.x[:n], rec], axis=1).reshape(-1, *self.x.shape[1:])
+            return {"reconstructions": self._grid(pairs, 2)}
         out = {"reconstructions": self._grid(np.concatenate([self.x[:n], rec]), n)}
         labels = np.zeros(144, np.int32) if model.conditional else None  # class 0's pictures
         if model.latent_dim == 2:

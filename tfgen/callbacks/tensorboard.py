@@ -20,7 +20,10 @@ class TensorBoardLogger(keras.callbacks.Callback):
     (every `image_every` epochs): `samples/generated`, a fixed-noise grid of
     `model.sample(num_samples, seed)` (a scatter plot over the true modes for 2-D data), also
     written to `samples_dir/epoch_NNNN.png`; for images also `samples/interpolation`, rows of
-    samples along latent paths (`model.interpolation`); and the diagnostics' pictures.
+    samples along latent paths (`model.interpolation`); for piano-rolls the rolls, an
+    interpolation between two pieces and the samples as sound (`samples/generated` in the
+    Audio tab); and the diagnostics' pictures. What is drawn is the modality's
+    (`tfgen.modalities`).
 
     Four groups, so that TensorBoard (which orders groups alphabetically) opens on what matters:
     `evaluation`, `samples`, `train`, `validation`.
@@ -43,13 +46,24 @@ class TensorBoardLogger(keras.callbacks.Callback):
             objects with `pictures(model)` and `histograms(model)` returning {name: array},
             `scalars(model)` returning {name: float} (written as train/NAME), and
             `write_projector(model, log_dir)` (called when training ends; may do nothing).
+        modality: the samples' `tfgen.modalities` kind (default: points when `modes` are
+            given, else images).
+        context: more facts for the modality's pictures (piano-rolls: steps_per_quarter,
+            steps_per_bar, and two real `pieces` to interpolate between).
     """
 
     def __init__(self, log_dir, samples_dir=None, log_every: int = 10, image_every: int = 1,
                  num_samples: int = 64, seed: int = 0, value_range=(-1.0, 1.0), modes=None,
                  columns: int | None = None, column_names=None, min_size: int = 512,
-                 diagnostics=()):
+                 diagnostics=(), modality=None, context: dict | None = None):
         super().__init__()
+        from tfgen import modalities
+
+        # what the samples are: points when there are modes to draw them over, else images
+        self.modality = (modalities.get(modality) if isinstance(modality, str)
+                         else modality or modalities.get("points" if modes is not None
+                                                         else "images"))
+        self.context = dict(context or {})
         self.diagnostics = list(diagnostics)
         self.log_dir = str(log_dir)
         self.samples_dir = samples_dir
@@ -83,22 +97,20 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     tf.summary.scalar(f"train/loss_scale/{name}", scalar(optimizer.dynamic_scale))
 
     def render(self) -> dict[str, np.ndarray]:
-        """Pictures to log, by name (uint8 [H, W, C])."""
+        """Pictures to log, by name (uint8 [H, W, C]); the sounds go to `self.sounds`."""
+        pictures, self.sounds = self._render()
+        return pictures
+
+    def _render(self):
         samples = self.model.sample(self.num_samples, seed=self.seed)
-        step = model_step(self.model)
-        picture = images_lib.render_samples(
-            samples, self.value_range, self.modes, self.columns, title=f"step {step}",
-            column_names=self.column_names, min_size=self.min_size,
-        )
-        pictures = {"generated": picture}
-        if self.modes is None and samples.ndim == 4:  # images: paths through the latent space
-            steps = 10
-            pictures["interpolation"] = images_lib.enlarge(images_lib.image_grid(
-                self.model.interpolation(rows=6, steps=steps, seed=self.seed),
-                self.value_range, columns=steps), self.min_size)
+        context = {"value_range": self.value_range, "modes": self.modes,
+                   "columns": self.columns, "column_names": self.column_names,
+                   "min_size": self.min_size, "seed": self.seed,
+                   "title": f"step {model_step(self.model)}", **self.context}
+        pictures = self.modality.pictures(self.model, samples, context)
         for diagnostic in self.diagnostics:
             pictures.update(diagnostic.pictures(self.model))
-        return pictures
+        return pictures, self.modality.sounds(self.model, samples, context)
 
     def on_epoch_end(self, epoch, logs=None):
         step = model_step(self.model)
@@ -110,10 +122,13 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     tf.summary.scalar(f"evaluation/{key[5:]}", scalar(value))
         if not due(self, epoch, self.image_every):
             return
-        pictures = self.render()
+        pictures, sounds = self._render()
         with self.writer.as_default(step=step):
             for name, picture in pictures.items():
                 tf.summary.image(f"samples/{name}", picture[None], step=step)
+            for name, (audio, rate) in sounds.items():
+                tf.summary.audio(f"samples/{name}", audio, rate, step=step,
+                                 max_outputs=len(audio))
             for diagnostic in self.diagnostics:
                 for name, values in diagnostic.histograms(self.model).items():
                     tf.summary.histogram(f"train/{name}", values)

@@ -8,8 +8,13 @@ Names (see `tfgen datasets`):
     folder:PATH     a directory of images, optionally one sub-folder per class.
     idx:DIR         MNIST-format IDX files (train-images-idx3-ubyte[.gz], ...).
     npz:PATH        a user's arrays: x [N, H, W(, C)], optional y.
+    jsb_chorales    the JSB Chorales piano-rolls (shipped; the polyphonic-music benchmark split).
+    midi:DIR        a user's MIDI files as piano-rolls (`tfgen.data.midi`).
 
-folder:, idx: and npz: sources hold out val and test examples by a stable hash of each example's
+Piano-rolls come packed (`tfgen.data.music.pack`): [pieces, frames, 88 + 1], the last channel
+marking each piece's own frames; training batches are cut to their longest piece.
+
+folder:, idx:, npz: and midi: sources hold out val and test examples by a stable hash of each example's
 key (`data.val_fraction`, `data.test_fraction`; see `tfgen.data.arrays`).
 
 Example:

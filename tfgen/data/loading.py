@@ -41,7 +41,15 @@ def source(data: DataOptions | str, *, seed: int = 0, **options: Any) -> Source:
         return builtin.digits_source(name, cfg)
     if name == "fashion_mnist":
         return builtin.fashion_mnist_source(name, cfg)
+    if name == "jsb_chorales":
+        from tfgen.data import sequences
+
+        return sequences.jsb_source(cfg)
     kind, _, rest = name.partition(":")
+    if kind == "midi":
+        from tfgen.data import sequences
+
+        return sequences.midi_source(rest, cfg)
     if kind == "folder":
         from tfgen.data import folder
 
@@ -72,6 +80,7 @@ def limit_train(full: Source, n: int) -> Source:
     arrays = {**full.arrays, "train": (x[idx], None if y is None else y[idx])}
     info = dataclasses.replace(full.info, splits={**full.info.splits, "train": n})
     limited = ArraySource(info, arrays, max_value=full.max_value, pixel_range=full.pixel_range)
+    limited.crop_multiple = full.crop_multiple
     limited.parent = full
     return limited
 

@@ -13,7 +13,10 @@ BUILTIN = {
     "digits": "scikit-learn's 8x8 handwritten digits, 10 classes: 1000 train / 350 val / 447 test",
     "fashion_mnist": "Fashion-MNIST 28x28 grayscale, 10 classes: 55000 train / 5000 val / 10000 "
     "test (apt-get install dataset-fashion-mnist; or the IDX files in data.data_dir)",
+    "jsb_chorales": "JSB Chorales piano-rolls (ships with tfgen), the polyphonic-music benchmark "
+    "split: 229 train / 76 val / 77 test chorales, 88 keys (data.steps_per_quarter 1, 2 or 4)",
 }
+PIANOROLL = ("jsb_chorales", "midi:")  # names (and prefixes) of piano-roll datasets
 FORMS = {
     "tfds:NAME": "a TensorFlow Datasets image dataset, e.g. tfds:mnist, tfds:cifar10, tfds:celeb_a "
     "(data.data_dir, data.image_size)",
@@ -23,12 +26,17 @@ FORMS = {
     "t10k-* test files",
     "npz:PATH": "a NumPy .npz: x [N, H, W] or [N, H, W, C] uint8 or float in [0, 1], optional y "
     "(labels), x_val/y_val, x_test/y_test, class_names",
+    "midi:DIR": "MIDI files under DIR (recursively) as piano-rolls (data.steps_per_quarter, "
+    "data.window_bars, data.transpose, data.drums, data.skip_corrupt)",
 }
 
 
 def kind(name: str) -> str:
-    """"points" for the 2-D mixtures, "images" for every other dataset (without loading it)."""
-    return "points" if name in MIXTURES else "images"
+    """The modality of a dataset (`tfgen.modalities`), without loading it: "points" for the 2-D
+    mixtures, "pianoroll" for music, "images" for every other dataset."""
+    if name in MIXTURES:
+        return "points"
+    return "pianoroll" if name.startswith(PIANOROLL) else "images"
 
 
 def check_name(name: str, key: str = "data.name") -> None:
@@ -41,9 +49,9 @@ def check_name(name: str, key: str = "data.name") -> None:
 
         tfds_source.check_name(rest, key)
         return
-    if sep and prefix in ("folder", "idx") and rest:
+    if sep and prefix in ("folder", "idx", "midi") and rest:
         if not fileio.isdir(rest):
-            what = "folder" if prefix == "folder" else "IDX directory"
+            what = {"folder": "folder", "idx": "IDX directory", "midi": "MIDI folder"}[prefix]
             raise ConfigError(f"config key '{key}': {what} not found: {rest}")
         return
     if sep and prefix == "npz" and rest:

@@ -27,7 +27,8 @@ class DataOptions:
 
     name: str = param(
         "digits",
-        help="ring8 | grid25 | digits | fashion_mnist | tfds:NAME | folder:PATH | idx:DIR | npz:PATH",
+        help="ring8 | grid25 | digits | fashion_mnist | jsb_chorales | tfds:NAME | folder:PATH | "
+        "idx:DIR | npz:PATH | midi:DIR",
     )
     image_size: int | None = param(
         None, min=4, max=1024, help="resize/crop images to this square size (None: native)"
@@ -42,7 +43,7 @@ class DataOptions:
     data_dir: str | None = param(
         None, help="TFDS data_dir (where prepared datasets live); fashion_mnist: its IDX files")
     download: bool = param(True, help="let TFDS download and prepare a missing dataset")
-    skip_corrupt: bool = param(False, help="folder: skip (and count) unreadable images")
+    skip_corrupt: bool = param(False, help="folder:/midi: skip (and count) unreadable files")
     val_fraction: float = param(
         0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as val (by file hash)")
     test_fraction: float = param(
@@ -53,6 +54,17 @@ class DataOptions:
         "the same for every seed; small-data experiments; in-memory datasets)")
     shuffle_buffer: int = param(10_000, min=1, help="TFDS: shuffle buffer (elements)")
     cache: bool = param(True, help="TFDS: cache decoded, resized images in memory")
+    steps_per_quarter: int | None = param(
+        None, min=1, max=48, help="piano-rolls: frames per quarter note (None: the dataset's; "
+        "jsb_chorales 1, 2 or 4, the benchmark's 1; midi: 4)")
+    beats_per_bar: int = param(4, min=1, max=16, help="piano-rolls: quarter notes per bar")
+    window_bars: int | None = param(
+        None, min=1, max=256, help="piano-rolls: cut pieces into windows of N bars (for "
+        "fixed-length models; a short tail is dropped); None: whole pieces, padded")
+    transpose: str | None = param(
+        None, choices=(None, "C"), help="midi: transpose every file to C major / A minor (its "
+        "key signature, else a Krumhansl-Schmuckler estimate)")
+    drums: bool = param(False, help="midi: keep drum tracks (as their pitches)")
 
     def validate(self, prefix: str) -> None:
         check_name(self.name, key=f"{prefix}name")

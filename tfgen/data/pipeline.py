@@ -35,6 +35,7 @@ def array_dataset(
     transform: Callable[..., tuple],
     start_batch: int = 0,
     drop_remainder: bool = True,
+    crop: tuple[np.ndarray, int] | None = None,
 ) -> tf.data.Dataset:
     """Batches of `arrays` (equal first dimension) passed through `transform`.
 
@@ -42,6 +43,11 @@ def array_dataset(
     being element `perm_e(p mod n)` of epoch `e = p // n`, `perm_e` a stateless permutation seeded
     by (seed, e). Batches run across epoch boundaries, so every batch is full.
     Evaluation: one pass in file order.
+
+    `crop` = (lengths, multiple): sequences padded along axis 1 are cut to their batch's longest
+    (`lengths[i]`: example i's), rounded up to a multiple of `multiple` -- a pure function of
+    the batch, so the order and resume guarantees hold, and a batch of short pieces costs what
+    short pieces cost.
     """
     n = len(arrays[0])
     if training:
@@ -49,6 +55,8 @@ def array_dataset(
             lambda b: _stream_indices(b * batch_size, batch_size, n, seed))
     else:
         ds = tf.data.Dataset.range(n).batch(batch_size, drop_remainder=drop_remainder)
+    if crop is not None:
+        ds = ds.map(lambda idx: (idx, _crop_length(idx, crop)))
     return _gathered(ds, arrays, transform)
 
 
@@ -62,20 +70,32 @@ def replica_array_dataset(
     replicas: int,
     first_replica: int,
     local_replicas: int,
+    crop: tuple[np.ndarray, int] | None = None,
 ) -> tf.data.Dataset:
     """The training stream of `array_dataset` as one worker's replicas take it: for each global
     batch b, the rows of replicas first_replica .. first_replica + local_replicas - 1 in turn
     (what `distribute_datasets_from_function` hands its local replicas one after another),
     replica r's rows being [r·B/N, (r+1)·B/N) of global batch b -- the rows it gets of
-    `array_dataset`'s global batches, but gathered and transformed by its own worker only."""
+    `array_dataset`'s global batches, but gathered and transformed by its own worker only
+    (with `crop`, cut to the global batch's crop length)."""
     n, local = len(arrays[0]), batch_size // replicas
 
     def replica_indices(k):
         b, j = k // local_replicas, k % local_replicas
-        return _stream_indices(b * batch_size + (first_replica + j) * local, local, n, seed)
+        idx = _stream_indices(b * batch_size + (first_replica + j) * local, local, n, seed)
+        if crop is None:
+            return idx
+        # the global batch's longest sequence: every replica cuts its rows to the same length
+        return idx, _crop_length(_stream_indices(b * batch_size, batch_size, n, seed), crop)
 
     ds = tf.data.Dataset.counter(start=start_batch * local_replicas, dtype=tf.int64)
     return _gathered(ds.map(replica_indices), arrays, transform, shard=False)
+
+
+def _crop_length(indices, crop) -> tf.Tensor:
+    lengths, multiple = crop
+    longest = tf.reduce_max(tf.gather(tf.constant(lengths, tf.int64), indices))
+    return (longest + multiple - 1) // multiple * multiple
 
 
 def _stream_indices(first, size: int, n: int, seed: int) -> tf.Tensor:
@@ -96,11 +116,15 @@ def _stream_indices(first, size: int, n: int, seed: int) -> tf.Tensor:
 
 def _gathered(indices: tf.data.Dataset, arrays, transform, shard: bool = True):
     tensors = tuple(tf.constant(a) for a in arrays)
-    ds = indices.map(
-        lambda idx: transform(*(tf.gather(t, idx) for t in tensors)),
-        num_parallel_calls=AUTOTUNE,
-        deterministic=True,
-    )
+
+    def gather(idx, length=None):
+        # (only the first array -- the sequences -- is cut; labels are per example)
+        parts = [tf.gather(t, idx) for t in tensors]
+        if length is not None:
+            parts[0] = parts[0][:, :length]
+        return transform(*parts)
+
+    ds = indices.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True)
     options = _options()
     if not shard:  # already this worker's rows
         options.experimental_distribute.auto_shard_policy = (

@@ -19,7 +19,8 @@ class DatasetInfo:
 
     Attributes:
         name: the dataset name as given.
-        kind: "points" (2-D mixtures) or "images".
+        kind: its modality (`tfgen.modalities`): "points" (2-D mixtures), "images" or
+            "pianoroll".
         shape: shape of one sample, e.g. (2,) or (8, 8, 1).
         splits: number of examples per split.
         num_classes: number of label classes, None when the source has no labels.
@@ -27,6 +28,8 @@ class DatasetInfo:
         class_names: label names, where the source has them.
         skipped: unreadable files skipped (folder sources with skip_corrupt).
         mixture: the true mixture for ring8/grid25.
+        steps_per_quarter: piano-rolls: frames per quarter note.
+        steps_per_bar: piano-rolls: frames per bar.
     """
 
     name: str
@@ -38,6 +41,8 @@ class DatasetInfo:
     class_names: tuple[str, ...] | None = None
     skipped: int = 0
     mixture: Mixture | None = None
+    steps_per_quarter: int | None = None
+    steps_per_bar: int | None = None
 
 
 class Source:
@@ -94,6 +99,7 @@ class ArraySource(Source):
     """
 
     in_memory = True
+    crop_multiple: int | None = None  # sequences: batches cut to their longest (see `_crop`)
 
     def __init__(
         self,
@@ -139,7 +145,16 @@ class ArraySource(Source):
         arrays, transform = self._arrays_and_transform(split, labels)
         return pipeline.replica_array_dataset(
             arrays, batch_size, seed=seed, transform=transform, start_batch=start_batch,
-            replicas=replicas, first_replica=first_replica, local_replicas=local_replicas)
+            replicas=replicas, first_replica=first_replica, local_replicas=local_replicas,
+            crop=self._crop(split))
+
+    def _crop(self, split):
+        """(lengths, multiple) of `pipeline.array_dataset`'s `crop` for packed sequences
+        (`tfgen.data.music.pack`: the last channel marks each piece's frames), else None."""
+        if self.crop_multiple is None:
+            return None
+        x = self.arrays[split][0]
+        return (x[..., -1] > 0).sum(axis=1).astype(np.int64), self.crop_multiple
 
     def _arrays_and_transform(self, split, labels):
         self.check_split(split)
@@ -155,7 +170,7 @@ class ArraySource(Source):
         arrays, transform = self._arrays_and_transform(split, labels)
         return pipeline.array_dataset(
             arrays, batch_size, seed=seed, training=training, start_batch=start_batch,
-            drop_remainder=drop_remainder, transform=transform)
+            drop_remainder=drop_remainder, transform=transform, crop=self._crop(split))
 
 
 def image_info(name: str, x: np.ndarray, splits: dict, cfg: DataOptions,

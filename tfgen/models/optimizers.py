@@ -36,23 +36,25 @@ class FusedAdam(keras.optimizers.Adam):
         )
 
 
-def _adam(lr, beta_1, beta_2, weight_decay):
-    return FusedAdam(lr, beta_1=beta_1, beta_2=beta_2)
+def _adam(lr, beta_1, beta_2, weight_decay, **clip):
+    return FusedAdam(lr, beta_1=beta_1, beta_2=beta_2, **clip)
 
 
-def _adamw(lr, beta_1, beta_2, weight_decay):
-    return keras.optimizers.AdamW(lr, weight_decay=weight_decay, beta_1=beta_1, beta_2=beta_2)
+def _adamw(lr, beta_1, beta_2, weight_decay, **clip):
+    return keras.optimizers.AdamW(lr, weight_decay=weight_decay, beta_1=beta_1, beta_2=beta_2,
+                                  **clip)
 
 
-def _rmsprop(lr, beta_1, beta_2, weight_decay):
-    return keras.optimizers.RMSprop(lr)
+def _rmsprop(lr, beta_1, beta_2, weight_decay, **clip):
+    return keras.optimizers.RMSprop(lr, **clip)
 
 
-def _sgd(lr, beta_1, beta_2, weight_decay):
-    return keras.optimizers.SGD(lr, momentum=beta_1)
+def _sgd(lr, beta_1, beta_2, weight_decay, **clip):
+    return keras.optimizers.SGD(lr, momentum=beta_1, **clip)
 
 
-# name -> (learning rate, beta_1, beta_2, weight_decay) -> optimizer. Adam is FusedAdam.
+# name -> (learning rate, beta_1, beta_2, weight_decay, global_clipnorm=) -> optimizer. Adam is
+# FusedAdam.
 OPTIMIZERS = {"adam": _adam, "adamw": _adamw, "rmsprop": _rmsprop, "sgd": _sgd}
 LR_SCHEDULES = ("constant", "linear")
 
@@ -98,12 +100,15 @@ def schedules_of(optimizer) -> list:
 
 def make_optimizer(name: str = "adam", learning_rate: float = 2e-4, *, beta_1: float = 0.5,
                    beta_2: float = 0.999, weight_decay: float = 0.0, schedule: str = "constant",
-                   total_updates: int = 1) -> keras.optimizers.Optimizer:
+                   total_updates: int = 1,
+                   clipnorm: float | None = None) -> keras.optimizers.Optimizer:
     """An optimizer by name (one of `OPTIMIZERS`; beta_1 is SGD's momentum).
 
     Args:
         schedule: "constant", or "linear" decay of the learning rate to 0 over `total_updates`
             updates (the optimizer's whole run).
+        clipnorm: clip each update's gradients to this global norm (Keras's
+            `global_clipnorm`; None: no clipping) -- the recurrent networks' usual guard.
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose from: {', '.join(OPTIMIZERS)}")
@@ -112,4 +117,5 @@ def make_optimizer(name: str = "adam", learning_rate: float = 2e-4, *, beta_1: f
     lr = learning_rate
     if schedule == "linear":
         lr = LinearDecay(lr, max(1, total_updates))
-    return OPTIMIZERS[name](lr, beta_1, beta_2, weight_decay)
+    clip = {} if clipnorm is None else {"global_clipnorm": float(clipnorm)}
+    return OPTIMIZERS[name](lr, beta_1, beta_2, weight_decay, **clip)

@@ -9,6 +9,8 @@ import tensorflow as tf
 from tfgen.models.averaging import on_averaged_weights
 from tfgen.models.vae import VAE
 
+EVAL_ROWS = 8192  # frames per evaluation pass (NADE: 8192 x 88 x 150 floats, 430 MB)
+
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class SequenceVAE(VAE):
@@ -110,14 +112,20 @@ class SequenceVAE(VAE):
         if seed is None:
             bits = tf.bitcast(tf.reduce_sum(tf.abs(z)), tf.int32)
             seed = tf.stack([tf.cast(bits, tf.int64), tf.constant(self.seed, tf.int64)])
-        frames = self.decoder.generate(z, self.sample_frames, self.likelihood, seed, greedy)
-        return self._packed(frames)
+        return self._packed(self._frames(z, seed, greedy))
+
+    def _frames(self, z, seed, greedy: bool = False):
+        """`decoder.generate` as one compiled graph per (greedy, batch shape): the frame loop
+        a `tf.while_loop`, not thousands of eager ops."""
+        fns = self.__dict__.setdefault("_generate_fns", {})
+        if greedy not in fns:
+            fns[greedy] = tf.function(lambda z, seed: self.decoder.generate(
+                z, self.sample_frames, self.likelihood, seed, greedy), reduce_retracing=True)
+        return fns[greedy](tf.cast(z, tf.float32), tf.cast(seed, tf.int64))
 
     def decode_mean(self, z, labels) -> tf.Tensor:
         """Greedy pieces for codes z (each frame's most likely keys fed back)."""
-        frames = self.decoder.generate(z, self.sample_frames, self.likelihood,
-                                       tf.constant([0, 0], tf.int64), greedy=True)
-        return self._packed(frames)
+        return self._packed(self._frames(z, tf.constant([0, 0], tf.int64), greedy=True))
 
     @on_averaged_weights
     def decode(self, z, labels=None, seed: int | None = None) -> np.ndarray:
@@ -125,9 +133,7 @@ class SequenceVAE(VAE):
         z = tf.convert_to_tensor(z, tf.float32)
         if seed is None:
             return self.decode_mean(z, None).numpy()
-        frames = self.decoder.generate(z, self.sample_frames, self.likelihood,
-                                       tf.constant([int(seed), 1], tf.int64))
-        return self._packed(frames).numpy()
+        return self._packed(self._frames(z, tf.constant([int(seed), 1], tf.int64))).numpy()
 
     @on_averaged_weights
     def reconstruct(self, x, labels=None) -> np.ndarray:
@@ -144,6 +150,42 @@ class SequenceVAE(VAE):
                                if np.shape(a) == np.shape(b) else _pair(a, b))
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
         return self.decode((1 - t) * means[0] + t * means[1], seed=seed)
+
+    def _batches(self, x, batch_size: int):
+        """Batches of packed pieces, each cut to its longest piece (a whole number of the
+        decoder's segments): padding costs nothing in evaluation either."""
+        x = np.asarray(x, np.float32)
+        multiple = max(int(getattr(self.decoder, "segment", 0) or 1), 1)
+        for start in range(0, len(x), batch_size):
+            part = x[start:start + batch_size]
+            longest = int(part[..., -1].sum(axis=1).max())
+            yield start, part[:, :max(-(-longest // multiple) * multiple, multiple)]
+
+    def _rows_chunk(self, batch: int, frames: int, num_samples: int) -> int:
+        """Importance samples per pass: at most `EVAL_ROWS` frames at once (a NADE frame holds
+        keys x hidden activations)."""
+        return max(1, min(num_samples, EVAL_ROWS // max(batch * frames, 1)))
+
+    @on_averaged_weights
+    def log_likelihood(self, x, labels=None, num_samples: int = 1000, chunk: int | None = None,
+                       seed: int = 0, batch_size: int = 16, progress=None) -> np.ndarray:
+        """Importance-sampled log p(x) per piece (the IWAE bound with K = `num_samples`), as
+        `VAE.log_likelihood`, on batches cut to their longest piece; `chunk` (importance
+        samples per pass) defaults to what keeps a pass within `EVAL_ROWS` frames."""
+        out = []
+        for start, part in self._batches(x, batch_size):
+            k = chunk or self._rows_chunk(len(part), part.shape[1], num_samples)
+            out.append(VAE.log_likelihood.__wrapped__(self, part, None, num_samples, k, seed,
+                                                      len(part)))
+            if progress is not None:
+                progress(min(len(x), start + batch_size))
+        return np.concatenate(out)
+
+    @on_averaged_weights
+    def elbo(self, x, labels=None, seed: int = 0, batch_size: int = 16) -> np.ndarray:
+        """The ELBO per piece (one posterior draw), on batches cut to their longest piece."""
+        return np.concatenate([VAE.elbo.__wrapped__(self, part, None, seed, len(part))
+                               for _, part in self._batches(x, batch_size)])
 
     def nll_per_frame(self, x, num_samples: int = 1000, **kwargs) -> float:
         """The field's figure: -Σ log p(x) over the pieces / their total frames (nats), each

@@ -22,7 +22,7 @@ from tfgen.networks.mlp import (
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
 GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan")
-VAE_NETWORKS = ("mlp", "conv")
+VAE_NETWORKS = ("mlp", "conv", "lstm", "conductor")  # the last two: `tfgen.networks.sequence`
 
 
 def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, width: int = 64,
@@ -78,7 +78,7 @@ def build_vae_networks(info, *, params_per_value: int, network: str = "mlp", lat
         dropout: dropout after each hidden layer (mlp) or each activation (conv).
         context_dim: extra encoder outputs (the context h of an IAF posterior flow).
     """
-    rules.check_choice("network", network, VAE_NETWORKS)
+    rules.check_choice("network", network, VAE_NETWORKS[:2])
     num_classes = info.num_classes if conditional else None
     if network == "mlp":
         return (mlp_encoder(info.shape, latent_dim, width, depth, num_classes, dropout,

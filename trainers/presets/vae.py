@@ -141,3 +141,50 @@ def fmnist_vae() -> VAEConfig:
         optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9),
         training=TrainingConfig(steps_per_execution=10),
     )
+
+
+def sequence_vae_space(hp) -> dict:
+    """Learning rate, latent size, decoder width, frame dropout, output dropout, the NADE's
+    hidden units and free bits of the piano-roll VAE."""
+    return {
+        "optimizer.learning_rate": hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"),
+        "model.latent_dim": hp.Choice("latent_dim", [16, 32, 64]),
+        "model.width": hp.Choice("width", [200, 300, 500]),
+        "model.frame_dropout": hp.Choice("frame_dropout", [0.0, 0.2, 0.4]),
+        "model.dropout": hp.Choice("dropout", [0.1, 0.3, 0.5]),
+        "model.likelihood": {"name": "nade",
+                             "hidden": hp.Choice("nade_hidden", [50, 150, 300])},
+        "model.free_bits": hp.Choice("free_bits", [0.0, 0.1]),
+    }
+
+
+@register(
+    "jsb-vae", "MusicVAE-style sequence VAE with NADE frames on the JSB Chorales (quarter notes; "
+    "the test NLL per frame of the field's table)", space=sequence_vae_space,
+)
+def jsb_vae() -> VAEConfig:
+    # A masked BiLSTM encoder -> z (32); an LSTM decoder of 300 units conditioned on z through
+    # its initial state and every input, teacher-forced; each frame's 88 keys under a NADE
+    # of 150 hidden units (RNN-NADE's frame model, Boulanger-Lewandowski et al. 2012); frame
+    # dropout 0.2 and output dropout 0.3 (229 training chorales overfit within minutes);
+    # gradients clipped at norm 5. The best epoch by validation ELBO; the card reports the
+    # test NLL per frame with K = 1,000 (BENCHMARKS.md, "Music").
+    return VAEConfig(
+        epochs=300, steps_per_epoch=28, batch_size=8, patience=12,
+        data=DataOptions(name="jsb_chorales", pixel_range="unit"),
+        model=VAEModelConfig(network="lstm", latent_dim=32, width=300, encoder_width=128,
+                             likelihood={"name": "nade", "hidden": 150}, dropout=0.3,
+                             frame_dropout=0.2, sample_frames=64),
+        optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9, clipnorm=5.0),
+        training=TrainingConfig(sample_every=5, num_samples=4),
+    )
+
+
+@register(
+    "jsb-hvae", "jsb-vae with MusicVAE's hierarchical decoder: a conductor LSTM over bars, the "
+    "frame LSTM restarted from its embedding each bar", space=sequence_vae_space,
+)
+def jsb_hvae() -> VAEConfig:
+    cfg = jsb_vae()
+    cfg.model.network = "conductor"
+    return cfg

@@ -1,0 +1,314 @@
+"""The polyphonic-music NLL table (issue 33): JSB Chorales test NLL per frame (nats; the total
+over the 4,725 test frames), each row trained for the same wall time on this CPU.
+
+    python benchmarks/jsb_nll.py [--rows tfgen lstm keras-vae] [--seeds 0 1 2] [--minutes 30]
+        [--nll-samples 1000] [--out FILE] [--table]
+
+Rows:
+- tfgen: `tfgen.SequenceVAE` with the NADE frame likelihood (the `jsb-vae` preset's model:
+  masked BiLSTM encoder, LSTM decoder conditioned on z, NADE over the 88 keys of each frame,
+  frame dropout), on `tfgen.data.load("jsb_chorales")` (batches cut to their longest piece);
+  test NLL by importance sampling with K = --nll-samples.
+- lstm: the field's "RNN" row as keras.io examples write models -- `keras.Sequential` of an
+  LSTM and a sigmoid Dense over the 88 keys, `compile(loss="binary_crossentropy")`, `fit` on
+  padded pieces with a sample-weight mask; exact NLL.
+- keras-vae: a keras.io-style sequence VAE (the "Variational AutoEncoder" example's Sampling
+  layer and train_step, with an LSTM encoder and a teacher-forced LSTM decoder, Bernoulli keys,
+  no anti-collapse tricks); its NLL is importance-sampled with the same K.
+
+Every row trains in epochs until the wall-time budget is spent; the epoch with the best
+validation figure (the ELBO per frame for the VAEs, the NLL for the LSTM; measured every
+`--val-every` epochs) is kept and scored on the test split. Results go to
+benchmarks/results/jsb-nll.json after every run; a re-run skips the runs already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from runs import RunsFile, add_results_arguments, default_path, mean_spread  # benchmarks/runs.py
+
+PUBLISHED = [  # JSB Chorales test NLL per frame (nats), as the papers print them
+    ("RNN (Boulanger-Lewandowski et al. 2012, Table 1)", 8.71),
+    ("RNN-RBM (Boulanger-Lewandowski et al. 2012)", 6.27),
+    ("RNN-NADE (Boulanger-Lewandowski et al. 2012)", 5.56),
+    ("STORN (Bayer & Osendorfer 2014; in Fraccaro et al. 2016, Table 2)", 6.91),
+    ("SRNN (Fraccaro et al. 2016, Table 2)", 4.74),
+]
+TFGEN = dict(latent_dim=32, encoder_units=128, decoder_units=300, nade_hidden=150, dropout=0.3,
+             frame_dropout=0.2, batch_size=8, learning_rate=1e-3, clipnorm=5.0)
+
+
+def _elapsed_epochs(fit_epoch, validate, minutes: float, val_every: int):
+    """Run epochs until `minutes` are spent; (best validation value, its epoch, epochs run,
+    seconds). `validate()` returns a figure where lower is better and saves the weights when
+    it is the best so far."""
+    start, epoch, best, best_epoch = time.time(), 0, math.inf, 0
+    while time.time() - start < minutes * 60:
+        fit_epoch()
+        epoch += 1
+        if epoch % val_every == 0:
+            value = validate(best)
+            if value < best:
+                best, best_epoch = value, epoch
+            print(f"  epoch {epoch}: {time.time() - start:.0f} s, validation {value:.3f}",
+                  flush=True)
+    return best, best_epoch, epoch, time.time() - start
+
+
+def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int) -> dict:
+    import keras
+
+    import tfgen
+
+    keras.utils.set_random_seed(seed)
+    c = TFGEN
+    source = tfgen.data.source("jsb_chorales")
+    x_val, _ = source.numpy("val")
+    x_test, _ = source.numpy("test")
+    likelihood = tfgen.ingredients.get("likelihood", {"name": "nade", "hidden": c["nade_hidden"]})
+    encoder, decoder = tfgen.networks.sequence_vae_networks(
+        88, likelihood, latent_dim=c["latent_dim"], encoder_units=c["encoder_units"],
+        decoder_units=c["decoder_units"], frame_dropout=c["frame_dropout"], dropout=c["dropout"])
+    vae = tfgen.SequenceVAE(encoder, decoder, latent_dim=c["latent_dim"], likelihood=likelihood,
+                            seed=seed)
+    vae.compile(keras.optimizers.Adam(c["learning_rate"], global_clipnorm=c["clipnorm"]))
+    steps = source.num_examples("train") // c["batch_size"]
+    best_path = os.path.join(tempfile.mkdtemp(), "best.weights.h5")
+
+    done = [0]
+
+    def fit_epoch():  # the stream from where the last epoch stopped (batch b: f(seed, b))
+        vae.fit(tfgen.data.load(source, batch_size=c["batch_size"], seed=seed,
+                                start_batch=done[0] * steps), epochs=1, steps_per_epoch=steps,
+                verbose=0)
+        done[0] += 1
+
+    def validate(best):
+        value = -float(vae.elbo(x_val).sum() / x_val[..., -1].sum())
+        if value < best:
+            vae.save_weights(best_path)
+        return value
+
+    best, best_epoch, epochs, seconds = _elapsed_epochs(fit_epoch, validate, minutes, val_every)
+    vae.load_weights(best_path)
+    start = time.time()
+    nll = vae.nll_per_frame(x_test, num_samples=nll_samples)
+    elbo = -float(vae.elbo(x_test).sum() / x_test[..., -1].sum())
+    kl = float(vae.kl_per_dimension(x_test).sum())  # mean over pieces, summed over z
+    return {"test_nll_per_frame": nll, "test_elbo_per_frame": elbo, "val_elbo_per_frame": best,
+            "kl_per_piece": kl, "best_epoch": best_epoch, "epochs": epochs,
+            "train_seconds": seconds, "eval_seconds": time.time() - start,
+            "importance_samples": nll_samples, "config": c}
+
+
+def _padded(split):
+    from tfgen.data import music
+
+    x = music.pack(music.jsb_chorales()[split]).astype(np.float32)
+    frames, mask = x[..., :88], x[..., 88]
+    previous = np.concatenate([np.zeros_like(frames[:, :1]), frames[:, :-1]], axis=1)
+    return previous, frames, mask
+
+
+def run_lstm(seed: int, minutes: float, nll_samples: int, val_every: int) -> dict:
+    """keras.io style: Sequential, compile, fit on padded arrays with a sample-weight mask."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    x_train, y_train, w_train = _padded("train")
+    x_val, y_val, w_val = _padded("val")
+    x_test, y_test, w_test = _padded("test")
+    model = keras.Sequential([
+        keras.Input((None, 88)),
+        keras.layers.LSTM(300, return_sequences=True, dropout=0.3),
+        keras.layers.Dropout(0.3),
+        keras.layers.Dense(88, activation="sigmoid"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, global_clipnorm=5.0),
+                  loss="binary_crossentropy")
+    best_path = os.path.join(tempfile.mkdtemp(), "best.weights.h5")
+
+    def nll(x, y, w):  # Keras's binary cross-entropy is the mean over the 88 keys
+        p = np.clip(model.predict(x, batch_size=32, verbose=0), 1e-7, 1 - 1e-7)
+        per_frame = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(axis=-1)
+        return float((per_frame * w).sum() / w.sum())
+
+    def fit_epoch():
+        model.fit(x_train, y_train, sample_weight=w_train, batch_size=8, epochs=1, verbose=0)
+
+    def validate(best):
+        value = nll(x_val, y_val, w_val)
+        if value < best:
+            model.save_weights(best_path)
+        return value
+
+    best, best_epoch, epochs, seconds = _elapsed_epochs(fit_epoch, validate, minutes, val_every)
+    model.load_weights(best_path)
+    return {"test_nll_per_frame": nll(x_test, y_test, w_test), "val_nll_per_frame": best,
+            "best_epoch": best_epoch, "epochs": epochs, "train_seconds": seconds,
+            "exact": True}
+
+
+def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -> dict:
+    """keras.io's VAE example (Sampling layer, custom train_step: reconstruction + KL) with an
+    LSTM encoder and a teacher-forced LSTM decoder over padded, masked pieces."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    latent_dim = 32
+    x_train, y_train, w_train = _padded("train")
+
+    class Sampling(keras.layers.Layer):
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            eps = keras.random.normal(tf.shape(z_mean))
+            return z_mean + tf.exp(0.5 * z_log_var) * eps
+
+    frames_in = keras.Input((None, 88))
+    mask_in = keras.Input((None,))
+    h = keras.layers.Bidirectional(keras.layers.LSTM(128))(frames_in,
+                                                          mask=keras.ops.cast(mask_in, "bool"))
+    z_mean = keras.layers.Dense(latent_dim)(h)
+    z_log_var = keras.layers.Dense(latent_dim)(h)
+    encoder = keras.Model([frames_in, mask_in], [z_mean, z_log_var])
+    z_in = keras.Input((latent_dim,))
+    prev_in = keras.Input((None, 88))
+    state = keras.layers.Dense(600, activation="tanh")(z_in)
+    h_dec = keras.layers.LSTM(300, return_sequences=True)(
+        prev_in, initial_state=[state[:, :300], state[:, 300:]])
+    logits = keras.layers.Dense(88)(h_dec)
+    decoder = keras.Model([z_in, prev_in], logits)
+    sampling = Sampling()
+
+    def log_px(frames, previous, mask, z):
+        out = decoder([z, previous])
+        per_frame = -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(frames, out), -1)
+        return tf.reduce_sum(per_frame * mask, axis=1)
+
+    class SequenceVAE(keras.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.encoder, self.decoder = encoder, decoder
+            self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
+
+        def train_step(self, data):
+            previous, frames, mask = data
+            with tf.GradientTape() as tape:
+                z_mean, z_log_var = self.encoder([frames, mask])
+                z = sampling([z_mean, z_log_var])
+                reconstruction_loss = -tf.reduce_mean(log_px(frames, previous, mask, z))
+                kl_loss = -0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var))
+                kl_loss = tf.reduce_mean(tf.reduce_sum(kl_loss, axis=1))
+                total_loss = reconstruction_loss + kl_loss
+            grads = tape.gradient(total_loss, self.trainable_weights)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            self.total_loss_tracker.update_state(total_loss)
+            return {"loss": self.total_loss_tracker.result()}
+
+    vae = SequenceVAE()
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    data = tf.data.Dataset.from_tensor_slices((x_train, y_train, w_train))
+    data = data.shuffle(len(x_train), seed=seed).batch(8)
+    best_path = os.path.join(tempfile.mkdtemp(), "best")
+
+    def bound(split, k: int):
+        """Σ log-mean-exp over K posterior draws (K = 1: the ELBO) / frames."""
+        previous, frames, mask = _padded(split)
+        total = 0.0
+        for i in range(0, len(frames), 8):
+            f, p, m = (tf.constant(a[i:i + 8]) for a in (frames, previous, mask))
+            mean, log_var = encoder([f, m])
+            draws = []
+            for j in range(k):
+                eps = tf.random.stateless_normal(tf.shape(mean), [seed, 1000 * i + j])
+                z = mean + tf.exp(0.5 * log_var) * eps
+                log_q = -0.5 * tf.reduce_sum(eps ** 2 + log_var + math.log(2 * math.pi), 1)
+                log_p = -0.5 * tf.reduce_sum(z ** 2 + math.log(2 * math.pi), 1)
+                draws.append(log_px(f, p, m, z) + log_p - log_q)
+            total += float(tf.reduce_sum(tf.reduce_logsumexp(tf.stack(draws), 0) - math.log(k)))
+        return float(-total / mask.sum())
+
+    def fit_epoch():
+        vae.fit(data, epochs=1, verbose=0)
+
+    def validate(best):
+        value = bound("val", 1)
+        if value < best:
+            encoder.save_weights(best_path + ".encoder.weights.h5")
+            decoder.save_weights(best_path + ".decoder.weights.h5")
+        return value
+
+    best, best_epoch, epochs, seconds = _elapsed_epochs(fit_epoch, validate, minutes, val_every)
+    encoder.load_weights(best_path + ".encoder.weights.h5")
+    decoder.load_weights(best_path + ".decoder.weights.h5")
+    start = time.time()
+    previous, frames, mask = _padded("test")
+    mean, log_var = encoder([frames, mask])
+    kl = float(np.mean(np.sum(-0.5 * (1 + log_var - mean ** 2 - np.exp(log_var)), axis=1)))
+    return {"test_nll_per_frame": bound("test", nll_samples), "test_elbo_per_frame":
+            bound("test", 1), "val_elbo_per_frame": best, "kl_per_piece": kl,
+            "best_epoch": best_epoch, "epochs": epochs, "train_seconds": seconds,
+            "eval_seconds": time.time() - start, "importance_samples": nll_samples}
+
+
+ROWS = {"tfgen": run_tfgen, "lstm": run_lstm, "keras-vae": run_keras_vae}
+
+
+def summarise(runs: list[dict]) -> dict:
+    out = {}
+    for row in ROWS:
+        values = [r["test_nll_per_frame"] for r in runs if r["row"] == row]
+        if values:
+            out[row] = {"test_nll_per_frame": mean_spread(values, "sem"), "seeds": len(values)}
+    return out
+
+
+def table(results: RunsFile) -> str:
+    lines = ["| model | JSB test NLL per frame (nats) | seeds |", "| --- | --- | --- |"]
+    lines += [f"| {name} | {value:.2f} | published |" for name, value in PUBLISHED]
+    for row, s in (results.data.get("summary") or {}).items():
+        mean, sem = s["test_nll_per_frame"]
+        lines.append(f"| {row} (this CPU) | {mean:.2f} ± {sem:.2f} | {s['seeds']} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--minutes", type=float, default=30.0, help="wall time of each run")
+    parser.add_argument("--nll-samples", type=int, default=1000, help="K of the NLL estimate")
+    parser.add_argument("--val-every", type=int, default=5, help="epochs between validations")
+    add_results_arguments(parser, "jsb-nll")
+    args = parser.parse_args(argv)
+    results = RunsFile(args.out or default_path("jsb-nll"), summarise,
+                       benchmark="JSB Chorales test NLL per frame at equal wall time",
+                       minutes=args.minutes)
+    if args.table:
+        print(table(results))
+        return 0
+    for seed in args.seeds:
+        for row in args.rows:
+            if results.done(row=row, seed=seed):
+                continue
+            print(f"{row}, seed {seed}: {args.minutes:g} minutes", flush=True)
+            result = ROWS[row](seed, args.minutes, args.nll_samples, args.val_every)
+            results.add({"row": row, "seed": seed, "minutes": args.minutes, **result})
+            print(f"  test NLL per frame {result['test_nll_per_frame']:.3f}", flush=True)
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""`Modality`, the interface of a kind of samples, and `SampleMetrics`, its side of an
+`Evaluator` (see `tfgen.modalities`)."""
+
+from __future__ import annotations
+
+import io
+from typing import ClassVar
+
+import numpy as np
+
+from tfgen import fileio
+from tfgen.errors import UserError
+
+
+class SampleMetrics:
+    """The sample-quality metrics of one modality for an `Evaluator`: built once with the
+    reference side (features, real-vs-real baselines in `evaluator.baselines`), then asked for
+    the metrics that apply to a model (`names`), their values (`values`) and what their cards
+    add (`card`). The evaluator adds the likelihood metrics of models that have one."""
+
+    extractor = None  # a feature extractor, where the modality's metrics use one
+    num: int = 0  # generated samples per evaluation
+
+    def names(self, model) -> list[str]:
+        return []
+
+    def values(self, model) -> dict:
+        """{metric: value}, plus details (non-numbers) the cards take."""
+        return {}
+
+    def card(self, name: str, card: dict, details: dict) -> None:
+        """Add the measurement's particulars to the card of metric `name`."""
+
+
+class Modality:
+    """What depends on the kind of samples a dataset holds (the module docstring)."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    writers: ClassVar[tuple[str, ...]] = (".npy",)  # what `tfgen sample --out` may end in
+    images: ClassVar[bool] = False  # samples are images [B, H, W, C] (image-only ingredients)
+    metrics: ClassVar[dict[str, str]] = {}  # its metrics' directions: "min" or "max" is better
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def default_metric(self, likelihood: bool) -> str:
+        """The metric a run selects and a search optimises unless told otherwise."""
+        raise NotImplementedError
+
+    def sample_metrics(self, evaluator, num, features, cache_dir, progress) -> SampleMetrics:
+        """The `SampleMetrics` of `evaluator` (its source, split, seed and baseline split)."""
+        return SampleMetrics()
+
+    likelihood_metrics: ClassVar[tuple[str, ...]] = ()  # more figures of the NLL estimate
+
+    def likelihood_card(self, card: dict, info) -> None:
+        """Add the modality's units to an NLL card (nats per example already there)."""
+
+    def likelihood_values(self, log_px, x) -> dict:
+        """The `likelihood_metrics` (and their details) from log p(x) of the examples x."""
+        return {}
+
+    # -- networks -----------------------------------------------------------------------------
+
+    default_networks: ClassVar[dict[str, str]] = {}  # family -> its default network here
+
+    def vae(self, info, likelihood, *, network: str, latent_dim: int, width: int, depth: int,
+            conditional: bool, dropout: float, context_dim: int = 0, **sequence):
+        """(encoder, decoder, model class, its extra keyword arguments) of a VAE on data
+        `info`: `tfgen.networks.build_vae_networks` and `tfgen.VAE` (per-value likelihoods);
+        `sequence` holds the options only sequence modalities take."""
+        from tfgen import networks
+        from tfgen.models import VAE
+
+        encoder, decoder = networks.build_vae_networks(
+            info, params_per_value=likelihood.channels_per_dim, network=network,
+            latent_dim=latent_dim, width=width, depth=depth, conditional=conditional,
+            dropout=dropout, context_dim=context_dim)
+        return encoder, decoder, VAE, {}
+
+    def diagnostics(self, source, labels: bool) -> list:
+        """The VAE's `TensorBoardLogger` diagnostics (`LatentDiagnostics` on fixed real
+        batches)."""
+        from tfgen.callbacks import LatentDiagnostics
+
+        info = source.info
+        return [LatentDiagnostics(source.fixed_batch(16, labels), info.value_range,
+                                  projector=source.fixed_batch(1000, info.num_classes is not None),
+                                  class_names=info.class_names)]
+
+    # -- samples out --------------------------------------------------------------------------
+
+    def check_out(self, path: str) -> str:
+        """The extension of a `tfgen sample --out` path, refused (one line) if not one of
+        `writers`."""
+        ext = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+        if ext not in self.writers:
+            raise UserError(f"--out must end in {' or '.join(self.writers)} for {self.title}; "
+                            f"got {path!r}")
+        return ext
+
+    def write(self, samples, path: str, context: dict) -> None:
+        """Write samples to `path` by its extension (`check_out`); `context`: the run's facts
+        (value_range, modes, columns, column_names, ...)."""
+        if self.check_out(path) == ".npy":
+            buffer = io.BytesIO()
+            np.save(buffer, np.asarray(samples))
+            fileio.write_bytes(path, buffer.getvalue())
+            return
+        self.write_other(samples, path, context)
+
+    def write_other(self, samples, path: str, context: dict) -> None:
+        raise NotImplementedError
+
+    # -- TensorBoard --------------------------------------------------------------------------
+
+    def context(self, source) -> dict:
+        """The facts of a dataset its pictures and files need beyond the samples."""
+        return {}
+
+    def summary_samples(self, default: int) -> int:
+        """How many samples the TensorBoard picture draws."""
+        return default
+
+    def pictures(self, model, samples, context: dict) -> dict[str, np.ndarray]:
+        """Pictures of fixed-noise samples for TensorBoard, by name (uint8 [H, W, C]):
+        "generated" at least (also written to the run's samples folder)."""
+        raise NotImplementedError
+
+    def sounds(self, model, samples, context: dict) -> dict[str, tuple[np.ndarray, int]]:
+        """Sounds for TensorBoard by name: (audio [clips, frames, channels] in [-1, 1], sample
+        rate). None of them by default."""
+        return {}

@@ -1,0 +1,275 @@
+"""Piano-rolls (polyphonic music, `tfgen.data.music`'s packed layout [frames, 88 + 1]): MIDI,
+WAV and piano-roll pictures out; the NLL per frame, Yang & Lerch's and MuseGAN's statistics
+and memorisation as metrics, each beside its real-vs-real floor."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from typing import ClassVar
+
+import numpy as np
+
+from tfgen import fileio
+from tfgen.modalities.base import Modality, SampleMetrics
+
+FEATURES = ("pitch_count", "pitch_class_histogram", "pitch_range", "avg_pitch_interval",
+            "note_length_histogram", "avg_ioi", "ioi_histogram")  # Yang & Lerch 2018
+STATISTICS = ("empty_bar_rate", "used_pitch_classes", "polyphony_rate", "qualified_note_rate",
+              "in_scale_rate")  # MuseGAN (Dong et al. 2018)
+SAMPLE_RATE = 16_000  # of the WAVs TensorBoard plays
+TEMPO = 100.0  # quarter notes per minute of MIDI and WAV out
+
+
+def music_unpack(x):
+    from tfgen.data import music
+
+    return music.unpack(x)
+
+
+def _grid(context_or_info) -> tuple[int, int]:
+    """(frames per quarter note, frames per bar) of a dataset's piano-rolls."""
+    get = (context_or_info.get if isinstance(context_or_info, dict)
+           else lambda k, d=None: getattr(context_or_info, k, d))
+    per_quarter = int(get("steps_per_quarter") or 1)
+    return per_quarter, int(get("steps_per_bar") or 4 * per_quarter)
+
+
+class MusicMetrics(SampleMetrics):
+    """Statistics of `num` generated pieces against the reference split's pieces, each with
+    the same statistic of the train pieces against them (the floor: real music the reference
+    never saw): Yang & Lerch's overlapping areas per feature (`overlap_<feature>`, their mean
+    `overlap_mean`; the KLs in the cards), MuseGAN's bar statistics (the generated value beside
+    the reference's; better is closer) and the median longest run of frames copied from a
+    training piece (`copied_frames`; floor: the reference pieces' own)."""
+
+    def __init__(self, evaluator, num):
+        from tfgen.data import music as data_music
+        from tfgen.metrics import music
+
+        ev = self.ev = evaluator
+        self.info = ev.info
+        self.per_quarter, self.per_bar = _grid(self.info)
+        ref, _ = ev.source.numpy(ev.split)
+        self.reference = data_music.unpack(ref)
+        self.num = num or max(len(self.reference), 100)
+        self.train = None
+        if ev.baseline_split is not None:
+            base, _ = ev.source.numpy("train" if "train" in self.info.splits
+                                      else ev.baseline_split)
+            self.train = data_music.unpack(base)
+            floor = music.yang_lerch(self.train, self.reference, seed=ev.seed)
+            for f in FEATURES:
+                ev.baselines[f"overlap_{f}"] = floor[f]["overlap"]
+                ev.baselines[f"kl_{f}"] = floor[f]["kl"]
+            ev.baselines["overlap_mean"] = float(np.mean([floor[f]["overlap"] for f in FEATURES]))
+            stats = music.musegan_statistics(self.train, self.per_bar)
+            ev.baselines.update({s: stats[s] for s in STATISTICS})
+            if ev.memorisation:
+                runs = music.memorisation(self.reference, self.reference, self.train)
+                ev.baselines["copied_frames"] = runs["test"]["median"]
+                self.floor_runs = runs["test"]
+        self.reference_stats = music.musegan_statistics(self.reference, self.per_bar)
+
+    def names(self, model):
+        names = [f"overlap_{f}" for f in FEATURES] + ["overlap_mean", *STATISTICS]
+        if self.ev.memorisation and self.train is not None:
+            names.append("copied_frames")
+        return names
+
+    def values(self, model):
+        from tfgen.data import music as data_music
+        from tfgen.metrics import music
+
+        pieces = data_music.unpack(self.ev.sample(model, self.num))
+        ours = music.yang_lerch(pieces, self.reference, seed=self.ev.seed)
+        out = {f"overlap_{f}": ours[f]["overlap"] for f in FEATURES}
+        out["overlap_mean"] = float(np.mean([ours[f]["overlap"] for f in FEATURES]))
+        out["yang_lerch_detail"] = ours
+        stats = music.musegan_statistics(pieces, self.per_bar)
+        out.update({s: stats[s] for s in STATISTICS})
+        if self.ev.memorisation and self.train is not None:
+            runs = music.memorisation(pieces, self.reference, self.train)
+            out["copied_frames"] = runs["generated"]["median"]
+            out["copied_detail"] = runs
+        out["sample_frames"] = int(np.median([len(p) for p in pieces]))
+        return out
+
+    def card(self, name, card, details):
+        card.update(grid=f"{self.per_quarter} frames per quarter note, {self.per_bar} per bar",
+                    generated_frames=details.get("sample_frames"),
+                    num_reference=len(self.reference))
+        if name.startswith("overlap_") and name != "overlap_mean":
+            feature = name[len("overlap_"):]
+            detail = details["yang_lerch_detail"][feature]
+            card.update(kl=detail["kl"], baseline_kl=self.ev.baselines.get(f"kl_{feature}"),
+                        pairs={"intra": detail["num_intra_pairs"],
+                               "inter": detail["num_inter_pairs"]},
+                        definition="Yang & Lerch 2018: overlapping area of the KDEs of the "
+                        "reference's intra-set and the generated-to-reference distances of "
+                        f"{feature} (1 = indistinguishable); baseline: train pieces in place of "
+                        "the generated")
+        elif name == "overlap_mean":
+            card["definition"] = f"mean of the {len(FEATURES)} Yang & Lerch overlaps"
+        elif name in STATISTICS:
+            card.update(reference_value=self.reference_stats[name], better="match",
+                        definition="MuseGAN (Dong et al. 2018) statistic of the generated "
+                        "pieces; reference_value: the reference pieces', baseline: the train "
+                        "pieces' (closer to reference_value is better)")
+        elif name == "copied_frames":
+            card.update(detail=details["copied_detail"], definition="median over pieces of the "
+                        "longest run of consecutive frames found verbatim in a training piece; "
+                        "baseline: the same for the reference pieces (real unseen music)")
+
+
+class PianoRoll(Modality):
+    name: ClassVar[str] = "pianoroll"
+    title: ClassVar[str] = "piano-rolls"
+    writers: ClassVar[tuple[str, ...]] = (".mid", ".wav", ".png", ".npy", ".zip")
+    metrics: ClassVar[dict[str, str]] = {
+        **{f"overlap_{f}": "max" for f in FEATURES}, "overlap_mean": "max",
+        "copied_frames": "min", "nll_per_frame": "min"}
+
+    likelihood_metrics: ClassVar[tuple[str, ...]] = ("nll_per_frame",)
+
+    def default_metric(self, likelihood):
+        return "nll_per_frame" if likelihood else "overlap_mean"
+
+    def sample_metrics(self, evaluator, num, features, cache_dir, progress):
+        return MusicMetrics(evaluator, num)
+
+    def likelihood_values(self, log_px, x) -> dict:
+        """The field's figure: -Σ log p(x) / the pieces' total frames (nats per frame)."""
+        frames = float(np.asarray(x)[..., -1].sum())
+        return {"nll_per_frame": float(-np.sum(log_px) / frames), "nll_frames": int(frames)}
+
+    def likelihood_card(self, card, info):
+        card["unit"] = "nats per piece"
+
+    # -- networks -----------------------------------------------------------------------------
+
+    default_networks: ClassVar[dict[str, str]] = {"vae": "lstm"}
+
+    def vae(self, info, likelihood, *, network, latent_dim, width, depth, conditional, dropout,
+            context_dim=0, frame_dropout: float = 0.0, encoder_width: int | None = None,
+            sample_frames: int = 64, **_):
+        """A `tfgen.SequenceVAE`: the masked BiLSTM encoder (`encoder_width` units each way,
+        default width / 2) and the autoregressive LSTM decoder of `width` units -- flat
+        ("lstm") or with MusicVAE's conductor over bars ("conductor")."""
+        from tfgen import networks
+        from tfgen.models import SequenceVAE
+
+        if network not in ("lstm", "conductor"):
+            raise ValueError(f"piano-rolls take the sequence networks lstm or conductor; got "
+                             f"{network!r}")
+        encoder, decoder = networks.sequence_vae_networks(
+            info.shape[-1] - 1, likelihood, latent_dim=latent_dim,
+            encoder_units=encoder_width or max(width // 2, 1), decoder_units=width,
+            segment=info.steps_per_bar if network == "conductor" else 0,
+            frame_dropout=frame_dropout, dropout=dropout)
+        return encoder, decoder, SequenceVAE, {"sample_frames": sample_frames}
+
+    def diagnostics(self, source, labels):
+        from tfgen.callbacks import LatentDiagnostics
+
+        _, per_bar = _grid(source.info)
+        grid = lambda x, columns: self.picture(music_unpack(x), per_bar)  # noqa: E731
+        return [LatentDiagnostics(source.fixed_batch(16), source.info.value_range,
+                                  projector=source.fixed_batch(1000), grid=grid)]
+
+    # -- samples out --------------------------------------------------------------------------
+
+    @staticmethod
+    def _names(path: str, count: int) -> list[str]:
+        if count == 1:
+            return [path]
+        stem, ext = os.path.splitext(path)
+        return [f"{stem}_{i:03d}{ext}" for i in range(count)]
+
+    def write_other(self, samples, path, context):
+        from tfgen.data import midi, music
+
+        rolls = music.unpack(samples)
+        per_quarter, per_bar = _grid(context)
+        ext = os.path.splitext(path)[1].lower()
+        if ext == ".png":
+            from tfgen.callbacks import images
+
+            images.save_png(self.picture(rolls, per_bar), path)
+        elif ext == ".zip":  # one MIDI file per sample
+            buffer = io.BytesIO()
+            with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buffer, "w") as archive:
+                for i, roll in enumerate(rolls):
+                    local = os.path.join(tmp, f"sample_{i:03d}.mid")
+                    midi.write_midi(roll, local, steps_per_quarter=per_quarter, tempo=TEMPO)
+                    archive.write(local, f"sample_{i:03d}.mid")
+            fileio.write_bytes(path, buffer.getvalue())
+        else:
+            for roll, name in zip(rolls, self._names(path, len(rolls)), strict=True):
+                if ext == ".mid":
+                    midi.write_midi(roll, name, steps_per_quarter=per_quarter, tempo=TEMPO)
+                else:
+                    self.render(roll, name, per_quarter, context.get("synth", "additive"))
+
+    @staticmethod
+    def render(roll, path, per_quarter: int, synth: str = "additive"):
+        """A WAV of one piano-roll: the additive synthesiser (no dependencies) or FluidSynth
+        with a General MIDI sound font (`synth="fluidsynth"`, where installed)."""
+        from tfgen.data import midi
+
+        if synth == "fluidsynth":
+            return midi.render_wav_fluidsynth(roll, path, steps_per_quarter=per_quarter,
+                                              tempo=TEMPO)
+        return midi.render_wav(roll, path, steps_per_quarter=per_quarter, tempo=TEMPO,
+                               sample_rate=SAMPLE_RATE)
+
+    # -- TensorBoard --------------------------------------------------------------------------
+
+    @staticmethod
+    def picture(rolls, per_bar: int, scale: int = 4) -> np.ndarray:
+        """Piano-rolls one above the other (time left to right, low keys at the bottom, faint
+        bar lines), separated by a white line."""
+        from tfgen.data import midi
+
+        pictures = [midi.pianoroll_image(r, steps_per_bar=per_bar, scale=scale) for r in rolls]
+        width = max(p.shape[1] for p in pictures)
+        rows = []
+        for p in pictures:
+            padded = np.full((p.shape[0], width, 3), 255, np.uint8)
+            padded[:, :p.shape[1]] = p
+            rows += [padded, np.full((2 * scale, width, 3), 255, np.uint8)]
+        return np.concatenate(rows[:-1], axis=0)
+
+    def context(self, source):
+        """The grid, and two real pieces for the interpolation picture."""
+        info = source.info
+        return {"steps_per_quarter": info.steps_per_quarter, "steps_per_bar": info.steps_per_bar,
+                "pieces": source.fixed_batch(2)[0]}
+
+    def summary_samples(self, default):
+        return 4
+
+    def pictures(self, model, samples, context):
+        from tfgen.data import music
+
+        per_quarter, per_bar = _grid(context)
+        pictures = {"generated": self.picture(music.unpack(samples), per_bar)}
+        pieces = context.get("pieces")
+        if pieces is not None and len(pieces) >= 2 and hasattr(model, "interpolate"):
+            path = model.interpolate(pieces[0], pieces[1], steps=5)
+            pictures["interpolation"] = self.picture(music.unpack(path), per_bar)
+        return pictures
+
+    def sounds(self, model, samples, context):
+        from tfgen.data import midi, music
+
+        per_quarter, _ = _grid(context)
+        clips = [midi.render_wav(r, steps_per_quarter=per_quarter, tempo=TEMPO,
+                                 sample_rate=SAMPLE_RATE) for r in music.unpack(samples)]
+        length = max(len(c) for c in clips)
+        audio = np.zeros((len(clips), length, 1), np.float32)
+        for i, clip in enumerate(clips):
+            audio[i, :len(clip), 0] = clip
+        return {"generated": (audio, SAMPLE_RATE)}
