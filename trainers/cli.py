@@ -97,7 +97,8 @@ def _cmd_sample(args) -> int:
                 f"--labels must be comma-separated integers, got {args.labels!r}"
             ) from None
     sample.run(args.run_dir, num=args.num, seed=args.seed, labels=labels, out=args.out,
-               progress=not args.quiet, sampler=args.sampler, truncation=args.truncation)
+               progress=not args.quiet, sampler=args.sampler, truncation=args.truncation,
+               synth=args.synth)
     return 0
 
 
@@ -166,15 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = sub.add_parser(
         "sample", help="draw samples from a trained run",
-        description="Draw samples from a run's final model: a grid image (.png) or the raw "
-        "array (.npy). The same seed gives the same output every time.",
+        description="Draw samples from a run's final model: a picture (.png) or the raw "
+        "array (.npy); music (piano-roll runs) also as MIDI (.mid), sound (.wav) -- one file "
+        "per sample, NAME_000.mid ... for several -- or a .zip of MIDI files. The same seed "
+        "gives the same output every time.",
     )
     sample.add_argument("run_dir", metavar="RUN_DIR")
     sample.add_argument("--num", type=int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     sample.add_argument("--labels", help="class labels for conditional models, e.g. 0,1,2")
     sample.add_argument("--out", default="samples.png", metavar="FILE",
-                        help="FILE.png or FILE.npy (default: samples.png)")
+                        help="FILE.png or FILE.npy; music also FILE.mid, FILE.wav, FILE.zip "
+                        "(default: samples.png)")
+    sample.add_argument("--synth", default="additive", choices=("additive", "fluidsynth"),
+                        help="music to .wav: tfgen's additive synthesiser (default; no "
+                        "dependencies) or FluidSynth with a General MIDI sound font (apt-get "
+                        "install fluidsynth fluid-soundfont-gm)")
     sample.add_argument("--sampler", default="prior", choices=("prior", "expost"),
                         help="VAEs: latent codes from the prior (default) or the ex-post "
                         "mixture fitted on the training codes (model.expost_components)")

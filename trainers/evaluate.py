@@ -122,6 +122,8 @@ def format_table(cards: dict) -> str:
             how.append(f"{c['num_generated']} samples vs {c['num_reference']} real")
         else:
             how.append(f"{c['num_reference']} examples")
+        if "frames" in c:
+            how.append(f"{c['frames']} frames")
         if "k" in c:
             how.append(f"k={c['k']}")
         if "importance_samples" in c:
@@ -132,8 +134,10 @@ def format_table(cards: dict) -> str:
             f = c["features"]
             acc = f" acc {f['accuracy']:.3f}" if f.get("accuracy") is not None else ""
             how.append(f"features {f['name']}{acc}")
-        rows.append((name, _fmt(c["value"]), _fmt(c["baseline"]),
-                     "higher" if c["better"] == "max" else "lower", ", ".join(how)))
+        better = {"max": "higher", "min": "lower"}.get(c["better"])
+        if better is None:  # a statistic to match: nearer the reference split's value
+            better = f"near {_fmt(c.get('reference_value'))}"
+        rows.append((name, _fmt(c["value"]), _fmt(c["baseline"]), better, ", ".join(how)))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join(
         "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w)

@@ -11,7 +11,7 @@ what it is.
 from __future__ import annotations
 
 from tfgen import fileio, modalities, networks
-from tfgen.errors import ConfigError
+from tfgen.errors import ConfigError, OptionError
 from tfgen.metrics.evaluation import default_metric
 from tfgen.models import GAN, VAE
 from tfgen.models.optimizers import make_optimizer
@@ -135,6 +135,8 @@ class VAEFamily(Family):
                 depth=m.depth, conditional=m.conditional, dropout=m.dropout,
                 context_dim=context, frame_dropout=m.frame_dropout,
                 encoder_width=m.encoder_width, sample_frames=m.sample_frames)
+        except OptionError as err:
+            raise ConfigError(f"config key 'model.{err.key}': {err}") from None
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
         latent = networks.build_vae_latent_networks(

@@ -1,10 +1,9 @@
-"""`tfgen sample RUN_DIR`: draw samples from a run's final model to a PNG grid or a .npy array."""
+"""`tfgen sample RUN_DIR`: draw samples from a run's final model to a picture, an array, or the
+modality's own files (piano-rolls: MIDI, WAV)."""
 
 from __future__ import annotations
 
-import io
 import logging
-import os
 import sys
 
 import numpy as np
@@ -17,18 +16,24 @@ log = logging.getLogger("tfgen")
 
 
 def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.png",
-        progress: bool = True, sampler: str = "prior",
-        truncation: float | None = None) -> np.ndarray:
-    """Write `num` samples of the run's model to `out` (.png picture or .npy array)."""
-    ext = os.path.splitext(out)[1].lower()
-    if ext not in (".png", ".npy"):
-        raise UserError(f"--out must end in .png or .npy, got {out!r}")
+        progress: bool = True, sampler: str = "prior", truncation: float | None = None,
+        synth: str = "additive") -> np.ndarray:
+    """Write `num` samples of the run's model to `out`, in a form its data's modality writes
+    (`tfgen.modalities`): a .png picture or .npy array; piano-rolls also .mid, .wav (one file
+    per sample, NAME_000.mid ... when there are several) or .zip (of MIDI files)."""
+    run = RunDir(run_dir)
+    cfg = run.config()
+    from tfgen import data, modalities
+
+    modality = modalities.get(data.kind(cfg.data.name))
+    modality.check_out(out)
+    if synth not in ("additive", "fluidsynth"):
+        raise UserError(f"--synth must be additive or fluidsynth, got {synth!r}")
     if num < 1:
         raise UserError(f"--num must be at least 1, got {num}")
     folder = fileio.dirname(fileio.absolute(out))
     if not fileio.isdir(folder):
         raise UserError(f"--out {out}: folder {folder} does not exist")
-    run = RunDir(run_dir)
     model = run.model()
     if labels is not None and not model.conditional:
         raise UserError("--labels given, but this run's model is not conditional")
@@ -44,24 +49,14 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
     if truncation is not None and sampler != "prior":
         raise UserError("--truncation applies to the prior sampler")
     samples = _sample_with_progress(model, num, seed, labels, progress, sampler, truncation)
-    if ext == ".npy":
-        buffer = io.BytesIO()
-        np.save(buffer, samples)
-        fileio.write_bytes(out, buffer.getvalue())
-    else:
-        from tfgen import data
-        from tfgen.callbacks import images
-
-        cfg = run.config()
-        modes = None
-        if cfg.data.name in data.MIXTURES:
-            modes = data.MIXTURES[cfg.data.name]().means
-        by_class = model.conditional and labels is None
-        columns = model.num_classes if by_class else None
-        names = run.metrics().get("class_names") if by_class else None
-        picture = images.render_samples(samples, data.value_range(cfg.data.pixel_range), modes,
-                                        columns, column_names=names)
-        images.save_png(picture, out)
+    by_class = model.conditional and labels is None
+    context = {"value_range": data.value_range(cfg.data.pixel_range),
+               "modes": (data.MIXTURES[cfg.data.name]().means
+                         if cfg.data.name in data.MIXTURES else None),
+               "columns": model.num_classes if by_class else None,
+               "column_names": run.metrics().get("class_names") if by_class else None,
+               "synth": synth, **run.metrics().get("sample_context", {})}
+    modality.write(samples, out, context)
     log.info("wrote %d samples to %s", num, out)
     return samples
 

@@ -603,6 +603,8 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
         "precision": keras.mixed_precision.global_policy().name,  # what `auto` resolved to
         # For pictures drawn later (`tfgen sample`) without loading the dataset again.
         "class_names": list(info.class_names) if info.class_names else None,
+        "sample_context": {k: v for k, v in modalities.get(info.kind).context(source).items()
+                           if isinstance(v, (int, float, str))},  # e.g. a piano-roll's grid
     }
     stages = FinalStages(cfg, source, model, family, cbs, trained=steps_saved * plan.batch_size,
                          progress=progress)

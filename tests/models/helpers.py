@@ -89,6 +89,36 @@ def deep_vae(prior="normal", layers=1, flow=0, weights=None, seed=0, conv=False,
     return vae
 
 
+def sequence_vae(weights=None, seed=0, segment=4, **compile_kwargs):
+    """A tiny MusicVAE-style sequence VAE (NADE frames, conductor over 4-frame bars, frame and
+    output dropout) on the JSB Chorales' 88 keys."""
+    from tfgen.models import SequenceVAE
+
+    keras.utils.set_random_seed(seed)
+    likelihood = {"name": "nade", "hidden": 4}
+    from tfgen import ingredients
+
+    lik = ingredients.get("likelihood", likelihood)
+    enc, dec = networks.sequence_vae_networks(88, lik, latent_dim=LATENT, encoder_units=6,
+                                              decoder_units=8, segment=segment,
+                                              conductor_units=6, frame_dropout=0.2,
+                                              dropout=0.1)
+    vae = SequenceVAE(enc, dec, LATENT, likelihood=lik, seed=seed, sample_frames=8)
+    if weights is not None:
+        vae.set_weights(weights)
+    compile_kwargs.setdefault("optimizer", keras.optimizers.Adam(1e-3))
+    vae.compile(**compile_kwargs)
+    return vae
+
+
+def chorales(batch=8, strategy=None):
+    """JSB Chorales training batches (cut to each global batch's longest piece)."""
+    if strategy is not None:
+        return data.load_distributed("jsb_chorales", batch_size=batch, seed=0,
+                                     pixel_range="unit", strategy=strategy)
+    return data.load("jsb_chorales", batch_size=batch, seed=0, pixel_range="unit")
+
+
 def digits(batch=32, strategy=None, split="train"):
     if strategy is not None and split == "train":  # as the trainer feeds replicas
         return data.load_distributed("digits", batch_size=batch, seed=0, pixel_range="unit",

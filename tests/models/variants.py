@@ -23,7 +23,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tests.models.helpers import deep_vae, digits, dtype_policy, tiny_data, tiny_gan, weights_of
+from tests.models.helpers import (
+    chorales,
+    deep_vae,
+    digits,
+    dtype_policy,
+    sequence_vae,
+    tiny_data,
+    tiny_gan,
+    weights_of,
+)
 from tfgen.distribute import resolve_strategy
 
 CHECKS = ("replicas", "xla", "bf16", "save", "resume")
@@ -106,6 +115,11 @@ VARIANTS = [
     # dropout masks on the examples' rows, the IWAE draws' rows and the pseudo-inputs; a weight
     # whose gradient nearly cancels may differ more across replicas, as Adam's m/sqrt(v)
     # magnifies the two sums' different rounding (one of 9,984 by 1.9e-5)
+    # piano-rolls: masked BiLSTM encoder, conductor decoder, NADE frames, frame dropout, on
+    # batches cut to the global batch's longest chorale
+    Variant("sequence-vae-conductor-nade-frame-dropout",
+            lambda weights=None, **extra: sequence_vae(weights=weights, **extra),
+            lambda strategy=None: chorales(8, strategy), slow=("xla",)),
     Variant("vae-vamp-two-layers-conv-dropout-iwae",
             *_vae(prior="vamp", layers=2, conv=True, dropout=0.3, iw_samples=2),
             checks=("replicas", "bf16", "resume"), slow=("bf16", "resume"), replica_atol=1e-4),

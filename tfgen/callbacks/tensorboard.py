@@ -21,7 +21,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
     `model.sample(num_samples, seed)` (a scatter plot over the true modes for 2-D data), also
     written to `samples_dir/epoch_NNNN.png`; for images also `samples/interpolation`, rows of
     samples along latent paths (`model.interpolation`); for piano-rolls the rolls, an
-    interpolation between two pieces and the samples as sound (`samples/generated` in the
+    interpolation between two pieces and the samples as sound (`samples/generated_audio`, in the
     Audio tab); and the diagnostics' pictures. What is drawn is the modality's
     (`tfgen.modalities`).
 
@@ -127,7 +127,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
             for name, picture in pictures.items():
                 tf.summary.image(f"samples/{name}", picture[None], step=step)
             for name, (audio, rate) in sounds.items():
-                tf.summary.audio(f"samples/{name}", audio, rate, step=step,
+                tf.summary.audio(f"samples/{name}_audio", audio, rate, step=step,
                                  max_outputs=len(audio))
             for diagnostic in self.diagnostics:
                 for name, values in diagnostic.histograms(self.model).items():

@@ -95,8 +95,8 @@ class Modality:
         `writers`."""
         ext = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
         if ext not in self.writers:
-            raise UserError(f"--out must end in {' or '.join(self.writers)} for {self.title}; "
-                            f"got {path!r}")
+            choices = f"{', '.join(self.writers[:-1])} or {self.writers[-1]}"
+            raise UserError(f"--out must end in {choices} for {self.title}; got {path!r}")
         return ext
 
     def write(self, samples, path: str, context: dict) -> None:

@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from tfgen import fileio
+from tfgen.errors import OptionError
 from tfgen.modalities.base import Modality, SampleMetrics
 
 FEATURES = ("pitch_count", "pitch_class_histogram", "pitch_range", "avg_pitch_interval",
@@ -162,8 +163,12 @@ class PianoRoll(Modality):
         from tfgen.models import SequenceVAE
 
         if network not in ("lstm", "conductor"):
-            raise ValueError(f"piano-rolls take the sequence networks lstm or conductor; got "
-                             f"{network!r}")
+            raise OptionError("network", f"piano-rolls take the sequence networks lstm or "
+                              f"conductor; got {network!r}")
+        if network == "conductor" and sample_frames % info.steps_per_bar:
+            raise OptionError("sample_frames", f"the conductor samples whole bars of "
+                              f"{info.steps_per_bar} frames; sample_frames={sample_frames} is "
+                              "not a multiple")
         encoder, decoder = networks.sequence_vae_networks(
             info.shape[-1] - 1, likelihood, latent_dim=latent_dim,
             encoder_units=encoder_width or max(width // 2, 1), decoder_units=width,

@@ -139,8 +139,11 @@ class FrameDecoder(keras.Model):
             out = self.lstm(steps, initial_state=[h, c], training=training)
         else:
             segments = length // self.segment
-            tf.debugging.assert_equal(segments * self.segment, length, message=(
-                "a hierarchical decoder's pieces are a whole number of segments"))
+            static = x.shape[1]
+            if static is not None and static % self.segment:  # (a runtime length: the
+                # reshape below fails; tfgen's pipelines cut batches to whole bars)
+                raise ValueError(f"a hierarchical decoder's pieces are a whole number of "
+                                 f"{self.segment}-frame segments; got {static} frames")
             flat = tf.reshape(steps, [batch * segments, self.segment, steps.shape[-1]])
             out = self.lstm(flat, initial_state=[tf.reshape(h, [-1, self.units]),
                                                  tf.reshape(c, [-1, self.units])],

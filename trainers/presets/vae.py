@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from tfgen.trainers.config import DataOptions, OptimizerConfig, TrainingConfig, VAEConfig, VAEModelConfig
 from tfgen.trainers.presets import conditional, register
 
@@ -187,4 +189,27 @@ def jsb_vae() -> VAEConfig:
 def jsb_hvae() -> VAEConfig:
     cfg = jsb_vae()
     cfg.model.network = "conductor"
+    return cfg
+
+
+def _midi_examples() -> str:
+    """The example MIDI folder shipped with tfgen (24 Bach chorales)."""
+    import tfgen.data
+
+    return os.path.join(os.path.dirname(os.path.abspath(tfgen.data.__file__)), "midi_examples")
+
+
+@register(
+    "midi-vae", "MusicVAE-style VAE on a folder of MIDI files (--set data.name=midi:DIR; default: "
+    "24 example chorales): 4-bar windows on a 16th-note grid, conductor over bars, NADE frames",
+    space=sequence_vae_space,
+)
+def midi_vae() -> VAEConfig:
+    # MusicVAE's setting (Roberts et al. 2018): fixed windows of bars on a 16th grid, a
+    # conductor LSTM per bar; the frame model of jsb-vae.
+    cfg = jsb_vae()
+    cfg.data = DataOptions(name=f"midi:{_midi_examples()}", pixel_range="unit",
+                           steps_per_quarter=4, window_bars=4)
+    cfg.model.network, cfg.model.sample_frames = "conductor", 64
+    cfg.steps_per_epoch, cfg.batch_size = 20, 16
     return cfg
