@@ -7,6 +7,7 @@ import pkgutil
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tfgen
@@ -40,8 +41,12 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     example on the first example's GAN exported to `exported/`."""
     monkeypatch.chdir(tmp_path)
     blocks = re.findall(r"```python\n(.*?)\n```", (ROOT / "README.md").read_text(), flags=re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
+    music, blocks = blocks[0], blocks[1:]  # the music section's, on its own
     namespace: dict = {}
+    exec(compile(music, "README.md", "exec"), namespace)
+    assert 0 < namespace["nll_per_frame"] < 88 * np.log(2) and os.path.exists("piece.mid")
+    namespace = {}
     for block in blocks[:2]:
         exec(compile(block, "README.md", "exec"), namespace)
     assert os.path.exists("gan.keras") and namespace["nll"] > 0

@@ -102,6 +102,14 @@ def _cmd_sample(args) -> int:
     return 0
 
 
+def _cmd_interpolate(args) -> int:
+    from tfgen.trainers import interpolate
+
+    interpolate.run(args.run_dir, args.a, args.b, steps=args.steps, out=args.out,
+                    seed=args.seed)
+    return 0
+
+
 def _cmd_evaluate(args) -> int:
     from tfgen.trainers import evaluate
 
@@ -191,6 +199,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "less diverse, often cleaner samples; default: off)")
     sample.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sample.set_defaults(func=_cmd_sample)
+
+    interp = sub.add_parser(
+        "interpolate", help="pieces along the latent line between two pieces (sequence VAEs)",
+        description="Encode two pieces -- MIDI files, or SPLIT:INDEX of the run's dataset (e.g. "
+        "test:0) -- and decode STEPS pieces along the line between their latent codes, both "
+        "ends included (MusicVAE's interpolation): .mid/.wav (one file per step, NAME_000.mid "
+        "...), .zip, .png (the rolls one above the other) or .npy.",
+    )
+    interp.add_argument("run_dir", metavar="RUN_DIR")
+    interp.add_argument("a", metavar="A", help="first piece: FILE.mid or SPLIT:INDEX")
+    interp.add_argument("b", metavar="B", help="last piece: FILE.mid or SPLIT:INDEX")
+    interp.add_argument("--steps", type=int, default=5, help="pieces, ends included (default 5)")
+    interp.add_argument("--out", default="interpolation.mid", metavar="FILE",
+                        help="FILE.mid, .wav, .zip, .png or .npy (default: interpolation.mid)")
+    interp.add_argument("--seed", type=int, help="draw the notes with this seed (default: the "
+                        "most likely notes, frame by frame)")
+    interp.set_defaults(func=_cmd_interpolate)
 
     evaluate = sub.add_parser(
         "evaluate", help="quality metrics of a trained run, with real-vs-real baselines",

@@ -449,6 +449,9 @@ class GANModelConfig:
     spectral_norm: bool = param(False, help="spectral normalisation in the discriminator")
     orthogonal: float = param(
         0.0, min=0.0, help="biggan: generator's orthogonal regularisation beta (0: off; 1e-4)")
+    binary: bool = param(
+        False, help="pianoroll: the generator's notes are binary neurons (straight-through "
+        "estimator, BinaryMuseGAN), so the discriminator sees 0/1 rolls as the real ones are")
     n_critic: int = param(1, min=1, max=100, help="discriminator steps per generator step")
     ema_decay: float | None = param(
         None, min=0.0, max=0.99999, help="EMA of generator weights (None: off)"
@@ -506,6 +509,7 @@ class GANConfig(RunConfig):
                 ingredient.check(facts)
             except OptionError as err:
                 raise sections.option_error(key, err) from None
+        _check_gan_modality(self, where)
         if self.batch_size % self.model.pac:
             raise ConfigError(
                 f"config key '{prefix}batch_size': {self.batch_size} is not a multiple of "
@@ -653,3 +657,18 @@ def _check_vae_modality(cfg: VAEConfig, where: str) -> None:
                               "one Gaussian layer, unconditional, no flow, no ex-post density")
     if m.prior_object(where).name != "normal":
         raise ConfigError(f"config key '{where}prior': the sequence VAE takes the normal prior")
+
+
+def _check_gan_modality(cfg: GANConfig, where: str) -> None:
+    """The piano-roll GAN network for piano-rolls (fixed windows), and only there."""
+    m, kind = cfg.model, data_kind(cfg.data.name)
+    modality = modalities.get(kind)
+    if (m.network == "pianoroll") != (kind == "pianoroll"):
+        default = modality.default_networks.get("gan", "dcgan")
+        raise ConfigError(f"config key '{where}network': {m.network} is not a network for "
+                          f"{modality.title} ({cfg.data.name}); use e.g. {default}")
+    if kind == "pianoroll" and not cfg.data.window_bars:
+        raise ConfigError("config key 'data.window_bars': the piano-roll GAN makes fixed "
+                          "windows; set a window length in bars (e.g. 4)")
+    if m.binary and kind != "pianoroll":
+        raise ConfigError(f"config key '{where}binary': binary neurons are for piano-rolls")

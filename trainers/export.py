@@ -14,7 +14,7 @@ log = logging.getLogger("tfgen")
 
 def run(run_dir: str, out_dir: str) -> str:
     """Export the run's model to `out_dir` (which must not exist or be empty)."""
-    from tfgen import data
+    from tfgen import data, modalities
     from tfgen.models.export import export_saved_model
 
     if fileio.isdir(out_dir) and fileio.listdir(out_dir):
@@ -24,8 +24,7 @@ def run(run_dir: str, out_dir: str) -> str:
     run = RunDir(run_dir)
     model = run.model()
     cfg = run.config()
-    value_range = (None if data.kind(cfg.data.name) == "points"
-                   else data.value_range(cfg.data.pixel_range))
+    value_range = modalities.get(data.kind(cfg.data.name)).value_range(cfg.data.pixel_range)
     export_saved_model(model, out_dir, value_range=value_range)
     endpoints = families.for_config(cfg).endpoints
     if model.has_expost:

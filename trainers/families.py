@@ -99,11 +99,13 @@ class GANFamily(Family):
 
     def build(self, cfg: GANConfig, info, compile_kwargs: dict, total_steps: int):
         m = cfg.model
-        try:
-            generator, discriminator = networks.build_gan_networks(
+        try:  # the modality's networks
+            generator, discriminator = modalities.get(info.kind).gan(
                 info, network=m.network, latent_dim=m.latent_dim, width=m.width, depth=m.depth,
                 spectral_norm=m.spectral_norm, conditional=m.conditional, pac=m.pac,
-                pixel_range=cfg.data.pixel_range, orthogonal=m.orthogonal)
+                pixel_range=cfg.data.pixel_range, orthogonal=m.orthogonal, binary=m.binary)
+        except OptionError as err:
+            raise ConfigError(f"config key 'model.{err.key}': {err}") from None
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
         steps_per_epoch = max(1, total_steps // max(cfg.epochs, 1))

@@ -460,7 +460,7 @@ def _evaluation(cfg, source, model, family):
         log.info("evaluation: dataset %s has no %s split; evaluating on %s", source.info.name,
                  e.split, split)
     num = e.num
-    if source.info.kind == "images":  # equal counts of generated and real images: fit the split
+    if modalities.get(source.info.kind).images:  # equal counts of generated and real images
         size = source.num_examples(split)
         if size < MIN_IMAGE_SAMPLES:
             raise ConfigError(
@@ -654,8 +654,9 @@ class FinalStages:
         self.names = [name for name, runs in (
             ("ex-post mixture", bool(getattr(model, "expost_components", 0))),
             ("evaluation", cbs.evaluation is not None),
-            ("test quality", likelihood or (source.info.kind == "points"
-                                            and "test" in source.info.splits))) if runs]
+            ("test quality", likelihood or (modalities.get(source.info.kind).cheap_metrics
+                                            is not None and "test" in source.info.splits)))
+            if runs]
         self.seconds: dict[str, float] = {}
 
     def _stage(self, name: str, what: str, total: int | None = None, unit: str = "examples",
@@ -712,7 +713,8 @@ class FinalStages:
         evaluator = Evaluator(self.source, "test", seed=self.cfg.seed, features=None,
                               baseline=False, nll_samples=k, nll_examples=n)
         title = (f"test NLL (K={k}: model.eval_samples), ELBO and active units on {which} "
-                 "examples" if likelihood else f"mode metrics of {evaluator.num:,} samples")
+                 "examples" if likelihood else
+                 f"{evaluator.modality.cheap_metrics} of {evaluator.num:,} samples")
         with self._stage("test quality", title, total=n, detail=why) as stage:
             quality = {"split": "test", **evaluator.values(model, progress=stage.update)}
             if likelihood:

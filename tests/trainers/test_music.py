@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.trainers.test_train import events
+from tfgen import data
 from tfgen.data import midi, music
 from tfgen.trainers.cli import main
 
@@ -47,6 +48,7 @@ def test_tensorboard_shows_piano_rolls_and_plays_samples(jsb_run):
     assert len(audio) == 2  # one per epoch
     clip = audio[-1].tensor_proto.string_val[0]  # the first sample's WAV
     assert clip[:4] == b"RIFF" and len(clip) > 16_000  # 12 quarter notes at 100 bpm: 7 s
+    assert len(acc.Tensors("samples/interpolation_audio")) == 2  # two real pieces, 5 steps
 
 
 def test_samples_as_midi_wav_zip_and_pictures(jsb_run, tmp_path):
@@ -70,6 +72,18 @@ def test_samples_as_midi_wav_zip_and_pictures(jsb_run, tmp_path):
     assert main(["sample", str(jsb_run), "--num", "2", "--out", str(tmp_path / "s.png"),
                  "-q"]) == 0
     assert (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_interpolate_between_two_pieces(jsb_run, tmp_path, capsys):
+    first = music.unpack(data.source("jsb_chorales").numpy("test")[0][:1])[0]
+    midi.write_midi(first, tmp_path / "a.mid", steps_per_quarter=1)
+    out = tmp_path / "path.npy"
+    assert main(["interpolate", str(jsb_run), str(tmp_path / "a.mid"), "test:3", "--steps", "4",
+                 "--out", str(out)]) == 0
+    assert np.load(out).shape == (4, 12, 89)
+    assert main(["interpolate", str(jsb_run), "test:0", "test:999", "--out",
+                 str(tmp_path / "x.mid")]) == 2
+    assert "the test split has 77 pieces" in capsys.readouterr().err
 
 
 def test_evaluate_prints_the_music_cards(jsb_run, capsys):

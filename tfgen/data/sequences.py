@@ -37,7 +37,8 @@ def _source(name: str, rolls: dict, cfg: DataOptions, per_quarter: int) -> Array
         splits={split: len(pieces) for split, pieces in rolls.items()}, value_range=(0.0, 1.0),
         steps_per_quarter=per_quarter, steps_per_bar=per_bar)
     source = ArraySource(info, arrays)
-    source.crop_multiple = per_bar
+    if not cfg.window_bars:  # (windows are all whole: nothing to cut, shapes stay static)
+        source.crop_multiple = per_bar
     return source
 
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from tfgen import fileio
-from tfgen.errors import UserError
+from tfgen.errors import OptionError, UserError
 
 
 class SampleMetrics:
@@ -40,6 +40,15 @@ class Modality:
     writers: ClassVar[tuple[str, ...]] = (".npy",)  # what `tfgen sample --out` may end in
     images: ClassVar[bool] = False  # samples are images [B, H, W, C] (image-only ingredients)
     metrics: ClassVar[dict[str, str]] = {}  # its metrics' directions: "min" or "max" is better
+    # what its metrics without a feature extractor are called (None: they all need one) -- the
+    # trainer computes those on the test split after every run
+    cheap_metrics: ClassVar[str | None] = None
+
+    def value_range(self, pixel_range: str):
+        """(low, high) of samples of data scaled to `pixel_range` (None: unbounded)."""
+        from tfgen.data.options import value_range
+
+        return value_range(pixel_range)
 
     # -- evaluation ---------------------------------------------------------------------------
 
@@ -77,6 +86,20 @@ class Modality:
             latent_dim=latent_dim, width=width, depth=depth, conditional=conditional,
             dropout=dropout, context_dim=context_dim)
         return encoder, decoder, VAE, {}
+
+    def gan(self, info, *, network: str, latent_dim: int, width: int, depth: int,
+            spectral_norm: bool, conditional: bool, pac: int, pixel_range: str,
+            orthogonal: float, binary: bool = False):
+        """(generator, discriminator) of a GAN on data `info`
+        (`tfgen.networks.build_gan_networks`)."""
+        from tfgen import networks
+
+        if binary:
+            raise OptionError("binary", "binary neurons are for piano-rolls")
+        return networks.build_gan_networks(
+            info, network=network, latent_dim=latent_dim, width=width, depth=depth,
+            spectral_norm=spectral_norm, conditional=conditional, pac=pac,
+            pixel_range=pixel_range, orthogonal=orthogonal)
 
     def diagnostics(self, source, labels: bool) -> list:
         """The VAE's `TensorBoardLogger` diagnostics (`LatentDiagnostics` on fixed real

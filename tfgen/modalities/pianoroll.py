@@ -134,6 +134,10 @@ class PianoRoll(Modality):
         "copied_frames": "min", "nll_per_frame": "min"}
 
     likelihood_metrics: ClassVar[tuple[str, ...]] = ("nll_per_frame",)
+    cheap_metrics: ClassVar[str | None] = "music statistics"
+
+    def value_range(self, pixel_range):
+        return (0.0, 1.0)  # notes are on or off, whatever the pixel range
 
     def default_metric(self, likelihood):
         return "nll_per_frame" if likelihood else "overlap_mean"
@@ -151,7 +155,7 @@ class PianoRoll(Modality):
 
     # -- networks -----------------------------------------------------------------------------
 
-    default_networks: ClassVar[dict[str, str]] = {"vae": "lstm"}
+    default_networks: ClassVar[dict[str, str]] = {"vae": "lstm", "gan": "pianoroll"}
 
     def vae(self, info, likelihood, *, network, latent_dim, width, depth, conditional, dropout,
             context_dim=0, frame_dropout: float = 0.0, encoder_width: int | None = None,
@@ -175,6 +179,26 @@ class PianoRoll(Modality):
             segment=info.steps_per_bar if network == "conductor" else 0,
             frame_dropout=frame_dropout, dropout=dropout)
         return encoder, decoder, SequenceVAE, {"sample_frames": sample_frames}
+
+    def gan(self, info, *, network, latent_dim, width, depth, spectral_norm, conditional, pac,
+            pixel_range, orthogonal, binary=False):
+        """MuseGAN-style convolutional generator and discriminator over (time, pitch) of fixed
+        windows (`data.window_bars`), notes binary through the straight-through estimator
+        with `binary`."""
+        from tfgen import networks
+
+        if network != "pianoroll":
+            raise OptionError("network", f"piano-rolls take the GAN network pianoroll; got "
+                              f"{network!r}")
+        if pac != 1 or orthogonal:
+            raise OptionError("pac" if pac != 1 else "orthogonal",
+                              "the piano-roll GAN has no PacGAN packing or orthogonal "
+                              "regularisation")
+        frames, keys = info.shape[0], info.shape[1] - 1
+        classes = info.num_classes if conditional else None
+        return (networks.pianoroll_generator(latent_dim, frames, keys, width, binary, classes),
+                networks.pianoroll_discriminator(frames, keys, width, spectral_norm=spectral_norm,
+                                                 num_classes=classes))
 
     def diagnostics(self, source, labels):
         from tfgen.callbacks import LatentDiagnostics
@@ -268,13 +292,26 @@ class PianoRoll(Modality):
         return pictures
 
     def sounds(self, model, samples, context):
-        from tfgen.data import midi, music
+        """The samples, and for a sequence VAE the interpolation between two real pieces
+        played one after another (one clip), rendered by the additive synthesiser."""
+        from tfgen.data import music
 
         per_quarter, _ = _grid(context)
-        clips = [midi.render_wav(r, steps_per_quarter=per_quarter, tempo=TEMPO,
-                                 sample_rate=SAMPLE_RATE) for r in music.unpack(samples)]
-        length = max(len(c) for c in clips)
-        audio = np.zeros((len(clips), length, 1), np.float32)
-        for i, clip in enumerate(clips):
-            audio[i, :len(clip), 0] = clip
-        return {"generated": (audio, SAMPLE_RATE)}
+        out = {"generated": _clips(music.unpack(samples), per_quarter)}
+        pieces = context.get("pieces")
+        if pieces is not None and len(pieces) >= 2 and hasattr(model, "interpolate"):
+            path = music.unpack(model.interpolate(pieces[0], pieces[1], steps=5))
+            out["interpolation"] = _clips([np.concatenate(path)], per_quarter)
+        return out
+
+
+def _clips(rolls, per_quarter: int):
+    """(audio [clips, samples, 1], rate) of piano-rolls."""
+    from tfgen.data import midi
+
+    clips = [midi.render_wav(r, steps_per_quarter=per_quarter, tempo=TEMPO,
+                             sample_rate=SAMPLE_RATE) for r in rolls]
+    audio = np.zeros((len(clips), max(len(c) for c in clips), 1), np.float32)
+    for i, clip in enumerate(clips):
+        audio[i, :len(clip), 0] = clip
+    return audio, SAMPLE_RATE

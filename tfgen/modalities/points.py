@@ -46,12 +46,16 @@ class Points(Modality):
     name: ClassVar[str] = "points"
     title: ClassVar[str] = "2-D points"
     writers: ClassVar[tuple[str, ...]] = (".png", ".npy")
+    cheap_metrics: ClassVar[str | None] = "mode metrics"
     default_networks: ClassVar[dict[str, str]] = {"gan": "mlp", "vae": "mlp"}
     metrics: ClassVar[dict[str, str]] = {"modes_covered": "max", "high_quality": "max",
                                          "reverse_kl": "min"}
 
     def default_metric(self, likelihood):
         return "reverse_kl"
+
+    def value_range(self, pixel_range):
+        return None  # points are not scaled
 
     def sample_metrics(self, evaluator, num, features, cache_dir, progress):
         return PointMetrics(evaluator, num)

@@ -16,6 +16,8 @@ precision.
 - BigGAN-style (Brock et al. 2019): hierarchical latent, class-conditional batch norm from a
   shared embedding, self-attention, projection discriminator, optional orthogonal
   regularisation; 28x28, 32x32, 64x64 (sizes that halve to 4-7).
+- Piano-roll GAN (MuseGAN-style): convolutions over time and pitch of fixed windows, optional
+  straight-through binary notes (BinaryMuseGAN).
 - Sequences (piano-rolls): a masked bidirectional LSTM encoder and an autoregressive LSTM
   decoder, flat or with MusicVAE's conductor (`FrameDecoder`).
 """
@@ -50,16 +52,21 @@ from tfgen.networks.mlp import (
     mlp_encoder,
     mlp_generator,
 )
+from tfgen.networks.pianoroll import (
+    StraightThroughBinary,
+    pianoroll_discriminator,
+    pianoroll_generator,
+)
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 from tfgen.networks.sequence import FrameDecoder, sequence_encoder, sequence_vae_networks
 
 __all__ = [
     "GAN_NETWORKS", "VAE_NETWORKS", "ConditionalBatchNormalization", "Dropout", "FrameDecoder",
-    "IAFStep",
+    "IAFStep", "StraightThroughBinary",
     "OrthogonalRegularizer", "SelfAttention", "biggan_discriminator", "biggan_generator",
     "build_gan_networks", "build_vae_latent_networks", "build_vae_networks", "gaussian_mlp",
     "iaf_flow", "made_masks", "conv_decoder", "conv_encoder", "dcgan_discriminator",
     "dcgan_generator", "mlp_decoder", "mlp_discriminator", "mlp_encoder", "mlp_generator",
-    "num_upsamplings", "resnet_discriminator", "resnet_generator", "sequence_encoder",
+    "num_upsamplings", "pianoroll_discriminator", "pianoroll_generator", "resnet_discriminator", "resnet_generator", "sequence_encoder",
     "sequence_vae_networks",
 ]

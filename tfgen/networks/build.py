@@ -21,7 +21,7 @@ from tfgen.networks.mlp import (
 )
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
-GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan")
+GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan", "pianoroll")  # the last: tfgen.networks.pianoroll
 VAE_NETWORKS = ("mlp", "conv", "lstm", "conductor")  # the last two: `tfgen.networks.sequence`
 
 
@@ -43,7 +43,7 @@ def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, wi
         orthogonal: biggan: β of the generator's orthogonal regularisation (0: off; refused
             for the other networks).
     """
-    rules.check_choice("network", network, GAN_NETWORKS)
+    rules.check_choice("network", network, GAN_NETWORKS[:4])
     rules.check_orthogonal(network, orthogonal)
     num_classes = info.num_classes if conditional else None
     common = dict(width=width, num_classes=num_classes)
