@@ -67,6 +67,6 @@ __all__ = [
     "build_gan_networks", "build_vae_latent_networks", "build_vae_networks", "gaussian_mlp",
     "iaf_flow", "made_masks", "conv_decoder", "conv_encoder", "dcgan_discriminator",
     "dcgan_generator", "mlp_decoder", "mlp_discriminator", "mlp_encoder", "mlp_generator",
-    "num_upsamplings", "pianoroll_discriminator", "pianoroll_generator", "resnet_discriminator", "resnet_generator", "sequence_encoder",
-    "sequence_vae_networks",
+    "num_upsamplings", "pianoroll_discriminator", "pianoroll_generator", "resnet_discriminator",
+    "resnet_generator", "sequence_encoder", "sequence_vae_networks",
 ]
