@@ -65,16 +65,13 @@ def _elapsed_epochs(fit_epoch, validate, minutes: float, val_every: int):
     return best, best_epoch, epoch, time.time() - start
 
 
-def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int) -> dict:
+def _tfgen_model(seed: int):
     import keras
 
     import tfgen
 
     keras.utils.set_random_seed(seed)
     c = TFGEN
-    source = tfgen.data.source("jsb_chorales")
-    x_val, _ = source.numpy("val")
-    x_test, _ = source.numpy("test")
     likelihood = tfgen.ingredients.get("likelihood", {"name": "nade", "hidden": c["nade_hidden"]})
     encoder, decoder = tfgen.networks.sequence_vae_networks(
         88, likelihood, latent_dim=c["latent_dim"], encoder_units=c["encoder_units"],
@@ -82,9 +79,32 @@ def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int) -> di
     vae = tfgen.SequenceVAE(encoder, decoder, latent_dim=c["latent_dim"], likelihood=likelihood,
                             seed=seed)
     vae.compile(keras.optimizers.Adam(c["learning_rate"], global_clipnorm=c["clipnorm"]))
-    steps = source.num_examples("train") // c["batch_size"]
-    best_path = os.path.join(tempfile.mkdtemp(), "best.weights.h5")
+    return vae
 
+
+def _tfgen_scores(vae, nll_samples: int) -> dict:
+    import tfgen
+
+    x_test, _ = tfgen.data.source("jsb_chorales").numpy("test")
+    start = time.time()
+    nll = vae.nll_per_frame(x_test, num_samples=nll_samples)
+    elbo = -float(vae.elbo(x_test).sum() / x_test[..., -1].sum())
+    kl = float(vae.kl_per_dimension(x_test).sum())  # mean over pieces, summed over z
+    return {"test_nll_per_frame": nll, "test_elbo_per_frame": elbo, "kl_per_piece": kl,
+            "eval_seconds": time.time() - start, "importance_samples": nll_samples,
+            "config": TFGEN}
+
+
+def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int,
+              keep: str | None = None) -> dict:
+    import tfgen
+
+    c = TFGEN
+    vae = _tfgen_model(seed)
+    source = tfgen.data.source("jsb_chorales")
+    x_val, _ = source.numpy("val")
+    steps = source.num_examples("train") // c["batch_size"]
+    best_path = keep or os.path.join(tempfile.mkdtemp(), "best.weights.h5")
     done = [0]
 
     def fit_epoch():  # the stream from where the last epoch stopped (batch b: f(seed, b))
@@ -101,14 +121,15 @@ def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int) -> di
 
     best, best_epoch, epochs, seconds = _elapsed_epochs(fit_epoch, validate, minutes, val_every)
     vae.load_weights(best_path)
-    start = time.time()
-    nll = vae.nll_per_frame(x_test, num_samples=nll_samples)
-    elbo = -float(vae.elbo(x_test).sum() / x_test[..., -1].sum())
-    kl = float(vae.kl_per_dimension(x_test).sum())  # mean over pieces, summed over z
-    return {"test_nll_per_frame": nll, "test_elbo_per_frame": elbo, "val_elbo_per_frame": best,
-            "kl_per_piece": kl, "best_epoch": best_epoch, "epochs": epochs,
-            "train_seconds": seconds, "eval_seconds": time.time() - start,
-            "importance_samples": nll_samples, "config": c}
+    return {**_tfgen_scores(vae, nll_samples), "val_elbo_per_frame": best,
+            "best_epoch": best_epoch, "epochs": epochs, "train_seconds": seconds}
+
+
+def rescore_tfgen(seed: int, weights: str, nll_samples: int, **facts) -> dict:
+    """Score the best weights a tfgen run saved (`--keep`) whose scoring did not finish."""
+    vae = _tfgen_model(seed)
+    vae.load_weights(weights)
+    return {**_tfgen_scores(vae, nll_samples), **facts, "rescored": True}
 
 
 def _padded(split):
@@ -290,6 +311,12 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0, help="wall time of each run")
     parser.add_argument("--nll-samples", type=int, default=1000, help="K of the NLL estimate")
     parser.add_argument("--val-every", type=int, default=5, help="epochs between validations")
+    parser.add_argument("--keep", metavar="DIR", help="keep each tfgen run's best weights in "
+                        "DIR (tfgen-seed-N.weights.h5)")
+    parser.add_argument("--rescore", nargs=5, metavar=("SEED", "WEIGHTS", "EPOCHS",
+                                                      "BEST_EPOCH", "SECONDS"),
+                        help="score a tfgen run's kept best weights (its scoring was "
+                        "interrupted), recording its epochs, best epoch and training seconds")
     add_results_arguments(parser, "jsb-nll")
     args = parser.parse_args(argv)
     results = RunsFile(args.out or default_path("jsb-nll"), summarise,
@@ -298,12 +325,23 @@ def main(argv=None) -> int:
     if args.table:
         print(table(results))
         return 0
+    if args.rescore:
+        seed, weights, epochs, best_epoch, seconds = args.rescore
+        result = rescore_tfgen(int(seed), weights, args.nll_samples, epochs=int(epochs),
+                               best_epoch=int(best_epoch), train_seconds=float(seconds))
+        results.add({"row": "tfgen", "seed": int(seed), "minutes": args.minutes, **result})
+        print(table(results))
+        return 0
     for seed in args.seeds:
         for row in args.rows:
             if results.done(row=row, seed=seed):
                 continue
             print(f"{row}, seed {seed}: {args.minutes:g} minutes", flush=True)
-            result = ROWS[row](seed, args.minutes, args.nll_samples, args.val_every)
+            extra = {}
+            if row == "tfgen" and args.keep:
+                os.makedirs(args.keep, exist_ok=True)
+                extra["keep"] = os.path.join(args.keep, f"tfgen-seed-{seed}.weights.h5")
+            result = ROWS[row](seed, args.minutes, args.nll_samples, args.val_every, **extra)
             results.add({"row": row, "seed": seed, "minutes": args.minutes, **result})
             print(f"  test NLL per frame {result['test_nll_per_frame']:.3f}", flush=True)
     print(table(results))

@@ -151,3 +151,13 @@ def test_pack_and_unpack_round_trip():
     np.testing.assert_array_equal(music.lengths(packed), [len(r) for r in rolls])
     with pytest.raises(DataError, match="more than the 10"):
         music.pack(rolls, frames=10)
+
+
+def test_evaluation_batches_pieces_by_length_and_returns_them_in_order():
+    vae = _model(segment=4)
+    rolls = _pieces([9, 2, 14, 5, 7])
+    x = _pack(rolls, 16)
+    order, batches = vae._batches(x, 2)
+    assert [b.shape[1] for b in batches] == [8, 12, 16]  # (2, 5) (7, 9) (14): whole segments
+    per_piece = [b[..., -1].sum(axis=1) for b in batches]  # each piece's length, by batch
+    np.testing.assert_array_equal(vae._unsorted(order, per_piece), [9, 2, 14, 5, 7])
