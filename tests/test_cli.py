@@ -116,6 +116,7 @@ print(json.dumps({"code": code, "heavy": heavy}))
     (["train", "--set", "epoch=3"], 2),
     (["train", "--set", "epochs=0"], 2),
     (["sample", "/no/such/run"], 2),
+    (["interpolate", "/no/such/run", "test:0", "test:1"], 2),
 ])
 def test_help_listings_and_argument_errors_import_no_tensorflow(argv, code):
     # Issue 30: TensorFlow's import (about 4 s here) made `tfgen --help` take 4-6 s.

@@ -154,6 +154,7 @@ class RunDir:
         return config_lib.load_yaml(self.config_file)
 
     def _raw_and_family(self) -> tuple[dict, families.Family]:
+        self._check()  # a mistyped run directory: one line, before TensorFlow is imported
         from tfgen.trainers import families  # the models, TensorFlow: not for `--help`
 
         raw = self.raw_config()

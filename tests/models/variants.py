@@ -119,7 +119,7 @@ VARIANTS = [
     # batches cut to the global batch's longest chorale
     Variant("sequence-vae-conductor-nade-frame-dropout",
             lambda weights=None, **extra: sequence_vae(weights=weights, **extra),
-            lambda strategy=None: chorales(8, strategy), slow=("xla",)),
+            lambda strategy=None: chorales(8, strategy), slow=("xla", "bf16")),
     Variant("vae-vamp-two-layers-conv-dropout-iwae",
             *_vae(prior="vamp", layers=2, conv=True, dropout=0.3, iw_samples=2),
             checks=("replicas", "bf16", "resume"), slow=("bf16", "resume"), replica_atol=1e-4),

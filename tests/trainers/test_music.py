@@ -128,7 +128,7 @@ def test_a_folder_of_midi_files_trains(tmp_path, capsys):
     assert main(args) == 2  # 12 frames: not whole bars of 16
     assert "'model.sample_frames': the conductor samples whole bars of 16 frames" in \
         capsys.readouterr().err
-    assert main([*args, "--set", "model.sample_frames=16"]) == 0
+    assert main([*args, "--set", "model.sample_frames=16", "--set", "epochs=1"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["sample_context"] == {"steps_per_quarter": 4, "steps_per_bar": 16}
     assert main(["sample", str(run), "--num", "1", "--out", str(tmp_path / "x.mid"),
