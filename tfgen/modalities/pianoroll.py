@@ -95,12 +95,12 @@ class MusicMetrics(SampleMetrics):
             runs = music.memorisation(pieces, self.reference, self.train)
             out["copied_frames"] = runs["generated"]["median"]
             out["copied_detail"] = runs
-        out["sample_frames"] = int(np.median([len(p) for p in pieces]))
+        out["music_detail"] = {"sample_frames": int(np.median([len(p) for p in pieces]))}
         return out
 
     def card(self, name, card, details):
         card.update(grid=f"{self.per_quarter} frames per quarter note, {self.per_bar} per bar",
-                    generated_frames=details.get("sample_frames"),
+                    generated_frames=details["music_detail"]["sample_frames"],
                     num_reference=len(self.reference))
         if name.startswith("overlap_") and name != "overlap_mean":
             feature = name[len("overlap_"):]
