@@ -257,18 +257,22 @@ class PianoRoll(Modality):
     # -- TensorBoard --------------------------------------------------------------------------
 
     @staticmethod
-    def picture(rolls, per_bar: int, scale: int = 4) -> np.ndarray:
+    def picture(rolls, per_bar: int, scale: int = 3, width: int = 768) -> np.ndarray:
         """Piano-rolls one above the other (time left to right, low keys at the bottom, faint
-        bar lines), separated by a white line."""
+        bar lines), separated by a white line; keys `scale` pixels high, frames stretched so
+        the longest roll is about `width` pixels wide."""
         from tfgen.data import midi
 
-        pictures = [midi.pianoroll_image(r, steps_per_bar=per_bar, scale=scale) for r in rolls]
-        width = max(p.shape[1] for p in pictures)
+        longest = max((len(r) for r in rolls), default=1)
+        stretch = max(1, width // max(longest, 1))
+        pictures = [np.repeat(np.repeat(midi.pianoroll_image(r, steps_per_bar=per_bar), scale,
+                                        axis=0), stretch, axis=1) for r in rolls]
+        widest = max(p.shape[1] for p in pictures)
         rows = []
         for p in pictures:
-            padded = np.full((p.shape[0], width, 3), 255, np.uint8)
+            padded = np.full((p.shape[0], widest, 3), 255, np.uint8)
             padded[:, :p.shape[1]] = p
-            rows += [padded, np.full((2 * scale, width, 3), 255, np.uint8)]
+            rows += [padded, np.full((2 * scale, padded.shape[1], 3), 255, np.uint8)]
         return np.concatenate(rows[:-1], axis=0)
 
     def context(self, source):
