@@ -44,8 +44,22 @@ PUBLISHED = [  # JSB Chorales test NLL per frame (nats), as the papers print the
     ("STORN (Bayer & Osendorfer 2014; in Fraccaro et al. 2016, Table 2)", 6.91),
     ("SRNN (Fraccaro et al. 2016, Table 2)", 4.74),
 ]
-TFGEN = dict(latent_dim=32, encoder_units=128, decoder_units=300, nade_hidden=150, dropout=0.3,
-             frame_dropout=0.2, batch_size=8, learning_rate=1e-3, clipnorm=5.0)
+
+
+def _preset_model() -> dict:
+    """The `jsb-vae` preset's model and optimiser, as the tfgen row builds them (one source of
+    the figures: the preset)."""
+    from tfgen.trainers import presets
+
+    cfg = presets.get("jsb-vae")
+    m, o = cfg.model, cfg.optimizer
+    return dict(latent_dim=m.latent_dim, encoder_units=m.encoder_width, decoder_units=m.width,
+                nade_hidden=m.likelihood["hidden"], dropout=m.dropout,
+                frame_dropout=m.frame_dropout, batch_size=cfg.batch_size,
+                learning_rate=o.learning_rate, clipnorm=o.clipnorm)
+
+
+TFGEN = _preset_model()
 
 
 def _elapsed_epochs(fit_epoch, validate, minutes: float, val_every: int):

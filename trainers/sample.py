@@ -50,12 +50,13 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
         raise UserError("--truncation applies to the prior sampler")
     samples = _sample_with_progress(model, num, seed, labels, progress, sampler, truncation)
     by_class = model.conditional and labels is None
+    recorded = run.metrics()
     context = {"value_range": data.value_range(cfg.data.pixel_range),
                "modes": (data.MIXTURES[cfg.data.name]().means
                          if cfg.data.name in data.MIXTURES else None),
                "columns": model.num_classes if by_class else None,
-               "column_names": run.metrics().get("class_names") if by_class else None,
-               "synth": synth, **run.metrics().get("sample_context", {})}
+               "column_names": recorded.get("class_names") if by_class else None,
+               "synth": synth, **recorded.get("sample_context", {})}
     modality.write(samples, out, context)
     log.info("wrote %d samples to %s", num, out)
     return samples

@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from tfgen import fileio
+from tfgen.data import music
 from tfgen.errors import OptionError
 from tfgen.modalities.base import Modality, SampleMetrics
 
@@ -22,12 +23,6 @@ STATISTICS = ("empty_bar_rate", "used_pitch_classes", "polyphony_rate", "qualifi
               "in_scale_rate")  # MuseGAN (Dong et al. 2018)
 SAMPLE_RATE = 16_000  # of the WAVs TensorBoard plays
 TEMPO = 100.0  # quarter notes per minute of MIDI and WAV out
-
-
-def music_unpack(x):
-    from tfgen.data import music
-
-    return music.unpack(x)
 
 
 def _grid(context_or_info) -> tuple[int, int]:
@@ -47,32 +42,31 @@ class MusicMetrics(SampleMetrics):
     training piece (`copied_frames`; floor: the reference pieces' own)."""
 
     def __init__(self, evaluator, num):
-        from tfgen.data import music as data_music
-        from tfgen.metrics import music
+        from tfgen.metrics import music as stats
 
         ev = self.ev = evaluator
         self.info = ev.info
         self.per_quarter, self.per_bar = _grid(self.info)
         ref, _ = ev.source.numpy(ev.split)
-        self.reference = data_music.unpack(ref)
+        self.reference = music.unpack(ref)
         self.num = num or max(len(self.reference), 100)
         self.train = None
         if ev.baseline_split is not None:
             base, _ = ev.source.numpy("train" if "train" in self.info.splits
                                       else ev.baseline_split)
-            self.train = data_music.unpack(base)
-            floor = music.yang_lerch(self.train, self.reference, seed=ev.seed)
+            self.train = music.unpack(base)
+            floor = stats.yang_lerch(self.train, self.reference, seed=ev.seed)
             for f in FEATURES:
                 ev.baselines[f"overlap_{f}"] = floor[f]["overlap"]
                 ev.baselines[f"kl_{f}"] = floor[f]["kl"]
             ev.baselines["overlap_mean"] = float(np.mean([floor[f]["overlap"] for f in FEATURES]))
-            stats = music.musegan_statistics(self.train, self.per_bar)
-            ev.baselines.update({s: stats[s] for s in STATISTICS})
+            bars = stats.musegan_statistics(self.train, self.per_bar)
+            ev.baselines.update({s: bars[s] for s in STATISTICS})
             if ev.memorisation:
-                runs = music.memorisation(self.reference, self.reference, self.train)
+                runs = stats.memorisation(self.reference, self.reference, self.train)
                 ev.baselines["copied_frames"] = runs["test"]["median"]
                 self.floor_runs = runs["test"]
-        self.reference_stats = music.musegan_statistics(self.reference, self.per_bar)
+        self.reference_stats = stats.musegan_statistics(self.reference, self.per_bar)
 
     def names(self, model):
         names = [f"overlap_{f}" for f in FEATURES] + ["overlap_mean", *STATISTICS]
@@ -81,18 +75,17 @@ class MusicMetrics(SampleMetrics):
         return names
 
     def values(self, model):
-        from tfgen.data import music as data_music
-        from tfgen.metrics import music
+        from tfgen.metrics import music as stats
 
-        pieces = data_music.unpack(self.ev.sample(model, self.num))
-        ours = music.yang_lerch(pieces, self.reference, seed=self.ev.seed)
+        pieces = music.unpack(self.ev.sample(model, self.num))
+        ours = stats.yang_lerch(pieces, self.reference, seed=self.ev.seed)
         out = {f"overlap_{f}": ours[f]["overlap"] for f in FEATURES}
         out["overlap_mean"] = float(np.mean([ours[f]["overlap"] for f in FEATURES]))
         out["yang_lerch_detail"] = ours
-        stats = music.musegan_statistics(pieces, self.per_bar)
-        out.update({s: stats[s] for s in STATISTICS})
+        bars = stats.musegan_statistics(pieces, self.per_bar)
+        out.update({s: bars[s] for s in STATISTICS})
         if self.ev.memorisation and self.train is not None:
-            runs = music.memorisation(pieces, self.reference, self.train)
+            runs = stats.memorisation(pieces, self.reference, self.train)
             out["copied_frames"] = runs["generated"]["median"]
             out["copied_detail"] = runs
         out["music_detail"] = {"sample_frames": int(np.median([len(p) for p in pieces]))}
@@ -204,7 +197,7 @@ class PianoRoll(Modality):
         from tfgen.callbacks import LatentDiagnostics
 
         _, per_bar = _grid(source.info)
-        grid = lambda x, columns: self.picture(music_unpack(x), per_bar)  # noqa: E731
+        grid = lambda x, columns: self.picture(music.unpack(x), per_bar)  # noqa: E731
         return [LatentDiagnostics(source.fixed_batch(16), source.info.value_range,
                                   projector=source.fixed_batch(1000), grid=grid)]
 
@@ -218,7 +211,7 @@ class PianoRoll(Modality):
         return [f"{stem}_{i:03d}{ext}" for i in range(count)]
 
     def write_other(self, samples, path, context):
-        from tfgen.data import midi, music
+        from tfgen.data import midi
 
         rolls = music.unpack(samples)
         per_quarter, per_bar = _grid(context)
@@ -285,28 +278,35 @@ class PianoRoll(Modality):
         return 4
 
     def pictures(self, model, samples, context):
-        from tfgen.data import music
-
         per_quarter, per_bar = _grid(context)
         pictures = {"generated": self.picture(music.unpack(samples), per_bar)}
-        pieces = context.get("pieces")
-        if pieces is not None and len(pieces) >= 2 and hasattr(model, "interpolate"):
-            path = model.interpolate(pieces[0], pieces[1], steps=5)
-            pictures["interpolation"] = self.picture(music.unpack(path), per_bar)
+        path = _interpolation(model, context)
+        if path is not None:
+            pictures["interpolation"] = self.picture(path, per_bar)
         return pictures
 
     def sounds(self, model, samples, context):
         """The samples, and for a sequence VAE the interpolation between two real pieces
         played one after another (one clip), rendered by the additive synthesiser."""
-        from tfgen.data import music
-
         per_quarter, _ = _grid(context)
         out = {"generated": _clips(music.unpack(samples), per_quarter)}
-        pieces = context.get("pieces")
-        if pieces is not None and len(pieces) >= 2 and hasattr(model, "interpolate"):
-            path = music.unpack(model.interpolate(pieces[0], pieces[1], steps=5))
+        path = _interpolation(model, context)
+        if path is not None:
             out["interpolation"] = _clips([np.concatenate(path)], per_quarter)
         return out
+
+
+def _interpolation(model, context: dict):
+    """The 5 rolls from one real piece of `context` to the other (a sequence VAE's
+    `interpolate`), or None: decoded once per `context` -- the logger hands one context to
+    `pictures` and `sounds` of the same epoch -- and kept in it."""
+    if "interpolation" not in context:
+        pieces = context.get("pieces")
+        context["interpolation"] = (
+            music.unpack(model.interpolate(pieces[0], pieces[1], steps=5))
+            if pieces is not None and len(pieces) >= 2 and hasattr(model, "interpolate")
+            else None)
+    return context["interpolation"]
 
 
 def _clips(rolls, per_quarter: int):

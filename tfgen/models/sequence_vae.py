@@ -65,7 +65,6 @@ class SequenceVAE(VAE):
             raise ValueError("the sequence VAE has one stochastic layer and no flow")
         self.sample_frames = int(sample_frames)
         super().__init__(encoder, decoder, latent_dim, likelihood=likelihood, **kwargs)
-        self.keys = int(encoder.inputs[0].shape[-1]) - 1
 
     def get_config(self):
         return {**super().get_config(), "sample_frames": self.sample_frames}
@@ -73,6 +72,8 @@ class SequenceVAE(VAE):
     @property
     def likelihood_values(self) -> int:
         return int(self.encoder.inputs[0].shape[-1]) - 1  # a frame's keys
+
+    keys = likelihood_values  # (the name the frame code reads)
 
     # -- the model ----------------------------------------------------------------------------
 
