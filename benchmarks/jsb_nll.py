@@ -1,7 +1,7 @@
 """The polyphonic-music NLL table (issue 33): JSB Chorales test NLL per frame (nats; the total
 over the 4,725 test frames), each row trained for the same wall time on this CPU.
 
-    python benchmarks/jsb_nll.py [--rows tfgen lstm keras-vae] [--seeds 0 1 2] [--minutes 30]
+    python benchmarks/jsb_nll.py [--rows tfgen srnn lstm keras-vae] [--seeds 0 1 2] [--minutes 30]
         [--nll-samples 1000] [--out FILE] [--table]
 
 Rows:
@@ -9,6 +9,8 @@ Rows:
   masked BiLSTM encoder, LSTM decoder conditioned on z, NADE over the 88 keys of each frame,
   frame dropout), on `tfgen.data.load("jsb_chorales")` (batches cut to their longest piece);
   test NLL by importance sampling with K = --nll-samples.
+- srnn: `tfgen.SRNN` (Fraccaro et al. 2016: a latent per frame; the `jsb-srnn` preset, built
+  as `tfgen train` builds it), trained and scored as the tfgen row.
 - lstm: the field's "RNN" row as keras.io examples write models -- `keras.Sequential` of an
   LSTM and a sigmoid Dense over the 88 keys, `compile(loss="binary_crossentropy")`, `fit` on
   padded pieces with a sample-weight mask; exact NLL.
@@ -96,7 +98,31 @@ def _tfgen_model(seed: int):
     return vae
 
 
-def _tfgen_scores(vae, nll_samples: int) -> dict:
+def _srnn_model(seed: int):
+    """The `jsb-srnn` preset's `tfgen.SRNN`, built as `tfgen train` builds it."""
+    import keras
+
+    import tfgen
+    from tfgen.trainers import families, presets
+
+    keras.utils.set_random_seed(seed)
+    cfg = presets.get("jsb-srnn")
+    cfg.seed = seed
+    info = tfgen.data.source("jsb_chorales", pixel_range="unit").info
+    return families.get("vae").build(cfg, info, {}, cfg.epochs * cfg.steps_per_epoch)
+
+
+def _srnn_config() -> dict:
+    import dataclasses
+
+    from tfgen.trainers import presets
+
+    cfg = presets.get("jsb-srnn")
+    return {**dataclasses.asdict(cfg.model), "batch_size": cfg.batch_size,
+            "learning_rate": cfg.optimizer.learning_rate, "clipnorm": cfg.optimizer.clipnorm}
+
+
+def _tfgen_scores(vae, nll_samples: int, config: dict | None = None) -> dict:
     import tfgen
 
     x_test, _ = tfgen.data.source("jsb_chorales").numpy("test")
@@ -106,15 +132,15 @@ def _tfgen_scores(vae, nll_samples: int) -> dict:
     kl = float(vae.kl_per_dimension(x_test).sum())  # mean over pieces, summed over z
     return {"test_nll_per_frame": nll, "test_elbo_per_frame": elbo, "kl_per_piece": kl,
             "eval_seconds": time.time() - start, "importance_samples": nll_samples,
-            "config": TFGEN}
+            "config": config or TFGEN}
 
 
 def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int,
-              keep: str | None = None) -> dict:
+              keep: str | None = None, row: str = "tfgen") -> dict:
     import tfgen
 
-    c = TFGEN
-    vae = _tfgen_model(seed)
+    c = TFGEN if row == "tfgen" else _srnn_config()
+    vae = _tfgen_model(seed) if row == "tfgen" else _srnn_model(seed)
     source = tfgen.data.source("jsb_chorales")
     x_val, _ = source.numpy("val")
     steps = source.num_examples("train") // c["batch_size"]
@@ -135,15 +161,17 @@ def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int,
 
     best, best_epoch, epochs, seconds = _elapsed_epochs(fit_epoch, validate, minutes, val_every)
     vae.load_weights(best_path)
-    return {**_tfgen_scores(vae, nll_samples), "val_elbo_per_frame": best,
+    return {**_tfgen_scores(vae, nll_samples, c), "val_elbo_per_frame": best,
             "best_epoch": best_epoch, "epochs": epochs, "train_seconds": seconds}
 
 
-def rescore_tfgen(seed: int, weights: str, nll_samples: int, **facts) -> dict:
+def rescore_tfgen(seed: int, weights: str, nll_samples: int, row: str = "tfgen",
+                  **facts) -> dict:
     """Score the best weights a tfgen run saved (`--keep`) whose scoring did not finish."""
-    vae = _tfgen_model(seed)
+    vae = _tfgen_model(seed) if row == "tfgen" else _srnn_model(seed)
     vae.load_weights(weights)
-    return {**_tfgen_scores(vae, nll_samples), **facts, "rescored": True}
+    return {**_tfgen_scores(vae, nll_samples, None if row == "tfgen" else _srnn_config()),
+            **facts, "rescored": True}
 
 
 def _padded(split):
@@ -297,7 +325,12 @@ def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -
             "eval_seconds": time.time() - start, "importance_samples": nll_samples}
 
 
-ROWS = {"tfgen": run_tfgen, "lstm": run_lstm, "keras-vae": run_keras_vae}
+def run_srnn(seed: int, minutes: float, nll_samples: int, val_every: int,
+             keep: str | None = None) -> dict:
+    return run_tfgen(seed, minutes, nll_samples, val_every, keep, row="srnn")
+
+
+ROWS = {"tfgen": run_tfgen, "srnn": run_srnn, "lstm": run_lstm, "keras-vae": run_keras_vae}
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -326,7 +359,7 @@ def main(argv=None) -> int:
     parser.add_argument("--nll-samples", type=int, default=1000, help="K of the NLL estimate")
     parser.add_argument("--val-every", type=int, default=5, help="epochs between validations")
     parser.add_argument("--keep", metavar="DIR", help="keep each tfgen run's best weights in "
-                        "DIR (tfgen-seed-N.weights.h5)")
+                        "DIR (tfgen-seed-N.weights.h5, srnn-seed-N.weights.h5)")
     parser.add_argument("--rescore", nargs=5, metavar=("SEED", "WEIGHTS", "EPOCHS",
                                                       "BEST_EPOCH", "SECONDS"),
                         help="score a tfgen run's kept best weights (its scoring was "
@@ -341,9 +374,10 @@ def main(argv=None) -> int:
         return 0
     if args.rescore:
         seed, weights, epochs, best_epoch, seconds = args.rescore
-        result = rescore_tfgen(int(seed), weights, args.nll_samples, epochs=int(epochs),
+        row = "srnn" if args.rows == ["srnn"] else "tfgen"  # (--rows srnn: an SRNN's weights)
+        result = rescore_tfgen(int(seed), weights, args.nll_samples, row, epochs=int(epochs),
                                best_epoch=int(best_epoch), train_seconds=float(seconds))
-        results.add({"row": "tfgen", "seed": int(seed), "minutes": args.minutes, **result})
+        results.add({"row": row, "seed": int(seed), "minutes": args.minutes, **result})
         print(table(results))
         return 0
     for seed in args.seeds:
@@ -352,9 +386,9 @@ def main(argv=None) -> int:
                 continue
             print(f"{row}, seed {seed}: {args.minutes:g} minutes", flush=True)
             extra = {}
-            if row == "tfgen" and args.keep:
+            if row in ("tfgen", "srnn") and args.keep:
                 os.makedirs(args.keep, exist_ok=True)
-                extra["keep"] = os.path.join(args.keep, f"tfgen-seed-{seed}.weights.h5")
+                extra["keep"] = os.path.join(args.keep, f"{row}-seed-{seed}.weights.h5")
             result = ROWS[row](seed, args.minutes, args.nll_samples, args.val_every, **extra)
             results.add({"row": row, "seed": seed, "minutes": args.minutes, **result})
             print(f"  test NLL per frame {result['test_nll_per_frame']:.3f}", flush=True)

@@ -522,11 +522,11 @@ class GANConfig(RunConfig):
 class VAEModelConfig:
     """Encoder, decoder, likelihood and the training bound."""
 
-    network: str = param("mlp", choices=VAE_NETWORKS, help="architecture (lstm, conductor: "
-                         "sequence networks for piano-rolls)")
+    network: str = param("mlp", choices=VAE_NETWORKS, help="architecture (lstm, conductor, srnn: "
+                         "sequence networks for piano-rolls; srnn: a latent per frame)")
     latent_dim: int = param(16, min=1, help="size of z")
-    width: int = param(256, min=1, help="hidden units (mlp), base channels (conv) or the "
-                       "decoder LSTM's units (lstm, conductor)")
+    width: int = param(256, min=1, help="hidden units (mlp), base channels (conv), the "
+                       "decoder LSTM's units (lstm, conductor) or the SRNN's GRU and MLP units")
     depth: int = param(2, min=1, max=16, help="hidden layers (mlp)")
     likelihood: dict = ingredients_param(
         "likelihood", default={"name": "bernoulli"}, help="decoder likelihood p(x|z), e.g. "
@@ -542,14 +542,15 @@ class VAEModelConfig:
     conditional: bool = param(False, help="conditional VAE: labels to encoder and decoder")
     dropout: float = param(0.0, min=0.0, max=0.9,
                            help="dropout after each hidden layer (mlp), activation (conv) or "
-                           "on the decoder LSTM's outputs (lstm, conductor)")
+                           "on the decoder LSTM's outputs (lstm, conductor; srnn: the emission's)")
     frame_dropout: float = param(
-        0.0, min=0.0, max=0.9, help="lstm/conductor: probability of hiding a previous frame "
+        0.0, min=0.0, max=0.9, help="lstm/conductor/srnn: probability of hiding a previous frame "
         "from the decoder in training (word dropout for piano-rolls, against posterior collapse)")
     encoder_width: int | None = param(
-        None, min=1, help="lstm/conductor: units of the encoder's LSTM each way (None: width/2)")
+        None, min=1, help="lstm/conductor: units of the encoder's LSTM each way (None: width/2); srnn: "
+        "the backward inference GRU's (None: width)")
     sample_frames: int = param(64, min=1, max=4096,
-                               help="lstm/conductor: frames of each generated piece")
+                               help="lstm/conductor/srnn: frames of each generated piece")
     eval_samples: int = param(1000, min=1, help="importance samples K of the final test NLL")
     expost_components: int = param(
         0, min=0, max=256,
@@ -632,7 +633,7 @@ class VAEConfig(RunConfig):
             raise _option_error(where, err) from None
 
 
-SEQUENCE_NETWORKS = ("lstm", "conductor")
+SEQUENCE_NETWORKS = Registry("tfgen.networks.build", "SEQUENCE_VAE_NETWORKS")
 
 
 def _check_vae_modality(cfg: VAEConfig, where: str) -> None:
@@ -647,16 +648,21 @@ def _check_vae_modality(cfg: VAEConfig, where: str) -> None:
     if not sequence:
         if m.likelihood_object(where).name == "nade":
             raise ConfigError(f"config key '{where}likelihood': nade is a frame likelihood of "
-                              "the sequence networks (lstm, conductor)")
+                              f"the sequence networks ({', '.join(SEQUENCE_NETWORKS)})")
         return
     refused = {"conditional": m.conditional, "top_latent_dim": m.top_latent_dim,
                "flow_steps": m.flow_steps, "expost_components": m.expost_components}
     for key, value in refused.items():
         if value:
-            raise ConfigError(f"config key '{where}{key}': the sequence VAE ({m.network}) has "
-                              "one Gaussian layer, unconditional, no flow, no ex-post density")
+            raise ConfigError(f"config key '{where}{key}': the sequence models ({m.network}) "
+                              "are unconditional, with one Gaussian layer, no flow and no "
+                              "ex-post density")
     if m.prior_object(where).name != "normal":
-        raise ConfigError(f"config key '{where}prior': the sequence VAE takes the normal prior")
+        raise ConfigError(f"config key '{where}prior': the sequence models take the normal "
+                          "prior")
+    if m.network == "srnn" and m.estimator != "standard":
+        raise ConfigError(f"config key '{where}estimator': the SRNN trains with the standard "
+                          "estimator")
 
 
 def _check_gan_modality(cfg: GANConfig, where: str) -> None:

@@ -44,8 +44,8 @@ def run(run_dir: str, a: str, b: str, steps: int = 5, out: str = "interpolation.
     modality = modalities.get(data.kind(cfg.data.name))
     modality.check_out(out)
     model = run.model()
-    if not hasattr(model, "interpolate"):
-        raise UserError(f"this run's model ({type(model).__name__}) has no encoder to "
+    if not (hasattr(model, "interpolate") and getattr(model, "has_code", False)):
+        raise UserError(f"this run's model ({type(model).__name__}) has no code per piece to "
                         "interpolate with; train a sequence VAE (e.g. --preset jsb-vae)")
     context = run.metrics().get("sample_context", {})
     pieces = model.interpolate(_piece(a, run, context), _piece(b, run, context), steps=steps,

@@ -103,12 +103,31 @@ def sequence_vae(weights=None, seed=0, segment=4, **compile_kwargs):
                                               decoder_units=8, segment=segment,
                                               conductor_units=6, frame_dropout=0.2,
                                               dropout=0.1)
-    vae = SequenceVAE(enc, dec, LATENT, likelihood=lik, seed=seed, sample_frames=8)
+    return _compiled(SequenceVAE(enc, dec, LATENT, likelihood=lik, seed=seed, sample_frames=8),
+                     weights, compile_kwargs)
+
+
+def _compiled(model, weights, compile_kwargs):
+    """`model` with `weights` (if given), compiled with Adam(1e-3) unless told otherwise."""
     if weights is not None:
-        vae.set_weights(weights)
+        model.set_weights(weights)
     compile_kwargs.setdefault("optimizer", keras.optimizers.Adam(1e-3))
-    vae.compile(**compile_kwargs)
-    return vae
+    model.compile(**compile_kwargs)
+    return model
+
+
+def srnn(weights=None, seed=0, likelihood="bernoulli", **compile_kwargs):
+    """A tiny SRNN (a latent per frame; frame and emission dropout) on the JSB Chorales' 88
+    keys."""
+    from tfgen import ingredients
+    from tfgen.models import SRNN
+
+    keras.utils.set_random_seed(seed)
+    lik = ingredients.get("likelihood", likelihood)
+    enc, dec = networks.srnn_networks(88, lik, latent_dim=LATENT, units=8, encoder_units=6,
+                                      hidden=5, frame_dropout=0.2, dropout=0.1)
+    return _compiled(SRNN(enc, dec, LATENT, likelihood=lik, seed=seed, sample_frames=8),
+                     weights, compile_kwargs)
 
 
 def chorales(batch=8, strategy=None):

@@ -29,6 +29,7 @@ from tests.models.helpers import (
     digits,
     dtype_policy,
     sequence_vae,
+    srnn,
     tiny_data,
     tiny_gan,
     weights_of,
@@ -119,6 +120,11 @@ VARIANTS = [
     # batches cut to the global batch's longest chorale
     Variant("sequence-vae-conductor-nade-frame-dropout",
             lambda weights=None, **extra: sequence_vae(weights=weights, **extra),
+            lambda strategy=None: chorales(8, strategy), slow=("xla", "bf16")),
+    # a latent per frame: the recurrence over z_t (tf.scan) inside the step, IWAE over paths
+    Variant("srnn-nade-iwae-dropout",
+            lambda weights=None, **extra: srnn(weights=weights, likelihood={
+                "name": "nade", "hidden": 4}, iw_samples=2, **extra),
             lambda strategy=None: chorales(8, strategy), slow=("xla", "bf16")),
     Variant("vae-vamp-two-layers-conv-dropout-iwae",
             *_vae(prior="vamp", layers=2, conv=True, dropout=0.3, iw_samples=2),

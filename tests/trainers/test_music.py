@@ -103,8 +103,12 @@ def test_evaluate_prints_the_music_cards(jsb_run, capsys):
     (["--preset", "jsb-vae", "--set", "model.network=conv"], "not a network for piano-rolls"),
     (["--preset", "digits-vae", "--set", "model.network=lstm"], "not a network for images"),
     (["--preset", "digits-vae", "--set", "model.likelihood=nade"], "nade is a frame likelihood"),
-    (["--preset", "jsb-vae", "--set", "model.prior=vamp"], "takes the normal prior"),
+    (["--preset", "jsb-vae", "--set", "model.prior=vamp"], "take the normal prior"),
     (["--preset", "jsb-vae", "--set", "data.steps_per_quarter=3"], "grids of 1, 2, 4"),
+    (["--preset", "jsb-srnn", "--set", "model.estimator=dreg", "--set", "model.iw_samples=2"],
+     "the SRNN trains with the standard estimator"),
+    (["--preset", "digits-vae", "--set", "model.network=srnn"], "not a network for images"),
+    (["--preset", "jsb-srnn", "--set", "model.top_latent_dim=4"], "one Gaussian layer"),
     (["--preset", "jsb-vae", "--set", "data.name=midi:/no/such/folder"], "MIDI folder not found"),
 ])
 def test_music_mistakes_are_one_line(args, message, tmp_path, capsys):
@@ -134,3 +138,29 @@ def test_a_folder_of_midi_files_trains(tmp_path, capsys):
     assert main(["sample", str(run), "--num", "1", "--out", str(tmp_path / "x.mid"),
                  "-q"]) == 0
     assert midi.read_midi(tmp_path / "x.mid").shape[1] == 88
+
+
+def test_the_srnn_trains_samples_evaluates_and_resumes(tmp_path, capsys):
+    """jsb-srnn end to end: the card's NLL per frame, TensorBoard's piano-rolls and the KL of
+    the per-frame latents, MIDI samples, the music cards, a one-line refusal to interpolate
+    (no code per piece), and a resumed run that continues where the first stopped."""
+    run = tmp_path / "srnn"
+    args = ["train", "--preset", "jsb-srnn", *TINY, "--set", "model.warmup_steps=3",
+            "--run-dir", str(run)]
+    assert main(args) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["quality"]["nll_per_frame"] > 0
+    tags = events(run).Tags()["tensors"]
+    assert "samples/generated" in tags and "samples/reconstructions" in tags, tags
+    assert any("kl_per_dimension" in t for t in events(run).Tags()["histograms"] + tags)
+    assert "samples/interpolation" not in tags  # no code per piece to interpolate
+    assert main(["sample", str(run), "--num", "2", "--out", str(tmp_path / "s.mid"), "-q"]) == 0
+    assert len(midi.read_midi(tmp_path / "s_000.mid", steps_per_quarter=1)) > 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--num", "10"]) == 0
+    assert "nll_per_frame" in capsys.readouterr().out
+    assert main(["interpolate", str(run), "test:0", "test:1", "--out",
+                 str(tmp_path / "x.mid")]) == 2
+    assert "no code per piece" in capsys.readouterr().err
+    assert main([*args[:-2], "--set", "epochs=3", "--run-dir", str(run)]) == 0
+    assert json.loads((run / "metrics.json").read_text())["steps"] == 6

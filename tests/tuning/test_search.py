@@ -303,3 +303,17 @@ def test_bad_tune_requests(args, message, tmp_path, capsys):
     assert main(["tune", *TINY[:2], *args, "--dir", str(tmp_path / "s"), "-q"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("preset", ["jsb-vae", "jsb-srnn"])
+def test_every_draw_of_a_music_space_is_a_valid_config(preset):
+    hm = hypermodel_for(preset)
+    declared = keras_tuner.HyperParameters()
+    hm.space(declared)
+    rng = random.Random(0)
+    for _ in range(20):
+        hp = keras_tuner.HyperParameters()
+        hp.values.update({h.name: h.random_sample(rng.randrange(10**6)) for h in declared.space})
+        cfg = hm.build(hp)  # validated
+        assert cfg.model.network == presets.get(preset).model.network
+        assert cfg.model.likelihood == {"name": "nade", "hidden": hp.values["nade_hidden"]}

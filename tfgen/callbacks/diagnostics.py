@@ -43,8 +43,8 @@ class LatentDiagnostics:
     def write_projector(self, model, log_dir: str) -> None:
         """The projector files in `log_dir`: `embedding-N.*` (a checkpoint holding the codes),
         `sprite.png`, `metadata.tsv`, `projector_config.pbtxt`."""
-        if self.projector is None:
-            return
+        if self.projector is None or not getattr(model, "has_code", True):
+            return  # (a model with a latent per frame has no code per example to project)
 
         import tensorflow as tf
         from tensorboard.plugins import projector

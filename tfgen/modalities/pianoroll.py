@@ -155,19 +155,27 @@ class PianoRoll(Modality):
             sample_frames: int = 64, **_):
         """A `tfgen.SequenceVAE`: the masked BiLSTM encoder (`encoder_width` units each way,
         default width / 2) and the autoregressive LSTM decoder of `width` units -- flat
-        ("lstm") or with MusicVAE's conductor over bars ("conductor")."""
+        ("lstm") or with MusicVAE's conductor over bars ("conductor"); or a `tfgen.SRNN`
+        ("srnn": GRUs and MLPs of `width` units, the backward GRU of `encoder_width`)."""
         from tfgen import networks
-        from tfgen.models import SequenceVAE
+        from tfgen.models import SRNN, SequenceVAE
 
-        if network not in ("lstm", "conductor"):
-            raise OptionError("network", f"piano-rolls take the sequence networks lstm or "
-                              f"conductor; got {network!r}")
+        if network not in networks.build.SEQUENCE_VAE_NETWORKS:
+            raise OptionError("network", f"piano-rolls take the sequence networks "
+                              f"{', '.join(networks.build.SEQUENCE_VAE_NETWORKS)}; got "
+                              f"{network!r}")
+        keys = info.shape[-1] - 1
+        if network == "srnn":
+            encoder, decoder = networks.srnn_networks(
+                keys, likelihood, latent_dim=latent_dim, units=width,
+                encoder_units=encoder_width, frame_dropout=frame_dropout, dropout=dropout)
+            return encoder, decoder, SRNN, {"sample_frames": sample_frames}
         if network == "conductor" and sample_frames % info.steps_per_bar:
             raise OptionError("sample_frames", f"the conductor samples whole bars of "
                               f"{info.steps_per_bar} frames; sample_frames={sample_frames} is "
                               "not a multiple")
         encoder, decoder = networks.sequence_vae_networks(
-            info.shape[-1] - 1, likelihood, latent_dim=latent_dim,
+            keys, likelihood, latent_dim=latent_dim,
             encoder_units=encoder_width or max(width // 2, 1), decoder_units=width,
             segment=info.steps_per_bar if network == "conductor" else 0,
             frame_dropout=frame_dropout, dropout=dropout)
@@ -304,7 +312,7 @@ def _interpolation(model, context: dict):
         pieces = context.get("pieces")
         context["interpolation"] = (
             music.unpack(model.interpolate(pieces[0], pieces[1], steps=5))
-            if pieces is not None and len(pieces) >= 2 and hasattr(model, "interpolate")
+            if pieces is not None and len(pieces) >= 2 and getattr(model, "has_code", False)
             else None)
     return context["interpolation"]
 

@@ -172,14 +172,7 @@ class VAE(GenerativeModel):
             raise ValueError("a second stochastic layer needs both top_encoder and top_decoder")
         self.top_encoder, self.top_decoder, self.flow = top_encoder, top_decoder, flow
         self.top_dim = 0 if top_decoder is None else int(top_decoder.inputs[0].shape[-1])
-        self.context_dim = int(encoder.outputs[0].shape[-1]) - 2 * self.latent_dim
-        if self.context_dim < 0 or (self.context_dim and flow is None):
-            raise ValueError(f"the encoder outputs {encoder.outputs[0].shape[-1]} values; "
-                             f"expected 2·latent_dim = {2 * self.latent_dim}"
-                             + (" plus the flow's context" if flow is not None else ""))
-        if flow is not None and len(flow.inputs) != (2 if self.context_dim else 1):
-            raise ValueError("the flow's context input does not match the encoder's "
-                             f"{self.context_dim} context outputs")
+        self.context_dim = self._check_networks()
         self.prior.join(self)
         self.likelihood.join(self)  # a likelihood with weights of its own (NADE) creates them
         self.expost_components = int(expost_components)
@@ -195,6 +188,25 @@ class VAE(GenerativeModel):
         self.init_averages(ema_decay)
         self.bind_dropout()
         self.built = True
+
+    def _check_networks(self) -> int:
+        """The flow's context values of the encoder's output (0 without a flow), after checking
+        that output's size."""
+        encoder, flow = self.encoder, self.flow
+        context_dim = int(encoder.outputs[0].shape[-1]) - 2 * self.latent_dim
+        if context_dim < 0 or (context_dim and flow is None):
+            raise ValueError(f"the encoder outputs {encoder.outputs[0].shape[-1]} values; "
+                             f"expected 2·latent_dim = {2 * self.latent_dim}"
+                             + (" plus the flow's context" if flow is not None else ""))
+        if flow is not None and len(flow.inputs) != (2 if context_dim else 1):
+            raise ValueError("the flow's context input does not match the encoder's "
+                             f"{context_dim} context outputs")
+        return context_dim
+
+    def _noise_shape(self, x) -> list:
+        """The shape of one importance sample's standard normal noise for a batch x (after the
+        batch and draw axes): z1's, then z2's values."""
+        return [self.latent_dim + self.top_dim]
 
     @property
     def hierarchical(self) -> bool:
@@ -393,7 +405,7 @@ class VAE(GenerativeModel):
     def _terms(self, x, labels, training, stream, stop=None):
         """Per-example loss and logged terms, β, and `_bounds`'s dict."""
         batch = tf.shape(x)[0]
-        eps = self.normal(batch, [self.iw_samples, self.latent_dim + self.top_dim], stream)
+        eps = self.normal(batch, [self.iw_samples, *self._noise_shape(x)], stream)
         bounds = self._bounds(x, labels, eps, training, stop)
         reconstruction = tf.reduce_mean(bounds["log_px"], axis=1)
         kl_layers = [tf.reduce_mean(t, axis=1) for t in bounds["kl_layers"]]
@@ -504,6 +516,7 @@ class VAE(GenerativeModel):
         return self.likelihood.mean(params).numpy()
 
     has_likelihood = True
+    has_code = True  # a code per example: encode/decode, interpolation, the ex-post density
 
     def prior_latent(self, noise) -> tf.Tensor:
         """z1 for `generate`'s noise ([num, noise_dim], see `noise_dim`): an ancestral draw
@@ -653,7 +666,7 @@ class VAE(GenerativeModel):
         total = None
         for i, start in enumerate(range(0, num_samples, chunk)):
             k = min(chunk, num_samples - start)
-            eps = tf.random.stateless_normal([int(x.shape[0]), k, self.latent_dim + self.top_dim],
+            eps = tf.random.stateless_normal([int(x.shape[0]), k, *self._noise_shape(x)],
                                              seed=[int(seed), 1000 + i], alg="philox")
             part = self._iw_chunk(x, labels, eps)
             total = part if total is None else tf.reduce_logsumexp(tf.stack([total, part]), axis=0)
@@ -668,7 +681,7 @@ class VAE(GenerativeModel):
         for i in range(0, len(x), batch_size):
             xb = tf.convert_to_tensor(np.asarray(x[i:i + batch_size], np.float32))
             lb = None if labels is None else tf.constant(labels[i:i + batch_size], tf.int32)
-            eps = tf.random.stateless_normal([int(xb.shape[0]), 1, self.latent_dim + self.top_dim],
+            eps = tf.random.stateless_normal([int(xb.shape[0]), 1, *self._noise_shape(xb)],
                                              seed=[int(seed), 999 + i], alg="philox")
             bounds = self._bounds(xb, lb, eps, False)
             kl = (tf.reduce_sum(bounds["kl_dims"], axis=1) if bounds["kl_dims"] is not None

@@ -59,14 +59,15 @@ from tfgen.networks.pianoroll import (
 )
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 from tfgen.networks.sequence import FrameDecoder, sequence_encoder, sequence_vae_networks
+from tfgen.networks.srnn import SRNNDecoder, SRNNEncoder, srnn_networks
 
 __all__ = [
     "GAN_NETWORKS", "VAE_NETWORKS", "ConditionalBatchNormalization", "Dropout", "FrameDecoder",
-    "IAFStep", "StraightThroughBinary",
+    "IAFStep", "SRNNDecoder", "SRNNEncoder", "StraightThroughBinary",
     "OrthogonalRegularizer", "SelfAttention", "biggan_discriminator", "biggan_generator",
     "build_gan_networks", "build_vae_latent_networks", "build_vae_networks", "gaussian_mlp",
     "iaf_flow", "made_masks", "conv_decoder", "conv_encoder", "dcgan_discriminator",
     "dcgan_generator", "mlp_decoder", "mlp_discriminator", "mlp_encoder", "mlp_generator",
     "num_upsamplings", "pianoroll_discriminator", "pianoroll_generator", "resnet_discriminator",
-    "resnet_generator", "sequence_encoder", "sequence_vae_networks",
+    "resnet_generator", "sequence_encoder", "sequence_vae_networks", "srnn_networks",
 ]

@@ -21,8 +21,13 @@ from tfgen.networks.mlp import (
 )
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
-GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan", "pianoroll")  # the last: tfgen.networks.pianoroll
-VAE_NETWORKS = ("mlp", "conv", "lstm", "conductor")  # the last two: `tfgen.networks.sequence`
+IMAGE_GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan")  # `build_gan_networks`'
+SEQUENCE_GAN_NETWORKS = ("pianoroll",)  # tfgen.networks.pianoroll (the piano-roll modality's)
+GAN_NETWORKS = IMAGE_GAN_NETWORKS + SEQUENCE_GAN_NETWORKS
+IMAGE_VAE_NETWORKS = ("mlp", "conv")  # `build_vae_networks`'
+# the piano-roll modality's: tfgen.networks.sequence (lstm, conductor) and .srnn
+SEQUENCE_VAE_NETWORKS = ("lstm", "conductor", "srnn")
+VAE_NETWORKS = IMAGE_VAE_NETWORKS + SEQUENCE_VAE_NETWORKS
 
 
 def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, width: int = 64,
@@ -43,7 +48,7 @@ def build_gan_networks(info, *, network: str = "dcgan", latent_dim: int = 64, wi
         orthogonal: biggan: β of the generator's orthogonal regularisation (0: off; refused
             for the other networks).
     """
-    rules.check_choice("network", network, GAN_NETWORKS[:4])
+    rules.check_choice("network", network, IMAGE_GAN_NETWORKS)
     rules.check_orthogonal(network, orthogonal)
     num_classes = info.num_classes if conditional else None
     common = dict(width=width, num_classes=num_classes)
@@ -78,7 +83,7 @@ def build_vae_networks(info, *, params_per_value: int, network: str = "mlp", lat
         dropout: dropout after each hidden layer (mlp) or each activation (conv).
         context_dim: extra encoder outputs (the context h of an IAF posterior flow).
     """
-    rules.check_choice("network", network, VAE_NETWORKS[:2])
+    rules.check_choice("network", network, IMAGE_VAE_NETWORKS)
     num_classes = info.num_classes if conditional else None
     if network == "mlp":
         return (mlp_encoder(info.shape, latent_dim, width, depth, num_classes, dropout,

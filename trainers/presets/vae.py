@@ -145,19 +145,32 @@ def fmnist_vae() -> VAEConfig:
     )
 
 
-def sequence_vae_space(hp) -> dict:
-    """Learning rate, latent size, decoder width, frame dropout, output dropout, the NADE's
-    hidden units and free bits of the piano-roll VAE."""
+def _music_space(hp, latent_dims, widths) -> dict:
+    """What the piano-roll models' spaces share: learning rate, latent size, width, frame
+    dropout, output dropout and the NADE's hidden units."""
     return {
         "optimizer.learning_rate": hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"),
-        "model.latent_dim": hp.Choice("latent_dim", [16, 32, 64]),
-        "model.width": hp.Choice("width", [200, 300, 500]),
+        "model.latent_dim": hp.Choice("latent_dim", latent_dims),
+        "model.width": hp.Choice("width", widths),
         "model.frame_dropout": hp.Choice("frame_dropout", [0.0, 0.2, 0.4]),
         "model.dropout": hp.Choice("dropout", [0.1, 0.3, 0.5]),
         "model.likelihood": {"name": "nade",
                              "hidden": hp.Choice("nade_hidden", [50, 150, 300])},
-        "model.free_bits": hp.Choice("free_bits", [0.0, 0.1]),
     }
+
+
+def sequence_vae_space(hp) -> dict:
+    """Learning rate, latent size, decoder width, frame dropout, output dropout, the NADE's
+    hidden units and free bits of the piano-roll VAE."""
+    return {**_music_space(hp, [16, 32, 64], [200, 300, 500]),
+            "model.free_bits": hp.Choice("free_bits", [0.0, 0.1])}
+
+
+def srnn_space(hp) -> dict:
+    """The SRNN's search space: learning rate, the per-frame latent's size, the GRUs' and MLPs'
+    units, the two dropouts, the NADE's hidden units and the KL warm-up."""
+    return {**_music_space(hp, [8, 16, 32], [100, 200, 300]),
+            "model.warmup_steps": hp.Choice("warmup_steps", [1, 56, 280])}
 
 
 @register(
@@ -189,6 +202,24 @@ def jsb_vae() -> VAEConfig:
 def jsb_hvae() -> VAEConfig:
     cfg = jsb_vae()
     cfg.model.network = "conductor"
+    return cfg
+
+
+@register(
+    "jsb-srnn", "SRNN (Fraccaro et al. 2016): a latent per frame on a forward GRU, the backward "
+    "smoothing posterior, NADE frames, on the JSB Chorales (quarter notes)", space=srnn_space,
+)
+def jsb_srnn() -> VAEConfig:
+    # Fraccaro et al.'s model (tfgen.SRNN): d_t a GRU over the previous frames, z_t (16) from
+    # p(z_t | z_{t-1}, d_t), the frame's 88 keys under a NADE of 150 hidden units given (z_t,
+    # d_t); q(z_t | z_{t-1}, a_t) with a_t a GRU run backwards over [d_t, x_t], its mean a
+    # residual on the prior's ("Resq"). GRUs and MLPs of 200 units; frame dropout 0.2 on d_t's
+    # inputs and dropout 0.3 in the emission; KL warm-up over the first 2 epochs' steps.
+    cfg = jsb_vae()
+    cfg.model = VAEModelConfig(network="srnn", latent_dim=16, width=200,
+                               likelihood={"name": "nade", "hidden": 150}, dropout=0.3,
+                               frame_dropout=0.2, sample_frames=64, kl_schedule="linear",
+                               warmup_steps=56)
     return cfg
 
 
