@@ -45,7 +45,15 @@ def source(data: DataOptions | str, *, seed: int = 0, **options: Any) -> Source:
         from tfgen.data import sequences
 
         return sequences.jsb_source(cfg)
+    if name == "wordnet":
+        from tfgen.data import text
+
+        return text.wordnet_source(cfg)
     kind, _, rest = name.partition(":")
+    if kind == "text":
+        from tfgen.data import text
+
+        return text.text_source(rest, cfg)
     if kind == "midi":
         from tfgen.data import sequences
 

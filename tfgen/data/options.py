@@ -43,7 +43,7 @@ class DataOptions:
     data_dir: str | None = param(
         None, help="TFDS data_dir (where prepared datasets live); fashion_mnist: its IDX files")
     download: bool = param(True, help="let TFDS download and prepare a missing dataset")
-    skip_corrupt: bool = param(False, help="folder:/midi: skip (and count) unreadable files")
+    skip_corrupt: bool = param(False, help="folder:/midi:/text: skip (and count) unreadable files")
     val_fraction: float = param(
         0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as val (by file hash)")
     test_fraction: float = param(
@@ -65,6 +65,18 @@ class DataOptions:
         None, choices=(None, "C"), help="midi: transpose every file to C major / A minor (its "
         "key signature, else a Krumhansl-Schmuckler estimate)")
     drums: bool = param(False, help="midi: keep drum tracks (as their pitches)")
+    tokens: str = param("word", choices=("word", "character"),
+                        help="text: word-level or character-level tokens")
+    vocab_size: int = param(10_000, min=8, max=1_000_000,
+                            help="text: most tokens kept (the 4 specials included)")
+    min_count: int = param(1, min=1, help="text: a token seen fewer times on the train split "
+                           "is [UNK]")
+    max_length: int | None = param(
+        None, min=2, max=4096, help="text: tokens per example, <eos> included; longer ones are "
+        "cut and counted (None: 32 words or 128 characters)")
+    text_unit: str = param("line", choices=("line", "file"),
+                           help="text: one example per line, or per file")
+    lowercase: bool = param(True, help="text: lower-case before tokenising")
 
     def validate(self, prefix: str) -> None:
         check_name(self.name, key=f"{prefix}name")

@@ -19,8 +19,8 @@ class DatasetInfo:
 
     Attributes:
         name: the dataset name as given.
-        kind: its modality (`tfgen.modalities`): "points" (2-D mixtures), "images" or
-            "pianoroll".
+        kind: its modality (`tfgen.modalities`): "points" (2-D mixtures), "images",
+            "pianoroll" or "text".
         shape: shape of one sample, e.g. (2,) or (8, 8, 1).
         splits: number of examples per split.
         num_classes: number of label classes, None when the source has no labels.
@@ -30,6 +30,9 @@ class DatasetInfo:
         mixture: the true mixture for ring8/grid25.
         steps_per_quarter: piano-rolls: frames per quarter note.
         steps_per_bar: piano-rolls: frames per bar.
+        vocabulary: text: the tokens by id (`tfgen.data.text`).
+        tokens: text: "word" or "character".
+        truncated: text: examples cut to the maximum length.
     """
 
     name: str
@@ -43,6 +46,9 @@ class DatasetInfo:
     mixture: Mixture | None = None
     steps_per_quarter: int | None = None
     steps_per_bar: int | None = None
+    vocabulary: tuple[str, ...] | None = None
+    tokens: str | None = None
+    truncated: int = 0
 
 
 class Source:
