@@ -98,7 +98,7 @@ def _cmd_sample(args) -> int:
             ) from None
     sample.run(args.run_dir, num=args.num, seed=args.seed, labels=labels, out=args.out,
                progress=not args.quiet, sampler=args.sampler, truncation=args.truncation,
-               synth=args.synth)
+               synth=args.synth, decode=args.decode)
     return 0
 
 
@@ -177,16 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
         "sample", help="draw samples from a trained run",
         description="Draw samples from a run's final model: a picture (.png) or the raw "
         "array (.npy); music (piano-roll runs) also as MIDI (.mid), sound (.wav) -- one file "
-        "per sample, NAME_000.mid ... for several -- or a .zip of MIDI files. The same seed "
-        "gives the same output every time.",
+        "per sample, NAME_000.mid ... for several -- or a .zip of MIDI files; text as .txt or "
+        ".jsonl, decoded by --decode. The same seed gives the same output every time.",
     )
     sample.add_argument("run_dir", metavar="RUN_DIR")
     sample.add_argument("--num", type=int, default=64, help="number of samples (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     sample.add_argument("--labels", help="class labels for conditional models, e.g. 0,1,2")
-    sample.add_argument("--out", default="samples.png", metavar="FILE",
-                        help="FILE.png or FILE.npy; music also FILE.mid, FILE.wav, FILE.zip "
-                        "(default: samples.png)")
+    sample.add_argument("--out", default=None, metavar="FILE",
+                        help="FILE.png or FILE.npy; music also FILE.mid, FILE.wav, FILE.zip; "
+                        "text FILE.txt (a sentence a line) or FILE.jsonl (each with its "
+                        "token count and ELBO) (default: samples.png; text: samples.txt)")
+    sample.add_argument("--decode", metavar="RULE", help="text: how tokens are picked -- "
+                        "sample (default), greedy, beam=N, or temperature=T, top_k=K, "
+                        "top_p=P joined by commas (e.g. top_p=0.9)")
     sample.add_argument("--synth", default="additive", choices=("additive", "fluidsynth"),
                         help="music to .wav: tfgen's additive synthesiser (default; no "
                         "dependencies) or FluidSynth with a General MIDI sound font (apt-get "

@@ -550,7 +550,9 @@ class VAEModelConfig:
         None, min=1, help="lstm/conductor: units of the encoder's LSTM each way (None: width/2); srnn: "
         "the backward inference GRU's (None: width)")
     sample_frames: int = param(64, min=1, max=4096,
-                               help="lstm/conductor/srnn: frames of each generated piece")
+                               help="lstm/conductor/srnn: frames of each generated piece "
+                               "(text: the data's max_length)")
+    embedding_dim: int = param(256, min=1, help="text: size of the token embeddings")
     eval_samples: int = param(1000, min=1, help="importance samples K of the final test NLL")
     expost_components: int = param(
         0, min=0, max=256,
@@ -603,7 +605,7 @@ class VAEConfig(RunConfig):
     )
 
     def validate(self, prefix: str) -> None:
-        if self.data.pixel_range != "unit":
+        if self.data.pixel_range != "unit" and data_kind(self.data.name) != "text":
             raise ConfigError(
                 f"config key '{prefix}data.pixel_range': VAE likelihoods need unit ([0, 1]) data"
             )
@@ -637,16 +639,24 @@ SEQUENCE_NETWORKS = Registry("tfgen.networks.build", "SEQUENCE_VAE_NETWORKS")
 
 
 def _check_vae_modality(cfg: VAEConfig, where: str) -> None:
-    """Sequence networks for piano-rolls, and only there; what the sequence VAE does not have."""
+    """Sequence networks for sequence modalities (piano-rolls, text), each its own, and only
+    there; the likelihoods that go with them; what the sequence VAE does not have."""
     m, kind = cfg.model, data_kind(cfg.data.name)
     modality = modalities.get(kind)
     sequence = m.network in SEQUENCE_NETWORKS
-    if sequence != (kind == "pianoroll"):
+    allowed = (m.network in modality.sequence_networks if modality.sequence_networks
+               else not sequence)
+    if not allowed:
         default = modality.default_networks.get("vae", "mlp")
         raise ConfigError(f"config key '{where}network': {m.network} is not a network for "
                           f"{modality.title} ({cfg.data.name}); use e.g. {default}")
+    likelihood = m.likelihood_object(where).name
+    if (likelihood == "softmax") != (kind == "text"):
+        raise ConfigError(f"config key '{where}likelihood': " + (
+            "text takes {name: softmax} (over its vocabulary)" if kind == "text" else
+            "softmax is the likelihood of text (over a vocabulary)"))
     if not sequence:
-        if m.likelihood_object(where).name == "nade":
+        if likelihood == "nade":
             raise ConfigError(f"config key '{where}likelihood': nade is a frame likelihood of "
                               f"the sequence networks ({', '.join(SEQUENCE_NETWORKS)})")
         return

@@ -136,7 +136,8 @@ class VAEFamily(Family):
                 info, likelihood, network=m.network, latent_dim=m.latent_dim, width=m.width,
                 depth=m.depth, conditional=m.conditional, dropout=m.dropout,
                 context_dim=context, frame_dropout=m.frame_dropout,
-                encoder_width=m.encoder_width, sample_frames=m.sample_frames)
+                encoder_width=m.encoder_width, sample_frames=m.sample_frames,
+                embedding_dim=m.embedding_dim)
         except OptionError as err:
             raise ConfigError(f"config key 'model.{err.key}': {err}") from None
         except ValueError as err:
@@ -144,10 +145,11 @@ class VAEFamily(Family):
         latent = networks.build_vae_latent_networks(
             m.latent_dim, top_latent_dim=m.top_latent_dim, top_width=m.top_width,
             flow_steps=m.flow_steps, flow_width=m.flow_width, context_dim=context)
-        vae = model_class(encoder, decoder, latent_dim=m.latent_dim, likelihood=likelihood,
+        vae = model_class(encoder, decoder, latent_dim=m.latent_dim,
                           num_classes=info.num_classes if m.conditional else None,
                           seed=cfg.seed, expost_components=m.expost_components,
-                          prior=m.prior_object(), ema_decay=m.ema_decay, **latent, **extra)
+                          prior=m.prior_object(), ema_decay=m.ema_decay, **latent,
+                          **{"likelihood": likelihood, **extra})  # (text: sized to its vocabulary)
         vae.compile(
             optimizer=optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,
             kl_schedule=m.kl_schedule, warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps,

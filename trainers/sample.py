@@ -15,9 +15,9 @@ from tfgen.trainers.rundir import RunDir
 log = logging.getLogger("tfgen")
 
 
-def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.png",
+def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str | None = None,
         progress: bool = True, sampler: str = "prior", truncation: float | None = None,
-        synth: str = "additive") -> np.ndarray:
+        synth: str = "additive", decode: str | None = None) -> np.ndarray:
     """Write `num` samples of the run's model to `out`, in a form its data's modality writes
     (`tfgen.modalities`): a .png picture or .npy array; piano-rolls also .mid, .wav (one file
     per sample, NAME_000.mid ... when there are several) or .zip (of MIDI files)."""
@@ -26,6 +26,7 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
     from tfgen import data, modalities
 
     modality = modalities.get(data.kind(cfg.data.name))
+    out = out or modality.default_out
     modality.check_out(out)
     if synth not in ("additive", "fluidsynth"):
         raise UserError(f"--synth must be additive or fluidsynth, got {synth!r}")
@@ -35,6 +36,10 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
     if not fileio.isdir(folder):
         raise UserError(f"--out {out}: folder {folder} does not exist")
     model = run.model()
+    if decode is not None:
+        if not hasattr(model, "decoding"):
+            raise UserError("--decode is for models that write tokens (text runs)")
+        model.decoding = decode
     if labels is not None and not model.conditional:
         raise UserError("--labels given, but this run's model is not conditional")
     if labels is not None:
@@ -57,6 +62,8 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str = "samples.
                "columns": model.num_classes if by_class else None,
                "column_names": recorded.get("class_names") if by_class else None,
                "synth": synth, **recorded.get("sample_context", {})}
+    if out.lower().endswith(".jsonl") and model.has_likelihood:
+        context["scores"] = {"elbo": model.elbo(samples, seed=seed)}
     modality.write(samples, out, context)
     log.info("wrote %d samples to %s", num, out)
     return samples

@@ -178,10 +178,11 @@ def summary_lines(metrics: dict, run_dir: RunDir, family) -> list[str]:
                               if isinstance(v, (int, float)) and k in DIRECTIONS)
             if shown:
                 lines.append(f"{key} ({values.get('split', 'test')} split): {shown}")
-    lines.append(f"files in {run_dir}: {', '.join(family.files)}, metrics.json; pictures in "
-                 "samples/")
+    modality = modalities.get(metrics.get("modality", "images"))
+    lines.append(f"files in {run_dir}: {', '.join(family.files)}, metrics.json; "
+                 f"{'samples' if modality.name == 'text' else 'pictures'} in samples/")
     lines.append(f"next: tensorboard --logdir {run_dir.logs} | tfgen sample {run_dir} --out "
-                 f"samples.png | tfgen evaluate {run_dir}")
+                 f"{modality.default_out} | tfgen evaluate {run_dir}")
     return lines
 
 
@@ -589,6 +590,7 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
     metrics = {
         "preset": cfg.preset,
         "family": family.name,
+        "modality": info.kind,
         # The epochs that ran (fewer than planned after early stopping), and the plan.
         "epochs": records[-1]["epoch"] if records else 0,
         "epochs_planned": cfg.epochs,
@@ -604,7 +606,9 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
         # For pictures drawn later (`tfgen sample`) without loading the dataset again.
         "class_names": list(info.class_names) if info.class_names else None,
         "sample_context": {k: v for k, v in modalities.get(info.kind).context(source).items()
-                           if isinstance(v, (int, float, str))},  # e.g. a piano-roll's grid
+                           if isinstance(v, (int, float, str)) or (
+                               isinstance(v, list) and all(isinstance(t, str) for t in v))},
+        # (a piano-roll's grid; text's token level and vocabulary, the one built on train)
     }
     stages = FinalStages(cfg, source, model, family, cbs, trained=steps_saved * plan.batch_size,
                          progress=progress)

@@ -130,6 +130,46 @@ def srnn(weights=None, seed=0, likelihood="bernoulli", **compile_kwargs):
                      weights, compile_kwargs)
 
 
+PROVERBS = None  # the shipped example text, loaded once
+
+
+def text_vae(weights=None, seed=0, vocabulary=None, frame_dropout=0.2, **compile_kwargs):
+    """A tiny sentence VAE (word dropout, output dropout) on the shipped proverbs' vocabulary
+    (`text_batches`), or on `vocabulary` tokens."""
+    from tfgen import ingredients
+    from tfgen.models import TextVAE
+
+    keras.utils.set_random_seed(seed)
+    size = vocabulary or len(text_source().info.vocabulary)
+    lik = ingredients.get("likelihood", {"name": "softmax", "classes": size})
+    enc, dec = networks.sequence_vae_networks(1, lik, latent_dim=LATENT, encoder_units=6,
+                                              decoder_units=8, frame_dropout=frame_dropout,
+                                              dropout=0.1, vocabulary=size, embedding_dim=5)
+    return _compiled(TextVAE(enc, dec, LATENT, likelihood=lik, seed=seed, sample_frames=12),
+                     weights, compile_kwargs)
+
+
+def text_source():
+    global PROVERBS
+    if PROVERBS is None:
+        import os
+
+        import tfgen.data
+
+        path = os.path.join(os.path.dirname(tfgen.data.__file__), "text_examples", "proverbs.txt")
+        PROVERBS = data.source(f"text:{path}", max_length=16)
+    return PROVERBS
+
+
+def text_batches(batch=8, strategy=None):
+    """The proverbs' training batches (cut to each global batch's longest sentence)."""
+    name = text_source().info.name
+    if strategy is not None:
+        return data.load_distributed(name, batch_size=batch, seed=0, strategy=strategy,
+                                     max_length=16)
+    return data.load(name, batch_size=batch, seed=0, max_length=16)
+
+
 def chorales(batch=8, strategy=None):
     """JSB Chorales training batches (cut to each global batch's longest piece)."""
     if strategy is not None:

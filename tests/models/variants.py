@@ -30,6 +30,8 @@ from tests.models.helpers import (
     dtype_policy,
     sequence_vae,
     srnn,
+    text_batches,
+    text_vae,
     tiny_data,
     tiny_gan,
     weights_of,
@@ -126,6 +128,12 @@ VARIANTS = [
             lambda weights=None, **extra: srnn(weights=weights, likelihood={
                 "name": "nade", "hidden": 4}, iw_samples=2, **extra),
             lambda strategy=None: chorales(8, strategy), slow=("xla", "bf16")),
+    # tokens: embeddings, word dropout (previous tokens shown as [UNK]), softmax over the
+    # vocabulary, sentences cut to their batch's longest
+    Variant("text-vae-word-dropout-cyclical",
+            lambda weights=None, **extra: text_vae(weights=weights, **{
+                "kl_schedule": "cyclical", "cycle_steps": 4, **extra}),
+            lambda strategy=None: text_batches(8, strategy), slow=("xla", "bf16")),
     Variant("vae-vamp-two-layers-conv-dropout-iwae",
             *_vae(prior="vamp", layers=2, conv=True, dropout=0.3, iw_samples=2),
             checks=("replicas", "bf16", "resume"), slow=("bf16", "resume"), replica_atol=1e-4),

@@ -31,14 +31,18 @@ class LatentDiagnostics:
         grid: draws samples that are not images: `grid(samples, columns)` -> uint8 picture (a
             modality's, e.g. piano-rolls one above the other). The reconstructions are then the
             only pictures (no latent manifold or traversal), and the projector has no sprite.
+        describe: writes samples as text: `describe(samples)` -> one string each (sentences).
+            There are then no pictures: `texts` gives the reference examples beside their
+            reconstructions (decoded greedily from the posterior mean, as Bowman et al. show
+            them), and the projector labels each point with its sentence.
     """
 
     def __init__(self, reference, value_range=(0.0, 1.0), min_size: int = 512, projector=None,
-                 class_names=None, grid=None):
+                 class_names=None, grid=None, describe=None):
         self.x, self.labels = reference
         self.value_range, self.min_size = value_range, min_size
         self.projector, self.class_names = projector, class_names
-        self.grid = grid
+        self.grid, self.describe = grid, describe
 
     def write_projector(self, model, log_dir: str) -> None:
         """The projector files in `log_dir`: `embedding-N.*` (a checkpoint holding the codes),
@@ -60,6 +64,13 @@ class LatentDiagnostics:
         config = projector.ProjectorConfig()
         embedding = config.embeddings.add()
         embedding.tensor_name = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
+        if self.describe is not None:  # sentences: each point labelled with its text
+            with fileio.open(fileio.join(log_dir, "metadata.tsv"), "w") as fh:
+                fh.write("\n".join(s.replace("\t", " ") or "(empty)"
+                                   for s in self.describe(x)) + "\n")
+            embedding.metadata_path = "metadata.tsv"
+            projector.visualize_embeddings(log_dir, config)
+            return
         if self.grid is None:  # images: each point drawn as its image
             side = int(np.ceil(np.sqrt(len(x))))
             sprite = images_lib.image_grid(x, self.value_range, columns=side, pad=0)
@@ -83,8 +94,20 @@ class LatentDiagnostics:
         return images_lib.enlarge(images_lib.image_grid(images, self.value_range, columns=columns),
                                   self.min_size)
 
+    def texts(self, model) -> dict[str, str]:
+        """Markdown by name: with `describe`, a table of the reference examples and their
+        reconstructions."""
+        if self.describe is None:
+            return {}
+        codes, _ = model.encode(self.x, self.labels)
+        rows = zip(self.describe(self.x), self.describe(model.decode(codes, self.labels)))
+        return {"reconstructions": "| input | reconstruction |\n| --- | --- |\n" + "\n".join(
+            f"| {a.replace('|', '/')} | {b.replace('|', '/')} |" for a, b in rows)}
+
     def pictures(self, model) -> dict[str, np.ndarray]:
         """Pictures by name (uint8 [H, W, C])."""
+        if self.describe is not None:
+            return {}
         n = min(len(self.x), 16 if self.grid is None else 3)
         rec = model.reconstruct(self.x[:n], None if self.labels is None else self.labels[:n])
         if self.grid is not None:  # each piece above its reconstruction

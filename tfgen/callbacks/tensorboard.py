@@ -22,8 +22,9 @@ class TensorBoardLogger(keras.callbacks.Callback):
     written to `samples_dir/epoch_NNNN.png`; for images also `samples/interpolation`, rows of
     samples along latent paths (`model.interpolation`); for piano-rolls the rolls, an
     interpolation between two pieces and the samples as sound (`samples/generated_audio`, in the
-    Audio tab); and the diagnostics' pictures. What is drawn is the modality's
-    (`tfgen.modalities`).
+    Audio tab); for text the samples and a homotopy in the Text tab (`samples/generated`,
+    also written to `samples_dir/epoch_NNNN.md`); and the diagnostics' pictures and texts.
+    What is drawn is the modality's (`tfgen.modalities`).
 
     Four groups, so that TensorBoard (which orders groups alphabetically) opens on what matters:
     `evaluation`, `samples`, `train`, `validation`.
@@ -97,8 +98,9 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     tf.summary.scalar(f"train/loss_scale/{name}", scalar(optimizer.dynamic_scale))
 
     def render(self) -> dict[str, np.ndarray]:
-        """Pictures to log, by name (uint8 [H, W, C]); the sounds go to `self.sounds`."""
-        pictures, self.sounds = self._render()
+        """Pictures to log, by name (uint8 [H, W, C]); the sounds go to `self.sounds`, the
+        texts to `self.texts`."""
+        pictures, self.sounds, self.texts = self._render()
         return pictures
 
     def _render(self):
@@ -108,9 +110,11 @@ class TensorBoardLogger(keras.callbacks.Callback):
                    "min_size": self.min_size, "seed": self.seed,
                    "title": f"step {model_step(self.model)}", **self.context}
         pictures = self.modality.pictures(self.model, samples, context)
+        texts = self.modality.texts(self.model, samples, context)
         for diagnostic in self.diagnostics:
             pictures.update(diagnostic.pictures(self.model))
-        return pictures, self.modality.sounds(self.model, samples, context)
+            texts.update(diagnostic.texts(self.model))
+        return pictures, self.modality.sounds(self.model, samples, context), texts
 
     def on_epoch_end(self, epoch, logs=None):
         step = model_step(self.model)
@@ -122,10 +126,12 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     tf.summary.scalar(f"evaluation/{key[5:]}", scalar(value))
         if not due(self, epoch, self.image_every):
             return
-        pictures, sounds = self._render()
+        pictures, sounds, texts = self._render()
         with self.writer.as_default(step=step):
             for name, picture in pictures.items():
                 tf.summary.image(f"samples/{name}", picture[None], step=step)
+            for name, markdown in texts.items():
+                tf.summary.text(f"samples/{name}", markdown, step=step)
             for name, (audio, rate) in sounds.items():
                 tf.summary.audio(f"samples/{name}_audio", audio, rate, step=step,
                                  max_outputs=len(audio))
@@ -136,8 +142,11 @@ class TensorBoardLogger(keras.callbacks.Callback):
                     tf.summary.scalar(f"train/{name}", value)
         self.writer.flush()
         if self.samples_dir is not None:
-            images_lib.save_png(pictures["generated"],
-                                fileio.join(self.samples_dir, f"epoch_{epoch + 1:04d}.png"))
+            stem = fileio.join(self.samples_dir, f"epoch_{epoch + 1:04d}")
+            if "generated" in pictures:
+                images_lib.save_png(pictures["generated"], stem + ".png")
+            if "generated" in texts:
+                fileio.write_bytes(stem + ".md", (texts["generated"] + "\n").encode("utf-8"))
 
     def on_train_end(self, logs=None):
         for diagnostic in self.diagnostics:  # e.g. the latent space for the Projector tab

@@ -18,14 +18,14 @@ tokens (the `<eos>` included) are cut, and counted.
 Example:
 
 >>> from tfgen.data import text
->>> vocab = text.vocabulary(["the cat sat .", "the dog sat"], min_count=1)
+>>> vocab = text.vocabulary(["the cat sat .", "the dog sat", "the end"], min_count=1)
 >>> vocab[:6]
-['', '[UNK]', '<bos>', '<eos>', 'sat', 'the']
->>> x, cut = text.encode(["The cat sat!"], vocab, max_length=8)
->>> x[0, :5, 0].tolist(), cut                     # the, cat, sat, [UNK] (!), <eos>
-([5.0, 7.0, 4.0, 1.0, 3.0], 0)
+['', '[UNK]', '<bos>', '<eos>', 'the', 'sat']
+>>> x, cut = text.encode(["The sat sat!"], vocab, max_length=8)
+>>> x[0, :5, 0].tolist(), cut                     # the, sat, sat, [UNK] (!), <eos>
+([4, 5, 5, 1, 3], 0)
 >>> text.decode(x, vocab)
-['the cat sat [UNK]']
+['the sat sat [UNK]']
 """
 
 from __future__ import annotations

@@ -123,6 +123,7 @@ REGISTRY: dict[str, dict[str, str]] = {
         "categorical": "categorical:Categorical",
         "discretized_logistic": "discretized_logistic:DiscretizedLogisticMixture",
         "nade": "nade:NADE",
+        "softmax": "softmax:Softmax",
     },
 }
 

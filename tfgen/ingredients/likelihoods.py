@@ -34,6 +34,11 @@ class Likelihood(Ingredient):
         """E[x | params], x's shape."""
         raise NotImplementedError
 
+    def mode(self, params):
+        """The most likely x (what greedy decoding feeds back): the mean thresholded at 0.5
+        (binary data; the frame likelihoods of piano-rolls)."""
+        return tf.cast(self.mean(params) > 0.5, tf.float32)
+
     def row_params(self, values: int) -> int:
         """Decoder outputs for a row of `values` data values (an autoregressive decoder's frame):
         `channels_per_dim` per value unless the likelihood has parameters of its own kind."""

@@ -49,6 +49,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal, spatial, stats
 
+from tfgen.metrics import copies
+
 LOWEST_PITCH = 21  # MIDI pitch of key 0 (A0), as in tfgen.data.music
 LENGTH_BINS = (1, 2, 3, 4, 6, 8, 12, 16)  # upper edges in frames; one more bin for longer
 FEATURES = ("pitch_count", "pitch_class_histogram", "pitch_range", "avg_pitch_interval",
@@ -440,64 +442,14 @@ def _frame_ids(rolls: list) -> list[list[int]]:
     return out
 
 
-class _SuffixAutomaton:
-    """A suffix automaton over integer symbols (Blumer et al. 1985): every substring of the text
-    is a path from state 0; built in O(len) (amortised, dict transitions)."""
-
-    def __init__(self, text: list[int]):
-        self.next: list[dict] = [{}]
-        self.link = [-1]
-        self.length = [0]
-        last = 0
-        for c in text:
-            cur = len(self.length)
-            self.next.append({})
-            self.length.append(self.length[last] + 1)
-            self.link.append(0)
-            p = last
-            while p != -1 and c not in self.next[p]:
-                self.next[p][c] = cur
-                p = self.link[p]
-            if p != -1:
-                q = self.next[p][c]
-                if self.length[p] + 1 == self.length[q]:
-                    self.link[cur] = q
-                else:
-                    clone = len(self.length)
-                    self.next.append(dict(self.next[q]))
-                    self.length.append(self.length[p] + 1)
-                    self.link.append(self.link[q])
-                    while p != -1 and self.next[p].get(c) == q:
-                        self.next[p][c] = clone
-                        p = self.link[p]
-                    self.link[q] = self.link[cur] = clone
-            last = cur
-
-    def longest_match(self, query: list[int]) -> int:
-        """The length of the longest substring of query that is a substring of the text."""
-        nxt, link, length = self.next, self.link, self.length
-        state = matched = best = 0
-        for c in query:
-            while state and c not in nxt[state]:
-                state = link[state]
-                matched = length[state]
-            if c in nxt[state]:
-                state = nxt[state][c]
-                matched += 1
-                best = max(best, matched)
-            else:
-                state = matched = 0
-        return best
-
-
 def longest_copied_run(pieces, training_pieces) -> np.ndarray:
     """For each piece, the longest run of consecutive frames found verbatim in a training piece.
 
     L(x) = max {ℓ : x[s : s + ℓ] == y[t : t + ℓ] for some training piece y and frames s, t},
     frames compared exactly (all keys, binarised at > 0); 0 when no frame of x occurs in the
     training set. A run never spans two training pieces. Frames become integer ids
-    (`_frame_ids`), the training pieces one text with a distinct separator after each, a
-    suffix automaton over that text answers each piece in one pass: O(total frames).
+    (`_frame_ids`), and `tfgen.metrics.copies.longest_copied_runs` answers each piece in one
+    pass: O(total frames).
 
     Args:
         pieces: piano-rolls [frames, keys] to check.
@@ -512,12 +464,7 @@ def longest_copied_run(pieces, training_pieces) -> np.ndarray:
     if not training_pieces:
         return np.zeros(len(pieces), np.int64)
     ids = _frame_ids(training_pieces + pieces)
-    text: list[int] = []
-    for i, seq in enumerate(ids[:len(training_pieces)]):
-        text.extend(seq)
-        text.append(-1 - i)  # separators: never in a query, so no match crosses them
-    sam = _SuffixAutomaton(text)
-    return np.array([sam.longest_match(seq) for seq in ids[len(training_pieces):]], np.int64)
+    return copies.longest_copied_runs(ids[len(training_pieces):], ids[:len(training_pieces)])
 
 
 def _run_summary(runs: np.ndarray, lengths: np.ndarray) -> dict:

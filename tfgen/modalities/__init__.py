@@ -1,4 +1,4 @@
-"""Modalities: what kind of samples a dataset holds -- 2-D points, images, piano-rolls -- and
+"""Modalities: what kind of samples a dataset holds -- 2-D points, images, piano-rolls, text -- and
 everything that depends on it, in one registered object per kind (`Modality`): the files
 `tfgen sample` writes, the pictures and sounds TensorBoard shows, the default networks of each
 model family, and the sample metrics of an `Evaluator` with their cards and baselines.
@@ -29,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "points": "points:Points",
     "images": "images:Images",
     "pianoroll": "pianoroll:PianoRoll",
+    "text": "text:Text",
 }
 _MADE: dict[str, Modality] = {}
 

@@ -38,11 +38,14 @@ class Modality:
     name: ClassVar[str]
     title: ClassVar[str]
     writers: ClassVar[tuple[str, ...]] = (".npy",)  # what `tfgen sample --out` may end in
+    default_out: ClassVar[str] = "samples.png"  # ... and what it writes without --out
     images: ClassVar[bool] = False  # samples are images [B, H, W, C] (image-only ingredients)
     metrics: ClassVar[dict[str, str]] = {}  # its metrics' directions: "min" or "max" is better
     # what its metrics without a feature extractor are called (None: they all need one) -- the
     # trainer computes those on the test split after every run
     cheap_metrics: ClassVar[str | None] = None
+    # the sequence VAE networks its data take (none: the per-value networks of tfgen.VAE)
+    sequence_networks: ClassVar[tuple[str, ...]] = ()
 
     def value_range(self, pixel_range: str):
         """(low, high) of samples of data scaled to `pixel_range` (None: unbounded)."""
@@ -149,6 +152,10 @@ class Modality:
         """Pictures of fixed-noise samples for TensorBoard, by name (uint8 [H, W, C]):
         "generated" at least (also written to the run's samples folder)."""
         raise NotImplementedError
+
+    def texts(self, model, samples, context: dict) -> dict[str, str]:
+        """Markdown for TensorBoard's Text tab by name. None of them by default."""
+        return {}
 
     def sounds(self, model, samples, context: dict) -> dict[str, tuple[np.ndarray, int]]:
         """Sounds for TensorBoard by name: (audio [clips, frames, channels] in [-1, 1], sample

@@ -128,6 +128,7 @@ class PianoRoll(Modality):
 
     likelihood_metrics: ClassVar[tuple[str, ...]] = ("nll_per_frame",)
     cheap_metrics: ClassVar[str | None] = "music statistics"
+    sequence_networks: ClassVar[tuple[str, ...]] = ("lstm", "conductor", "srnn")
 
     def value_range(self, pixel_range):
         return (0.0, 1.0)  # notes are on or off, whatever the pixel range
@@ -160,10 +161,9 @@ class PianoRoll(Modality):
         from tfgen import networks
         from tfgen.models import SRNN, SequenceVAE
 
-        if network not in networks.build.SEQUENCE_VAE_NETWORKS:
+        if network not in self.sequence_networks:
             raise OptionError("network", f"piano-rolls take the sequence networks "
-                              f"{', '.join(networks.build.SEQUENCE_VAE_NETWORKS)}; got "
-                              f"{network!r}")
+                              f"{', '.join(self.sequence_networks)}; got {network!r}")
         keys = info.shape[-1] - 1
         if network == "srnn":
             encoder, decoder = networks.srnn_networks(

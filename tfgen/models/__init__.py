@@ -1,4 +1,4 @@
-"""Models: `GAN`, `VAE`, `SequenceVAE` and `SRNN` on the shared `GenerativeModel` base."""
+"""Models: `GAN`, `VAE`, `SequenceVAE`, `SRNN` and `TextVAE` on the shared `GenerativeModel` base."""
 
 # Importing these registers every saveable tfgen class (models, FusedAdam, and through
 # `tfgen.networks` the layers the networks are built of) with Keras, so that
@@ -10,6 +10,7 @@ from tfgen.models.base import GenerativeModel
 from tfgen.models.gan import GAN
 from tfgen.models.sequence_vae import SequenceVAE
 from tfgen.models.srnn import SRNN
+from tfgen.models.text_vae import TextVAE
 from tfgen.models.vae import VAE
 
-__all__ = ["GAN", "VAE", "GenerativeModel", "SequenceVAE", "SRNN", "optimizers"]
+__all__ = ["GAN", "VAE", "GenerativeModel", "SequenceVAE", "SRNN", "TextVAE", "optimizers"]

@@ -35,16 +35,31 @@ class Unpack(layers.Layer):
         return {**super().get_config(), "keys": self.keys}
 
 
-def sequence_encoder(keys: int, latent_dim: int, units: int = 256,
-                     name: str = "encoder") -> keras.Model:
+def sequence_encoder(keys: int, latent_dim: int, units: int = 256, vocabulary: int = 0,
+                     embedding_dim: int = 0, name: str = "encoder") -> keras.Model:
     """x [batch, frames, keys + 1] -> [batch, 2·latent_dim] (the posterior's mean and
     log-variance): a bidirectional LSTM over the piece's frames (masked), its two final states
-    concatenated, then a dense layer (float32)."""
+    concatenated, then a dense layer (float32). With `vocabulary` > 0 a frame is one token id
+    (keys 1, `tfgen.data.text`), embedded in `embedding_dim` values first."""
     x = keras.Input((None, keys + 1), name="x")
     frames, mask = Unpack(keys, name="unpack")(x)
+    if vocabulary:
+        frames = TokenEmbedding(vocabulary, embedding_dim, name="embedding")(frames)
     h = layers.Bidirectional(layers.LSTM(units), name="bilstm")(frames, mask=mask)
     out = layers.Dense(2 * latent_dim, dtype="float32", name="posterior")(h)
     return keras.Model(x, out, name=name)
+
+
+@keras.saving.register_keras_serializable(package="tfgen")
+class TokenEmbedding(layers.Embedding):
+    """Frames of one token id [..., 1] (float ids, as the pipeline carries them) -> their
+    embeddings [..., dim]."""
+
+    def call(self, ids):
+        return super().call(tf.cast(tf.round(ids[..., 0]), "int32"))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.output_dim)
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -68,15 +83,22 @@ class FrameDecoder(keras.Model):
         segment: frames per conductor step (0: a flat decoder).
         conductor_units: the conductor LSTM's units.
         frame_dropout: the probability of hiding a previous frame from the decoder (all its
-            keys set to 0) in training -- the piano-roll form of Bowman et al.'s word dropout,
-            against posterior collapse: the decoder has to lean on z for what it cannot see.
+            keys set to 0; a token replaced by [UNK]) in training -- Bowman et al.'s word
+            dropout, against posterior collapse: the decoder has to lean on z for what it
+            cannot see.
         dropout: dropout on the LSTM's outputs.
+        vocabulary: > 0: a frame is one token id (keys 1, text), embedded in `embedding_dim`
+            values before the LSTM; the first step sees `<bos>`.
+        embedding_dim: the token embedding's size.
     """
 
     def __init__(self, keys: int, latent_dim: int, params_per_frame: int, units: int = 512,
                  segment: int = 0, conductor_units: int = 256, frame_dropout: float = 0.0,
-                 dropout: float = 0.0, **kwargs):
+                 dropout: float = 0.0, vocabulary: int = 0, embedding_dim: int = 0, **kwargs):
         super().__init__(**kwargs)
+        self.vocabulary, self.embedding_dim = int(vocabulary), int(embedding_dim)
+        if self.vocabulary:
+            self.embed = TokenEmbedding(self.vocabulary, self.embedding_dim, name="embedding")
         self.keys, self.latent_dim, self.params_per_frame = int(keys), int(latent_dim), \
             int(params_per_frame)
         self.units, self.segment, self.conductor_units = int(units), int(segment), \
@@ -107,7 +129,8 @@ class FrameDecoder(keras.Model):
         return {**super().get_config(), "keys": self.keys, "latent_dim": self.latent_dim,
                 "params_per_frame": self.params_per_frame, "units": self.units,
                 "segment": self.segment, "conductor_units": self.conductor_units,
-                "frame_dropout": self.frame_dropout, "dropout": self.dropout}
+                "frame_dropout": self.frame_dropout, "dropout": self.dropout,
+                "vocabulary": self.vocabulary, "embedding_dim": self.embedding_dim}
 
     # -- conditioning -------------------------------------------------------------------------
 
@@ -125,14 +148,40 @@ class FrameDecoder(keras.Model):
         h, c = tf.split(self.initial(embedded), 2, axis=-1)
         return tf.repeat(embedded, self.segment, axis=1), (h, c)
 
-    def call(self, inputs, training=False):
-        z, x = inputs
+    def _previous(self, x, training):
+        """What step t sees of the frames before it: frame t - 1 (zeros, or `<bos>`, at t = 0),
+        whole frames hidden by frame dropout; embedded where frames are tokens."""
+        if self.vocabulary:
+            from tfgen.data.text import BOS, UNK
+
+            previous = tf.cast(x[:, :-1, :1], tf.float32)
+            if self.frame_dropout > 0:  # words, never the <bos> before them
+                kept = self.hide(tf.ones_like(previous), training=training)
+                previous = tf.where(kept > 0, previous, float(UNK))
+            return self.embed(tf.pad(previous, [[0, 0], [1, 0], [0, 0]],
+                                     constant_values=float(BOS)))
         frames = tf.cast(x[..., :self.keys], self.compute_dtype)
-        batch, length = tf.shape(frames)[0], tf.shape(frames)[1]
         previous = tf.pad(frames[:, :-1], [[0, 0], [1, 0], [0, 0]])
         if self.frame_dropout > 0:  # hide whole previous frames
             kept = self.hide(tf.ones_like(previous[..., :1]), training=training)
             previous = previous * tf.cast(kept > 0, previous.dtype)
+        return previous
+
+    def _first(self, batch):
+        """The frame step 0 sees when sampling."""
+        if self.vocabulary:
+            from tfgen.data.text import BOS
+
+            return tf.fill([batch, 1], float(BOS))
+        return tf.zeros([batch, self.keys], tf.float32)
+
+    def _fed(self, frame):
+        return self.embed(frame) if self.vocabulary else tf.cast(frame, self.compute_dtype)
+
+    def call(self, inputs, training=False):
+        z, x = inputs
+        batch, length = tf.shape(x)[0], tf.shape(x)[1]
+        previous = tf.cast(self._previous(x, training), self.compute_dtype)
         cond, (h, c) = self._conditioning(z, length)
         steps = tf.concat([previous, cond], axis=-1)
         if not self.segment:
@@ -153,10 +202,11 @@ class FrameDecoder(keras.Model):
 
     # -- sampling -----------------------------------------------------------------------------
 
-    def generate(self, z, frames: int, likelihood, seed, greedy: bool = False):
+    def generate(self, z, frames: int, likelihood, seed, greedy: bool = False, draw=None):
         """Frames [batch, frames, keys] drawn one after another from p(x_t | x_<t, z), each fed
         back: `likelihood.sample` with the stateless seed (`seed` [2] ints; step t draws from
-        a seed folded with t), or its mean thresholded at 0.5 (`greedy`)."""
+        a seed folded with t), `draw(params, seed)` where given (a decoding rule), or the most
+        likely frame (`likelihood.mode`, `greedy`)."""
         if self.segment and frames % self.segment:
             raise ValueError(f"a hierarchical decoder samples whole segments of {self.segment} "
                              f"frames; {frames} is not a multiple")
@@ -164,7 +214,7 @@ class FrameDecoder(keras.Model):
         cell = self.lstm.cell
         seed = tf.cast(seed, tf.int64)
         batch = tf.shape(z)[0]
-        previous = tf.zeros([batch, self.keys], self.compute_dtype)
+        previous = self._fed(self._first(batch))
         state = [h, c] if not self.segment else [h[:, 0], c[:, 0]]
         out = tf.TensorArray(tf.float32, size=frames)
         for t in tf.range(frames):
@@ -175,20 +225,25 @@ class FrameDecoder(keras.Model):
             step = tf.concat([previous, cond[:, t]], axis=-1)
             hidden, state = cell(step, state, training=False)
             params = self.head(hidden)
+            step_seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64))
             if greedy:
-                frame = tf.cast(likelihood.mean(params) > 0.5, tf.float32)
+                frame = likelihood.mode(params)
+            elif draw is not None:
+                frame = draw(params, step_seed)
             else:
-                frame = likelihood.sample(params, tf.random.experimental.stateless_fold_in(
-                    seed, tf.cast(t, tf.int64)))
+                frame = likelihood.sample(params, step_seed)
             out = out.write(t, frame)
-            previous = tf.cast(frame, self.compute_dtype)
+            previous = tf.cast(self._fed(frame), self.compute_dtype)
         return tf.transpose(out.stack(), [1, 0, 2])
 
 
 def sequence_vae_networks(keys: int, likelihood, latent_dim: int = 64, encoder_units: int = 256,
                           decoder_units: int = 512, segment: int = 0, conductor_units: int = 256,
-                          frame_dropout: float = 0.0, dropout: float = 0.0):
-    """(encoder, decoder) of a sequence VAE over frames of `keys` values."""
-    return (sequence_encoder(keys, latent_dim, encoder_units),
+                          frame_dropout: float = 0.0, dropout: float = 0.0, vocabulary: int = 0,
+                          embedding_dim: int = 0):
+    """(encoder, decoder) of a sequence VAE over frames of `keys` values (or, with
+    `vocabulary`, of one token id each, embedded in `embedding_dim` values)."""
+    return (sequence_encoder(keys, latent_dim, encoder_units, vocabulary, embedding_dim),
             FrameDecoder(keys, latent_dim, likelihood.row_params(keys), decoder_units, segment,
-                         conductor_units, frame_dropout, dropout, name="decoder"))
+                         conductor_units, frame_dropout, dropout, vocabulary, embedding_dim,
+                         name="decoder"))

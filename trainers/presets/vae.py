@@ -223,11 +223,12 @@ def jsb_srnn() -> VAEConfig:
     return cfg
 
 
-def _midi_examples() -> str:
-    """The example MIDI folder shipped with tfgen (24 Bach chorales)."""
+def _shipped(*parts: str) -> str:
+    """A path among the examples tfgen.data ships (midi_examples: 24 Bach chorales;
+    text_examples/proverbs.txt: 100 proverbs)."""
     import tfgen.data
 
-    return os.path.join(os.path.dirname(os.path.abspath(tfgen.data.__file__)), "midi_examples")
+    return os.path.join(os.path.dirname(os.path.abspath(tfgen.data.__file__)), *parts)
 
 
 @register(
@@ -239,8 +240,61 @@ def midi_vae() -> VAEConfig:
     # MusicVAE's setting (Roberts et al. 2018): fixed windows of bars on a 16th grid, a
     # conductor LSTM per bar; the frame model of jsb-vae.
     cfg = jsb_vae()
-    cfg.data = DataOptions(name=f"midi:{_midi_examples()}", pixel_range="unit",
+    cfg.data = DataOptions(name=f"midi:{_shipped('midi_examples')}", pixel_range="unit",
                            steps_per_quarter=4, window_bars=4)
     cfg.model.network, cfg.model.sample_frames = "conductor", 64
     cfg.steps_per_epoch, cfg.batch_size = 20, 16
+    return cfg
+
+
+def text_vae_space(hp) -> dict:
+    """The sentence VAE's search space: learning rate, latent size, decoder width, word
+    dropout, output dropout, free bits and the KL cycle."""
+    return {
+        "optimizer.learning_rate": hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"),
+        "model.latent_dim": hp.Choice("latent_dim", [16, 32, 64]),
+        "model.width": hp.Choice("width", [256, 512, 1024]),
+        "model.frame_dropout": hp.Choice("word_dropout", [0.0, 0.25, 0.5]),
+        "model.dropout": hp.Choice("dropout", [0.0, 0.3, 0.5]),
+        "model.free_bits": hp.Choice("free_bits", [0.0, 0.1]),
+    }
+
+
+@register(
+    "wordnet-vae", "Sentence VAE (Bowman et al. 2016) on WordNet 3.0's example sentences: "
+    "BiLSTM encoder, LSTM decoder conditioned on z, word dropout, cyclical KL annealing",
+    space=text_vae_space,
+)
+def wordnet_vae() -> VAEConfig:
+    # Bowman et al.'s model: token embeddings (256) -> a masked BiLSTM (256 each way) -> z (32);
+    # an LSTM decoder of 512 units with z in its initial state and at every step, teacher-forced,
+    # a softmax over the 10,000-token vocabulary (built on the train split). Against posterior
+    # collapse: word dropout 0.3 (a previous token shown as [UNK]) and the cyclical KL schedule
+    # of Fu et al. (2019; 4 cycles of 2 epochs, β rising over each cycle's first half). The best
+    # epoch by validation ELBO; the card reports the test NLL per token (perplexity), K = 1,000.
+    return VAEConfig(
+        epochs=8, steps_per_epoch=680, batch_size=64, patience=4,
+        data=DataOptions(name="wordnet"),
+        model=VAEModelConfig(network="lstm", latent_dim=32, width=512, encoder_width=256,
+                             embedding_dim=256, likelihood={"name": "softmax"}, dropout=0.3,
+                             frame_dropout=0.3, kl_schedule="cyclical", cycle_steps=1360),
+        optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9, clipnorm=5.0),
+        training=TrainingConfig(sample_every=1, num_samples=16),
+    )
+
+
+@register(
+    "text-vae", "Sentence VAE on your own text (--set data.name=text:FILE or text:DIR; default: "
+    "100 example proverbs): one sentence per line, word tokens seen twice or more",
+    space=text_vae_space,
+)
+def text_vae() -> VAEConfig:
+    # wordnet-vae's model, smaller, for a user's corpus of any size; words seen once are
+    # [UNK] (data.min_count 2), examples of up to 40 tokens.
+    cfg = wordnet_vae()
+    proverbs = _shipped("text_examples", "proverbs.txt")
+    cfg.data = DataOptions(name=f"text:{proverbs}", min_count=2, max_length=40)
+    cfg.model.width, cfg.model.encoder_width, cfg.model.embedding_dim = 256, 128, 128
+    cfg.model.cycle_steps = 250
+    cfg.epochs, cfg.steps_per_epoch, cfg.batch_size = 20, 50, 32
     return cfg

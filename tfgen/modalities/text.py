@@ -1,0 +1,221 @@
+"""Text (sentences as token ids in the packed layout of `tfgen.data.text`): .txt and .jsonl out,
+TensorBoard text summaries (samples, reconstructions, homotopies), the sentence VAE's networks,
+and as metrics the NLL per token (perplexity) beside self-BLEU, distinct-n and memorisation,
+each with its real-vs-real floor."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import ClassVar
+
+import numpy as np
+
+from tfgen import fileio
+from tfgen.data import text as text_data
+from tfgen.errors import OptionError, UserError
+from tfgen.modalities.base import Modality, SampleMetrics
+
+STATISTICS = ("self_bleu", "distinct_1", "distinct_2")
+MAX_SENTENCES = 1000  # self-BLEU on at most this many sentences (a fixed subset)
+
+
+def token_lists(x) -> list[tuple[int, ...]]:
+    """Packed sentences -> their token ids up to (not including) `<eos>`."""
+    x = np.asarray(x)
+    ids, mask = np.rint(x[..., 0]).astype(np.int64), x[..., 1] > 0.5
+    out = []
+    for row, keep in zip(ids, mask):
+        row = row[keep]
+        ends = np.flatnonzero(row == text_data.EOS)
+        out.append(tuple(row[:ends[0]] if len(ends) else row))
+    return out
+
+
+class TextMetrics(SampleMetrics):
+    """Statistics of `num` generated sentences (`statistics` of `tfgen.metrics.text`): self-BLEU
+    (BLEU-4 of each against the others; lower is more diverse), distinct-1 and distinct-2,
+    and memorisation -- the fraction found verbatim in the training text (`verbatim`) and the
+    median longest n-gram copied from one training sentence (`copied_tokens`). Each floor is
+    the same figure of as many real sentences of the reference split (against train)."""
+
+    def __init__(self, evaluator, num):
+        from tfgen.metrics import text as stats
+
+        ev = self.ev = evaluator
+        ref, _ = ev.source.numpy(ev.split)
+        self.reference = token_lists(ref)
+        self.num = num or min(len(self.reference), MAX_SENTENCES)
+        self.train = None
+        if ev.baseline_split is not None:
+            base, _ = ev.source.numpy("train" if "train" in ev.info.splits
+                                      else ev.baseline_split)
+            self.train = token_lists(base)
+            real = self.reference[:self.num]
+            self.floor = stats.statistics(real, self.train, seed=ev.seed)
+            ev.baselines.update({s: self.floor[s] for s in STATISTICS})
+            if ev.memorisation:
+                ev.baselines["verbatim"] = self.floor["verbatim"]
+                ev.baselines["copied_tokens"] = self.floor["copied_median"]
+
+    def names(self, model):
+        names = list(STATISTICS)
+        if self.ev.memorisation and self.train is not None:
+            names += ["verbatim", "copied_tokens"]
+        return names
+
+    def values(self, model):
+        from tfgen.metrics import text as stats
+
+        sentences = token_lists(self.ev.sample(model, self.num))
+        ours = stats.statistics(sentences, self.train or self.reference, seed=self.ev.seed)
+        out = {s: ours[s] for s in STATISTICS}
+        if self.ev.memorisation and self.train is not None:
+            out.update(verbatim=ours["verbatim"], copied_tokens=ours["copied_median"])
+        out["text_detail"] = ours
+        return out
+
+    def card(self, name, card, details):
+        ours = details["text_detail"]
+        card.update(num_generated=ours["num_sentences"], mean_length=ours["mean_length"],
+                    num_reference=len(self.reference))
+        definitions = {
+            "self_bleu": "mean BLEU-4 (smoothing 1) of each sentence against the other "
+            f"generated ones (at most {MAX_SENTENCES}); baseline: real reference sentences",
+            "distinct_1": "distinct unigrams / all unigrams of the generated sentences",
+            "distinct_2": "distinct bigrams / all bigrams of the generated sentences",
+            "verbatim": "fraction of generated sentences found verbatim in the training text; "
+            "baseline: the reference sentences'",
+            "copied_tokens": "median over sentences of the longest n-gram found in one "
+            "training sentence (tokens); baseline: the reference sentences'"}
+        card["definition"] = definitions[name]
+        if name == "copied_tokens":
+            card["detail"] = {k: ours[k] for k in ("copied_p95", "copied_max",
+                                                   "copied_fraction")}
+
+
+class Text(Modality):
+    name: ClassVar[str] = "text"
+    title: ClassVar[str] = "text"
+    writers: ClassVar[tuple[str, ...]] = (".txt", ".jsonl", ".npy")
+    default_out: ClassVar[str] = "samples.txt"
+    metrics: ClassVar[dict[str, str]] = {
+        "nll_per_token": "min", "perplexity": "min", "self_bleu": "min", "distinct_1": "max",
+        "distinct_2": "max", "verbatim": "min", "copied_tokens": "min"}
+    likelihood_metrics: ClassVar[tuple[str, ...]] = ("nll_per_token", "perplexity")
+    cheap_metrics: ClassVar[str | None] = "text statistics"
+    sequence_networks: ClassVar[tuple[str, ...]] = ("lstm",)
+
+    def value_range(self, pixel_range):
+        return None  # token ids
+
+    def default_metric(self, likelihood):
+        return "nll_per_token" if likelihood else "self_bleu"
+
+    def sample_metrics(self, evaluator, num, features, cache_dir, progress):
+        return TextMetrics(evaluator, num)
+
+    def likelihood_values(self, log_px, x) -> dict:
+        """Per token (`<eos>` counted): -Σ log p(x) / tokens, and its exp, the perplexity."""
+        tokens = float(text_data.lengths(x).sum())
+        nll = float(-np.sum(log_px) / tokens)
+        return {"nll_per_token": nll, "perplexity": float(math.exp(min(nll, 700.0))),
+                "nll_tokens": int(tokens)}
+
+    def likelihood_card(self, card, info):
+        card["unit"] = "nats per sentence"
+
+    # -- networks -----------------------------------------------------------------------------
+
+    default_networks: ClassVar[dict[str, str]] = {"vae": "lstm"}
+
+    def vae(self, info, likelihood, *, network, latent_dim, width, depth, conditional, dropout,
+            context_dim=0, frame_dropout: float = 0.0, encoder_width: int | None = None,
+            sample_frames: int = 64, embedding_dim: int = 256, **_):
+        """A `tfgen.TextVAE` (Bowman et al. 2016): token embeddings of `embedding_dim`, the
+        masked BiLSTM encoder (`encoder_width` units each way, default width / 2), the LSTM
+        decoder of `width` units with z in its initial state and every input, word dropout
+        `frame_dropout`, softmax over the vocabulary; samples as long as the data's
+        sentences."""
+        from tfgen import ingredients, networks
+        from tfgen.models import TextVAE
+
+        if network not in self.sequence_networks:
+            raise OptionError("network", f"text takes the sequence network lstm; got "
+                              f"{network!r}")
+        if likelihood.name != "softmax":
+            raise OptionError("likelihood", f"text takes the softmax likelihood over its "
+                              f"vocabulary; got {likelihood.name}")
+        likelihood = ingredients.get("likelihood", {"name": "softmax",
+                                                    "classes": len(info.vocabulary)})
+        encoder, decoder = networks.sequence_vae_networks(
+            1, likelihood, latent_dim=latent_dim, encoder_units=encoder_width or max(width // 2, 1),
+            decoder_units=width, frame_dropout=frame_dropout, dropout=dropout,
+            vocabulary=len(info.vocabulary), embedding_dim=embedding_dim)
+        return encoder, decoder, TextVAE, {"sample_frames": info.shape[0],
+                                           "likelihood": likelihood}
+
+    def gan(self, info, **_):
+        raise OptionError("network", "text has no GAN in tfgen yet (the ARAE is planned); "
+                          "train a VAE (tfgen train --preset wordnet-vae)")
+
+    def diagnostics(self, source, labels):
+        from tfgen.callbacks import LatentDiagnostics
+
+        vocab, level = source.info.vocabulary, source.info.tokens
+        return [LatentDiagnostics(source.fixed_batch(8), None, projector=source.fixed_batch(1000),
+                                  describe=lambda x: text_data.decode(x, vocab, level))]
+
+    # -- samples out --------------------------------------------------------------------------
+
+    @staticmethod
+    def _vocabulary(context):
+        vocab = context.get("vocabulary")
+        if not vocab:
+            raise UserError("this run records no vocabulary (train it again with this version "
+                            "of tfgen)")
+        return vocab
+
+    def write_other(self, samples, path, context):
+        vocab, level = self._vocabulary(context), context.get("tokens", "word")
+        sentences = text_data.decode(samples, vocab, level)
+        if path.lower().endswith(".txt"):
+            fileio.write_bytes(path, ("\n".join(sentences) + "\n").encode("utf-8"))
+            return
+        scores = context.get("scores")
+        lines = []
+        for i, (sentence, length) in enumerate(zip(sentences, text_data.lengths(samples))):
+            row = {"text": sentence, "tokens": int(length)}
+            if scores is not None:
+                row.update({k: float(v[i]) for k, v in scores.items()})
+            lines.append(json.dumps(row, ensure_ascii=False))
+        fileio.write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+
+    # -- TensorBoard --------------------------------------------------------------------------
+
+    def context(self, source):
+        """The vocabulary and token level, and two real sentences for the homotopy."""
+        info = source.info
+        return {"vocabulary": list(info.vocabulary), "tokens": info.tokens,
+                "pieces": source.fixed_batch(2)[0]}
+
+    def summary_samples(self, default):
+        return 16
+
+    def pictures(self, model, samples, context):
+        return {}
+
+    def texts(self, model, samples, context) -> dict[str, str]:
+        """Markdown for TensorBoard's Text tab: the samples, and for a sentence VAE the
+        homotopy (Bowman et al.'s Table 3) between two real sentences."""
+        vocab, level = self._vocabulary(context), context.get("tokens", "word")
+        out = {"generated": _markdown_list(text_data.decode(samples, vocab, level))}
+        pieces = context.get("pieces")
+        if pieces is not None and len(pieces) >= 2 and getattr(model, "has_code", False):
+            path = model.interpolate(pieces[0], pieces[1], steps=5)
+            out["homotopy"] = _markdown_list(text_data.decode(path, vocab, level))
+        return out
+
+
+def _markdown_list(lines) -> str:
+    return "\n".join(f"{i + 1}. {line or '(empty)'}" for i, line in enumerate(lines))
