@@ -205,18 +205,23 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(func=_cmd_sample)
 
     interp = sub.add_parser(
-        "interpolate", help="pieces along the latent line between two pieces (sequence VAEs)",
+        "interpolate", help="pieces (or sentences) along the latent line between two (sequence "
+        "VAEs)",
         description="Encode two pieces -- MIDI files, or SPLIT:INDEX of the run's dataset (e.g. "
         "test:0) -- and decode STEPS pieces along the line between their latent codes, both "
         "ends included (MusicVAE's interpolation): .mid/.wav (one file per step, NAME_000.mid "
-        "...), .zip, .png (the rolls one above the other) or .npy.",
+        "...), .zip, .png (the rolls one above the other) or .npy. Text runs: two sentences "
+        "(quoted) or SPLIT:INDEX, the homotopy of Bowman et al. (2016) as .txt or .jsonl.",
     )
     interp.add_argument("run_dir", metavar="RUN_DIR")
-    interp.add_argument("a", metavar="A", help="first piece: FILE.mid or SPLIT:INDEX")
-    interp.add_argument("b", metavar="B", help="last piece: FILE.mid or SPLIT:INDEX")
+    interp.add_argument("a", metavar="A", help="first piece: FILE.mid, a sentence, or "
+                        "SPLIT:INDEX")
+    interp.add_argument("b", metavar="B", help="last piece: FILE.mid, a sentence, or "
+                        "SPLIT:INDEX")
     interp.add_argument("--steps", type=int, default=5, help="pieces, ends included (default 5)")
-    interp.add_argument("--out", default="interpolation.mid", metavar="FILE",
-                        help="FILE.mid, .wav, .zip, .png or .npy (default: interpolation.mid)")
+    interp.add_argument("--out", default=None, metavar="FILE",
+                        help="FILE.mid, .wav, .zip, .png or .npy; text: FILE.txt or .jsonl "
+                        "(default: interpolation.mid; text: interpolation.txt)")
     interp.add_argument("--seed", type=int, help="draw the notes with this seed (default: the "
                         "most likely notes, frame by frame)")
     interp.set_defaults(func=_cmd_interpolate)

@@ -7,17 +7,15 @@ import logging
 
 import numpy as np
 
-from tfgen import fileio
 from tfgen.errors import UserError
 from tfgen.trainers.rundir import RunDir
 
 log = logging.getLogger("tfgen")
 
 
-def _piece(spec: str, run: RunDir, context: dict) -> np.ndarray:
-    """A packed piece [frames, 89] from a MIDI file, or `SPLIT:INDEX` of the run's dataset."""
-    from tfgen.data import midi, music
-
+def _piece(spec: str, run: RunDir, context: dict, modality) -> np.ndarray:
+    """A packed example: `SPLIT:INDEX` of the run's dataset, or what the modality reads (a MIDI
+    file, a sentence)."""
     split, sep, index = spec.partition(":")
     if sep and split in ("train", "val", "test") and index.isdigit():
         from tfgen import data
@@ -26,13 +24,10 @@ def _piece(spec: str, run: RunDir, context: dict) -> np.ndarray:
         if int(index) >= len(x):
             raise UserError(f"{spec}: the {split} split has {len(x)} pieces")
         return x[int(index)]
-    if not fileio.isfile(spec):
-        raise UserError(f"{spec}: not a MIDI file (or SPLIT:INDEX, e.g. test:0)")
-    roll = midi.read_midi(spec, steps_per_quarter=context.get("steps_per_quarter") or 1)
-    return music.pack([roll], multiple=context.get("steps_per_bar") or 1)[0]
+    return modality.read_example(spec, context)
 
 
-def run(run_dir: str, a: str, b: str, steps: int = 5, out: str = "interpolation.mid",
+def run(run_dir: str, a: str, b: str, steps: int = 5, out: str | None = None,
         seed: int | None = None) -> np.ndarray:
     """Write the `steps` pieces from `a` to `b` (both ends included) to `out`."""
     from tfgen import data, modalities
@@ -42,14 +37,15 @@ def run(run_dir: str, a: str, b: str, steps: int = 5, out: str = "interpolation.
     run = RunDir(run_dir)
     cfg = run.config()
     modality = modalities.get(data.kind(cfg.data.name))
+    out = out or "interpolation" + modality.writers[0]
     modality.check_out(out)
     model = run.model()
     if not (hasattr(model, "interpolate") and getattr(model, "has_code", False)):
         raise UserError(f"this run's model ({type(model).__name__}) has no code per piece to "
                         "interpolate with; train a sequence VAE (e.g. --preset jsb-vae)")
     context = run.metrics().get("sample_context", {})
-    pieces = model.interpolate(_piece(a, run, context), _piece(b, run, context), steps=steps,
-                               seed=seed)
+    pieces = model.interpolate(_piece(a, run, context, modality),
+                               _piece(b, run, context, modality), steps=steps, seed=seed)
     modality.write(pieces, out, context)
     log.info("wrote %d pieces from %s to %s to %s", steps, a, b, out)
     return pieces

@@ -166,3 +166,26 @@ def test_the_decoder_must_read_tokens():
                                               decoder_units=2)
     with pytest.raises(ValueError, match="build it with a vocabulary"):
         tfgen.TextVAE(enc, dec, 2, likelihood=lik)
+
+
+def test_mutual_information_against_scipy_and_its_limits():
+    from scipy import special, stats
+
+    from tfgen.models.vae import mutual_information
+
+    rng = np.random.default_rng(0)
+    mean, log_var = rng.normal(size=(30, 3)), rng.normal(-1.0, 0.3, size=(30, 3))
+    z = mean + np.exp(0.5 * log_var) * np.random.default_rng(7).standard_normal(mean.shape)
+    cov = [np.diag(np.exp(v)) for v in log_var]
+    log_q = np.array([[stats.multivariate_normal(m, c).logpdf(zi) for m, c in zip(mean, cov)]
+                      for zi in z])
+    expected = np.mean([-stats.multivariate_normal(m, c).entropy() for m, c in zip(mean, cov)]) \
+        - np.mean(special.logsumexp(log_q, axis=1) - np.log(len(z)))
+    assert mutual_information(mean, log_var, seed=7, chunk=7) == pytest.approx(expected, rel=1e-9)
+    # far-apart, sharp posteriors: z names its example, I = log N; one shared posterior: I ~ 0
+    # (up to the Monte Carlo error of one draw each: std sqrt(d / 2N) = 0.02 here)
+    apart = np.arange(2000)[:, None] * 10.0 * np.ones((1, 2))
+    assert mutual_information(apart, np.full((2000, 2), -4.0)) == pytest.approx(np.log(2000),
+                                                                                abs=0.1)
+    same = mutual_information(np.zeros((2000, 2)), np.zeros((2000, 2)))
+    assert abs(same) < 0.01

@@ -33,6 +33,7 @@ class DatasetInfo:
         vocabulary: text: the tokens by id (`tfgen.data.text`).
         tokens: text: "word" or "character".
         truncated: text: examples cut to the maximum length.
+        lowercase: text: whether it was lower-cased before tokenising.
     """
 
     name: str
@@ -49,6 +50,7 @@ class DatasetInfo:
     vocabulary: tuple[str, ...] | None = None
     tokens: str | None = None
     truncated: int = 0
+    lowercase: bool = True
 
 
 class Source:

@@ -280,7 +280,7 @@ def _source(name: str, texts: list[str], cfg, val_fraction: float, test_fraction
     info = DatasetInfo(
         name=name, kind="text", shape=tuple(next(iter(arrays.values())).shape[1:]),
         splits={split: len(x) for split, x in arrays.items()}, vocabulary=tuple(vocab),
-        tokens=cfg.tokens, truncated=cut)
+        tokens=cfg.tokens, truncated=cut, lowercase=cfg.lowercase)
     source = ArraySource(info, {split: (x, None) for split, x in arrays.items()})
     source.crop_multiple = CROP_MULTIPLE
     return source

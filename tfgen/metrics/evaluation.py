@@ -33,7 +33,16 @@ from tfgen.modalities.points import MIXTURE_SAMPLES  # noqa: F401
 # likelihood's.
 DIRECTIONS = {name: better for kind in modalities.REGISTRY
               for name, better in modalities.get(kind).metrics.items()}
-DIRECTIONS.update(nll="min", elbo="max")
+DIRECTIONS.update(nll="min", elbo="max", kl="match", mutual_information="max",
+                  active_units="max")
+# What a VAE's code carries, for modalities that report it (`Modality.latent_metrics`): KL per
+# example (closed form against N(0, I)), I(x; z) (He et al. 2019) and active units (Burda et
+# al. 2016), on the examples of the NLL.
+LATENT_METRICS = {
+    "kl": "mean over examples of KL(q(z|x) ‖ N(0, I)), nats (closed form)",
+    "mutual_information": "I(x; z) under the encoder (He et al. 2019): E[log q(z|x)] - "
+    "E[log q(z)], q(z) the aggregate posterior of these examples, one draw each; at most log N",
+    "active_units": "latent dimensions with Cov_x(E_q[z_d]) > 0.01 (Burda et al. 2016)"}
 
 
 def default_metric(kind: str, likelihood: bool) -> str:
@@ -162,7 +171,12 @@ class Evaluator:
         names = self.suite.names(model)
         if model.has_likelihood:
             names += ["nll", "elbo", *self.modality.likelihood_metrics]
+            if self._latent(model):
+                names += list(LATENT_METRICS)
         return names
+
+    def _latent(self, model) -> bool:
+        return self.modality.latent_metrics and getattr(model, "has_code", False)
 
     # -- model side -------------------------------------------------------------------------------
 
@@ -183,8 +197,13 @@ class Evaluator:
                                       progress=progress)
         elbo = model.elbo(x, labels, seed=self.seed)
         sem = float(np.std(log_px, ddof=1) / np.sqrt(len(log_px))) if len(log_px) > 1 else 0.0
-        return {"nll": float(-np.mean(log_px)), "elbo": float(np.mean(elbo)), "nll_se": sem,
-                "nll_examples": len(log_px), **self.modality.likelihood_values(log_px, x)}
+        out = {"nll": float(-np.mean(log_px)), "elbo": float(np.mean(elbo)), "nll_se": sem,
+               "nll_examples": len(log_px), **self.modality.likelihood_values(log_px, x)}
+        if self._latent(model):
+            out.update(kl=float(model.kl_per_dimension(x, labels).sum()),
+                       mutual_information=model.mutual_information(x, labels, seed=self.seed),
+                       active_units=int(model.active_units(x, labels)))
+        return out
 
     def likelihood_arrays(self, model):
         """(x, y) the NLL and ELBO are estimated on, read once: `nll_examples` of the split
@@ -205,13 +224,15 @@ class Evaluator:
                     "baseline": self.baselines.get(name), "reference_split": self.split,
                     "baseline_split": self.baseline_split if name in self.baselines else None,
                     "seed": self.seed}
-            if name in ("nll", "elbo", *self.modality.likelihood_metrics):
+            if name in LATENT_METRICS:
+                card.update(num_reference=int(values["nll_examples"]),
+                            definition=LATENT_METRICS[name])
+            elif name in ("nll", "elbo", *self.modality.likelihood_metrics):
                 card.update(num_reference=int(values["nll_examples"]), unit="nats per example",
                             standard_error=values["nll_se"] if name == "nll" else None)
-                if name == "nll_per_frame":
-                    card.update(unit="nats per frame", frames=values["nll_frames"],
-                                importance_samples=self.nll_samples,
-                                definition="-Σ log p(x) over the pieces / their total frames")
+                if name in self.modality.likelihood_metrics:
+                    card["importance_samples"] = self.nll_samples
+                    self.modality.likelihood_metric_card(name, card, values)
                 if name == "nll":
                     card["importance_samples"] = self.nll_samples
                     self.modality.likelihood_card(card, self.info)

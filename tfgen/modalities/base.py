@@ -68,6 +68,11 @@ class Modality:
     def likelihood_card(self, card: dict, info) -> None:
         """Add the modality's units to an NLL card (nats per example already there)."""
 
+    latent_metrics: ClassVar[bool] = False  # also KL, I(x; z), active units of a VAE's code
+
+    def likelihood_metric_card(self, name: str, card: dict, values: dict) -> None:
+        """Add the particulars of one of `likelihood_metrics` to its card."""
+
     def likelihood_values(self, log_px, x) -> dict:
         """The `likelihood_metrics` (and their details) from log p(x) of the examples x."""
         return {}
@@ -137,6 +142,11 @@ class Modality:
 
     def write_other(self, samples, path: str, context: dict) -> None:
         raise NotImplementedError
+
+    def read_example(self, spec: str, context: dict) -> np.ndarray:
+        """One example, packed as the run's data, from what a user names on the command line
+        (`tfgen interpolate`): a file of the modality's kind, a sentence."""
+        raise UserError(f"{spec}: name an example as SPLIT:INDEX, e.g. test:0")
 
     # -- TensorBoard --------------------------------------------------------------------------
 

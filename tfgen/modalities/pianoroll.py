@@ -14,7 +14,7 @@ import numpy as np
 
 from tfgen import fileio
 from tfgen.data import music
-from tfgen.errors import OptionError
+from tfgen.errors import OptionError, UserError
 from tfgen.modalities.base import Modality, SampleMetrics
 
 FEATURES = ("pitch_count", "pitch_class_histogram", "pitch_range", "avg_pitch_interval",
@@ -147,6 +147,10 @@ class PianoRoll(Modality):
     def likelihood_card(self, card, info):
         card["unit"] = "nats per piece"
 
+    def likelihood_metric_card(self, name, card, values):
+        card.update(unit="nats per frame", frames=values["nll_frames"],
+                    definition="-Σ log p(x) over the pieces / their total frames")
+
     # -- networks -----------------------------------------------------------------------------
 
     default_networks: ClassVar[dict[str, str]] = {"vae": "lstm", "gan": "pianoroll"}
@@ -242,6 +246,15 @@ class PianoRoll(Modality):
                     midi.write_midi(roll, name, steps_per_quarter=per_quarter, tempo=TEMPO)
                 else:
                     self.render(roll, name, per_quarter, context.get("synth", "additive"))
+
+    def read_example(self, spec, context):
+        """A MIDI file as a packed piece on the run's grid."""
+        from tfgen.data import midi
+
+        if not fileio.isfile(spec):
+            raise UserError(f"{spec}: not a MIDI file (or SPLIT:INDEX, e.g. test:0)")
+        roll = midi.read_midi(spec, steps_per_quarter=context.get("steps_per_quarter") or 1)
+        return music.pack([roll], multiple=context.get("steps_per_bar") or 1)[0]
 
     @staticmethod
     def render(roll, path, per_quarter: int, synth: str = "additive"):

@@ -125,6 +125,14 @@ class Text(Modality):
     def likelihood_card(self, card, info):
         card["unit"] = "nats per sentence"
 
+    latent_metrics: ClassVar[bool] = True
+
+    def likelihood_metric_card(self, name, card, values):
+        card.update(unit="nats per token" if name == "nll_per_token" else "per token",
+                    tokens=values["nll_tokens"], definition=(
+                        "-Σ log p(x) over the sentences / their tokens, <eos> counted"
+                        if name == "nll_per_token" else "exp(nll_per_token)"))
+
     # -- networks -----------------------------------------------------------------------------
 
     default_networks: ClassVar[dict[str, str]] = {"vae": "lstm"}
@@ -191,12 +199,22 @@ class Text(Modality):
             lines.append(json.dumps(row, ensure_ascii=False))
         fileio.write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
 
+    def read_example(self, spec, context):
+        """A sentence (tokenised as the run's data; words it never saw are [UNK])."""
+        if not spec.strip():
+            raise UserError("an empty sentence: give the words, e.g. \"the cat sat\"")
+        x, _ = text_data.encode([spec], self._vocabulary(context), context.get("max_length", 32),
+                                context.get("tokens", "word"), context.get("lowercase", True))
+        return x[0].astype(np.float32)
+
     # -- TensorBoard --------------------------------------------------------------------------
 
     def context(self, source):
-        """The vocabulary and token level, and two real sentences for the homotopy."""
+        """The vocabulary and how text becomes tokens, and two real sentences for the
+        homotopy."""
         info = source.info
         return {"vocabulary": list(info.vocabulary), "tokens": info.tokens,
+                "max_length": int(info.shape[0]), "lowercase": bool(info.lowercase),
                 "pieces": source.fixed_batch(2)[0]}
 
     def summary_samples(self, default):

@@ -40,6 +40,31 @@ def gaussian_kl(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
     return 0.5 * (tf.exp(log_var) + tf.square(mean) - 1.0 - log_var)
 
 
+def mutual_information(mean, log_var, seed: int = 0, chunk: int = 256) -> float:
+    """I(x; z) under the encoder (He et al. 2019, "Lagging inference networks"), from the
+    Gaussian posteriors N(mean_n, exp(log_var_n)) of N examples:
+
+        I = E_n E_{q(z|x_n)}[log q(z | x_n)] - E_n E_{q(z|x_n)}[log q(z)],
+        q(z) = (1/N) Σ_m q(z | x_m)  (the aggregate posterior),
+
+    the first term in closed form (minus each posterior's entropy), the second by one draw
+    z_n ~ q(z | x_n) per example (NumPy seed `seed`), log q(z_n) a log-sum-exp over all N
+    posteriors (in chunks of `chunk` draws). At most log N nats; 0 when every example has one
+    posterior."""
+    mean, log_var = np.asarray(mean, np.float64), np.asarray(log_var, np.float64)
+    n, d = mean.shape
+    z = mean + np.exp(0.5 * log_var) * np.random.default_rng(seed).standard_normal(mean.shape)
+    neg_entropy = np.mean(-0.5 * d * math.log(2 * math.pi) - 0.5 * (1.0 + log_var).sum(axis=1))
+    inv_var, log_norm = np.exp(-log_var), -0.5 * (d * math.log(2 * math.pi) + log_var.sum(1))
+    log_qz = []
+    for start in range(0, n, chunk):
+        dev = z[start:start + chunk, None, :] - mean[None]  # [draws, N, d]
+        log_density = log_norm[None] - 0.5 * np.einsum("bnd,nd->bn", dev ** 2, inv_var)
+        top = log_density.max(axis=1, keepdims=True)
+        log_qz.append(top[:, 0] + np.log(np.exp(log_density - top).sum(axis=1)) - math.log(n))
+    return float(neg_entropy - np.concatenate(log_qz).mean())
+
+
 def _log_normal(z, mean, log_var):
     return -0.5 * tf.reduce_sum(
         _LOG_2PI + log_var + tf.square(z - mean) * tf.exp(-log_var), axis=-1)
@@ -696,6 +721,15 @@ class VAE(GenerativeModel):
         which dimensions carry information otherwise)."""
         mean, log_var = self.encode(x, labels)
         return gaussian_kl(mean, log_var).numpy().mean(axis=0)
+
+    @on_averaged_weights
+    def mutual_information(self, x, labels=None, seed: int = 0, batch_size: int = 256) -> float:
+        """I(x; z1) over the examples x (`mutual_information` of this module, on the encoder's
+        posteriors before any flow)."""
+        parts = [self.encode(x[i:i + batch_size], None if labels is None
+                             else labels[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        return mutual_information(np.concatenate([m for m, _ in parts]),
+                                  np.concatenate([v for _, v in parts]), seed)
 
     def active_units(self, x, labels=None, threshold: float = 0.01) -> int:
         """Latent dimensions with Cov_x(E_q[z_d]) > threshold (Burda et al. 2016), of z1."""
