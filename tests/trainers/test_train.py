@@ -29,6 +29,17 @@ def events(run_dir):
     return acc
 
 
+def fails_in_one_line(argv, message, capsys):
+    """`tfgen ARGV` exits with status 2 and one `tfgen: error:` line holding `message`, with no
+    traceback."""
+    from tfgen.trainers.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("tfgen: error:")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in err, err
+
+
 def scalar_steps(acc, tag):
     return [e.step for e in acc.Tensors(tag)]
 
