@@ -41,11 +41,14 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     example on the first example's GAN exported to `exported/`."""
     monkeypatch.chdir(tmp_path)
     blocks = re.findall(r"```python\n(.*?)\n```", (ROOT / "README.md").read_text(), flags=re.S)
-    assert len(blocks) == 4
-    music, blocks = blocks[0], blocks[1:]  # the music section's, on its own
+    assert len(blocks) == 5
+    (music, text), blocks = blocks[:2], blocks[2:]  # the music and text sections', each alone
     namespace: dict = {}
     exec(compile(music, "README.md", "exec"), namespace)
     assert 0 < namespace["nll_per_frame"] < 88 * np.log(2) and os.path.exists("piece.mid")
+    namespace = {}
+    exec(compile(text, "README.md", "exec"), namespace)
+    assert namespace["vae"].sample(2).shape == (2, 32, 2)
     namespace = {}
     for block in blocks[:2]:
         exec(compile(block, "README.md", "exec"), namespace)
