@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import RunsFile, add_results_arguments, default_path, mean_spread  # benchmarks/runs.py
+from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean_spread  # benchmarks/runs.py
 
 PUBLISHED = [  # JSB Chorales test NLL per frame (nats), as the papers print them
     ("RNN (Boulanger-Lewandowski et al. 2012, Table 1)", 8.71),
@@ -62,23 +62,6 @@ def _preset_model() -> dict:
 
 
 TFGEN = _preset_model()
-
-
-def _elapsed_epochs(fit_epoch, validate, minutes: float, val_every: int):
-    """Run epochs until `minutes` are spent; (best validation value, its epoch, epochs run,
-    seconds). `validate()` returns a figure where lower is better and saves the weights when
-    it is the best so far."""
-    start, epoch, best, best_epoch = time.time(), 0, math.inf, 0
-    while time.time() - start < minutes * 60:
-        fit_epoch()
-        epoch += 1
-        if epoch % val_every == 0:
-            value = validate(best)
-            if value < best:
-                best, best_epoch = value, epoch
-            print(f"  epoch {epoch}: {time.time() - start:.0f} s, validation {value:.3f}",
-                  flush=True)
-    return best, best_epoch, epoch, time.time() - start
 
 
 def _tfgen_model(seed: int):
@@ -159,7 +142,7 @@ def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int,
             vae.save_weights(best_path)
         return value
 
-    best, best_epoch, epochs, seconds = _elapsed_epochs(fit_epoch, validate, minutes, val_every)
+    best, best_epoch, epochs, seconds = epochs_for(fit_epoch, validate, minutes, val_every)
     vae.load_weights(best_path)
     return {**_tfgen_scores(vae, nll_samples, c), "val_elbo_per_frame": best,
             "best_epoch": best_epoch, "epochs": epochs, "train_seconds": seconds}
@@ -215,7 +198,7 @@ def run_lstm(seed: int, minutes: float, nll_samples: int, val_every: int) -> dic
             model.save_weights(best_path)
         return value
 
-    best, best_epoch, epochs, seconds = _elapsed_epochs(fit_epoch, validate, minutes, val_every)
+    best, best_epoch, epochs, seconds = epochs_for(fit_epoch, validate, minutes, val_every)
     model.load_weights(best_path)
     return {"test_nll_per_frame": nll(x_test, y_test, w_test), "val_nll_per_frame": best,
             "best_epoch": best_epoch, "epochs": epochs, "train_seconds": seconds,
@@ -312,7 +295,7 @@ def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -
             decoder.save_weights(best_path + ".decoder.weights.h5")
         return value
 
-    best, best_epoch, epochs, seconds = _elapsed_epochs(fit_epoch, validate, minutes, val_every)
+    best, best_epoch, epochs, seconds = epochs_for(fit_epoch, validate, minutes, val_every)
     encoder.load_weights(best_path + ".encoder.weights.h5")
     decoder.load_weights(best_path + ".decoder.weights.h5")
     start = time.time()

@@ -10,8 +10,10 @@ benchmark stopped part-way (or extended with more seeds) re-runs only what is mi
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
+import time
 from collections.abc import Callable
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -97,3 +99,20 @@ class RunsFile:
             json.dump(self.data, fh, indent=1)
         os.replace(tmp, self.path)
         print(json.dumps(run), flush=True)
+
+
+def epochs_for(fit_epoch, validate, minutes: float, val_every: int):
+    """Run epochs until `minutes` are spent; (best validation value, its epoch, epochs run,
+    seconds). `validate()` returns a figure where lower is better and saves the weights when
+    it is the best so far."""
+    start, epoch, best, best_epoch = time.time(), 0, math.inf, 0
+    while time.time() - start < minutes * 60:
+        fit_epoch()
+        epoch += 1
+        if epoch % val_every == 0:
+            value = validate(best)
+            if value < best:
+                best, best_epoch = value, epoch
+            print(f"  epoch {epoch}: {time.time() - start:.0f} s, validation {value:.3f}",
+                  flush=True)
+    return best, best_epoch, epoch, time.time() - start
