@@ -146,3 +146,33 @@ def test_wordnet_sentences_and_their_fixed_split():
 def test_wordnet_missing_says_how_to_install(tmp_path):
     with pytest.raises(DataError, match="apt-get install wordnet-base"):
         data.source("wordnet", data_dir=str(tmp_path))
+
+
+def test_tfds_text_datasets_through_the_real_tfds_load_path():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=30):
+        src = data.source("text:tfds:imdb_reviews", max_length=20, min_count=1)
+        info = src.info
+        assert info.kind == "text" and data.kind("text:tfds:imdb_reviews") == "text"
+        # (mock data serves every split it is asked for: the splits TFDS has are kept)
+        assert info.splits == {"train": 30, "val": 30, "test": 30}
+        x, _ = src.numpy("train")
+        assert x.shape[1:] == (20, 2) and (x[..., 1].sum(axis=1) >= 1).all()
+        assert len(info.vocabulary) > 4
+    with pytest.raises(ConfigError, match="TFDS has no dataset 'no_such_set'"):
+        data.check_name("text:tfds:no_such_set")
+    with tfds.testing.mock_data(num_examples=4):
+        with pytest.raises(DataError, match="has no text feature"):
+            data.source("text:tfds:mnist")
+
+
+def test_splits_a_source_brings_are_kept_and_the_rest_held_out_of_train_by_hash():
+    from tfgen.data.options import DataOptions
+
+    train = [f"sentence {i} of the training text" for i in range(200)]
+    own = {"test": ["a test sentence", "another one"]}
+    arrays, vocab, _ = text.text_arrays("x", train, DataOptions(name="x"), 0.1, 0.0, own)
+    which = assign_splits(train, 0.1, 0.0)
+    assert {s: len(a) for s, a in arrays.items()} == {
+        "train": int((which == 0).sum()), "val": int((which == 1).sum()), "test": 2}
+    assert text.decode(arrays["test"], vocab)[0] == "[UNK] [UNK] sentence"  # train's vocabulary

@@ -33,6 +33,8 @@ FORMS = {
     "data.window_bars, data.transpose, data.drums, data.skip_corrupt)",
     "text:PATH": "a UTF-8 text file, or a folder of them: one example per line (data.text_unit, "
     "data.tokens, data.vocab_size, data.min_count, data.max_length, data.lowercase)",
+    "text:tfds:NAME": "a TensorFlow Datasets text dataset, its first Text feature, e.g. "
+    "text:tfds:imdb_reviews, text:tfds:lm1b (read into memory; data.data_dir)",
 }
 
 
@@ -60,6 +62,11 @@ def check_name(name: str, key: str = "data.name") -> None:
         if not fileio.isdir(rest):
             what = {"folder": "folder", "idx": "IDX directory", "midi": "MIDI folder"}[prefix]
             raise ConfigError(f"config key '{key}': {what} not found: {rest}")
+        return
+    if sep and prefix == "text" and rest.startswith("tfds:") and rest[len("tfds:"):]:
+        from tfgen.data import tfds_source
+
+        tfds_source.check_name(rest[len("tfds:"):], key)
         return
     if sep and prefix == "text" and rest:
         if not fileio.exists(rest):

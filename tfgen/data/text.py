@@ -248,14 +248,17 @@ WORDNET_SPLIT = (0.05, 0.05)  # (val, test) fractions, by a hash of each sentenc
 CROP_MULTIPLE = 8  # batches cut to their longest sentence, rounded up to 8 tokens: few shapes
 
 
-def text_arrays(name: str, texts: list[str], cfg, val_fraction: float, test_fraction: float):
+def text_arrays(name: str, texts: list[str], cfg, val_fraction: float, test_fraction: float,
+                own: dict | None = None):
     """({split: x}, vocabulary, truncated): `texts` split by a hash of each text (equal texts
-    fall in one split), the vocabulary built on the train split, each split encoded."""
+    fall in one split) -- `own`: splits the source brings, kept as they are --, the
+    vocabulary built on the train split, each split encoded."""
     from tfgen.data.arrays import assign_splits
 
     which = assign_splits(texts, val_fraction, test_fraction)
     splits = {split: [t for t, s in zip(texts, which) if s == index]
               for index, split in enumerate(("train", "val", "test"))}
+    splits.update(own or {})
     splits = {split: part for split, part in splits.items() if part}
     if "train" not in splits:
         raise DataError(f"dataset {name!r}: no text left for training after holding out "
@@ -273,10 +276,11 @@ def text_arrays(name: str, texts: list[str], cfg, val_fraction: float, test_frac
     return arrays, vocab, cut
 
 
-def _source(name: str, texts: list[str], cfg, val_fraction: float, test_fraction: float):
+def _source(name: str, texts: list[str], cfg, val_fraction: float, test_fraction: float,
+            own: dict | None = None):
     from tfgen.data.sources import ArraySource, DatasetInfo
 
-    arrays, vocab, cut = text_arrays(name, texts, cfg, val_fraction, test_fraction)
+    arrays, vocab, cut = text_arrays(name, texts, cfg, val_fraction, test_fraction, own)
     info = DatasetInfo(
         name=name, kind="text", shape=tuple(next(iter(arrays.values())).shape[1:]),
         splits={split: len(x) for split, x in arrays.items()}, vocabulary=tuple(vocab),
@@ -293,6 +297,57 @@ def wordnet_source(cfg):
 
 
 def text_source(path: str, cfg):
-    """A user's text (`read_examples`), val/test held out by a hash of each example."""
+    """A user's text (`read_examples`), val/test held out by a hash of each example; or with
+    `path` = "tfds:NAME" a TensorFlow Datasets text dataset (`tfds_texts`)."""
+    if path.startswith("tfds:"):
+        return _tfds_source(path[len("tfds:"):], cfg)
     texts = read_examples(path, cfg.text_unit, cfg.skip_corrupt)
     return _source(f"text:{path}", texts, cfg, cfg.val_fraction, cfg.test_fraction)
+
+
+TFDS_SPLITS = {"train": "train", "validation": "val", "test": "test"}
+
+
+def tfds_texts(name: str, cfg) -> dict[str, list[str]]:
+    """{tfgen split: texts} of a TFDS dataset's first `Text` feature (e.g. imdb_reviews' "text",
+    lm1b's "text"), read through `tfds.load` into memory: its train, validation and test
+    splits (a missing validation split is held out of train by hash, as for text: files)."""
+    import tensorflow_datasets as tfds
+
+    from tfgen.data import tfds_source
+
+    try:
+        builder = tfds.builder(name, data_dir=cfg.data_dir)
+    except Exception as err:  # unknown config/version: tfds raises several types
+        raise DataError(f"TFDS dataset {name!r}: {err}") from None
+    keys = [k for k, f in builder.info.features.items() if isinstance(f, tfds.features.Text)]
+    if not keys:
+        raise DataError(f"TFDS dataset {name!r} has no text feature")
+    known = set(builder.info.splits)  # (empty before the dataset is prepared: try each)
+    out = {}
+    for split, ours in TFDS_SPLITS.items():
+        if known and split not in known:
+            continue
+        try:
+            ds = tfds_source.TFDSSource.load_split(name, split, cfg)
+        except DataError:
+            if split == "train" or known:
+                raise
+            continue
+        out[ours] = [" ".join(t.decode("utf-8", "replace").split())
+                     for t in tfds.as_numpy(ds.map(lambda e: e[keys[0]]))]
+        out[ours] = [t for t in out[ours] if t]
+    if "train" not in out:
+        raise DataError(f"TFDS dataset {name!r} has no train split")
+    return out
+
+
+def _tfds_source(name: str, cfg):
+    texts = tfds_texts(name, cfg)
+    held = {s: t for s, t in texts.items() if s != "train"}
+    train = texts["train"]
+    # the splits TFDS lacks are held out of train by hash; the ones it has are kept
+    val = 0.0 if "val" in held else cfg.val_fraction
+    test = 0.0 if "test" in held else cfg.test_fraction
+    source = _source(f"text:tfds:{name}", train, cfg, val, test, own=held)
+    return source

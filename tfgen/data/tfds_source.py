@@ -224,30 +224,35 @@ class TFDSSource(Source):
         pass  # TFDS validates split strings (including slices) itself, in _load
 
     def _load(self, split: str) -> tf.data.Dataset:
+        return self.load_split(self.name, split, self.cfg)
+
+    @staticmethod
+    def load_split(name: str, split: str, cfg: DataOptions) -> tf.data.Dataset:
+        """`tfds.load` of one split, its failures (not prepared, bad split, no network) one
+        line for the user."""
         tfds = _tfds()
         try:
             with _few_download_retries():
-                return tfds.load(
-                    self.name, split=split, data_dir=self.cfg.data_dir,
-                    download=self.cfg.download, shuffle_files=False,
-                )
-        except Exception as err:  # not prepared, bad split, no network: one line for the user
-            raise DataError(self._load_error(split, err)) from None
+                return tfds.load(name, split=split, data_dir=cfg.data_dir,
+                                 download=cfg.download, shuffle_files=False)
+        except Exception as err:
+            raise DataError(TFDSSource._load_error(name, cfg, split, err)) from None
 
-    def _load_error(self, split: str, err: Exception) -> str:
-        where = self.cfg.data_dir or "~/tensorflow_datasets"
+    @staticmethod
+    def _load_error(name: str, cfg: DataOptions, split: str, err: Exception) -> str:
+        where = cfg.data_dir or "~/tensorflow_datasets"
         text = str(err)
         if "download=True" in text:  # TFDS's words for "not prepared and download=False"
-            return (f"TFDS dataset {self.name!r} is not prepared in {where}; set "
+            return (f"TFDS dataset {name!r} is not prepared in {where}; set "
                     "data.download=true to download it (needs internet), or data.data_dir to "
                     "where it is prepared")
         if _is_connection_error(err):
             host = re.search(r"host='([^']+)'", text)
             to = f" to {host.group(1)}" if host else ""
-            return (f"cannot download TFDS dataset {self.name!r}: no connection{to}; prepare "
+            return (f"cannot download TFDS dataset {name!r}: no connection{to}; prepare "
                     f"it where there is internet and copy it into {where}, or set "
                     "data.data_dir")
-        return f"cannot load TFDS dataset {self.name!r} split {split!r}: {reason(err)}"
+        return f"cannot load TFDS dataset {name!r} split {split!r}: {reason(err)}"
 
     def num_examples(self, split: str) -> int:
         if split in self.info.splits and self.info.splits[split]:
