@@ -27,7 +27,6 @@ benchmarks/results/jsb-nll.json after every run; a re-run skips the runs already
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import tempfile
@@ -37,7 +36,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean_spread  # benchmarks/runs.py
+import keras_sequence_vae  # benchmarks/keras_sequence_vae.py
+from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean_spread
 
 PUBLISHED = [  # JSB Chorales test NLL per frame (nats), as the papers print them
     ("RNN (Boulanger-Lewandowski et al. 2012, Table 1)", 8.71),
@@ -215,12 +215,6 @@ def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -
     latent_dim = 32
     x_train, y_train, w_train = _padded("train")
 
-    class Sampling(keras.layers.Layer):
-        def call(self, inputs):
-            z_mean, z_log_var = inputs
-            eps = keras.random.normal(tf.shape(z_mean))
-            return z_mean + tf.exp(0.5 * z_log_var) * eps
-
     frames_in = keras.Input((None, 88))
     mask_in = keras.Input((None,))
     h = keras.layers.Bidirectional(keras.layers.LSTM(128))(frames_in,
@@ -235,34 +229,13 @@ def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -
         prev_in, initial_state=[state[:, :300], state[:, 300:]])
     logits = keras.layers.Dense(88)(h_dec)
     decoder = keras.Model([z_in, prev_in], logits)
-    sampling = Sampling()
 
     def log_px(frames, previous, mask, z):
         out = decoder([z, previous])
         per_frame = -tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(frames, out), -1)
         return tf.reduce_sum(per_frame * mask, axis=1)
 
-    class SequenceVAE(keras.Model):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.encoder, self.decoder = encoder, decoder
-            self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
-
-        def train_step(self, data):
-            previous, frames, mask = data
-            with tf.GradientTape() as tape:
-                z_mean, z_log_var = self.encoder([frames, mask])
-                z = sampling([z_mean, z_log_var])
-                reconstruction_loss = -tf.reduce_mean(log_px(frames, previous, mask, z))
-                kl_loss = -0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var))
-                kl_loss = tf.reduce_mean(tf.reduce_sum(kl_loss, axis=1))
-                total_loss = reconstruction_loss + kl_loss
-            grads = tape.gradient(total_loss, self.trainable_weights)
-            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-            self.total_loss_tracker.update_state(total_loss)
-            return {"loss": self.total_loss_tracker.result()}
-
-    vae = SequenceVAE()
+    vae = keras_sequence_vae.model(encoder, decoder, log_px)
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     data = tf.data.Dataset.from_tensor_slices((x_train, y_train, w_train))
     data = data.shuffle(len(x_train), seed=seed).batch(8)
@@ -271,18 +244,8 @@ def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -
     def bound(split, k: int):
         """Σ log-mean-exp over K posterior draws (K = 1: the ELBO) / frames."""
         previous, frames, mask = _padded(split)
-        total = 0.0
-        for i in range(0, len(frames), 8):
-            f, p, m = (tf.constant(a[i:i + 8]) for a in (frames, previous, mask))
-            mean, log_var = encoder([f, m])
-            draws = []
-            for j in range(k):
-                eps = tf.random.stateless_normal(tf.shape(mean), [seed, 1000 * i + j])
-                z = mean + tf.exp(0.5 * log_var) * eps
-                log_q = -0.5 * tf.reduce_sum(eps ** 2 + log_var + math.log(2 * math.pi), 1)
-                log_p = -0.5 * tf.reduce_sum(z ** 2 + math.log(2 * math.pi), 1)
-                draws.append(log_px(f, p, m, z) + log_p - log_q)
-            total += float(tf.reduce_sum(tf.reduce_logsumexp(tf.stack(draws), 0) - math.log(k)))
+        total = keras_sequence_vae.log_likelihood_sum(encoder, log_px, previous, frames, mask, k,
+                                                      seed)
         return float(-total / mask.sum())
 
     def fit_epoch():

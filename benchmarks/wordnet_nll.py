@@ -36,7 +36,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean_spread  # benchmarks/runs.py
+import keras_sequence_vae  # benchmarks/keras_sequence_vae.py
+from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean_spread
 
 PRESET = "wordnet-vae"
 TRAIN_EXAMPLES = None  # --train-examples (a quick check of the script)
@@ -140,7 +141,7 @@ def run_lm(seed: int, minutes: float, nll_samples: int, val_every: int) -> dict:
             log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
             picked = np.take_along_axis(log_p, y[i:i + 256, :, None], -1)[..., 0]
             total += float(-(picked * w[i:i + 256]).sum())
-        return total / len(p), total / w.sum()
+        return total / len(p), total / float(w.sum())
 
     def fit_epoch():
         model.fit(p_train, y_train, sample_weight=w_train, batch_size=64, epochs=1, verbose=0)
@@ -169,12 +170,6 @@ def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -
     vocab, latent_dim = len(source.info.vocabulary), m.latent_dim
     p_train, y_train, w_train = _padded(source.numpy("train")[0])
 
-    class Sampling(keras.layers.Layer):
-        def call(self, inputs):
-            z_mean, z_log_var = inputs
-            eps = keras.random.normal(tf.shape(z_mean))
-            return z_mean + tf.exp(0.5 * z_log_var) * eps
-
     tokens_in = keras.Input((None,), dtype="int32")
     mask_in = keras.Input((None,))
     embedded = keras.layers.Embedding(vocab, m.embedding_dim)(tokens_in)
@@ -191,34 +186,13 @@ def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -
         initial_state=[state[:, :m.width], state[:, m.width:]])
     logits = keras.layers.Dense(vocab)(h_dec)
     decoder = keras.Model([z_in, prev_in], logits)
-    sampling = Sampling()
 
     def log_px(tokens, previous, mask, z):
         out = decoder([z, previous])
         per_token = -tf.nn.sparse_softmax_cross_entropy_with_logits(tokens, out)
         return tf.reduce_sum(per_token * mask, axis=1)
 
-    class SentenceVAE(keras.Model):
-        def __init__(self, **kwargs):
-            super().__init__(**kwargs)
-            self.encoder, self.decoder = encoder, decoder
-            self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
-
-        def train_step(self, data):
-            previous, tokens, mask = data
-            with tf.GradientTape() as tape:
-                z_mean, z_log_var = self.encoder([tokens, mask])
-                z = sampling([z_mean, z_log_var])
-                reconstruction_loss = -tf.reduce_mean(log_px(tokens, previous, mask, z))
-                kl_loss = -0.5 * (1 + z_log_var - tf.square(z_mean) - tf.exp(z_log_var))
-                kl_loss = tf.reduce_mean(tf.reduce_sum(kl_loss, axis=1))
-                total_loss = reconstruction_loss + kl_loss
-            grads = tape.gradient(total_loss, self.trainable_weights)
-            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-            self.total_loss_tracker.update_state(total_loss)
-            return {"loss": self.total_loss_tracker.result()}
-
-    vae = SentenceVAE()
+    vae = keras_sequence_vae.model(encoder, decoder, log_px)
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
     data = tf.data.Dataset.from_tensor_slices((p_train, y_train, w_train))
     data = data.shuffle(len(p_train), seed=seed).batch(64)
@@ -228,19 +202,9 @@ def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -
         """(Σ log-mean-exp over K posterior draws per sentence (K = 1: the ELBO), its total
         over the tokens), negated: nats per sentence and per token."""
         previous, tokens, mask = _padded(source.numpy(split)[0])
-        total = 0.0
-        for i in range(0, len(tokens), 128):
-            t, p, w = (tf.constant(a[i:i + 128]) for a in (tokens, previous, mask))
-            mean, log_var = encoder([t, w])
-            draws = []
-            for j in range(k):
-                eps = tf.random.stateless_normal(tf.shape(mean), [seed, 1000 * i + j])
-                z = mean + tf.exp(0.5 * log_var) * eps
-                log_q = -0.5 * tf.reduce_sum(eps ** 2 + log_var + math.log(2 * math.pi), 1)
-                log_p = -0.5 * tf.reduce_sum(z ** 2 + math.log(2 * math.pi), 1)
-                draws.append(log_px(t, p, w, z) + log_p - log_q)
-            total += float(tf.reduce_sum(tf.reduce_logsumexp(tf.stack(draws), 0) - math.log(k)))
-        return -total / len(tokens), -total / mask.sum()
+        total = keras_sequence_vae.log_likelihood_sum(encoder, log_px, previous, tokens, mask,
+                                                      k, seed, batch=128)
+        return -total / len(tokens), -total / float(mask.sum())
 
     def fit_epoch():
         vae.fit(data, epochs=1, verbose=0)
