@@ -61,7 +61,8 @@ def _code_figures(vae, x, seed: int) -> dict:
             "active_units": int(vae.active_units(x))}
 
 
-def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int) -> dict:
+def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int,
+              keep: str | None = None) -> dict:
     import keras
 
     import tfgen
@@ -75,7 +76,7 @@ def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int) -> di
     x_val, _ = source.numpy("val")
     x_test, _ = source.numpy("test")
     steps = source.info.splits["train"] // cfg.batch_size
-    best_path = os.path.join(tempfile.mkdtemp(), "best.weights.h5")
+    best_path = keep or os.path.join(tempfile.mkdtemp(), "best.weights.h5")
     done = [0]
 
     def fit_epoch():  # the stream from where the last epoch stopped (batch b: f(seed, b))
@@ -99,7 +100,24 @@ def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int) -> di
             "test_elbo": float(vae.elbo(x_test, batch_size=256).mean()),
             **_code_figures(vae, x_test, seed), "val_elbo": -best, "best_epoch": best_epoch,
             "epochs": epochs, "train_seconds": seconds, "eval_seconds": time.time() - start,
-            "importance_samples": nll_samples}
+            "importance_samples": nll_samples, "samples": _samples(vae, source)}
+
+
+def _samples(vae, source, num: int = 10) -> dict[str, list[str]]:
+    """What the kept model writes: `num` sentences by each decoding rule (seed 0), and the
+    greedy reconstructions of the first test sentences."""
+    from tfgen.data import text
+
+    vocab = source.info.vocabulary
+    out = {}
+    for rule in ("greedy", "top_p=0.9", "beam=5"):
+        vae.decoding = rule
+        out[rule] = text.decode(vae.sample(num, seed=0), vocab)
+    x, _ = source.numpy("test")
+    codes, _ = vae.encode(x[:num])
+    out["test"] = text.decode(x[:num], vocab)
+    out["reconstructed"] = text.decode(vae.decode(codes), vocab)
+    return out
 
 
 def _padded(x):
@@ -273,6 +291,8 @@ def main(argv=None) -> int:
     parser.add_argument("--val-every", type=int, default=1, help="epochs between validations")
     parser.add_argument("--train-examples", type=int, help="train on N sentences only (a quick "
                         "check of the script; not for the table)")
+    parser.add_argument("--keep", metavar="DIR", help="keep each tfgen run's best weights in "
+                        "DIR (tfgen-seed-N.weights.h5)")
     add_results_arguments(parser, "wordnet-nll")
     args = parser.parse_args(argv)
     global TRAIN_EXAMPLES
@@ -288,7 +308,11 @@ def main(argv=None) -> int:
             if results.done(row=row, seed=seed):
                 continue
             print(f"{row}, seed {seed}: {args.minutes:g} minutes", flush=True)
-            result = ROWS[row](seed, args.minutes, args.nll_samples, args.val_every)
+            extra = {}
+            if row == "tfgen" and args.keep:
+                os.makedirs(args.keep, exist_ok=True)
+                extra["keep"] = os.path.join(args.keep, f"tfgen-seed-{seed}.weights.h5")
+            result = ROWS[row](seed, args.minutes, args.nll_samples, args.val_every, **extra)
             results.add({"row": row, "seed": seed, "minutes": args.minutes, **result})
             print(f"  test NLL {result['test_nll']:.3f} per sentence, "
                   f"{result['test_nll_per_token']:.3f} per token", flush=True)
