@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of TensorBoard's pages for a directory of tfgen runs, taken with headless Chromium
 # (Debian's `chromium`), to look at what a user sees: the Time Series page (scalars and images),
-# HParams (a `tfgen tune` directory) and the Projector (a VAE run).
+# HParams (a `tfgen tune` directory) and the Projector (a VAE run); PAGES="text" for the Text
+# tab of a text run (samples, reconstructions, homotopies).
 #
 #   benchmarks/tensorboard_screenshots.sh LOGDIR OUTDIR [PORT]
 #
@@ -22,7 +23,7 @@ for _ in $(seq 120); do
   curl -sf "http://127.0.0.1:$port/data/plugins_listing" >/dev/null && break
   sleep 0.5
 done
-for page in timeseries hparams projector; do
+for page in ${PAGES:-timeseries hparams projector}; do
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1600,${HEIGHT:-1300} \
     --virtual-time-budget=25000 --screenshot="$out/$page.png" \
     "http://127.0.0.1:$port/#$page" >/dev/null 2>&1
