@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import keras_sequence_vae  # benchmarks/keras_sequence_vae.py
-from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean_spread
+from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean_spread, run_rows
 
 PUBLISHED = [  # JSB Chorales test NLL per frame (nats), as the papers print them
     ("RNN (Boulanger-Lewandowski et al. 2012, Table 1)", 8.71),
@@ -326,18 +326,8 @@ def main(argv=None) -> int:
         results.add({"row": row, "seed": int(seed), "minutes": args.minutes, **result})
         print(table(results))
         return 0
-    for seed in args.seeds:
-        for row in args.rows:
-            if results.done(row=row, seed=seed):
-                continue
-            print(f"{row}, seed {seed}: {args.minutes:g} minutes", flush=True)
-            extra = {}
-            if row in ("tfgen", "srnn") and args.keep:
-                os.makedirs(args.keep, exist_ok=True)
-                extra["keep"] = os.path.join(args.keep, f"{row}-seed-{seed}.weights.h5")
-            result = ROWS[row](seed, args.minutes, args.nll_samples, args.val_every, **extra)
-            results.add({"row": row, "seed": seed, "minutes": args.minutes, **result})
-            print(f"  test NLL per frame {result['test_nll_per_frame']:.3f}", flush=True)
+    run_rows(results, ROWS, args, keeps=("tfgen", "srnn"),
+             report=lambda r: f"test NLL per frame {r['test_nll_per_frame']:.3f}")
     print(table(results))
     return 0
 

@@ -116,3 +116,23 @@ def epochs_for(fit_epoch, validate, minutes: float, val_every: int):
             print(f"  epoch {epoch}: {time.time() - start:.0f} s, validation {value:.3f}",
                   flush=True)
     return best, best_epoch, epoch, time.time() - start
+
+
+def run_rows(results, rows: dict, args, keeps=(), report=None) -> None:
+    """Every (seed, row) of `args.seeds` x `args.rows` not yet in `results`, each
+    `rows[row](seed, args.minutes, args.nll_samples, args.val_every[, keep=PATH])` -- the rows in
+    `keeps` keep their best weights in `args.keep`/ROW-seed-N.weights.h5 when `--keep` is given
+    -- added to `results` as it finishes; `report(result)` is printed after each."""
+    for seed in args.seeds:
+        for row in args.rows:
+            if results.done(row=row, seed=seed):
+                continue
+            print(f"{row}, seed {seed}: {args.minutes:g} minutes", flush=True)
+            extra = {}
+            if row in keeps and args.keep:
+                os.makedirs(args.keep, exist_ok=True)
+                extra["keep"] = os.path.join(args.keep, f"{row}-seed-{seed}.weights.h5")
+            result = rows[row](seed, args.minutes, args.nll_samples, args.val_every, **extra)
+            results.add({"row": row, "seed": seed, "minutes": args.minutes, **result})
+            if report is not None:
+                print(f"  {report(result)}", flush=True)

@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import keras_sequence_vae  # benchmarks/keras_sequence_vae.py
-from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean_spread
+from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean_spread, run_rows
 
 PRESET = "wordnet-vae"
 TRAIN_EXAMPLES = None  # --train-examples (a quick check of the script)
@@ -303,19 +303,8 @@ def main(argv=None) -> int:
     if args.table:
         print(table(results))
         return 0
-    for seed in args.seeds:
-        for row in args.rows:
-            if results.done(row=row, seed=seed):
-                continue
-            print(f"{row}, seed {seed}: {args.minutes:g} minutes", flush=True)
-            extra = {}
-            if row == "tfgen" and args.keep:
-                os.makedirs(args.keep, exist_ok=True)
-                extra["keep"] = os.path.join(args.keep, f"tfgen-seed-{seed}.weights.h5")
-            result = ROWS[row](seed, args.minutes, args.nll_samples, args.val_every, **extra)
-            results.add({"row": row, "seed": seed, "minutes": args.minutes, **result})
-            print(f"  test NLL {result['test_nll']:.3f} per sentence, "
-                  f"{result['test_nll_per_token']:.3f} per token", flush=True)
+    run_rows(results, ROWS, args, keeps=("tfgen",), report=lambda r: (
+        f"test NLL {r['test_nll']:.3f} per sentence, {r['test_nll_per_token']:.3f} per token"))
     print(table(results))
     return 0
 
