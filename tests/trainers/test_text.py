@@ -65,6 +65,14 @@ def test_samples_with_every_decoding_rule(text_run, tmp_path, rule):
     assert again.read_text() == out.read_text()  # same seed, same sentences
 
 
+def test_without_out_text_runs_write_txt(text_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sample", str(text_run), "--num", "2", "-q"]) == 0
+    assert len((tmp_path / "samples.txt").read_text().splitlines()) == 2
+    assert main(["interpolate", str(text_run), "test:0", "test:1", "--steps", "3"]) == 0
+    assert len((tmp_path / "interpolation.txt").read_text().splitlines()) == 3
+
+
 def test_jsonl_samples_carry_their_scores(text_run, tmp_path):
     out = tmp_path / "s.jsonl"
     assert main(["sample", str(text_run), "--num", "3", "--out", str(out), "-q"]) == 0
