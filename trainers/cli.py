@@ -246,9 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--nll-examples", type=int, metavar="N", help="VAE NLL/ELBO on the "
                           "split's first N examples (default: all; K=1000 costs about a minute "
                           "per 200 28x28 images on 2 CPU cores)")
-    evaluate.add_argument("--no-cas", action="store_true", help="skip the classification "
-                          "accuracy score of class-conditional models (it trains two "
-                          "classifiers)")
+    evaluate.add_argument("--no-cas", action="store_true", help="skip the metrics that "
+                          "train models on samples: the classification accuracy score of "
+                          "class-conditional image models, the reverse PPL of text (each "
+                          "trains two)")
     evaluate.add_argument("--truncation", type=float, nargs="+", metavar="PSI", help="also "
                           "the sample metrics at each truncation PSI (the quality/diversity "
                           "trade-off): a table, eval.json and RUN_DIR/truncation.png")

@@ -114,12 +114,13 @@ class Evaluator:
         cache_dir: where tfgen's extractors are cached (default: `features.cache_dir()`).
         truncation: sample with the truncation trick's ψ (see `GenerativeModel.latent`;
             None: off).
-        cas: for class-conditional models of labelled images, also the classification accuracy
-            score (`tfgen.metrics.cas`): a classifier trained on `num` generated images (the
-            labels of `num` real training images) and tested on the reference split, beside
-            the same classifier trained on those real images (the baseline). Trains two
-            classifiers per evaluation.
-        cas_steps: training steps of each CAS classifier (batch 64, at least 3 epochs).
+        cas: also the metric that trains a model on generated samples: for class-conditional
+            models of labelled images the classification accuracy score (`tfgen.metrics.cas`):
+            a classifier trained on `num` generated images (the labels of `num` real training
+            images) and tested on the reference split, beside the same classifier trained on
+            those real images (the baseline); for text the reverse PPL
+            (`tfgen.metrics.language_model`). Trains two models per evaluation.
+        cas_steps: training steps of each of those models (batch 64).
     """
 
     def __init__(self, source, split: str = "test", num: int | None = None, seed: int = 0,
@@ -140,9 +141,8 @@ class Evaluator:
         self.memorisation = (baseline if memorisation is None else memorisation) and (
             "train" in self.info.splits and split != "train")
         self.baselines: dict[str, float] = {}
-        extra = {"cas": cas, "cas_steps": cas_steps} if self.modality.images else {}
         self.suite = self.modality.sample_metrics(self, num, features, cache_dir, progress,
-                                                  **extra)
+                                                  cas=cas, cas_steps=cas_steps)
         self._reference_for_nll: dict[bool, tuple] = {}  # likelihood_arrays, read once
 
     @property

@@ -59,8 +59,10 @@ class Modality:
         """The metric a run selects and a search optimises unless told otherwise."""
         raise NotImplementedError
 
-    def sample_metrics(self, evaluator, num, features, cache_dir, progress) -> SampleMetrics:
-        """The `SampleMetrics` of `evaluator` (its source, split, seed and baseline split)."""
+    def sample_metrics(self, evaluator, num, features, cache_dir, progress, cas=False,
+                       cas_steps=1000) -> SampleMetrics:
+        """The `SampleMetrics` of `evaluator` (its source, split, seed and baseline split);
+        `cas`: also the metric that trains a model on samples, where the modality has one."""
         return SampleMetrics()
 
     likelihood_metrics: ClassVar[tuple[str, ...]] = ()  # more figures of the NLL estimate

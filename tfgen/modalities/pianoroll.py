@@ -136,7 +136,7 @@ class PianoRoll(Modality):
     def default_metric(self, likelihood):
         return "nll_per_frame" if likelihood else "overlap_mean"
 
-    def sample_metrics(self, evaluator, num, features, cache_dir, progress):
+    def sample_metrics(self, evaluator, num, features, cache_dir, progress, **_):
         return MusicMetrics(evaluator, num)
 
     def likelihood_values(self, log_px, x) -> dict:

@@ -57,7 +57,7 @@ class Points(Modality):
     def value_range(self, pixel_range):
         return None  # points are not scaled
 
-    def sample_metrics(self, evaluator, num, features, cache_dir, progress):
+    def sample_metrics(self, evaluator, num, features, cache_dir, progress, **_):
         return PointMetrics(evaluator, num)
 
     def write_other(self, samples, path, context):

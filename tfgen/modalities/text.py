@@ -18,6 +18,7 @@ from tfgen.modalities.base import Modality, SampleMetrics
 
 STATISTICS = ("self_bleu", "distinct_1", "distinct_2")
 MAX_SENTENCES = 1000  # self-BLEU on at most this many sentences (a fixed subset)
+REVERSE_SENTENCES = 10_000  # the reverse PPL's language models train on this many (at most)
 
 
 def token_lists(x) -> list[tuple[int, ...]]:
@@ -37,42 +38,94 @@ class TextMetrics(SampleMetrics):
     (BLEU-4 of each against the others; lower is more diverse), distinct-1 and distinct-2,
     and memorisation -- the fraction found verbatim in the training text (`verbatim`) and the
     median longest n-gram copied from one training sentence (`copied_tokens`). Each floor is
-    the same figure of as many real sentences of the reference split (against train)."""
+    the same figure of as many real sentences of the reference split (against train).
 
-    def __init__(self, evaluator, num):
+    With a language model (`features`: "auto", tfgen's LSTM language model of the train
+    split, trained once and cached; or a Keras model file mapping ids to next-token logits)
+    also the forward PPL of the samples (floor: the reference sentences'), and with `reverse`
+    the reverse PPL: a language model trained on `REVERSE_SENTENCES` generated sentences (at
+    most the train split's size) scores the reference split; floor: the same model trained on
+    as many real train sentences (`tfgen.metrics.language_model`)."""
+
+    def __init__(self, evaluator, num, features=None, cache_dir=None, progress=False,
+                 reverse=False, reverse_steps=1000):
+        from tfgen.metrics import language_model as lm
         from tfgen.metrics import text as stats
 
         ev = self.ev = evaluator
         ref, _ = ev.source.numpy(ev.split)
+        self.reference_x = ref
         self.reference = token_lists(ref)
         self.num = num or min(len(self.reference), MAX_SENTENCES)
-        self.train = None
+        self.vocabulary = len(ev.info.vocabulary)
+        self.train = self.train_x = None
+        has_train = "train" in ev.info.splits and ev.split != "train"
+        if ev.baseline_split is not None or features is not None or reverse:
+            self.train_x = ev.source.numpy("train" if "train" in ev.info.splits
+                                           else ev.baseline_split)[0]
         if ev.baseline_split is not None:
-            base, _ = ev.source.numpy("train" if "train" in ev.info.splits
-                                      else ev.baseline_split)
-            self.train = token_lists(base)
+            self.train = token_lists(self.train_x)
             real = self.reference[:self.num]
             self.floor = stats.statistics(real, self.train, seed=ev.seed)
             ev.baselines.update({s: self.floor[s] for s in STATISTICS})
             if ev.memorisation:
                 ev.baselines["verbatim"] = self.floor["verbatim"]
                 ev.baselines["copied_tokens"] = self.floor["copied_median"]
+        self.lm = self.lm_card = None
+        if features is not None and has_train:
+            if isinstance(features, str) and features != "auto":
+                import keras
+
+                self.lm = keras.saving.load_model(features, compile=False)
+                self.lm_card = {"name": features}
+            else:
+                from tfgen.metrics.features import cache_dir as default_cache
+
+                self.lm, self.lm_card = lm.dataset_language_model(
+                    ev.info.name, self.train_x, self.vocabulary, cache_dir or default_cache(),
+                    progress=progress)
+            ev.baselines["forward_ppl"] = lm.perplexity(self.lm, ref[:self.num])
+        self.reverse = bool(reverse and has_train)
+        self.reverse_steps = int(reverse_steps)
+        if self.reverse:
+            self.reverse_num = min(len(self.train_x), REVERSE_SENTENCES)
+            if ev.baseline_split is not None:
+                rows = np.random.default_rng(ev.seed).permutation(len(self.train_x))
+                ev.baselines["reverse_ppl"], _ = lm.reverse_perplexity(
+                    self.train_x[np.sort(rows[:self.reverse_num])], ref, self.vocabulary,
+                    self.reverse_steps, ev.seed)
 
     def names(self, model):
         names = list(STATISTICS)
         if self.ev.memorisation and self.train is not None:
             names += ["verbatim", "copied_tokens"]
+        if self.lm is not None:
+            names.append("forward_ppl")
+        if self.reverse:
+            names.append("reverse_ppl")
         return names
 
     def values(self, model):
         from tfgen.metrics import text as stats
 
-        sentences = token_lists(self.ev.sample(model, self.num))
+        generated = self.ev.sample(model, self.num)
+        sentences = token_lists(generated)
         ours = stats.statistics(sentences, self.train or self.reference, seed=self.ev.seed)
         out = {s: ours[s] for s in STATISTICS}
         if self.ev.memorisation and self.train is not None:
             out.update(verbatim=ours["verbatim"], copied_tokens=ours["copied_median"])
         out["text_detail"] = ours
+        if self.lm is not None or self.reverse:
+            from tfgen.metrics import language_model as lm
+
+            if self.lm is not None:
+                out["forward_ppl"] = lm.perplexity(self.lm, generated)
+            if self.reverse:
+                many = (generated if self.reverse_num <= len(generated)
+                        else self.ev.sample(model, self.reverse_num))
+                out["reverse_ppl"], out["reverse_detail"] = lm.reverse_perplexity(
+                    many[:self.reverse_num], self.reference_x, self.vocabulary,
+                    self.reverse_steps, self.ev.seed)
         return out
 
     def card(self, name, card, details):
@@ -87,8 +140,20 @@ class TextMetrics(SampleMetrics):
             "verbatim": "fraction of generated sentences found verbatim in the training text; "
             "baseline: the reference sentences'",
             "copied_tokens": "median over sentences of the longest n-gram found in one "
-            "training sentence (tokens); baseline: the reference sentences'"}
+            "training sentence (tokens); baseline: the reference sentences'",
+            "forward_ppl": "perplexity per token (<eos> counted) of the generated sentences "
+            "under tfgen's LSTM language model of the train split; baseline: the reference "
+            "sentences'",
+            "reverse_ppl": "perplexity per token of the reference split under a language model "
+            "trained on generated sentences; baseline: the same model trained on as many real "
+            "train sentences"}
         card["definition"] = definitions[name]
+        if name == "forward_ppl":
+            card["language_model"] = self.lm_card
+        if name == "reverse_ppl":
+            card.update(num_generated=details["reverse_detail"]["train_sentences"],
+                        num_reference=len(self.reference), language_model=details[
+                            "reverse_detail"])
         if name == "copied_tokens":
             card["detail"] = {k: ours[k] for k in ("copied_p95", "copied_max",
                                                    "copied_fraction")}
@@ -101,7 +166,8 @@ class Text(Modality):
     default_out: ClassVar[str] = "samples.txt"
     metrics: ClassVar[dict[str, str]] = {
         "nll_per_token": "min", "perplexity": "min", "self_bleu": "min", "distinct_1": "max",
-        "distinct_2": "max", "verbatim": "min", "copied_tokens": "min"}
+        "distinct_2": "max", "verbatim": "min", "copied_tokens": "min", "forward_ppl": "min",
+        "reverse_ppl": "min"}
     likelihood_metrics: ClassVar[tuple[str, ...]] = ("nll_per_token", "perplexity")
     cheap_metrics: ClassVar[str | None] = "text statistics"
     sequence_networks: ClassVar[tuple[str, ...]] = ("lstm",)
@@ -112,8 +178,10 @@ class Text(Modality):
     def default_metric(self, likelihood):
         return "nll_per_token" if likelihood else "self_bleu"
 
-    def sample_metrics(self, evaluator, num, features, cache_dir, progress):
-        return TextMetrics(evaluator, num)
+    def sample_metrics(self, evaluator, num, features, cache_dir, progress, cas=False,
+                       cas_steps=1000):
+        """`cas` (the metric that trains a model on samples): the reverse PPL here."""
+        return TextMetrics(evaluator, num, features, cache_dir, progress, cas, cas_steps)
 
     def likelihood_values(self, log_px, x) -> dict:
         """Per token (`<eos>` counted): -Σ log p(x) / tokens, and its exp, the perplexity."""
