@@ -30,3 +30,12 @@ def test_an_output_the_modality_does_not_write_is_one_line():
     assert modalities.get("pianoroll").check_out("x.MID") == ".mid"
     with pytest.raises(ValueError, match="unknown modality 'video'"):
         modalities.get("video")
+
+
+def test_gan_networks_of_each_modality_are_the_builders_names():
+    from tfgen.modalities.base import Modality
+    from tfgen.networks import build
+
+    assert Modality.gan_networks == build.IMAGE_GAN_NETWORKS
+    every = {n for kind in modalities.REGISTRY for n in modalities.get(kind).gan_networks}
+    assert every == set(build.GAN_NETWORKS)

@@ -20,10 +20,11 @@ from tfgen import lazy, startup
 
 _SUBPACKAGES = ("callbacks", "data", "distribute", "ingredients", "losses", "metrics", "models",
                 "networks")
-__all__ = ["GAN", "VAE", "GenerativeModel", "SequenceVAE", "SRNN", "TextVAE", "__version__", *_SUBPACKAGES]
+__all__ = ["ARAE", "GAN", "VAE", "GenerativeModel", "SequenceVAE", "SRNN", "TextVAE", "__version__",
+           *_SUBPACKAGES]
 __getattr__, __dir__ = lazy.attach(__name__, {
     **{name: name for name in _SUBPACKAGES},
-    **{name: "models" for name in ("GAN", "VAE", "GenerativeModel", "SequenceVAE", "SRNN",
+    **{name: "models" for name in ("ARAE", "GAN", "VAE", "GenerativeModel", "SequenceVAE", "SRNN",
                                          "TextVAE")},
 })
 
@@ -33,7 +34,7 @@ if not startup.is_cli():
     # only what each command needs (its --help, presets and datasets need no TensorFlow).
     try:
         from tfgen import callbacks, data, distribute, ingredients, losses, metrics, models, networks  # noqa: F401
-        from tfgen.models import GAN, SRNN, VAE, GenerativeModel, SequenceVAE, TextVAE
+        from tfgen.models import ARAE, GAN, SRNN, VAE, GenerativeModel, SequenceVAE, TextVAE
     except ModuleNotFoundError as _err:
         if _err.name != "tensorflow":
             raise

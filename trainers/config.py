@@ -461,6 +461,18 @@ class GANModelConfig:
         "policies: translation,cutout} or {name: ada, ops: blit,geom,color} ({}: none)")
     conditional: bool = param(False, help="class-conditional generator and discriminator")
     pac: int = param(1, min=1, max=16, help="PacGAN: samples the discriminator judges jointly")
+    code_dim: int = param(128, min=1, help="arae: size of the autoencoder's code, which the "
+                          "generator makes and the discriminator judges")
+    autoencoder_width: int = param(256, min=1, help="arae: the decoder LSTM's units (the "
+                                   "BiLSTM encoder's: half each way)")
+    embedding_dim: int = param(128, min=1, help="arae: size of the token embeddings")
+    code_noise: float = param(0.1, min=0.0, help="arae: std of the noise on codes the "
+                              "decoder reconstructs")
+    encoder_weight: float = param(0.1, min=0.0, help="arae: weight of the critic's loss in "
+                                  "the encoder's (the adversarial regularisation)")
+
+    ARAE_KEYS: ClassVar[tuple[str, ...]] = ("code_dim", "autoencoder_width", "embedding_dim",
+                                            "code_noise", "encoder_weight")
 
     def migrate(self, updates: dict, prefix: str) -> dict:
         return sections.migrate_gan(self, updates, prefix)
@@ -487,6 +499,8 @@ class GANConfig(RunConfig):
     model: GANModelConfig = param(default_factory=GANModelConfig, help="the GAN")
     g_optimizer: OptimizerConfig = param(default_factory=OptimizerConfig, help="generator")
     d_optimizer: OptimizerConfig = param(default_factory=OptimizerConfig, help="discriminator")
+    ae_optimizer: OptimizerConfig = param(default_factory=OptimizerConfig,
+                                          help="arae: the autoencoder (encoder and decoder)")
     training: TrainingConfig = param(default_factory=TrainingConfig, help="how steps run")
 
     def validate(self, prefix: str) -> None:
@@ -676,13 +690,20 @@ def _check_vae_modality(cfg: VAEConfig, where: str) -> None:
 
 
 def _check_gan_modality(cfg: GANConfig, where: str) -> None:
-    """The piano-roll GAN network for piano-rolls (fixed windows), and only there."""
+    """Each modality's GAN networks only (`Modality.gan_networks`: the piano-roll network for
+    piano-rolls in fixed windows, the ARAE for text), and the ARAE's keys only with it."""
     m, kind = cfg.model, data_kind(cfg.data.name)
     modality = modalities.get(kind)
-    if (m.network == "pianoroll") != (kind == "pianoroll"):
+    if m.network not in modality.gan_networks:
         default = modality.default_networks.get("gan", "dcgan")
         raise ConfigError(f"config key '{where}network': {m.network} is not a network for "
                           f"{modality.title} ({cfg.data.name}); use e.g. {default}")
+    if m.network != "arae":
+        defaults = GANModelConfig()
+        for key in GANModelConfig.ARAE_KEYS:
+            if getattr(m, key) != getattr(defaults, key):
+                raise ConfigError(f"config key '{where}{key}' is an option of the text GAN "
+                                  f"(model.network=arae), not of {m.network}")
     if kind == "pianoroll" and not cfg.data.window_bars:
         raise ConfigError("config key 'data.window_bars': the piano-roll GAN makes fixed "
                           "windows; set a window length in bars (e.g. 4)")

@@ -100,19 +100,24 @@ class GANFamily(Family):
     def build(self, cfg: GANConfig, info, compile_kwargs: dict, total_steps: int):
         m = cfg.model
         try:  # the modality's networks
-            generator, discriminator = modalities.get(info.kind).gan(
+            generator, discriminator, model_class, extra = modalities.get(info.kind).gan(
                 info, network=m.network, latent_dim=m.latent_dim, width=m.width, depth=m.depth,
                 spectral_norm=m.spectral_norm, conditional=m.conditional, pac=m.pac,
-                pixel_range=cfg.data.pixel_range, orthogonal=m.orthogonal, binary=m.binary)
+                pixel_range=cfg.data.pixel_range, orthogonal=m.orthogonal, binary=m.binary,
+                **{k: getattr(m, k) for k in m.ARAE_KEYS})
         except OptionError as err:
             raise ConfigError(f"config key 'model.{err.key}': {err}") from None
         except ValueError as err:
             raise ConfigError(f"config key 'model.network': {err}") from None
         steps_per_epoch = max(1, total_steps // max(cfg.epochs, 1))
         augment, regularizers = m.ingredients(top_k_period=steps_per_epoch)
-        gan = GAN(generator, discriminator, latent_dim=m.latent_dim,
-                  num_classes=info.num_classes if m.conditional else None,
-                  ema_decay=m.ema_decay, augment=augment, pac=m.pac, seed=cfg.seed)
+        gan = model_class(generator, discriminator, latent_dim=m.latent_dim,
+                          num_classes=info.num_classes if m.conditional else None,
+                          ema_decay=m.ema_decay, augment=augment, pac=m.pac, seed=cfg.seed,
+                          **extra)  # (text: the ARAE's autoencoder)
+        if "ae_optimizer" in model_class.optimizer_arguments:
+            compile_kwargs = {**compile_kwargs,
+                              "ae_optimizer": optimizer(cfg.ae_optimizer, total_steps)}
         gan.compile(
             g_optimizer=optimizer(cfg.g_optimizer, total_steps),
             d_optimizer=optimizer(cfg.d_optimizer, total_steps * m.n_critic),

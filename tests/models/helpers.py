@@ -149,6 +149,28 @@ def text_vae(weights=None, seed=0, vocabulary=None, frame_dropout=0.2, **compile
                      weights, compile_kwargs)
 
 
+def arae(weights=None, seed=0, vocabulary=None, frame_dropout=0.2, code_noise=0.1,
+         dropout=0.1, **compile_kwargs):
+    """A tiny ARAE (word dropout, code noise, WGAN-GP, 2 critic steps) on the shipped
+    proverbs' vocabulary (`text_batches`), or on `vocabulary` tokens."""
+    from tfgen.models import ARAE
+
+    keras.utils.set_random_seed(seed)
+    size = vocabulary or len(text_source().info.vocabulary)
+    nets = networks.arae_networks(size, latent_dim=LATENT, code_dim=6, units=8,
+                                  embedding_dim=5, width=8, frame_dropout=frame_dropout,
+                                  dropout=dropout)
+    model = ARAE(*nets, latent_dim=LATENT, seed=seed, sample_frames=12, code_noise=code_noise,
+                 encoder_weight=0.5)
+    if weights is not None:
+        model.set_weights(weights)
+    model.compile(**{"g_optimizer": keras.optimizers.Adam(1e-3),
+                     "d_optimizer": keras.optimizers.Adam(1e-3),
+                     "ae_optimizer": keras.optimizers.Adam(1e-3), "objective": "wasserstein",
+                     "regularizers": ["gradient_penalty"], "n_critic": 2, **compile_kwargs})
+    return model
+
+
 def text_source():
     global PROVERBS
     if PROVERBS is None:

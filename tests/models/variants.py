@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from tests.models.helpers import (
+    arae,
     chorales,
     deep_vae,
     digits,
@@ -134,6 +135,11 @@ VARIANTS = [
             lambda weights=None, **extra: text_vae(weights=weights, **{
                 "kl_schedule": "cyclical", "cycle_steps": 4, **extra}),
             lambda strategy=None: text_batches(8, strategy), slow=("xla", "bf16")),
+    # a GAN over the codes of a text autoencoder: the critic's steps on the encoder's codes,
+    # the autoencoder's step (word dropout, code noise, the critic's loss into the encoder)
+    Variant("text-arae-wgan-gp-word-dropout",
+            lambda weights=None, **extra: arae(weights=weights, **extra),
+            lambda strategy=None: text_batches(16, strategy), slow=("xla", "bf16")),
     Variant("vae-vamp-two-layers-conv-dropout-iwae",
             *_vae(prior="vamp", layers=2, conv=True, dropout=0.3, iw_samples=2),
             checks=("replicas", "bf16", "resume"), slow=("bf16", "resume"), replica_atol=1e-4),

@@ -82,6 +82,8 @@ class Modality:
     # -- networks -----------------------------------------------------------------------------
 
     default_networks: ClassVar[dict[str, str]] = {}  # family -> its default network here
+    # the GAN networks its data take (`tfgen.networks.build.GAN_NETWORKS` names)
+    gan_networks: ClassVar[tuple[str, ...]] = ("mlp", "dcgan", "resnet", "biggan")
 
     def vae(self, info, likelihood, *, network: str, latent_dim: int, width: int, depth: int,
             conditional: bool, dropout: float, context_dim: int = 0, **sequence):
@@ -99,17 +101,19 @@ class Modality:
 
     def gan(self, info, *, network: str, latent_dim: int, width: int, depth: int,
             spectral_norm: bool, conditional: bool, pac: int, pixel_range: str,
-            orthogonal: float, binary: bool = False):
-        """(generator, discriminator) of a GAN on data `info`
-        (`tfgen.networks.build_gan_networks`)."""
+            orthogonal: float, binary: bool = False, **text):
+        """(generator, discriminator, model class, its extra keyword arguments) of a GAN on
+        data `info` (`tfgen.networks.build_gan_networks` and `tfgen.GAN`); `text` holds the
+        options only the text GAN takes."""
         from tfgen import networks
+        from tfgen.models import GAN
 
         if binary:
             raise OptionError("binary", "binary neurons are for piano-rolls")
-        return networks.build_gan_networks(
+        return (*networks.build_gan_networks(
             info, network=network, latent_dim=latent_dim, width=width, depth=depth,
             spectral_norm=spectral_norm, conditional=conditional, pac=pac,
-            pixel_range=pixel_range, orthogonal=orthogonal)
+            pixel_range=pixel_range, orthogonal=orthogonal), GAN, {})
 
     def diagnostics(self, source, labels: bool) -> list:
         """The VAE's `TensorBoardLogger` diagnostics (`LatentDiagnostics` on fixed real

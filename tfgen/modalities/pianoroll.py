@@ -153,6 +153,7 @@ class PianoRoll(Modality):
 
     # -- networks -----------------------------------------------------------------------------
 
+    gan_networks: ClassVar[tuple[str, ...]] = ("pianoroll",)
     default_networks: ClassVar[dict[str, str]] = {"vae": "lstm", "gan": "pianoroll"}
 
     def vae(self, info, likelihood, *, network, latent_dim, width, depth, conditional, dropout,
@@ -186,11 +187,12 @@ class PianoRoll(Modality):
         return encoder, decoder, SequenceVAE, {"sample_frames": sample_frames}
 
     def gan(self, info, *, network, latent_dim, width, depth, spectral_norm, conditional, pac,
-            pixel_range, orthogonal, binary=False):
+            pixel_range, orthogonal, binary=False, **_):
         """MuseGAN-style convolutional generator and discriminator over (time, pitch) of fixed
         windows (`data.window_bars`), notes binary through the straight-through estimator
         with `binary`."""
         from tfgen import networks
+        from tfgen.models import GAN
 
         if network != "pianoroll":
             raise OptionError("network", f"piano-rolls take the GAN network pianoroll; got "
@@ -203,7 +205,7 @@ class PianoRoll(Modality):
         classes = info.num_classes if conditional else None
         return (networks.pianoroll_generator(latent_dim, frames, keys, width, binary, classes),
                 networks.pianoroll_discriminator(frames, keys, width, spectral_norm=spectral_norm,
-                                                 num_classes=classes))
+                                                 num_classes=classes), GAN, {})
 
     def diagnostics(self, source, labels):
         from tfgen.callbacks import LatentDiagnostics

@@ -203,7 +203,8 @@ class Text(Modality):
 
     # -- networks -----------------------------------------------------------------------------
 
-    default_networks: ClassVar[dict[str, str]] = {"vae": "lstm"}
+    default_networks: ClassVar[dict[str, str]] = {"vae": "lstm", "gan": "arae"}
+    gan_networks: ClassVar[tuple[str, ...]] = ("arae",)
 
     def vae(self, info, likelihood, *, network, latent_dim, width, depth, conditional, dropout,
             context_dim=0, frame_dropout: float = 0.0, encoder_width: int | None = None,
@@ -231,9 +232,29 @@ class Text(Modality):
         return encoder, decoder, TextVAE, {"sample_frames": info.shape[0],
                                            "likelihood": likelihood}
 
-    def gan(self, info, **_):
-        raise OptionError("network", "text has no GAN in tfgen yet (the ARAE is planned); "
-                          "train a VAE (tfgen train --preset wordnet-vae)")
+    def gan(self, info, *, network, latent_dim, width, depth, spectral_norm, conditional, pac,
+            orthogonal, code_dim=128, autoencoder_width=256, embedding_dim=128,
+            code_noise=0.1, encoder_weight=0.1, **_):
+        """A `tfgen.ARAE` (Zhao et al. 2018): MLP generator and critic of `depth` layers of
+        `width` units over codes of `code_dim`, the autoencoder's BiLSTM encoder and LSTM
+        decoder of `autoencoder_width` units; sentences as long as the data's."""
+        from tfgen import networks
+        from tfgen.models import ARAE
+
+        if network != "arae":
+            raise OptionError("network", f"text takes the GAN network arae; got {network!r}")
+        for key, value in (("conditional", conditional), ("pac", pac != 1),
+                           ("orthogonal", orthogonal)):
+            if value:
+                raise OptionError(key, "the text GAN (arae) is unconditional, without PacGAN "
+                                  "or orthogonal regularisation")
+        generator, discriminator, encoder, decoder = networks.arae_networks(
+            len(info.vocabulary), latent_dim=latent_dim, code_dim=code_dim,
+            units=autoencoder_width, embedding_dim=embedding_dim, width=width, depth=depth,
+            spectral_norm=spectral_norm)
+        return generator, discriminator, ARAE, {
+            "encoder": encoder, "decoder": decoder, "sample_frames": info.shape[0],
+            "code_noise": code_noise, "encoder_weight": encoder_weight}
 
     def diagnostics(self, source, labels):
         from tfgen.callbacks import LatentDiagnostics

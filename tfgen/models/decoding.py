@@ -1,6 +1,10 @@
 """Decoding rules for models that write tokens: greedy, sampling with a temperature, top-k
 (Fan et al. 2018), nucleus / top-p (Holtzman et al. 2020), and beam search.
 
+`TokenDecoding` is the mixin of the models that decode codes into sentences with a
+`tfgen.networks.FrameDecoder` over a vocabulary (`TextVAE`, `ARAE`): the model's rule, and the
+sentences it draws.
+
 A rule is written as `tfgen sample --decode` takes it: "greedy", "sample", "beam=5", or
 sampling options joined by commas ("temperature=0.7", "top_k=40", "top_p=0.9",
 "top_k=40,temperature=0.8").
@@ -19,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 from tfgen import lazy
+from tfgen.data.text import EOS, PAD
 from tfgen.errors import UserError
 
 tf = lazy.Module("tensorflow")
@@ -87,3 +92,96 @@ def filtered_logits(logits, rule: Decoding):
         threshold = tf.reduce_min(kept, axis=-1, keepdims=True)
         logits = tf.where(logits < threshold, -float("inf"), logits)
     return logits
+
+
+class TokenDecoding:
+    """Sentences from codes z, for a model with `decoder` (a `FrameDecoder` over a
+    vocabulary, z its conditioning), `likelihood` (softmax) and `sample_frames` (the longest
+    sentence drawn): `decoding`, the rule `sample`, `generate` and `decode(seed=...)` follow,
+    and `_frames(z, seed)`, token ids drawn by it -- one compiled graph per rule -- which
+    `_packed_tokens` ends at each sentence's first `<eos>`."""
+
+    _decoding = Decoding()
+
+    @property
+    def decoding(self) -> Decoding:
+        """How `sample`, `generate` and `decode(seed=...)` pick tokens (not saved with the
+        model: a sampling-time choice)."""
+        return self._decoding
+
+    @decoding.setter
+    def decoding(self, rule):
+        self._decoding = parse(rule)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return int(self.decoder.vocabulary)
+
+    @staticmethod
+    def _packed_tokens(frames):
+        """Token ids [batch, tokens, 1] -> packed: each sentence's tokens up to its first
+        `<eos>` (included), the rest padding."""
+        ids = tf.cast(frames[..., 0], tf.float32)
+        ended = tf.cumsum(tf.cast(tf.equal(ids, float(EOS)), tf.int32), axis=1, exclusive=True)
+        present = tf.cast(tf.equal(ended, 0), tf.float32)
+        return tf.stack([ids * present, present], axis=-1)
+
+    def _frames(self, z, seed, greedy: bool = False):
+        """Token ids [batch, sample_frames, 1] for codes z by the model's rule (greedy when
+        asked), drawn with the stateless `seed` ([2] ints)."""
+        rule = Decoding("greedy") if greedy else self.decoding
+        fns = self.__dict__.setdefault("_decode_fns", {})
+        if rule not in fns:
+            if rule.method == "beam":
+                fns[rule] = tf.function(lambda z, seed: self._beam(z, rule.beam),
+                                        reduce_retracing=True)
+            else:
+                draw = None if rule.method == "greedy" else (
+                    lambda params, s: self.likelihood.sample(filtered_logits(params, rule), s))
+                fns[rule] = tf.function(lambda z, seed: self.decoder.generate(
+                    z, self.sample_frames, self.likelihood, seed, rule.method == "greedy",
+                    draw), reduce_retracing=True)
+        return fns[rule](tf.cast(z, tf.float32), tf.cast(seed, tf.int64))
+
+    def _beam(self, z, width: int):
+        """The most likely of `width` beams per code (log p summed over tokens, no length
+        penalty), [batch, sample_frames, 1] ids; a beam that wrote `<eos>` goes on with
+        padding at no cost."""
+        dec = self.decoder
+        if dec.segment:
+            raise ValueError("beam search runs on a flat decoder")
+        vocab, frames = self.vocabulary_size, self.sample_frames
+        batch = tf.shape(z)[0]
+        cond, (h, c) = dec._conditioning(tf.repeat(z, width, axis=0), frames)
+        state = [h, c]
+        fed = dec._fed(dec._first(batch * width))
+        scores = tf.tile(tf.constant([[0.0] + [-1e9] * (width - 1)]), [batch, 1])
+        finished = tf.zeros([batch, width], tf.bool)
+        tokens = tf.zeros([batch, width, 0], tf.int32)
+        only_pad = tf.one_hot(PAD, vocab, on_value=0.0, off_value=-1e9)
+        for t in range(frames):
+            hidden, state = dec.lstm.cell(tf.concat([tf.cast(fed, dec.compute_dtype),
+                                                      cond[:, t]], -1), state, training=False)
+            log_p = tf.nn.log_softmax(tf.cast(dec.head(hidden), tf.float32))
+            log_p = tf.where(finished[..., None], only_pad,
+                             tf.reshape(log_p, [batch, width, vocab]))
+            top = tf.math.top_k(tf.reshape(scores[..., None] + log_p, [batch, width * vocab]),
+                                width)
+            parent, token = top.indices // vocab, top.indices % vocab
+            tokens = tf.concat([tf.gather(tokens, parent, batch_dims=1), token[..., None]], -1)
+            finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(token, EOS)
+            scores = top.values
+            state = [tf.reshape(tf.gather(tf.reshape(s, [batch, width, -1]), parent,
+                                          batch_dims=1), [batch * width, -1]) for s in state]
+            fed = dec._fed(tf.cast(tf.reshape(token, [-1, 1]), tf.float32))
+        return tf.cast(tokens[:, 0, :, None], tf.float32)
+
+    def decode_with(self, decoding, fn):
+        """`fn()` with `decoding` as the model's rule for the call (None: the model's own)."""
+        if decoding is None:
+            return fn()
+        previous, self.decoding = self.decoding, decoding
+        try:
+            return fn()
+        finally:
+            self._decoding = previous

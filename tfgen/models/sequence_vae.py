@@ -95,13 +95,7 @@ class SequenceVAE(VAE):
         return tf.concat([frames * present, present], axis=-1)
 
     def _log_px(self, x, z, labels, training):
-        x = tf.cast(x, tf.float32)
-        params = self.decoder([z, x], training=training)
-        batch, frames = tf.shape(x)[0], tf.shape(x)[1]
-        rows = tf.reshape(x[..., :self.keys], [-1, self.keys])
-        per_frame = self.likelihood.log_prob(rows, tf.reshape(params, [-1, params.shape[-1]]))
-        mask = x[..., self.keys]
-        return tf.reduce_sum(tf.reshape(per_frame, [batch, frames]) * mask, axis=1)
+        return sequence_log_prob(self.decoder, self.likelihood, self.keys, x, z, training)
 
     # -- sampling -----------------------------------------------------------------------------
 
@@ -207,6 +201,18 @@ class SequenceVAE(VAE):
         x = np.asarray(x, np.float32)
         frames = float(x[..., -1].sum())
         return float(-self.log_likelihood(x, num_samples=num_samples, **kwargs).sum() / frames)
+
+
+def sequence_log_prob(decoder, likelihood, keys: int, x, z, training: bool = False):
+    """log p(x | z) per sequence, Σ_t m_t log p(x_t | x_<t, z), of packed x [batch, frames,
+    keys + 1] under a teacher-forced `decoder([z, x])` and a frame `likelihood`: padding
+    (m_t = 0) never enters it."""
+    x = tf.cast(x, tf.float32)
+    params = decoder([z, x], training=training)
+    batch, frames = tf.shape(x)[0], tf.shape(x)[1]
+    rows = tf.reshape(x[..., :keys], [-1, keys])
+    per_frame = likelihood.log_prob(rows, tf.reshape(params, [-1, params.shape[-1]]))
+    return tf.reduce_sum(tf.reshape(per_frame, [batch, frames]) * x[..., keys], axis=1)
 
 
 def _pair(a, b):

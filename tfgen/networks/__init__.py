@@ -58,12 +58,17 @@ from tfgen.networks.pianoroll import (
     pianoroll_generator,
 )
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
-from tfgen.networks.sequence import FrameDecoder, sequence_encoder, sequence_vae_networks
+from tfgen.networks.sequence import (
+    FrameDecoder,
+    arae_networks,
+    sequence_encoder,
+    sequence_vae_networks,
+)
 from tfgen.networks.srnn import SRNNDecoder, SRNNEncoder, srnn_networks
 
 __all__ = [
     "GAN_NETWORKS", "VAE_NETWORKS", "ConditionalBatchNormalization", "Dropout", "FrameDecoder",
-    "IAFStep", "SRNNDecoder", "SRNNEncoder", "StraightThroughBinary",
+    "IAFStep", "SRNNDecoder", "arae_networks", "SRNNEncoder", "StraightThroughBinary",
     "OrthogonalRegularizer", "SelfAttention", "biggan_discriminator", "biggan_generator",
     "build_gan_networks", "build_vae_latent_networks", "build_vae_networks", "gaussian_mlp",
     "iaf_flow", "made_masks", "conv_decoder", "conv_encoder", "dcgan_discriminator",

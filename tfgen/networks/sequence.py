@@ -15,6 +15,7 @@ import tensorflow as tf
 from keras import layers
 
 from tfgen.networks.blocks import Dropout
+from tfgen.networks.mlp import mlp_discriminator, mlp_generator
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -36,17 +37,20 @@ class Unpack(layers.Layer):
 
 
 def sequence_encoder(keys: int, latent_dim: int, units: int = 256, vocabulary: int = 0,
-                     embedding_dim: int = 0, name: str = "encoder") -> keras.Model:
+                     embedding_dim: int = 0, name: str = "encoder",
+                     deterministic: bool = False) -> keras.Model:
     """x [batch, frames, keys + 1] -> [batch, 2·latent_dim] (the posterior's mean and
-    log-variance): a bidirectional LSTM over the piece's frames (masked), its two final states
-    concatenated, then a dense layer (float32). With `vocabulary` > 0 a frame is one token id
-    (keys 1, `tfgen.data.text`), embedded in `embedding_dim` values first."""
+    log-variance; with `deterministic`, [batch, latent_dim]: an autoencoder's code): a
+    bidirectional LSTM over the piece's frames (masked), its two final states concatenated,
+    then a dense layer (float32). With `vocabulary` > 0 a frame is one token id (keys 1,
+    `tfgen.data.text`), embedded in `embedding_dim` values first."""
     x = keras.Input((None, keys + 1), name="x")
     frames, mask = Unpack(keys, name="unpack")(x)
     if vocabulary:
         frames = TokenEmbedding(vocabulary, embedding_dim, name="embedding")(frames)
     h = layers.Bidirectional(layers.LSTM(units), name="bilstm")(frames, mask=mask)
-    out = layers.Dense(2 * latent_dim, dtype="float32", name="posterior")(h)
+    out = layers.Dense(latent_dim if deterministic else 2 * latent_dim, dtype="float32",
+                       name="code" if deterministic else "posterior")(h)
     return keras.Model(x, out, name=name)
 
 
@@ -247,3 +251,23 @@ def sequence_vae_networks(keys: int, likelihood, latent_dim: int = 64, encoder_u
             FrameDecoder(keys, latent_dim, likelihood.row_params(keys), decoder_units, segment,
                          conductor_units, frame_dropout, dropout, vocabulary, embedding_dim,
                          name="decoder"))
+
+
+def arae_networks(vocabulary: int, latent_dim: int = 100, code_dim: int = 128, units: int = 256,
+                  embedding_dim: int = 128, width: int = 256, depth: int = 2,
+                  spectral_norm: bool = False, frame_dropout: float = 0.0, dropout: float = 0.0):
+    """(generator, discriminator, encoder, decoder) of an `ARAE` over a vocabulary: MLPs of
+    `depth` layers of `width` units from noise to codes and from codes to a score; the
+    autoencoder's masked BiLSTM encoder (`units` / 2 each way) to a `code_dim` code and its
+    LSTM decoder of `units` with the code in its initial state and every input, word dropout
+    `frame_dropout`."""
+    from tfgen import ingredients
+
+    likelihood = ingredients.get("likelihood", {"name": "softmax", "classes": vocabulary})
+    encoder = sequence_encoder(1, code_dim, max(units // 2, 1), vocabulary, embedding_dim,
+                               deterministic=True)
+    decoder = FrameDecoder(1, code_dim, likelihood.row_params(1), units, 0, 256, frame_dropout,
+                           dropout, vocabulary, embedding_dim, name="decoder")
+    return (mlp_generator(latent_dim, code_dim, width, depth),
+            mlp_discriminator(code_dim, width, depth, spectral_norm=spectral_norm),
+            encoder, decoder)
