@@ -194,6 +194,7 @@ def _run_workers(n, worker=WORKER, args=()):
     return results
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_two_workers_on_localhost_train_like_one_process():
     results = _run_workers(2)
     assert [r["replicas"] for r in results] == [2, 2]
@@ -264,6 +265,7 @@ def test_auto_precision_reads_the_cpu_flags(tmp_path):
     assert got == ("mixed_bfloat16" if cpu_has_amx_bf16() else "float32")
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_a_signal_to_one_worker_stops_all_at_the_same_step(tmp_path):
     """SIGTERM to worker 1 only: the workers agree (an all-reduce after every execution), both
     save a mid-epoch checkpoint after the same step and raise `Preempted`."""
@@ -297,6 +299,7 @@ def _train_on_two_workers(tmp_path, preset, *overrides):
                                 "training.steps_per_execution=5", "model.width=16",
                                 "training.precision=float32"), marks=pytest.mark.slow),
 ])
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_presets_train_on_two_workers(tmp_path, preset, overrides):
     run = _train_on_two_workers(tmp_path, preset, *overrides)
     metrics = json.loads((run / "metrics.json").read_text())

@@ -2,6 +2,7 @@
 class scores the real-data accuracy; one whose images ignore the label scores chance."""
 
 import numpy as np
+import pytest
 
 from tfgen import data
 from tfgen.metrics.cas import classification_accuracy
@@ -22,6 +23,7 @@ class Oracle:
         return np.stack([self.x[rng.choice(np.flatnonzero(self.y == c))] for c in labels])
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_cas_of_known_models():
     source = data.source("digits")
     x, y = source.numpy("train")

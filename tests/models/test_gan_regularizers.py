@@ -146,6 +146,7 @@ def test_an_ingredient_object_serves_one_model():
         tiny_gan("dcgan", augment="ada", ada_target=None)
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_objects_names_and_keywords_train_alike():
     """`regularizers=[objects]`, their config dicts and the keywords they replaced are the same
     model: bit-identical weights after training (the keywords are aliases)."""
@@ -186,6 +187,7 @@ def test_saved_model_keeps_the_regularizer_settings(tmp_path):
                                   gan.ingredient("lecam").anchors[0].numpy())
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_models_saved_before_the_ingredients_still_load(tmp_path):
     """A `model.keras` written before the ingredients were objects holds ADA as `ada*` keys
     (DiffAugment as policies in `augment`) and the regularisers as compile keywords."""

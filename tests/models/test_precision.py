@@ -150,6 +150,7 @@ def test_vae_likelihoods_under_bfloat16_match_float32(likelihood, iw_samples):
     np.testing.assert_allclose(got_ll, want_ll, rtol=0.03, atol=0.05)  # nats per image
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_bfloat16_one_replica_matches_two_mirrored_replicas(cpu_devices):
     """Under bfloat16 the two replicas' halves of the batch give the global step: synchronised
     batch norm, the summed gradients and R1 on a spectrally normalised, conditional DCGAN. Not
@@ -175,6 +176,7 @@ def test_bfloat16_one_replica_matches_two_mirrored_replicas(cpu_devices):
     "gan",
     # (slow: 15 s; the VAE's XLA compile is tested in float32 by test_vae and test_vae_depth)
     pytest.param("vae", marks=pytest.mark.slow)])
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_bfloat16_steps_compile_with_xla(family):
     """The TPU path on CPU: XLA-compiled bfloat16 steps. XLA draws other noise than
     TensorFlow's kernels, so the first step is compared with the plain one where noise plays no

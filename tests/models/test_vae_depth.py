@@ -174,6 +174,7 @@ def encoder_gradients(vae, x, estimator, steps):
     return np.array([g for g, _ in out]), [v for _, v in out]
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_dreg_same_bound_same_decoder_gradient_lower_encoder_variance():
     vae = deep_vae(iw_samples=10)
     vae.fit(digits(64), epochs=1, steps_per_epoch=200, verbose=0)  # a trained model

@@ -49,7 +49,8 @@ class Variant:
     data: Callable  # data(strategy=None) -> its training batches
     checks: tuple[str, ...] = CHECKS
     # checks run with -m slow only: long XLA compiles, and what a quicker row of the same
-    # check already covers (CI's quick tier keeps one row per check and model part)
+    # check already covers (CI's quick tier keeps one row per check and model family; CI's
+    # 20 minutes cannot hold every row)
     slow: tuple[str, ...] = ()
     noise_free: tuple[str, ...] = ()  # logs of a first step that no random draw enters
     replica_atol: float = 1e-5  # weights after 4 steps, one device vs two replicas
@@ -90,9 +91,11 @@ VARIANTS = [
             checks=("replicas", "xla", "save", "resume")),
     Variant("gan-mlp-pac4-r1",
             *_gan("mlp", pac=4, compile_kwargs={"regularizers": [{"name": "r1", "gamma": 1.0}]}),
-            checks=("replicas", "xla", "save", "resume"), noise_free=("d_real",)),
+            checks=("replicas", "xla", "save", "resume"), noise_free=("d_real",),
+            slow=("xla",)),
     Variant("gan-mlp-r1-r2", *_gan("mlp", compile_kwargs={"regularizers": ["r1", "r2"]}),
-            checks=("replicas", "xla", "save", "resume"), noise_free=("d_real",)),
+            checks=("replicas", "xla", "save", "resume"), noise_free=("d_real",),
+            slow=("xla",)),
     Variant("gan-dcgan-conditional-diffaugment-lazy-r1-hinge",
             *_gan("dcgan", conditional=True, augment="color,translation,cutout",
                   compile_kwargs={"objective": "hinge",
@@ -103,19 +106,20 @@ VARIANTS = [
             *_gan("dcgan", augment={"name": "ada", "ops": "blit,geom,color,cutout",
                                     "kimg": 0.05, "interval": 2, "target": -2.0},
                   compile_kwargs=REGULARIZED),
-            slow=("xla", "bf16")),  # XLA: 35-60 s to compile
+            slow=CHECKS),  # XLA: 35-60 s to compile; replicas 33 s
     Variant("gan-biggan-conditional-hinge",
             *_gan("biggan", conditional=True, compile_kwargs={"objective": "hinge"}),
             checks=("replicas", "xla", "save", "resume"),
-            slow=("xla", "save", "resume")),  # 40-80 s to compile; resume: 11 s
+            slow=("replicas", "xla", "save", "resume")),  # 40-80 s to compile; replicas 34 s
     Variant("vae-mlp-linear-warmup", *_vae(kl_schedule="linear", warmup_steps=3),
             checks=("replicas", "xla", "save", "resume")),  # bf16: test_precision's likelihoods
     Variant("vae-vamp-two-layers-iaf-iwae-ema",
-            *_vae(prior="vamp", layers=2, flow=2, iw_samples=2, ema_decay=0.9)),
+            *_vae(prior="vamp", layers=2, flow=2, iw_samples=2, ema_decay=0.9),
+            slow=("xla", "save", "resume")),
     Variant("vae-two-layers-dreg-dropout",
             *_vae(layers=2, iw_samples=3, estimator="dreg", dropout=0.2),
             checks=("replicas", "xla", "save", "resume"),
-            slow=("xla", "save", "resume")),  # XLA: ~20 s to compile
+            slow=("replicas", "xla", "save", "resume")),  # XLA: ~20 s to compile
     # dropout masks on the examples' rows, the IWAE draws' rows and the pseudo-inputs; a weight
     # whose gradient nearly cancels may differ more across replicas, as Adam's m/sqrt(v)
     # magnifies the two sums' different rounding (one of 9,984 by 1.9e-5)
@@ -128,13 +132,14 @@ VARIANTS = [
     Variant("srnn-nade-iwae-dropout",
             lambda weights=None, **extra: srnn(weights=weights, likelihood={
                 "name": "nade", "hidden": 4}, iw_samples=2, **extra),
-            lambda strategy=None: chorales(8, strategy), slow=("xla", "bf16")),
+            lambda strategy=None: chorales(8, strategy), slow=CHECKS),
     # tokens: embeddings, word dropout (previous tokens shown as [UNK]), softmax over the
     # vocabulary, sentences cut to their batch's longest
     Variant("text-vae-word-dropout-cyclical",
             lambda weights=None, **extra: text_vae(weights=weights, **{
                 "kl_schedule": "cyclical", "cycle_steps": 4, **extra}),
-            lambda strategy=None: text_batches(8, strategy), slow=("xla", "bf16")),
+            lambda strategy=None: text_batches(8, strategy),
+            slow=("replicas", "xla", "bf16")),  # replicas of tokens: the ARAE row's
     # a GAN over the codes of a text autoencoder: the critic's steps on the encoder's codes,
     # the autoencoder's step (word dropout, code noise, the critic's loss into the encoder)
     Variant("text-arae-wgan-gp-word-dropout",
@@ -142,7 +147,8 @@ VARIANTS = [
             lambda strategy=None: text_batches(16, strategy), slow=("xla", "bf16")),
     Variant("vae-vamp-two-layers-conv-dropout-iwae",
             *_vae(prior="vamp", layers=2, conv=True, dropout=0.3, iw_samples=2),
-            checks=("replicas", "bf16", "resume"), slow=("bf16", "resume"), replica_atol=1e-4),
+            checks=("replicas", "bf16", "resume"), slow=("replicas", "bf16", "resume"),
+            replica_atol=1e-4),
 ]
 
 

@@ -223,6 +223,7 @@ def small_npz(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_evaluation_fits_a_small_split(small_npz, tmp_path, capsys):
     # Issue 30: a preset's evaluation.num=5000 on a 300-image npz (val split of a few dozen)
     # ended the run with "--num 5000 exceeds the val split's 34 examples".

@@ -62,6 +62,7 @@ def test_fmnist_dcgan_then_evaluate_reports_memorisation(tmp_path, features_file
     assert result["cards"]["frechet_distance"]["num_reference"] == 300
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_fmnist_vae_expost_sampling_evaluate_and_export(tmp_path, features_file):
     import tensorflow as tf
 

@@ -10,6 +10,7 @@ import time
 
 import keras
 import numpy as np
+import pytest
 
 from tests.processes import kill_after, start
 
@@ -55,6 +56,7 @@ def weights(path):
     return [keras.ops.convert_to_numpy(w) for w in model.weights]
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_ten_random_kills_then_finish_is_bit_identical(tmp_path, capsys):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     t = timed_run(whole)

@@ -137,6 +137,7 @@ def test_a_folder_of_midi_files_trains(tmp_path, capsys):
     assert midi.read_midi(tmp_path / "x.mid").shape[1] == 88
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_the_srnn_trains_samples_evaluates_and_resumes(tmp_path, capsys):
     """jsb-srnn end to end: the card's NLL per frame, TensorBoard's piano-rolls and the KL of
     the per-frame latents, MIDI samples, the music cards, a one-line refusal to interpolate

@@ -139,3 +139,42 @@ def test_decode_is_for_text_runs(tmp_path, capsys):
     assert main(["sample", str(run), "--decode", "greedy", "--out", str(tmp_path / "x.png"),
                  "-q"]) == 2
     assert "--decode is for models that write tokens" in capsys.readouterr().err
+
+
+ARAE_TINY = ["--set", "epochs=2", "--set", "steps_per_epoch=3", "--set", "model.width=8",
+             "--set", "model.latent_dim=4", "--set", "model.code_dim=6",
+             "--set", "model.autoencoder_width=8", "--set", "model.embedding_dim=4",
+             "--set", "training.num_samples=3", "--set", "batch_size=8", "-q"]
+
+
+def test_the_text_gan_trains_samples_interpolates_and_is_evaluated(tmp_path, capsys):
+    run = tmp_path / "arae"
+    assert main(["train", "--preset", "text-arae", *ARAE_TINY, "--run-dir", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["modality"] == "text" and "self_bleu" in metrics["quality"]
+    acc = events(run)
+    scalars = {t.split("/")[-1] for t in acc.Tags()["scalars"] + acc.Tags()["tensors"]}
+    assert {"reconstruction", "encoder_adversarial", "d_loss"} <= scalars, scalars
+    assert {"samples/generated", "samples/homotopy"} <= set(acc.Tags()["tensors"])
+    out = tmp_path / "s.jsonl"
+    assert main(["sample", str(run), "--num", "4", "--decode", "beam=2", "--out", str(out),
+                 "-q"]) == 0
+    assert len(out.read_text().splitlines()) == 4
+    assert main(["interpolate", str(run), "a stitch in time saves nine", "test:0", "--steps",
+                 "3", "--out", str(tmp_path / "i.txt")]) == 0
+    assert len((tmp_path / "i.txt").read_text().splitlines()) == 3
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--num", "10"]) == 0
+    cards = json.loads((run / "eval.json").read_text())["cards"]
+    assert {"forward_ppl", "reverse_ppl", "self_bleu"} <= set(cards) and "nll" not in cards
+    assert cards["forward_ppl"]["baseline"] > 1 and cards["reverse_ppl"]["baseline"] > 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--preset", "digits-dcgan", "--set", "model.network=arae"], "not a network for images"),
+    (["--preset", "digits-dcgan", "--set", "model.code_dim=32"], "an option of the text GAN"),
+    (["--preset", "text-arae", "--set", "model.network=dcgan"], "not a network for text"),
+    (["--preset", "text-arae", "--set", "model.pac=2"], "unconditional, without PacGAN"),
+])
+def test_text_gan_mistakes_are_one_line(args, message, tmp_path, capsys):
+    fails_in_one_line(["train", *args, "--run-dir", str(tmp_path / "r"), "-q"], message, capsys)

@@ -227,6 +227,7 @@ def _learning_rates(run_dir):
             for e in events(run_dir).Tensors("train/learning_rate/g_optimizer")}
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_more_epochs_continue_the_linear_decay_without_a_jump(tmp_path, capsys):
     """The rule (trainers/train._continue_schedules): raised epochs continue a linear decay from
     the rate reached; a run whose rate had reached 0 restarts at the new plan's rate, saying so.

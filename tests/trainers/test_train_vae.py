@@ -107,9 +107,11 @@ DEEP = ["--set", "model.prior={name: vamp, pseudo_inputs: 20}", "--set",
         "--set", "model.ema_decay=0.9", "--set", "model.dropout=0.1"]
 
 
-# The plain case is -m slow (48 s): the deep one checkpoints every network the plain one has,
-# and more (pseudo-inputs, the second layer's networks, the flow, the weight averages).
-@pytest.mark.parametrize("deep", [pytest.param(False, marks=pytest.mark.slow), True],
+# -m slow (48 s and 77 s; CI's 20 minutes): the deep one checkpoints every network the plain
+# one has, and more (pseudo-inputs, the second layer's networks, the flow, the weight averages);
+# CI's quick tier resumes bit for bit in test_train's SIGTERM test and the variants' "resume".
+@pytest.mark.parametrize("deep", [pytest.param(False, marks=pytest.mark.slow),
+                                  pytest.param(True, marks=pytest.mark.slow)],
                          ids=["plain", "vamp+2 layers+iaf+dropout"])
 def test_vae_sigkill_then_resume_is_bit_identical(tmp_path, deep):
     epochs, steps = (4, 40) if deep else (6, 60)
@@ -151,6 +153,7 @@ def test_latent_traversal_for_larger_latents(tmp_path):
     assert "samples/latent_traversal" in tags and "samples/latent_manifold" not in tags
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_mixed_float16_vae_and_guard(tmp_path, capsys, monkeypatch):
     run_dir = tmp_path / "mp"
     assert main(["train", "--preset", "digits-vae", "--set", "epochs=1", "--set",

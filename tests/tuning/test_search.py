@@ -177,6 +177,7 @@ def test_diverging_trial_fails_without_stopping_the_search(tmp_path):
     assert "non-finite" in failed["message"]
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_sigkill_mid_trial_then_resume(tmp_path):
     out = tmp_path / "search"
     args = ["tune", "--preset", "ring8-gan", "--set", "epochs=3", "--set", "steps_per_epoch=150",
@@ -266,6 +267,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # CI's 20 minutes; run with -m slow
 def test_chief_and_two_workers(tmp_path):
     out = tmp_path / "search"
     port = str(_free_port())

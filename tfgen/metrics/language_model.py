@@ -126,8 +126,9 @@ def dataset_language_model(name: str, x_train, vocabulary: int, directory: str,
             card = json.load(fh)
         return keras.saving.load_model(stem + ".keras", compile=False), card
     if progress:
-        log.info("training a language model for %s on %d train sentences, %d steps (once; "
-                 "cached in %s)", name, len(x_train), steps, directory)
+        epochs = min(max(1, math.ceil(steps * 64 / max(len(x_train), 1))), MAX_EPOCHS)
+        log.info("training a language model for %s on %d train sentences, %d epochs (once; "
+                 "cached in %s)", name, len(x_train), epochs, directory)
     model, card = train_language_model(x_train, vocabulary, steps=steps)
     card.update(dataset=name, train_split="train", sha256=key, path=stem + ".keras")
     os.makedirs(directory, exist_ok=True)
