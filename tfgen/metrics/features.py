@@ -211,6 +211,34 @@ def train_classifier(x, y, num_classes: int, x_test=None, y_test=None, seed: int
     return model, card
 
 
+def cache_stem(directory: str, name: str, key: str) -> str:
+    """The path, without extension, of a cached model of dataset `name` under `key` (a
+    sha256): `directory/<name made file-safe>-<16 hex digits>`."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return os.path.join(directory, f"{safe}-{key[:16]}")
+
+
+def load_cached(stem: str) -> tuple[keras.Model, dict] | None:
+    """(model, card) of a cached model (`save_cached`), or None when it is not there."""
+    if not (os.path.exists(stem + ".json") and os.path.exists(stem + ".keras")):
+        return None
+    with open(stem + ".json") as fh:
+        card = json.load(fh)
+    return keras.saving.load_model(stem + ".keras", compile=False), card
+
+
+def save_cached(stem: str, model: keras.Model, card: dict) -> None:
+    """Write `stem`.keras and `stem`.json, each to a temporary name and renamed, so concurrent
+    processes (tuner workers, test workers) never read a half-written file."""
+    os.makedirs(os.path.dirname(stem), exist_ok=True)
+    pid = os.getpid()
+    model.save(f"{stem}.{pid}.tmp.keras")
+    os.replace(f"{stem}.{pid}.tmp.keras", stem + ".keras")
+    with open(f"{stem}.{pid}.tmp.json", "w") as fh:
+        json.dump(card, fh, indent=2)
+    os.replace(f"{stem}.{pid}.tmp.json", stem + ".json")
+
+
 def dataset_extractor(source, directory: str | None = None, progress: bool = True,
                       max_train: int | None = None) -> FeatureExtractor:
     """tfgen's classifier for `source`, trained on its train split once and cached.
@@ -230,13 +258,10 @@ def dataset_extractor(source, directory: str | None = None, progress: bool = Tru
     x = FeatureExtractor._unit(x, info.value_range)
     key = dataset_fingerprint(info.name, "train", x, y)
     directory = os.path.join(directory or cache_dir(), "extractors")
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in info.name)
-    stem = os.path.join(directory, f"{safe}-{key[:16]}")
-    if os.path.exists(stem + ".json") and os.path.exists(stem + ".keras"):
-        with open(stem + ".json") as fh:
-            card = json.load(fh)
-        model = keras.saving.load_model(stem + ".keras", compile=False)
-        return FeatureExtractor(model, card, FEATURE_LAYER)
+    stem = cache_stem(directory, info.name, key)
+    cached = load_cached(stem)
+    if cached is not None:
+        return FeatureExtractor(*cached, FEATURE_LAYER)
     test_split = "test" if "test" in info.splits else None
     x_test = y_test = None
     if test_split:
@@ -248,13 +273,7 @@ def dataset_extractor(source, directory: str | None = None, progress: bool = Tru
     model, card = train_classifier(x, y, info.num_classes, x_test, y_test)
     card.update(dataset=info.name, train_split="train", test_split=test_split, sha256=key,
                 path=stem + ".keras")
-    os.makedirs(directory, exist_ok=True)
-    pid = os.getpid()
-    model.save(f"{stem}.{pid}.tmp.keras")
-    os.replace(f"{stem}.{pid}.tmp.keras", stem + ".keras")
-    with open(f"{stem}.{pid}.tmp.json", "w") as fh:
-        json.dump(card, fh, indent=2)
-    os.replace(f"{stem}.{pid}.tmp.json", stem + ".json")
+    save_cached(stem, model, card)
     if progress:
         log.info("feature extractor test accuracy: %.4f", card["accuracy"] or float("nan"))
     return FeatureExtractor(model, card, FEATURE_LAYER)

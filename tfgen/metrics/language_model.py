@@ -17,7 +17,6 @@ included); the model reads `<bos>` and the previous tokens and is scored on ever
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import os
@@ -26,6 +25,7 @@ import keras
 import numpy as np
 
 from tfgen.data.text import BOS
+from tfgen.metrics import features
 
 log = logging.getLogger("tfgen")
 
@@ -54,6 +54,11 @@ def teacher_forcing(x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return inputs, targets * (weights > 0), weights
 
 
+def _epochs(sentences: int, steps: int, batch_size: int = 64, max_epochs: int = MAX_EPOCHS) -> int:
+    """Epochs of about `steps` steps over `sentences`: at least 1, at most `max_epochs`."""
+    return min(max(1, math.ceil(steps * batch_size / max(sentences, 1))), max_epochs)
+
+
 def train_language_model(x, vocabulary: int, steps: int = 2000, batch_size: int = 64,
                          seed: int = 0, learning_rate: float = 2e-3,
                          max_epochs: int = MAX_EPOCHS) -> tuple[keras.Model, dict]:
@@ -70,7 +75,7 @@ def train_language_model(x, vocabulary: int, steps: int = 2000, batch_size: int 
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   weighted_metrics=[])
     inputs, targets, weights = teacher_forcing(x)
-    epochs = min(max(1, int(np.ceil(steps * batch_size / len(x)))), max_epochs)
+    epochs = _epochs(len(x), steps, batch_size, max_epochs)
     model.fit(inputs, targets, sample_weight=weights, batch_size=batch_size, epochs=epochs,
               shuffle=True, verbose=0)
     return model, {"name": "tfgen-lstm-lm", "train_sentences": int(len(x)), "epochs": epochs,
@@ -114,30 +119,21 @@ def _fingerprint(name: str, x: np.ndarray, vocabulary: int, steps: int) -> str:
 def dataset_language_model(name: str, x_train, vocabulary: int, directory: str,
                            steps: int = 2000, progress: bool = True) -> tuple[keras.Model, dict]:
     """The language model of a dataset's train split (forward PPL), trained once and cached
-    in `directory` under a hash of the version, the name, the sentences and the steps; written
-    to a temporary name and renamed, so concurrent processes never read half a file."""
+    in `directory` under a hash of the version, the name, the sentences and the steps (as the
+    image classifier is: `features.save_cached`)."""
     x_train = np.asarray(x_train, np.float32)
     key = _fingerprint(name, x_train, vocabulary, steps)
-    directory = os.path.join(directory, "language_models")
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-    stem = os.path.join(directory, f"{safe}-{key[:16]}")
-    if os.path.exists(stem + ".json") and os.path.exists(stem + ".keras"):
-        with open(stem + ".json") as fh:
-            card = json.load(fh)
-        return keras.saving.load_model(stem + ".keras", compile=False), card
+    stem = features.cache_stem(os.path.join(directory, "language_models"), name, key)
+    cached = features.load_cached(stem)
+    if cached is not None:
+        return cached
     if progress:
-        epochs = min(max(1, math.ceil(steps * 64 / max(len(x_train), 1))), MAX_EPOCHS)
         log.info("training a language model for %s on %d train sentences, %d epochs (once; "
-                 "cached in %s)", name, len(x_train), epochs, directory)
+                 "cached in %s)", name, len(x_train), _epochs(len(x_train), steps),
+                 os.path.dirname(stem))
     model, card = train_language_model(x_train, vocabulary, steps=steps)
     card.update(dataset=name, train_split="train", sha256=key, path=stem + ".keras")
-    os.makedirs(directory, exist_ok=True)
-    pid = os.getpid()
-    model.save(f"{stem}.{pid}.tmp.keras")
-    os.replace(f"{stem}.{pid}.tmp.keras", stem + ".keras")
-    with open(f"{stem}.{pid}.tmp.json", "w") as fh:
-        json.dump(card, fh, indent=2)
-    os.replace(f"{stem}.{pid}.tmp.json", stem + ".json")
+    features.save_cached(stem, model, card)
     return model, card
 
 

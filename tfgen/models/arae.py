@@ -11,7 +11,7 @@ from tfgen import ingredients
 from tfgen.models.averaging import on_averaged_weights
 from tfgen.models.decoding import TokenDecoding
 from tfgen.models.gan import GAN
-from tfgen.models.sequence_vae import sequence_log_prob
+from tfgen.models.sequence_vae import _pair, sequence_log_prob
 
 
 @keras.saving.register_keras_serializable(package="tfgen")
@@ -218,9 +218,6 @@ class ARAE(TokenDecoding, GAN):
         """Sentences decoded along the line between the codes of sentences `a` and `b` (each
         packed [tokens, 2]), the ends included: the homotopy of Bowman et al. (2016, Table 3)
         in ARAE's code space; greedy unless `seed`."""
-        length = max(len(a), len(b))
-        pair = np.zeros((2, length, 2), np.float32)
-        pair[0, :len(a)], pair[1, :len(b)] = a, b
-        codes = self.encode(pair)
+        codes = self.encode(_pair(a, b))
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
         return self.decode((1 - t) * codes[0] + t * codes[1], seed=seed)
