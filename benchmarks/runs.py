@@ -101,12 +101,12 @@ class RunsFile:
         print(json.dumps(run), flush=True)
 
 
-def epochs_for(fit_epoch, validate, minutes: float, val_every: int):
-    """Run epochs until `minutes` are spent; (best validation value, its epoch, epochs run,
-    seconds). `validate()` returns a figure where lower is better and saves the weights when
-    it is the best so far."""
+def epochs_for(fit_epoch, validate, minutes: float, val_every: int, epochs: int = 0):
+    """Run epochs until `minutes` are spent (or exactly `epochs` > 0 of them, whatever the
+    time); (best validation value, its epoch, epochs run, seconds). `validate()` returns a
+    figure where lower is better and saves the weights when it is the best so far."""
     start, epoch, best, best_epoch = time.time(), 0, math.inf, 0
-    while time.time() - start < minutes * 60:
+    while (epoch < epochs) if epochs > 0 else (time.time() - start < minutes * 60):
         fit_epoch()
         epoch += 1
         if epoch % val_every == 0:

@@ -3,7 +3,7 @@ per token (nats), KL and mutual information of the code, each row trained for th
 time on this CPU.
 
     python benchmarks/wordnet_nll.py [--rows tfgen lm keras-vae] [--seeds 0 1 2] [--minutes 15]
-        [--nll-samples 100] [--out FILE] [--table]
+        [--epochs N] [--set KEY=VALUE ...] [--nll-samples 100] [--out FILE] [--table]
 
 Rows (all on tfgen's `wordnet` source: its split, its 10,000-token vocabulary, `<eos>` counted):
 - tfgen: `tfgen.TextVAE` as `tfgen train --preset wordnet-vae` builds it (word dropout,
@@ -41,6 +41,8 @@ from runs import RunsFile, add_results_arguments, default_path, epochs_for, mean
 
 PRESET = "wordnet-vae"
 TRAIN_EXAMPLES = None  # --train-examples (a quick check of the script)
+EPOCHS = 0  # --epochs: exactly this many epochs per run (0: the --minutes budget)
+OVERRIDES: list[str] = []  # --set: the tfgen row's preset overrides (an ablation)
 
 
 def _source():
@@ -50,9 +52,9 @@ def _source():
 
 
 def _preset():
-    from tfgen.trainers import presets
+    from tfgen.trainers import config, presets
 
-    return presets.get(PRESET)
+    return config.apply_overrides(presets.get(PRESET), OVERRIDES)
 
 
 def _code_figures(vae, x, seed: int) -> dict:
@@ -91,7 +93,7 @@ def run_tfgen(seed: int, minutes: float, nll_samples: int, val_every: int,
             vae.save_weights(best_path)
         return value
 
-    best, best_epoch, epochs, seconds = epochs_for(fit_epoch, validate, minutes, val_every)
+    best, best_epoch, epochs, seconds = epochs_for(fit_epoch, validate, minutes, val_every, EPOCHS)
     vae.load_weights(best_path)
     start = time.time()
     log_px = vae.log_likelihood(x_test, num_samples=nll_samples, batch_size=128)
@@ -170,7 +172,7 @@ def run_lm(seed: int, minutes: float, nll_samples: int, val_every: int) -> dict:
             model.save_weights(best_path)
         return value
 
-    best, best_epoch, epochs, seconds = epochs_for(fit_epoch, validate, minutes, val_every)
+    best, best_epoch, epochs, seconds = epochs_for(fit_epoch, validate, minutes, val_every, EPOCHS)
     model.load_weights(best_path)
     test, per_token = nll(p_test, y_test, w_test)
     return {"test_nll": test, "test_nll_per_token": per_token, "val_nll": best,
@@ -234,7 +236,7 @@ def run_keras_vae(seed: int, minutes: float, nll_samples: int, val_every: int) -
             decoder.save_weights(best_path + ".decoder.weights.h5")
         return value
 
-    best, best_epoch, epochs, seconds = epochs_for(fit_epoch, validate, minutes, val_every)
+    best, best_epoch, epochs, seconds = epochs_for(fit_epoch, validate, minutes, val_every, EPOCHS)
     encoder.load_weights(best_path + ".encoder.weights.h5")
     decoder.load_weights(best_path + ".decoder.weights.h5")
     start = time.time()
@@ -291,15 +293,20 @@ def main(argv=None) -> int:
     parser.add_argument("--val-every", type=int, default=1, help="epochs between validations")
     parser.add_argument("--train-examples", type=int, help="train on N sentences only (a quick "
                         "check of the script; not for the table)")
+    parser.add_argument("--epochs", type=int, default=0, help="train exactly N epochs per run "
+                        "(each run's seconds are reported) instead of the --minutes budget")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override the tfgen row's preset (an ablation; use its own --out)")
     parser.add_argument("--keep", metavar="DIR", help="keep each tfgen run's best weights in "
                         "DIR (tfgen-seed-N.weights.h5)")
     add_results_arguments(parser, "wordnet-nll")
     args = parser.parse_args(argv)
-    global TRAIN_EXAMPLES
-    TRAIN_EXAMPLES = args.train_examples
+    global TRAIN_EXAMPLES, EPOCHS, OVERRIDES
+    TRAIN_EXAMPLES, EPOCHS, OVERRIDES = args.train_examples, args.epochs, args.set
+    budget = {"epochs": args.epochs} if args.epochs else {"minutes": args.minutes}
     results = RunsFile(args.out or default_path("wordnet-nll"), summarise,
                        benchmark="WordNet sentences: test NLL at equal wall time",
-                       minutes=args.minutes)
+                       overrides=args.set, **budget)
     if args.table:
         print(table(results))
         return 0

@@ -44,7 +44,7 @@ def check_vae_model(*, conditional: bool, expost_components: int) -> None:
 
 def check_vae_training(*, analytic_kl: bool, prior: str, flow: bool, kl_schedule: str,
                        warmup_steps: int, cycle_steps: int, free_bits: float, iw_samples: int,
-                       estimator: str) -> None:
+                       estimator: str, kl_capacity: float = 0.0, capacity_steps: int = 0) -> None:
     """A VAE's bound and estimator options against its model (`analytic_kl`: the normal
     prior, one stochastic layer and no flow, where the KL has its closed form)."""
     check_choice("kl_schedule", kl_schedule, KL_SCHEDULES)
@@ -57,6 +57,15 @@ def check_vae_training(*, analytic_kl: bool, prior: str, flow: bool, kl_schedule
     if free_bits > 0 and not analytic_kl:
         raise OptionError("free_bits", "free bits need the closed-form KL (the normal prior, "
                           "one stochastic layer, no flow)")
+    if kl_capacity < 0 or capacity_steps < 0:
+        raise OptionError("kl_capacity" if kl_capacity < 0 else "capacity_steps",
+                          "the KL capacity and its steps are >= 0")
+    if kl_capacity > 0 and free_bits > 0:
+        raise OptionError("kl_capacity", "free bits and a KL capacity are two alternatives "
+                          "against posterior collapse: set one of them")
+    if kl_capacity > 0 and iw_samples > 1:
+        raise OptionError("kl_capacity", "a KL capacity shapes the ELBO's KL term; IWAE "
+                          "training (iw_samples > 1) has none")
     check_choice("estimator", estimator, ESTIMATORS)
     if estimator == "dreg" and (flow or prior != "normal"):
         raise OptionError("estimator", "the dreg estimator needs Gaussian posteriors and the "

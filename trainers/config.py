@@ -537,11 +537,12 @@ class VAEModelConfig:
     """Encoder, decoder, likelihood and the training bound."""
 
     network: str = param("mlp", choices=VAE_NETWORKS, help="architecture (lstm, conductor, srnn: "
-                         "sequence networks for piano-rolls; srnn: a latent per frame)")
+                         "sequence networks for piano-rolls; srnn: a latent per frame; text: "
+                         "lstm or transformer, the decoder)")
     latent_dim: int = param(16, min=1, help="size of z")
     width: int = param(256, min=1, help="hidden units (mlp), base channels (conv), the "
                        "decoder LSTM's units (lstm, conductor) or the SRNN's GRU and MLP units")
-    depth: int = param(2, min=1, max=16, help="hidden layers (mlp)")
+    depth: int = param(2, min=1, max=16, help="hidden layers (mlp), blocks (transformer)")
     likelihood: dict = ingredients_param(
         "likelihood", default={"name": "bernoulli"}, help="decoder likelihood p(x|z), e.g. "
         "{name: categorical, levels: 17} or {name: discretized_logistic, levels: 256}")
@@ -552,6 +553,9 @@ class VAEModelConfig:
     warmup_steps: int = param(0, min=0, help="linear KL warm-up length (steps)")
     cycle_steps: int = param(0, min=0, help="cyclical KL schedule: cycle length (steps)")
     free_bits: float = param(0.0, min=0.0, help="free bits per latent dimension (nats)")
+    kl_capacity: float = param(0.0, min=0.0, help="KL capacity C (nats): the KL term becomes "
+                               "|KL - C_t| (Burgess et al. 2018); an alternative to free bits")
+    capacity_steps: int = param(0, min=0, help="the KL capacity's linear rise from 0 (steps)")
     iw_samples: int = param(1, min=1, max=1000, help="importance samples (K > 1: IWAE bound)")
     conditional: bool = param(False, help="conditional VAE: labels to encoder and decoder")
     dropout: float = param(0.0, min=0.0, max=0.9,
@@ -567,6 +571,8 @@ class VAEModelConfig:
                                help="lstm/conductor/srnn: frames of each generated piece "
                                "(text: the data's max_length)")
     embedding_dim: int = param(256, min=1, help="text: size of the token embeddings")
+    heads: int = param(4, min=1, max=64, help="transformer: attention heads (width a multiple "
+                       "of them; depth: its blocks)")
     eval_samples: int = param(1000, min=1, help="importance samples K of the final test NLL")
     expost_components: int = param(
         0, min=0, max=256,
@@ -644,7 +650,8 @@ class VAEConfig(RunConfig):
                 and not m.flow_steps,
                 prior=prior.name, flow=bool(m.flow_steps), kl_schedule=m.kl_schedule,
                 warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps, free_bits=m.free_bits,
-                iw_samples=m.iw_samples, estimator=m.estimator)
+                iw_samples=m.iw_samples, estimator=m.estimator, kl_capacity=m.kl_capacity,
+                capacity_steps=m.capacity_steps)
         except OptionError as err:
             raise _option_error(where, err) from None
 

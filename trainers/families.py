@@ -142,7 +142,7 @@ class VAEFamily(Family):
                 depth=m.depth, conditional=m.conditional, dropout=m.dropout,
                 context_dim=context, frame_dropout=m.frame_dropout,
                 encoder_width=m.encoder_width, sample_frames=m.sample_frames,
-                embedding_dim=m.embedding_dim)
+                embedding_dim=m.embedding_dim, heads=m.heads)
         except OptionError as err:
             raise ConfigError(f"config key 'model.{err.key}': {err}") from None
         except ValueError as err:
@@ -159,7 +159,7 @@ class VAEFamily(Family):
             optimizer=optimizer(cfg.optimizer, total_steps), kl_weight=m.kl_weight,
             kl_schedule=m.kl_schedule, warmup_steps=m.warmup_steps, cycle_steps=m.cycle_steps,
             free_bits=m.free_bits, iw_samples=m.iw_samples, estimator=m.estimator,
-            **compile_kwargs,
+            kl_capacity=m.kl_capacity, capacity_steps=m.capacity_steps, **compile_kwargs,
         )
         return vae
 

@@ -9,7 +9,7 @@ from scipy import special
 
 from tfgen import data, networks
 from tfgen.models import VAE
-from tfgen.models.vae import TEST_STREAM, gaussian_kl, kl_schedule_factor
+from tfgen.models.vae import TEST_STREAM, gaussian_kl, kl_capacity_target, kl_schedule_factor
 
 
 def tiny_vae(conditional=False, conv=False, likelihood="categorical", weights=None, seed=0,
@@ -68,6 +68,37 @@ def test_free_bits_floor_the_kl_term():
     h = vae.fit(digits(), epochs=1, steps_per_epoch=1, verbose=0).history
     # With λ = 5 nats per dimension, the KL term is at least 4 · 5 = 20 nats.
     assert h["loss"][-1] >= -h["reconstruction"][-1] + 20.0 - 1e-3
+
+
+def test_kl_capacity_target_rises_linearly():
+    assert [float(kl_capacity_target(s, 4.0, 8)) for s in (0, 2, 8, 100)] == [0.0, 1.0, 4.0, 4.0]
+    assert float(kl_capacity_target(0, 4.0, 0)) == 4.0
+
+
+def test_kl_capacity_replaces_the_kl_term_by_its_distance_to_the_target():
+    # C = 500 nats is above every example's KL: |KL_i - C| = C - KL_i, so the logged mean loss
+    # is -reconstruction + β (C - KL) exactly; the ELBO is untouched.
+    vae = tiny_vae(kl_weight=0.5, kl_capacity=500.0)
+    h = {k: v[-1] for k, v in vae.fit(digits(), epochs=1, steps_per_epoch=1,
+                                      verbose=0).history.items()}
+    assert h["kl_target"] == 500.0
+    assert h["loss"] == pytest.approx(-h["reconstruction"] + 0.5 * (500.0 - h["kl"]), rel=1e-5)
+    assert h["elbo"] == pytest.approx(h["reconstruction"] - h["kl"], rel=1e-5)
+    # A rising target: step 3 of 4 (one step per epoch) aims at 3/4 of C.
+    vae = tiny_vae(kl_capacity=8.0, capacity_steps=4)
+    h = vae.fit(digits(), epochs=4, steps_per_epoch=1, verbose=0).history
+    assert h["kl_target"] == [0.0, 2.0, 4.0, 6.0]
+
+
+@pytest.mark.parametrize("capacity", [3.0, 8.0])
+def test_training_with_a_kl_capacity_holds_the_kl_at_the_target(capacity):
+    # The same model and steps without a capacity: KL 0.015 nats at β = 5 (collapsed), 4.0 at
+    # β = 1 (measured); with one, the KL lands on the target whatever it is.
+    vae = tiny_vae(kl_weight=5.0, kl_capacity=capacity, optimizer=keras.optimizers.Adam(3e-3))
+    h = vae.fit(digits(64), epochs=1, steps_per_epoch=300, verbose=0)
+    x, _ = data.source("digits", pixel_range="unit").numpy("val")
+    assert float(vae.kl_per_dimension(x).sum()) == pytest.approx(capacity, abs=0.15 * capacity)
+    assert np.isfinite(h.history["loss"][-1])
 
 
 def test_validation_elbo_is_averaged_over_the_split():

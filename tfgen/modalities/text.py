@@ -170,7 +170,7 @@ class Text(Modality):
         "reverse_ppl": "min"}
     likelihood_metrics: ClassVar[tuple[str, ...]] = ("nll_per_token", "perplexity")
     cheap_metrics: ClassVar[str | None] = "text statistics"
-    sequence_networks: ClassVar[tuple[str, ...]] = ("lstm",)
+    sequence_networks: ClassVar[tuple[str, ...]] = ("lstm", "transformer")
 
     def value_range(self, pixel_range):
         return None  # token ids
@@ -208,27 +208,41 @@ class Text(Modality):
 
     def vae(self, info, likelihood, *, network, latent_dim, width, depth, conditional, dropout,
             context_dim=0, frame_dropout: float = 0.0, encoder_width: int | None = None,
-            sample_frames: int = 64, embedding_dim: int = 256, **_):
+            sample_frames: int = 64, embedding_dim: int = 256, heads: int = 4, **_):
         """A `tfgen.TextVAE` (Bowman et al. 2016): token embeddings of `embedding_dim`, the
-        masked BiLSTM encoder (`encoder_width` units each way, default width / 2), the LSTM
-        decoder of `width` units with z in its initial state and every input, word dropout
+        masked BiLSTM encoder (`encoder_width` units each way, default width / 2), and the
+        decoder -- "lstm": an LSTM of `width` units with z in its initial state and every
+        input; "transformer": `depth` causal Transformer blocks of `width` units and `heads`
+        heads with z as a prefix (`tfgen.networks.TransformerDecoder`) -- word dropout
         `frame_dropout`, softmax over the vocabulary; samples as long as the data's
         sentences."""
         from tfgen import ingredients, networks
         from tfgen.models import TextVAE
 
         if network not in self.sequence_networks:
-            raise OptionError("network", f"text takes the sequence network lstm; got "
-                              f"{network!r}")
+            raise OptionError("network", f"text takes the sequence networks "
+                              f"{', '.join(self.sequence_networks)}; got {network!r}")
         if likelihood.name != "softmax":
             raise OptionError("likelihood", f"text takes the softmax likelihood over its "
                               f"vocabulary; got {likelihood.name}")
-        likelihood = ingredients.get("likelihood", {"name": "softmax",
-                                                    "classes": len(info.vocabulary)})
-        encoder, decoder = networks.sequence_vae_networks(
-            1, likelihood, latent_dim=latent_dim, encoder_units=encoder_width or max(width // 2, 1),
-            decoder_units=width, frame_dropout=frame_dropout, dropout=dropout,
-            vocabulary=len(info.vocabulary), embedding_dim=embedding_dim)
+        if network == "transformer" and width % heads:
+            raise OptionError("heads", f"the Transformer's width ({width}) must be a multiple "
+                              f"of its heads ({heads})")
+        vocabulary = len(info.vocabulary)
+        likelihood = ingredients.get("likelihood", {"name": "softmax", "classes": vocabulary})
+        encoder_units = encoder_width or max(width // 2, 1)
+        if network == "transformer":
+            encoder = networks.sequence_encoder(1, latent_dim, encoder_units, vocabulary,
+                                                embedding_dim)
+            decoder = networks.TransformerDecoder(
+                latent_dim, vocabulary, likelihood.row_params(1), units=width, depth=depth,
+                heads=heads, frame_dropout=frame_dropout, dropout=dropout,
+                embedding_dim=embedding_dim, name="decoder")
+        else:
+            encoder, decoder = networks.sequence_vae_networks(
+                1, likelihood, latent_dim=latent_dim, encoder_units=encoder_units,
+                decoder_units=width, frame_dropout=frame_dropout, dropout=dropout,
+                vocabulary=vocabulary, embedding_dim=embedding_dim)
         return encoder, decoder, TextVAE, {"sample_frames": info.shape[0],
                                            "likelihood": likelihood}
 

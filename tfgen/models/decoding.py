@@ -148,21 +148,17 @@ class TokenDecoding:
         penalty), [batch, sample_frames, 1] ids; a beam that wrote `<eos>` goes on with
         padding at no cost."""
         dec = self.decoder
-        if dec.segment:
-            raise ValueError("beam search runs on a flat decoder")
         vocab, frames = self.vocabulary_size, self.sample_frames
         batch = tf.shape(z)[0]
-        cond, (h, c) = dec._conditioning(tf.repeat(z, width, axis=0), frames)
-        state = [h, c]
-        fed = dec._fed(dec._first(batch * width))
+        state = dec.initial_state(tf.repeat(z, width, axis=0), frames)
+        previous = dec._first(batch * width)
         scores = tf.tile(tf.constant([[0.0] + [-1e9] * (width - 1)]), [batch, 1])
         finished = tf.zeros([batch, width], tf.bool)
         tokens = tf.zeros([batch, width, 0], tf.int32)
         only_pad = tf.one_hot(PAD, vocab, on_value=0.0, off_value=-1e9)
         for t in range(frames):
-            hidden, state = dec.lstm.cell(tf.concat([tf.cast(fed, dec.compute_dtype),
-                                                      cond[:, t]], -1), state, training=False)
-            log_p = tf.nn.log_softmax(tf.cast(dec.head(hidden), tf.float32))
+            logits, state = dec.step_logits(t, previous, state)
+            log_p = tf.nn.log_softmax(tf.cast(logits, tf.float32))
             log_p = tf.where(finished[..., None], only_pad,
                              tf.reshape(log_p, [batch, width, vocab]))
             top = tf.math.top_k(tf.reshape(scores[..., None] + log_p, [batch, width * vocab]),
@@ -171,9 +167,10 @@ class TokenDecoding:
             tokens = tf.concat([tf.gather(tokens, parent, batch_dims=1), token[..., None]], -1)
             finished = tf.gather(finished, parent, batch_dims=1) | tf.equal(token, EOS)
             scores = top.values
-            state = [tf.reshape(tf.gather(tf.reshape(s, [batch, width, -1]), parent,
-                                          batch_dims=1), [batch * width, -1]) for s in state]
-            fed = dec._fed(tf.cast(tf.reshape(token, [-1, 1]), tf.float32))
+            state = {k: tf.reshape(tf.gather(tf.reshape(s, [batch, width, -1]), parent,
+                                             batch_dims=1), tf.shape(s))
+                     for k, s in state.items()}
+            previous = tf.cast(tf.reshape(token, [-1, 1]), tf.float32)
         return tf.cast(tokens[:, 0, :, None], tf.float32)
 
     def decode_with(self, decoding, fn):

@@ -35,6 +35,15 @@ def kl_schedule_factor(step, schedule: str, warmup_steps: int, cycle_steps: int)
     return tf.constant(1.0)
 
 
+def kl_capacity_target(step, capacity: float, capacity_steps: int) -> tf.Tensor:
+    """The KL target C_t of a capacity schedule (Burgess et al. 2018, "Understanding
+    disentangling in β-VAE"): capacity · min(1, step / capacity_steps), or `capacity` from the
+    start when capacity_steps is 0."""
+    if capacity_steps <= 0:
+        return tf.constant(float(capacity))
+    return float(capacity) * tf.minimum(1.0, tf.cast(step, tf.float32) / float(capacity_steps))
+
+
 def gaussian_kl(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
     """KL(N(μ, σ²) ‖ N(0, 1)) per latent dimension: ½(σ² + μ² - 1 - log σ²)."""
     return 0.5 * (tf.exp(log_var) + tf.square(mean) - 1.0 - log_var)
@@ -189,6 +198,7 @@ class VAE(GenerativeModel):
         self.kl_weight, self.kl_schedule = 1.0, "constant"
         self.warmup_steps = self.cycle_steps = 0
         self.free_bits, self.iw_samples, self.estimator = 0.0, 1, "standard"
+        self.kl_capacity, self.capacity_steps = 0.0, 0
         self.prior = legacy.prior(prior, pseudo_inputs)
         self.prior.check(ingredients.Facts(conditional=num_classes is not None))
         rules.check_vae_model(conditional=num_classes is not None,
@@ -259,7 +269,8 @@ class VAE(GenerativeModel):
 
     def compile(self, optimizer="adam", kl_weight: float = 1.0, kl_schedule: str = "constant",
                 warmup_steps: int = 0, cycle_steps: int = 0, free_bits: float = 0.0,
-                iw_samples: int = 1, estimator: str = "standard", **kwargs):
+                iw_samples: int = 1, estimator: str = "standard", kl_capacity: float = 0.0,
+                capacity_steps: int = 0, **kwargs):
         """Configure training.
 
         Args:
@@ -271,6 +282,13 @@ class VAE(GenerativeModel):
             cycle_steps: length of one cyclical-schedule cycle.
             free_bits: λ of free bits (Kingma et al. 2016), applied per example and latent
                 dimension: the KL term is Σ_d max(λ, KL_d) (nats). Closed-form KL only.
+            kl_capacity: C > 0 replaces the KL term by its distance to a target, |KL - C_t|
+                per example (Burgess et al. 2018's controlled capacity; γ is β, `kl_weight`
+                and its schedule): below the target the objective rewards information in z,
+                above it the KL costs as usual -- a β-scheduled alternative to free bits
+                against posterior collapse. The ELBO and the bound are unchanged.
+            capacity_steps: C_t rises linearly from 0 to C over this many steps (0: C from the
+                start).
             iw_samples: K > 1 trains on the IWAE bound (Burda et al. 2016) with K importance
                 samples (β, schedules and free bits then do not apply).
             estimator: the inference network's gradient: "standard" (the reparameterised
@@ -287,21 +305,25 @@ class VAE(GenerativeModel):
         rules.check_vae_training(
             analytic_kl=self.analytic_kl, prior=self.prior.name, flow=self.flow is not None,
             kl_schedule=kl_schedule, warmup_steps=warmup_steps, cycle_steps=cycle_steps,
-            free_bits=free_bits, iw_samples=iw_samples, estimator=estimator)
+            free_bits=free_bits, iw_samples=iw_samples, estimator=estimator,
+            kl_capacity=kl_capacity, capacity_steps=capacity_steps)
         super().compile(optimizer=None, **kwargs)  # no phantom optimizer
         self.optimizer = self.prepare_optimizer(optimizer, self.trainable_weights)
         self.kl_weight, self.kl_schedule = float(kl_weight), kl_schedule
         self.warmup_steps, self.cycle_steps = int(warmup_steps), int(cycle_steps)
         self.free_bits, self.iw_samples = float(free_bits), int(iw_samples)
         self.estimator = estimator
+        self.kl_capacity, self.capacity_steps = float(kl_capacity), int(capacity_steps)
         terms = ("loss", "elbo", "bound", "reconstruction", "kl") + (
             ("kl_1", "kl_2") if self.hierarchical else ())
-        self.track([*terms, "kl_weight", "grad_norm", "weights_finite"])
+        self.track([*terms, "kl_weight", *(("kl_target",) if self.kl_capacity > 0 else ()),
+                    "grad_norm", "weights_finite"])
         self.val_trackers = {k: keras.metrics.Mean(name=f"val_{k}") for k in terms}
         self.remember_compile(
             kl_weight=self.kl_weight, kl_schedule=kl_schedule, warmup_steps=self.warmup_steps,
             cycle_steps=self.cycle_steps, free_bits=self.free_bits, iw_samples=self.iw_samples,
-            estimator=estimator, **kwargs)
+            estimator=estimator, kl_capacity=self.kl_capacity,
+            capacity_steps=self.capacity_steps, **kwargs)
 
     optimizer_arguments = ("optimizer",)
 
@@ -443,8 +465,12 @@ class VAE(GenerativeModel):
         else:
             beta = self.kl_weight * kl_schedule_factor(
                 self.step.value, self.kl_schedule, self.warmup_steps, self.cycle_steps)
-            kl_term = kl if self.free_bits <= 0 else tf.reduce_sum(
-                tf.maximum(kl_dims, self.free_bits), axis=1)
+            if self.kl_capacity > 0:
+                kl_term = tf.abs(kl - self._kl_target())
+            elif self.free_bits > 0:
+                kl_term = tf.reduce_sum(tf.maximum(kl_dims, self.free_bits), axis=1)
+            else:
+                kl_term = kl
             loss = -(reconstruction - beta * kl_term)
         # The bound the model trains on, at beta = 1: the IWAE bound (K > 1) or the ELBO. Model
         # selection watches it: an IWAE-trained posterior is fitted for the IWAE bound, and its
@@ -455,6 +481,9 @@ class VAE(GenerativeModel):
         if self.hierarchical:
             terms.update(kl_1=kl_layers[0], kl_2=kl_layers[1])
         return terms, beta, bounds
+
+    def _kl_target(self) -> tf.Tensor:
+        return kl_capacity_target(self.step.value, self.kl_capacity, self.capacity_steps)
 
     def _inference_weights(self):
         return [w for net in (self.encoder, self.top_encoder) if net is not None
@@ -482,8 +511,10 @@ class VAE(GenerativeModel):
         variables = self.trainable_weights
         grads, terms, beta = self.loss_gradients(x, labels)
         grads = self.apply_gradients(self.optimizer, grads, variables)
-        return self.end_step({k: self.batch_loss(v) for k, v in terms.items()},
-                             {"kl_weight": beta, "grad_norm": self.global_norm(grads)})
+        extras = {"kl_weight": beta, "grad_norm": self.global_norm(grads)}
+        if self.kl_capacity > 0:
+            extras["kl_target"] = self._kl_target()
+        return self.end_step({k: self.batch_loss(v) for k, v in terms.items()}, extras)
 
     def _dreg_gradients(self, tape, scaled, bounds, variables):
         """The generative weights' gradient of the (scaled) IWAE loss, whose densities saw the

@@ -26,8 +26,9 @@ IMAGE_GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan")  # `build_gan_networks
 SEQUENCE_GAN_NETWORKS = ("pianoroll", "arae")
 GAN_NETWORKS = IMAGE_GAN_NETWORKS + SEQUENCE_GAN_NETWORKS
 IMAGE_VAE_NETWORKS = ("mlp", "conv")  # `build_vae_networks`'
-# the piano-roll modality's: tfgen.networks.sequence (lstm, conductor) and .srnn
-SEQUENCE_VAE_NETWORKS = ("lstm", "conductor", "srnn")
+# the piano-roll modality's: tfgen.networks.sequence (lstm, conductor) and .srnn; text's: lstm
+# and tfgen.networks.transformer
+SEQUENCE_VAE_NETWORKS = ("lstm", "conductor", "srnn", "transformer")
 VAE_NETWORKS = IMAGE_VAE_NETWORKS + SEQUENCE_VAE_NETWORKS
 
 

@@ -156,14 +156,7 @@ class FrameDecoder(keras.Model):
         """What step t sees of the frames before it: frame t - 1 (zeros, or `<bos>`, at t = 0),
         whole frames hidden by frame dropout; embedded where frames are tokens."""
         if self.vocabulary:
-            from tfgen.data.text import BOS, UNK
-
-            previous = tf.cast(x[:, :-1, :1], tf.float32)
-            if self.frame_dropout > 0:  # words, never the <bos> before them
-                kept = self.hide(tf.ones_like(previous), training=training)
-                previous = tf.where(kept > 0, previous, float(UNK))
-            return self.embed(tf.pad(previous, [[0, 0], [1, 0], [0, 0]],
-                                     constant_values=float(BOS)))
+            return self.embed(previous_tokens(x, self.hide, self.frame_dropout, training))
         frames = tf.cast(x[..., :self.keys], self.compute_dtype)
         previous = tf.pad(frames[:, :-1], [[0, 0], [1, 0], [0, 0]])
         if self.frame_dropout > 0:  # hide whole previous frames
@@ -181,6 +174,22 @@ class FrameDecoder(keras.Model):
 
     def _fed(self, frame):
         return self.embed(frame) if self.vocabulary else tf.cast(frame, self.compute_dtype)
+
+    def initial_state(self, z, frames: int) -> dict:
+        """What `step_logits` carries (a flat decoder): the per-step conditioning and the
+        LSTM's state."""
+        if self.segment:
+            raise ValueError("step-by-step decoding (beam search) runs on a flat decoder")
+        cond, (h, c) = self._conditioning(z, frames)
+        return {"cond": cond, "h": h, "c": c}
+
+    def step_logits(self, t, previous, state):
+        """(frame t's likelihood parameters, the new state) given frame t - 1 (`previous`; the
+        `_first` frame at t = 0)."""
+        step = tf.concat([tf.cast(self._fed(previous), self.compute_dtype), state["cond"][:, t]],
+                         axis=-1)
+        hidden, (h, c) = self.lstm.cell(step, [state["h"], state["c"]], training=False)
+        return self.head(hidden), {**state, "h": h, "c": c}
 
     def call(self, inputs, training=False):
         z, x = inputs
@@ -239,6 +248,19 @@ class FrameDecoder(keras.Model):
             out = out.write(t, frame)
             previous = tf.cast(self._fed(frame), self.compute_dtype)
         return tf.transpose(out.stack(), [1, 0, 2])
+
+
+def previous_tokens(x, hide, frame_dropout: float, training):
+    """What step t of a token decoder sees (float ids [batch, tokens, 1]): `<bos>`, then the
+    packed sentences' tokens up to t - 1, each shown as [UNK] where word dropout (`hide`, a
+    Dropout of rate `frame_dropout`) drops it -- words, never the `<bos>` before them."""
+    from tfgen.data.text import BOS, UNK
+
+    previous = tf.cast(x[:, :-1, :1], tf.float32)
+    if frame_dropout > 0:
+        kept = hide(tf.ones_like(previous), training=training)
+        previous = tf.where(kept > 0, previous, float(UNK))
+    return tf.pad(previous, [[0, 0], [1, 0], [0, 0]], constant_values=float(BOS))
 
 
 def sequence_vae_networks(keys: int, likelihood, latent_dim: int = 64, encoder_units: int = 256,

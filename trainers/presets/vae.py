@@ -277,7 +277,8 @@ def wordnet_vae() -> VAEConfig:
         data=DataOptions(name="wordnet"),
         model=VAEModelConfig(network="lstm", latent_dim=32, width=512, encoder_width=256,
                              embedding_dim=256, likelihood={"name": "softmax"}, dropout=0.3,
-                             frame_dropout=0.3, kl_schedule="cyclical", cycle_steps=1360),
+                             frame_dropout=0.3, kl_schedule="cyclical", cycle_steps=1360,
+                             free_bits=0.125),
         optimizer=OptimizerConfig(learning_rate=1e-3, beta_1=0.9, clipnorm=5.0),
         training=TrainingConfig(sample_every=1, num_samples=16),
     )
