@@ -133,9 +133,11 @@ def srnn(weights=None, seed=0, likelihood="bernoulli", **compile_kwargs):
 PROVERBS = None  # the shipped example text, loaded once
 
 
-def text_vae(weights=None, seed=0, vocabulary=None, frame_dropout=0.2, **compile_kwargs):
+def text_vae(weights=None, seed=0, vocabulary=None, frame_dropout=0.2, decoder="lstm",
+             **compile_kwargs):
     """A tiny sentence VAE (word dropout, output dropout) on the shipped proverbs' vocabulary
-    (`text_batches`), or on `vocabulary` tokens."""
+    (`text_batches`), or on `vocabulary` tokens; `decoder` "lstm" or "transformer" (one block
+    of 8 units, 2 heads, z as a prefix)."""
     from tfgen import ingredients
     from tfgen.models import TextVAE
 
@@ -145,6 +147,10 @@ def text_vae(weights=None, seed=0, vocabulary=None, frame_dropout=0.2, **compile
     enc, dec = networks.sequence_vae_networks(1, lik, latent_dim=LATENT, encoder_units=6,
                                               decoder_units=8, frame_dropout=frame_dropout,
                                               dropout=0.1, vocabulary=size, embedding_dim=5)
+    if decoder == "transformer":
+        dec = networks.TransformerDecoder(LATENT, size, lik.row_params(1), units=8, depth=1,
+                                          heads=2, frame_dropout=frame_dropout, dropout=0.1,
+                                          embedding_dim=5, name="decoder")
     return _compiled(TextVAE(enc, dec, LATENT, likelihood=lik, seed=seed, sample_frames=12),
                      weights, compile_kwargs)
 

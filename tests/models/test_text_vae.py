@@ -31,8 +31,9 @@ def log_softmax(a):
     return a - np.log(np.exp(a).sum(-1, keepdims=True))
 
 
-def test_log_px_is_the_masked_sum_of_the_softmax_at_each_token():
-    vae = text_vae(vocabulary=VOCAB)
+@pytest.mark.parametrize("decoder", ["lstm", "transformer"])
+def test_log_px_is_the_masked_sum_of_the_softmax_at_each_token(decoder):
+    vae = text_vae(vocabulary=VOCAB, decoder=decoder)
     x = sentences()
     z = np.random.default_rng(1).normal(size=(len(x), vae.latent_dim)).astype(np.float32)
     logits = vae.decoder([z, x]).numpy()
@@ -48,8 +49,9 @@ def test_log_px_is_the_masked_sum_of_the_softmax_at_each_token():
     assert not changed[:3].any() and changed[3]
 
 
-def test_padding_never_enters_the_loss_or_a_gradient():
-    vae = text_vae(vocabulary=VOCAB, frame_dropout=0.0)
+@pytest.mark.parametrize("decoder", ["lstm", "transformer"])
+def test_padding_never_enters_the_loss_or_a_gradient(decoder):
+    vae = text_vae(vocabulary=VOCAB, frame_dropout=0.0, decoder=decoder)
     x = sentences()
     x[..., 0][x[..., 0] == 12] = 11  # no real token is 12 ...
     junk = x.copy()
@@ -116,13 +118,35 @@ def test_decoding_mistakes(spec, message):
         decoding.parse(spec)
 
 
+@pytest.mark.parametrize("decoder", ["lstm", "transformer"])
+def test_step_by_step_decoding_is_the_teacher_forced_decoder(decoder):
+    """The step functions sampling and beam search run (`initial_state`, `step_logits`) give
+    what the teacher-forced call gives when fed the true tokens one at a time."""
+    vae = text_vae(vocabulary=VOCAB, decoder=decoder)
+    x = sentences()
+    z = np.random.default_rng(2).normal(size=(len(x), vae.latent_dim)).astype(np.float32)
+    forced = vae.decoder([z, x]).numpy()
+    dec = vae.decoder
+    state, previous = dec.initial_state(tf.constant(z), x.shape[1]), dec._first(len(x))
+    for t in range(x.shape[1]):
+        logits, state = dec.step_logits(t, previous, state)
+        np.testing.assert_allclose(logits.numpy(), forced[:, t], rtol=1e-4, atol=1e-5)
+        previous = tf.constant(x[:, t, :1])
+
+
+def test_the_transformer_refuses_heads_that_do_not_divide_its_width():
+    with pytest.raises(ValueError, match=r"units \(10\) must be a multiple of its heads \(4\)"):
+        tfgen.networks.TransformerDecoder(3, VOCAB, VOCAB, units=10, heads=4)
+
+
 def _score(vae, z, packed):
     """log p(sentence | z) by teacher forcing, <eos> included."""
     return vae._log_px(tf.constant(packed), tf.constant(z), None, False).numpy()
 
 
-def test_greedy_top_k_1_and_beam_1_agree_and_beam_search_is_never_worse():
-    vae = text_vae(vocabulary=VOCAB)
+@pytest.mark.parametrize("decoder", ["lstm", "transformer"])
+def test_greedy_top_k_1_and_beam_1_agree_and_beam_search_is_never_worse(decoder):
+    vae = text_vae(vocabulary=VOCAB, decoder=decoder)
     vae.fit(sentences(32, seed=2), batch_size=8, epochs=3, verbose=0)
     z = np.random.default_rng(4).normal(size=(6, vae.latent_dim)).astype(np.float32)
     greedy = vae.decode(z)
@@ -140,10 +164,11 @@ def test_greedy_top_k_1_and_beam_1_agree_and_beam_search_is_never_worse():
     assert vae.decoding == decoding.Decoding("sample", top_p=0.9)
 
 
-def test_trains_on_the_proverbs_and_round_trips_through_keras_saving(tmp_path):
+@pytest.mark.parametrize("decoder", ["lstm", "transformer"])
+def test_trains_on_the_proverbs_and_round_trips_through_keras_saving(tmp_path, decoder):
     source = text_source()
     x, _ = source.numpy("train")
-    vae = text_vae(optimizer=__import__("keras").optimizers.Adam(1e-2))
+    vae = text_vae(optimizer=__import__("keras").optimizers.Adam(1e-2), decoder=decoder)
     before = vae.elbo(x).mean()
     vae.fit(x, batch_size=16, epochs=10, verbose=0)
     assert vae.elbo(x).mean() > before + 5.0  # it learns (nats per sentence)

@@ -140,6 +140,11 @@ VARIANTS = [
                 "kl_schedule": "cyclical", "cycle_steps": 4, **extra}),
             lambda strategy=None: text_batches(8, strategy),
             slow=("replicas", "xla", "bf16")),  # replicas of tokens: the ARAE row's
+    # the Transformer decoder (causal attention, z as a prefix) and a KL capacity
+    Variant("text-vae-transformer-capacity",
+            lambda weights=None, **extra: text_vae(weights=weights, decoder="transformer", **{
+                "kl_capacity": 2.0, "capacity_steps": 4, **extra}),
+            lambda strategy=None: text_batches(8, strategy), slow=("bf16",)),
     # a GAN over the codes of a text autoencoder: the critic's steps on the encoder's codes,
     # the autoencoder's step (word dropout, code noise, the critic's loss into the encoder)
     Variant("text-arae-wgan-gp-word-dropout",

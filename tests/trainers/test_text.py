@@ -104,15 +104,20 @@ def test_evaluate_prints_the_text_cards(text_run, capsys):
 
 
 def test_a_users_text_file_trains_and_resumes(tmp_path):
+    """Character tokens, the Transformer decoder and a KL capacity in place of free bits."""
     corpus = tmp_path / "mine.txt"
     corpus.write_text("\n".join(f"line {i} of my own text" for i in range(60)))
     run = tmp_path / "run"
     args = ["train", "--preset", "text-vae", "--set", f"data.name=text:{corpus}", *TINY,
-            "--set", "data.tokens=character", "--set", "data.max_length=24", "--run-dir",
-            str(run)]
+            "--set", "data.tokens=character", "--set", "data.max_length=24",
+            "--set", "model.network=transformer", "--set", "model.depth=1",
+            "--set", "model.free_bits=0", "--set", "model.kl_capacity=2",
+            "--set", "model.capacity_steps=4", "--run-dir", str(run)]
     assert main(args) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["sample_context"]["tokens"] == "character"
+    config = (run / "config.yaml").read_text()
+    assert "network: transformer" in config and "kl_capacity: 2.0" in config
     assert main([*args[:-2], "--set", "epochs=3", "--run-dir", str(run)]) == 0
     assert json.loads((run / "metrics.json").read_text())["steps"] == 9
     assert main(["sample", str(run), "--num", "2", "--out", str(tmp_path / "c.txt"), "-q"]) == 0
@@ -126,6 +131,8 @@ def test_a_users_text_file_trains_and_resumes(tmp_path):
     (["--preset", "text-vae", "--set", "data.name=text:/no/such.txt"], "text file or folder not "
      "found"),
     (["--preset", "text-vae", "--set", "data.tokens=bytes"], "data.tokens"),
+    (["--preset", "text-vae", "--set", "model.network=transformer", "--set", "model.heads=3"],
+     "config key 'model.heads': the Transformer's width (256) must be a multiple of its heads"),
 ])
 def test_text_mistakes_are_one_line(args, message, tmp_path, capsys):
     fails_in_one_line(["train", *args, "--run-dir", str(tmp_path / "r"), "-q"], message, capsys)
