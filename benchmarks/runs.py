@@ -127,7 +127,9 @@ def run_rows(results, rows: dict, args, keeps=(), report=None) -> None:
         for row in args.rows:
             if results.done(row=row, seed=seed):
                 continue
-            print(f"{row}, seed {seed}: {args.minutes:g} minutes", flush=True)
+            budget = (f"{args.epochs} epochs" if getattr(args, "epochs", 0)
+                      else f"{args.minutes:g} minutes")
+            print(f"{row}, seed {seed}: {budget}", flush=True)
             extra = {}
             if row in keeps and args.keep:
                 os.makedirs(args.keep, exist_ok=True)

@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 
+from tfgen.data import text as data_text
 from tfgen.metrics import text
 
 
@@ -58,3 +59,37 @@ def test_distinct_and_memorisation():
     assert (m["copied_max"], m["copied_median"]) == (3, 2.0)
     stats = text.statistics(sents, train)
     assert set(stats) >= {"self_bleu", "distinct_1", "distinct_2", "mean_length", "verbatim"}
+
+
+class _Autoencoder:
+    """A stand-in with a code per sentence: the code is the sentence; decoding writes it back
+    with its last word replaced by [UNK] when `lossy`."""
+
+    has_code = True
+
+    def __init__(self, lossy):
+        self.lossy = lossy
+
+    def encode(self, x):
+        return np.asarray(x), None  # (mean, log-variance), as a VAE's
+
+    def decode(self, codes):
+        out = np.array(codes)
+        if self.lossy:
+            for row in out:
+                n = int(row[:, 1].sum())
+                row[n - 2, 0] = data_text.UNK  # the word before <eos>
+        return out
+
+
+def test_reconstruction_bleu_of_an_exact_and_a_lossy_autoencoder():
+    from tfgen.modalities.text import reconstruction_bleu
+
+    vocab = data_text.vocabulary(["a b c d e"])
+    x, _ = data_text.encode(["a b c d e"], vocab, max_length=8)
+    x = x.astype(np.float32)
+    assert reconstruction_bleu(_Autoencoder(False), x) == pytest.approx(1.0)
+    # "a b c d [UNK]" against "a b c d e": n-gram precisions 4/5, 3/4, 2/3, 1/2, no brevity
+    # penalty, so BLEU-4 = (4/5 * 3/4 * 2/3 * 1/2) ** (1/4)
+    expected = (4 / 5 * 3 / 4 * 2 / 3 * 1 / 2) ** 0.25
+    assert reconstruction_bleu(_Autoencoder(True), x) == pytest.approx(expected, rel=1e-9)

@@ -101,6 +101,8 @@ def test_evaluate_prints_the_text_cards(text_run, capsys):
     assert cards["self_bleu"]["baseline"] > 0  # the real test sentences' own
     assert cards["nll_per_token"]["unit"] == "nats per token"
     assert cards["nll_per_token"]["tokens"] > cards["nll"]["num_reference"]
+    assert 0.0 <= cards["reconstruction_bleu"]["value"] <= 1.0
+    assert cards["reconstruction_bleu"]["num_reference"] == 10
 
 
 def test_a_users_text_file_trains_and_resumes(tmp_path):

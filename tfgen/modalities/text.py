@@ -33,6 +33,24 @@ def token_lists(x) -> list[tuple[int, ...]]:
     return out
 
 
+def reconstructions(model, x, batch_size: int = 256) -> np.ndarray:
+    """Greedy sentences decoded from the codes of packed sentences x: a VAE's posterior means
+    (`encode` -> (mean, log-variance)), an ARAE's codes."""
+    out = []
+    for start in range(0, len(x), batch_size):
+        codes = model.encode(x[start:start + batch_size])
+        out.append(model.decode(codes[0] if isinstance(codes, tuple) else codes))
+    return np.concatenate(out)
+
+
+def reconstruction_bleu(model, x) -> float:
+    """Corpus BLEU-4 of the greedy reconstructions of x against x itself (`<eos>` left out;
+    1: every sentence comes back)."""
+    from tfgen.metrics.text import corpus_bleu
+
+    return corpus_bleu(token_lists(reconstructions(model, x)), [[s] for s in token_lists(x)])
+
+
 class TextMetrics(SampleMetrics):
     """Statistics of `num` generated sentences (`statistics` of `tfgen.metrics.text`): self-BLEU
     (BLEU-4 of each against the others; lower is more diverse), distinct-1 and distinct-2,
@@ -45,7 +63,10 @@ class TextMetrics(SampleMetrics):
     also the forward PPL of the samples (floor: the reference sentences'), and with `reverse`
     the reverse PPL: a language model trained on `REVERSE_SENTENCES` generated sentences (at
     most the train split's size) scores the reference split; floor: the same model trained on
-    as many real train sentences (`tfgen.metrics.language_model`)."""
+    as many real train sentences (`tfgen.metrics.language_model`).
+
+    For models with a code per sentence (a sentence VAE, an ARAE) also the reconstruction
+    BLEU of the reference sentences (`reconstruction_bleu`)."""
 
     def __init__(self, evaluator, num, features=None, cache_dir=None, progress=False,
                  reverse=False, reverse_steps=1000):
@@ -103,6 +124,8 @@ class TextMetrics(SampleMetrics):
             names.append("forward_ppl")
         if self.reverse:
             names.append("reverse_ppl")
+        if getattr(model, "has_code", False):
+            names.append("reconstruction_bleu")
         return names
 
     def values(self, model):
@@ -115,6 +138,8 @@ class TextMetrics(SampleMetrics):
         if self.ev.memorisation and self.train is not None:
             out.update(verbatim=ours["verbatim"], copied_tokens=ours["copied_median"])
         out["text_detail"] = ours
+        if getattr(model, "has_code", False):
+            out["reconstruction_bleu"] = reconstruction_bleu(model, self.reference_x[:self.num])
         if self.lm is not None or self.reverse:
             from tfgen.metrics import language_model as lm
 
@@ -146,7 +171,10 @@ class TextMetrics(SampleMetrics):
             "sentences'",
             "reverse_ppl": "perplexity per token of the reference split under a language model "
             "trained on generated sentences; baseline: the same model trained on as many real "
-            "train sentences"}
+            "train sentences",
+            "reconstruction_bleu": "corpus BLEU-4 of the greedy reconstructions (decoded from "
+            "each reference sentence's code: a VAE's posterior mean) against the sentences; "
+            "1: every one comes back"}
         card["definition"] = definitions[name]
         if name == "forward_ppl":
             card["language_model"] = self.lm_card
@@ -154,6 +182,9 @@ class TextMetrics(SampleMetrics):
             card.update(num_generated=details["reverse_detail"]["train_sentences"],
                         num_reference=len(self.reference), language_model=details[
                             "reverse_detail"])
+        if name == "reconstruction_bleu":
+            card.update(num_generated=min(self.num, len(self.reference)),
+                        num_reference=min(self.num, len(self.reference)))
         if name == "copied_tokens":
             card["detail"] = {k: ours[k] for k in ("copied_p95", "copied_max",
                                                    "copied_fraction")}
@@ -167,7 +198,7 @@ class Text(Modality):
     metrics: ClassVar[dict[str, str]] = {
         "nll_per_token": "min", "perplexity": "min", "self_bleu": "min", "distinct_1": "max",
         "distinct_2": "max", "verbatim": "min", "copied_tokens": "min", "forward_ppl": "min",
-        "reverse_ppl": "min"}
+        "reverse_ppl": "min", "reconstruction_bleu": "max"}
     likelihood_metrics: ClassVar[tuple[str, ...]] = ("nll_per_token", "perplexity")
     cheap_metrics: ClassVar[str | None] = "text statistics"
     sequence_networks: ClassVar[tuple[str, ...]] = ("lstm", "transformer")
