@@ -49,7 +49,15 @@ def source(data: DataOptions | str, *, seed: int = 0, **options: Any) -> Source:
         from tfgen.data import text
 
         return text.wordnet_source(cfg)
+    if name == "fsdd":
+        from tfgen.data import audio
+
+        return audio.fsdd_source(cfg)
     kind, _, rest = name.partition(":")
+    if kind == "audio":
+        from tfgen.data import audio
+
+        return audio.audio_source(rest, cfg)
     if kind == "text":
         from tfgen.data import text
 

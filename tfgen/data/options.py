@@ -74,6 +74,14 @@ class DataOptions:
     max_length: int | None = param(
         None, min=2, max=4096, help="text: tokens per example, <eos> included; longer ones are "
         "cut and counted (None: 32 words or 128 characters)")
+    sample_rate: int | None = param(
+        None, min=1000, max=192_000, help="audio: resample every clip to this rate (Hz; None: "
+        "fsdd 8000, audio: 16000)")
+    audio_samples: int | None = param(
+        None, min=256, max=1_048_576, help="audio: samples per clip, padded with silence or cut "
+        "(None: 1.024 s, WaveGAN's 16,384 at 16 kHz)")
+    audio_crop: str = param("start", choices=("start", "loudest"),
+                            help="audio: which part of a longer clip to keep")
     text_unit: str = param("line", choices=("line", "file"),
                            help="text: one example per line, or per file")
     lowercase: bool = param(True, help="text: lower-case before tokenising")

@@ -20,7 +20,7 @@ class DatasetInfo:
     Attributes:
         name: the dataset name as given.
         kind: its modality (`tfgen.modalities`): "points" (2-D mixtures), "images",
-            "pianoroll" or "text".
+            "pianoroll", "text" or "audio".
         shape: shape of one sample, e.g. (2,) or (8, 8, 1).
         splits: number of examples per split.
         num_classes: number of label classes, None when the source has no labels.
@@ -32,8 +32,9 @@ class DatasetInfo:
         steps_per_bar: piano-rolls: frames per bar.
         vocabulary: text: the tokens by id (`tfgen.data.text`).
         tokens: text: "word" or "character".
-        truncated: text: examples cut to the maximum length.
+        truncated: text: examples cut to the maximum length; audio: clips cut to length.
         lowercase: text: whether it was lower-cased before tokenising.
+        sample_rate: audio: samples per second.
     """
 
     name: str
@@ -51,6 +52,7 @@ class DatasetInfo:
     tokens: str | None = None
     truncated: int = 0
     lowercase: bool = True
+    sample_rate: int | None = None
 
 
 class Source:
