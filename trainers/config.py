@@ -471,6 +471,9 @@ class GANModelConfig:
     encoder_weight: float = param(0.1, min=0.0, help="arae: weight of the critic's loss in "
                                   "the encoder's (the adversarial regularisation)")
 
+    phase_shuffle: int = param(2, min=0, max=16, help="wavegan: the discriminator's phase "
+                               "shuffle (samples each way; 0: off)")
+
     ARAE_KEYS: ClassVar[tuple[str, ...]] = ("code_dim", "autoencoder_width", "embedding_dim",
                                             "code_noise", "encoder_weight")
 
@@ -711,6 +714,9 @@ def _check_gan_modality(cfg: GANConfig, where: str) -> None:
             if getattr(m, key) != getattr(defaults, key):
                 raise ConfigError(f"config key '{where}{key}' is an option of the text GAN "
                                   f"(model.network=arae), not of {m.network}")
+    if m.network != "wavegan" and m.phase_shuffle != GANModelConfig().phase_shuffle:
+        raise ConfigError(f"config key '{where}phase_shuffle' is an option of WaveGAN "
+                          f"(model.network=wavegan), not of {m.network}")
     if kind == "pianoroll" and not cfg.data.window_bars:
         raise ConfigError("config key 'data.window_bars': the piano-roll GAN makes fixed "
                           "windows; set a window length in bars (e.g. 4)")

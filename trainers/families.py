@@ -104,7 +104,7 @@ class GANFamily(Family):
                 info, network=m.network, latent_dim=m.latent_dim, width=m.width, depth=m.depth,
                 spectral_norm=m.spectral_norm, conditional=m.conditional, pac=m.pac,
                 pixel_range=cfg.data.pixel_range, orthogonal=m.orthogonal, binary=m.binary,
-                **{k: getattr(m, k) for k in m.ARAE_KEYS})
+                phase_shuffle=m.phase_shuffle, **{k: getattr(m, k) for k in m.ARAE_KEYS})
         except OptionError as err:
             raise ConfigError(f"config key 'model.{err.key}': {err}") from None
         except ValueError as err:

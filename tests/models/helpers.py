@@ -26,6 +26,10 @@ def tiny_gan(kind="mlp", ema_decay=None, augment="", conditional=False, seed=0,
         g = networks.mlp_generator(4, 2, width=16, depth=2)
         d = networks.mlp_discriminator(2 * pac, width=16, depth=2)
         num_classes = None
+    elif kind == "wavegan":  # 256-sample clips of FSDD, 10 digits
+        num_classes = 10 if conditional else None
+        g = networks.wavegan_generator(8, 256, width=2, num_classes=num_classes)
+        d = networks.wavegan_discriminator((256, pac), width=2, num_classes=num_classes)
     elif kind == "biggan":
         num_classes = 10 if conditional else None
         g = networks.biggan_generator(8, (8, 8, 1), width=8, num_classes=num_classes,
@@ -51,10 +55,22 @@ def tiny_data(kind="mlp", batch_size=32, conditional=False, strategy=None, seed=
     """Training batches; under a strategy as the trainer feeds them (`load_distributed`: each
     replica gathers its own rows)."""
     name, labels = ("ring8", False) if kind == "mlp" else ("digits", conditional)
+    if kind == "wavegan":
+        name = short_clips()
     if strategy is not None:
         return data.load_distributed(name, batch_size=batch_size, seed=seed, labels=labels,
                                      strategy=strategy)
     return data.load(name, batch_size=batch_size, seed=seed, labels=labels)
+
+
+_SHORT_CLIPS = []
+
+
+def short_clips():
+    """FSDD's clips cut to their first 256 samples (read once)."""
+    if not _SHORT_CLIPS:
+        _SHORT_CLIPS.append(data.source("fsdd", audio_samples=256))
+    return _SHORT_CLIPS[0]
 
 
 def weights_of(model):

@@ -111,6 +111,12 @@ VARIANTS = [
             *_gan("biggan", conditional=True, compile_kwargs={"objective": "hinge"}),
             checks=("replicas", "xla", "save", "resume"),
             slow=("replicas", "xla", "save", "resume")),  # 40-80 s to compile; replicas 34 s
+    # audio: 1-D transposed convolutions, phase shuffle keyed by each clip, WGAN-GP, projection
+    Variant("wavegan-conditional-wgan-gp-phase-shuffle",
+            *_gan("wavegan", conditional=True,
+                  compile_kwargs={"objective": "wasserstein", "regularizers": [
+                      "gradient_penalty"]}),
+            slow=("xla", "bf16")),
     Variant("vae-mlp-linear-warmup", *_vae(kl_schedule="linear", warmup_steps=3),
             checks=("replicas", "xla", "save", "resume")),  # bf16: test_precision's likelihoods
     Variant("vae-vamp-two-layers-iaf-iwae-ema",

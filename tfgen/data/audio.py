@@ -261,14 +261,23 @@ def audio_source(path: str, cfg: DataOptions):
                                   len(failures)), splits)
 
 
-def write_wav(path: str, clip: np.ndarray, rate: int) -> None:
-    """One clip ([frames] or [frames, channels] in [-1, 1]) as 16-bit PCM WAV."""
+def wav_bytes(clip: np.ndarray, rate: int) -> bytes:
+    """One clip ([frames] or [frames, channels] in [-1, 1]) as a 16-bit PCM WAV file's bytes
+    (one channel: mono)."""
     import io
 
     from scipy.io import wavfile
 
+    clip = np.asarray(clip, np.float64)
+    if clip.ndim == 2 and clip.shape[1] == 1:
+        clip = clip[:, 0]
     # full scale 32768, as `read_audio` reads it back (+1.0 clips to 32767)
-    pcm = np.clip(np.round(np.asarray(clip, np.float64) * 32768), -32768, 32767).astype(np.int16)
+    pcm = np.clip(np.round(clip * 32768), -32768, 32767).astype(np.int16)
     buffer = io.BytesIO()
     wavfile.write(buffer, int(rate), pcm)
-    fileio.write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_wav(path: str, clip: np.ndarray, rate: int) -> None:
+    """One clip as 16-bit PCM WAV (`wav_bytes`) at `path`."""
+    fileio.write_bytes(path, wav_bytes(clip, rate))

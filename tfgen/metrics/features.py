@@ -41,6 +41,30 @@ def cache_dir() -> str:
         os.path.expanduser("~"), ".cache", "tfgen")
 
 
+def audio_classifier(shape, num_classes: int, sample_rate: int, width: int = 32,
+                     feature_dim: int = 128) -> keras.Model:
+    """The spoken-digit convnet: waveforms -> log-mel spectrograms (`LogMel`, 64 bands, 32 ms
+    hops at 8 kHz), each standardised (its own mean and deviation: loudness left out), three
+    [conv 3x3 -> ReLU -> max-pool 2] blocks of width, 2·width, 4·width channels, flattened
+    (time and frequency kept: a digit is its formants' path), a `features` layer, dropout and
+    the class logits. Always float32."""
+    from tfgen.networks.spectrogram import LogMel
+
+    f32 = "float32"
+    inputs = keras.Input(shape)
+    x = LogMel(sample_rate, name="log_mel")(inputs)
+    x = keras.layers.LayerNormalization(axis=(1, 2, 3), center=False, scale=False,
+                                        dtype=f32, name="standardise")(x)
+    for channels in (width, 2 * width, 4 * width):
+        x = keras.layers.Conv2D(channels, 3, padding="same", activation="relu", dtype=f32)(x)
+        x = keras.layers.MaxPooling2D(2, dtype=f32)(x)
+    x = keras.layers.Flatten(dtype=f32)(x)
+    x = keras.layers.Dense(feature_dim, activation="relu", name=FEATURE_LAYER, dtype=f32)(x)
+    x = keras.layers.Dropout(0.3, dtype=f32)(x)
+    logits = keras.layers.Dense(num_classes, name="logits", dtype=f32)(x)
+    return keras.Model(inputs, logits, name="tfgen_audio_classifier")
+
+
 def classifier(shape, num_classes: int, width: int = 32, feature_dim: int = 128) -> keras.Model:
     """The small convnet: two conv blocks (the second strided), global pooling, a `features`
     layer of `feature_dim` units, dropout and the class logits. Always float32."""
@@ -192,18 +216,21 @@ def subset_arrays(source, split: str, n: int | None, labels_required: bool = Tru
 
 
 def train_classifier(x, y, num_classes: int, x_test=None, y_test=None, seed: int = 0,
-                     steps: int = 500, batch_size: int = 64) -> tuple[keras.Model, dict]:
-    """Train `classifier` on images in [0, 1] for about `steps` steps (at least 3 epochs);
-    returns the model and its card (test accuracy where a test set is given)."""
+                     steps: int = 500, batch_size: int = 64, sample_rate: int | None = None
+                     ) -> tuple[keras.Model, dict]:
+    """Train `classifier` on images in [0, 1] -- or, given their `sample_rate`, the
+    `audio_classifier` on waveforms in [-1, 1] -- for about `steps` steps (at least 3
+    epochs); returns the model and its card (test accuracy where a test set is given)."""
     keras.utils.set_random_seed(seed)
-    model = classifier(x.shape[1:], num_classes)
+    model = (classifier(x.shape[1:], num_classes) if sample_rate is None
+             else audio_classifier(x.shape[1:], num_classes, sample_rate))
     model.compile(keras.optimizers.Adam(1e-3),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     epochs = max(3, int(np.ceil(steps * batch_size / len(x))))
     model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=True)
-    card = {"name": "tfgen-convnet", "train_examples": int(len(x)), "epochs": epochs,
-            "accuracy": None}
+    card = {"name": "tfgen-convnet" if sample_rate is None else "tfgen-log-mel-convnet",
+            "train_examples": int(len(x)), "epochs": epochs, "accuracy": None}
     if x_test is not None:
         logits = model.predict(x_test, batch_size=256, verbose=0)
         card["accuracy"] = float((logits.argmax(-1) == y_test).mean())
@@ -249,13 +276,17 @@ def dataset_extractor(source, directory: str | None = None, progress: bool = Tru
     """
     source = getattr(source, "parent", source)  # a train subset: the whole split's extractor
     info = source.info
-    if info.kind != "images":
-        raise UserError(f"dataset {info.name!r} holds {info.kind}, not images: no feature extractor")
+    if info.kind not in ("images", "audio"):
+        raise UserError(f"dataset {info.name!r} holds {info.kind}, not images or audio: no "
+                        "feature extractor")
+    # audio: waveforms as they are (in [-1, 1]), into the log-mel convnet
+    audio = info.kind == "audio"
+    value_range = None if audio else info.value_range
     if not info.num_classes:
         raise UserError(f"dataset {info.name!r} has no labels to train a feature extractor on; "
                         "pass a feature model with --features")
     x, y = source_arrays(source, "train", max_train)
-    x = FeatureExtractor._unit(x, info.value_range)
+    x = FeatureExtractor._unit(x, value_range)
     key = dataset_fingerprint(info.name, "train", x, y)
     directory = os.path.join(directory or cache_dir(), "extractors")
     stem = cache_stem(directory, info.name, key)
@@ -266,11 +297,12 @@ def dataset_extractor(source, directory: str | None = None, progress: bool = Tru
     x_test = y_test = None
     if test_split:
         x_test, y_test = source_arrays(source, test_split)
-        x_test = FeatureExtractor._unit(x_test, info.value_range)
+        x_test = FeatureExtractor._unit(x_test, value_range)
     if progress:
-        log.info("training a feature extractor for %s on %d train images (once; cached in %s)",
-                 info.name, len(x), directory)
-    model, card = train_classifier(x, y, info.num_classes, x_test, y_test)
+        log.info("training a feature extractor for %s on %d train %s (once; cached in %s)",
+                 info.name, len(x), "clips" if audio else "images", directory)
+    model, card = train_classifier(x, y, info.num_classes, x_test, y_test,
+                                   sample_rate=info.sample_rate if audio else None)
     card.update(dataset=info.name, train_split="train", test_split=test_split, sha256=key,
                 path=stem + ".keras")
     save_cached(stem, model, card)

@@ -1,4 +1,5 @@
-"""Modalities: what kind of samples a dataset holds -- 2-D points, images, piano-rolls, text -- and
+"""Modalities: what kind of samples a dataset holds -- 2-D points, images, piano-rolls, text,
+audio -- and
 everything that depends on it, in one registered object per kind (`Modality`): the files
 `tfgen sample` writes, the pictures and sounds TensorBoard shows, the default networks of each
 model family, and the sample metrics of an `Evaluator` with their cards and baselines.
@@ -30,6 +31,7 @@ REGISTRY: dict[str, str] = {
     "images": "images:Images",
     "pianoroll": "pianoroll:PianoRoll",
     "text": "text:Text",
+    "audio": "audio:Audio",
 }
 _MADE: dict[str, Modality] = {}
 

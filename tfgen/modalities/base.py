@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import os
 from typing import ClassVar
 
 import numpy as np
@@ -148,6 +149,14 @@ class Modality:
 
     def write_other(self, samples, path: str, context: dict) -> None:
         raise NotImplementedError
+
+    @staticmethod
+    def numbered_paths(path: str, count: int) -> list[str]:
+        """One file per sample: `path` itself for one, else STEM_000.EXT, STEM_001.EXT, ..."""
+        if count == 1:
+            return [path]
+        stem, ext = os.path.splitext(path)
+        return [f"{stem}_{i:03d}{ext}" for i in range(count)]
 
     def read_example(self, spec: str, context: dict) -> np.ndarray:
         """One example, packed as the run's data, from what a user names on the command line

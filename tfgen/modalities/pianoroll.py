@@ -217,13 +217,6 @@ class PianoRoll(Modality):
 
     # -- samples out --------------------------------------------------------------------------
 
-    @staticmethod
-    def _names(path: str, count: int) -> list[str]:
-        if count == 1:
-            return [path]
-        stem, ext = os.path.splitext(path)
-        return [f"{stem}_{i:03d}{ext}" for i in range(count)]
-
     def write_other(self, samples, path, context):
         from tfgen.data import midi
 
@@ -243,7 +236,7 @@ class PianoRoll(Modality):
                     archive.write(local, f"sample_{i:03d}.mid")
             fileio.write_bytes(path, buffer.getvalue())
         else:
-            for roll, name in zip(rolls, self._names(path, len(rolls)), strict=True):
+            for roll, name in zip(rolls, self.numbered_paths(path, len(rolls)), strict=True):
                 if ext == ".mid":
                     midi.write_midi(roll, name, steps_per_quarter=per_quarter, tempo=TEMPO)
                 else:

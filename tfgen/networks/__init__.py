@@ -64,8 +64,10 @@ from tfgen.networks.sequence import (
     sequence_encoder,
     sequence_vae_networks,
 )
+from tfgen.networks.spectrogram import LogMel
 from tfgen.networks.srnn import SRNNDecoder, SRNNEncoder, srnn_networks
 from tfgen.networks.transformer import TransformerDecoder
+from tfgen.networks.wavegan import PhaseShuffle, wavegan_discriminator, wavegan_generator
 
 __all__ = [
     "GAN_NETWORKS", "VAE_NETWORKS", "ConditionalBatchNormalization", "Dropout", "FrameDecoder",
@@ -76,5 +78,5 @@ __all__ = [
     "dcgan_generator", "mlp_decoder", "mlp_discriminator", "mlp_encoder", "mlp_generator",
     "num_upsamplings", "pianoroll_discriminator", "pianoroll_generator", "resnet_discriminator",
     "resnet_generator", "sequence_encoder", "sequence_vae_networks", "srnn_networks",
-    "TransformerDecoder",
+    "TransformerDecoder", "LogMel", "PhaseShuffle", "wavegan_discriminator", "wavegan_generator",
 ]

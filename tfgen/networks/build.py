@@ -22,8 +22,8 @@ from tfgen.networks.mlp import (
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
 IMAGE_GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan")  # `build_gan_networks`'
-# tfgen.networks.pianoroll (the piano-roll modality's), arae_networks (text's)
-SEQUENCE_GAN_NETWORKS = ("pianoroll", "arae")
+# tfgen.networks.pianoroll (the piano-roll modality's), arae_networks (text's), wavegan (audio's)
+SEQUENCE_GAN_NETWORKS = ("pianoroll", "arae", "wavegan")
 GAN_NETWORKS = IMAGE_GAN_NETWORKS + SEQUENCE_GAN_NETWORKS
 IMAGE_VAE_NETWORKS = ("mlp", "conv")  # `build_vae_networks`'
 # the piano-roll modality's: tfgen.networks.sequence (lstm, conductor) and .srnn; text's: lstm

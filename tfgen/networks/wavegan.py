@@ -11,8 +11,8 @@ fewer for short clips): 8 at 8 kHz (8,192 samples), 16 at 16 kHz.
 Phase shuffle shifts each layer's activations by a random number of samples in [-n, n]
 (reflect-padded), so that the discriminator cannot tell real from generated clips by the
 phase artefacts of transposed convolutions. Its shifts are drawn from each clip itself (a hash
-of its quantised energy, mixed with the layer's index), not from a random state: one device
-and N replicas, and a resumed run, shift the same clip alike.
+of its rounded energy, mixed with the layer's index), not from a random state: one device and
+N replicas, a resumed run, and bfloat16 or float32 training shift the same clip alike.
 """
 
 from __future__ import annotations
@@ -41,12 +41,19 @@ def num_upsamplings(length: int, most: int = 5) -> int:
 
 @keras.saving.register_keras_serializable(package="tfgen")
 class PhaseKey(layers.Layer):
-    """Clips [batch, samples, channels] -> one int64 key per clip: its energy Σ|x| quantised to
-    1/1024, the seed of its phase shuffles."""
+    """Clips [batch, samples, channels] -> one int64 key per clip: its energy Σ|x| rounded to a
+    whole number, the seed of its phase shuffles. Float32 always, and coarse: a generator run
+    in bfloat16 makes its clips to within a fraction of one unit of Σ|x| (measured: the
+    bfloat16 step matches float32's with this rounding, not with 1/1024 units), so
+    mixed-precision training shifts as float32 training does."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
 
     def call(self, x):
         energy = tf.reduce_sum(tf.abs(tf.cast(x, tf.float32)), axis=[1, 2])
-        return tf.cast(tf.round(energy * 1024.0), tf.int64)
+        return tf.cast(tf.round(energy), tf.int64)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],)

@@ -1,0 +1,99 @@
+"""Audio end to end, as a user runs it: `tfgen train --preset fsdd-wavegan` on FSDD (short clips,
+a tiny WaveGAN), WAV/zip/spectrogram samples read back, TensorBoard's audio and spectrograms
+from the event file, `tfgen evaluate`'s audio cards in the feature space of tfgen's spoken-digit
+classifier; the metrics against closed forms; the mistakes a user makes."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from tests.data.test_audio import needs_fsdd
+from tests.trainers.test_train import events, fails_in_one_line
+from tfgen.modalities.audio import inception_score, ndb
+from tfgen.trainers.cli import main
+
+TINY = ["--set", "epochs=2", "--set", "steps_per_epoch=2", "--set", "model.width=4",
+        "--set", "batch_size=8", "--set", "model.n_critic=1", "--set", "data.audio_samples=1024",
+        "--set", "training.num_samples=4", "-q"]
+
+
+def test_inception_score_in_closed_form():
+    assert inception_score(np.full((6, 3), 1 / 3)) == pytest.approx(1.0)  # no information
+    assert inception_score(np.eye(4)[[0, 1, 2, 3, 0, 1, 2, 3]]) == pytest.approx(4.0, rel=1e-6)
+    assert inception_score(np.eye(4)[[2] * 8]) == pytest.approx(1.0)  # confident, one class
+
+
+def test_ndb_sees_a_collapsed_generator_and_not_the_data_itself():
+    rng = np.random.default_rng(0)
+    train = np.concatenate([rng.normal(c, 0.3, size=(200, 2)) for c in range(10)])
+    same = np.concatenate([rng.normal(c, 0.3, size=(40, 2)) for c in range(10)])
+    collapsed = rng.normal(3, 0.3, size=(400, 2))
+    assert ndb(train, same, bins=10)["count"] <= 1
+    assert ndb(train, collapsed, bins=10)["count"] >= 8
+
+
+@pytest.fixture(scope="module")
+def audio_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "wavegan"
+    assert main(["train", "--preset", "fsdd-wavegan", *TINY, "--run-dir", str(run_dir)]) == 0
+    return run_dir
+
+
+@needs_fsdd
+def test_samples_are_wavs_zips_and_spectrograms(audio_run, tmp_path):
+    assert main(["sample", str(audio_run), "--num", "3", "--out", str(tmp_path / "d.wav"),
+                 "-q"]) == 0
+    for i in range(3):
+        rate, clip = wavfile.read(tmp_path / f"d_{i:03d}.wav")
+        assert rate == 8000 and clip.shape == (1024,) and clip.dtype == np.int16
+    assert main(["sample", str(audio_run), "--num", "2", "--out", str(tmp_path / "d.zip"),
+                 "-q"]) == 0
+    with zipfile.ZipFile(tmp_path / "d.zip") as archive:
+        assert archive.namelist() == ["sample_000.wav", "sample_001.wav"]
+        assert wavfile.read(io.BytesIO(archive.read("sample_001.wav")))[0] == 8000
+    assert main(["sample", str(audio_run), "--num", "4", "--out", str(tmp_path / "d.png"),
+                 "-q"]) == 0
+    assert (tmp_path / "d.png").stat().st_size > 0
+
+
+@needs_fsdd
+def test_tensorboard_plays_the_samples_and_shows_their_spectrograms(audio_run):
+    acc = events(audio_run)
+    plugins = {tag: acc.SummaryMetadata(tag).plugin_data.plugin_name
+               for tag in acc.Tags()["tensors"] if tag.startswith("samples/")}
+    assert plugins == {"samples/generated_audio": "audio", "samples/generated": "images"}
+    clips = acc.Tensors("samples/generated_audio")
+    assert len(clips) == 2 and len(clips[-1].tensor_proto.string_val) == 2 * 4  # WAV, label
+    assert sorted(p.name for p in (audio_run / "samples").iterdir()) == ["epoch_0001.png",
+                                                                       "epoch_0002.png"]
+
+
+@needs_fsdd
+def test_evaluate_prints_the_audio_cards(audio_run, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
+    capsys.readouterr()
+    assert main(["evaluate", str(audio_run), "--num", "100"]) == 0
+    table = capsys.readouterr().out
+    for name in ("inception_score", "frechet_distance", "ndb", "memorised"):
+        assert name in table
+    cards = json.loads((audio_run / "eval.json").read_text())["cards"]
+    assert cards["inception_score"]["baseline"] > 2.0  # real clips: the classifier is sure
+    assert cards["inception_score"]["value"] < cards["inception_score"]["baseline"]
+    assert cards["ndb"]["detail"]["bins"] == 10  # 100 samples: 10 bins
+    assert cards["frechet_distance"]["features"]["accuracy"] > 0.5
+    assert cards["frechet_distance"]["features"]["name"] == "tfgen-log-mel-convnet"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--preset", "fsdd-wavegan", "--set", "model.network=dcgan"], "not a network for audio"),
+    (["--preset", "digits-dcgan", "--set", "model.phase_shuffle=3"],
+     "'model.phase_shuffle' is an option of WaveGAN"),
+    (["--preset", "digits-vae", "--set", "data.name=fsdd", "--set", "model.network=mlp"],
+     "audio VAEs"),
+])
+def test_audio_mistakes_are_one_line(args, message, tmp_path, capsys):
+    fails_in_one_line(["train", *args, "--run-dir", str(tmp_path / "r"), "-q"], message, capsys)

@@ -1,0 +1,299 @@
+"""Audio (clips [batch, samples, 1] in [-1, 1] at the dataset's sample rate): WAV out (one
+file per clip, or a zip) and spectrogram pictures, TensorBoard audio that plays and the
+samples' spectrograms, WaveGAN's networks, and the metrics of the spoken-digit literature in
+the feature space of a classifier tfgen trains: the inception score (as WaveGAN reports it),
+the Fréchet distance, label accuracy, NDB and memorisation, each with its real-data floor."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from typing import ClassVar
+
+import numpy as np
+
+from tfgen import fileio
+from tfgen.errors import OptionError, UserError
+from tfgen.modalities.base import Modality, SampleMetrics
+
+NDB_BINS = 50  # k-means bins of the train clips' features (fewer for small sample counts)
+MEMORISATION_PERCENTILE = 1.0
+
+
+def inception_score(probabilities) -> float:
+    """exp(E_x KL(p(y | x) ‖ p(y))) of class probabilities [N, classes] (Salimans et al. 2016),
+    over the whole set (one split)."""
+    p = np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0)
+    marginal = p.mean(axis=0, keepdims=True)
+    return float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
+
+
+def ndb(train_features, features, bins: int, seed: int = 0, alpha: float = 0.05) -> dict:
+    """The number of statistically different bins (Richardson & Weiss 2018): the train
+    features in `bins` k-means clusters; each of `features` in its nearest cluster; a bin is
+    different when a two-proportion z-test (pooled) rejects equal shares at `alpha`. Returns
+    the count, its fraction of the bins, and the bins' shares."""
+    from scipy.stats import norm
+    from sklearn.cluster import KMeans
+
+    kmeans = KMeans(bins, n_init=3, random_state=seed).fit(train_features)
+    n1, n2 = len(features), len(train_features)
+    counts = np.bincount(kmeans.predict(features), minlength=bins).astype(np.float64)
+    train_counts = np.bincount(kmeans.labels_, minlength=bins).astype(np.float64)
+    p1, p2 = counts / n1, train_counts / n2
+    pooled = (counts + train_counts) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    z = np.where(se > 0, (p1 - p2) / np.where(se > 0, se, 1.0), 0.0)
+    different = np.abs(z) > norm.ppf(1 - alpha / 2)
+    return {"count": int(different.sum()), "fraction": float(different.mean()), "bins": bins,
+            "alpha": alpha, "shares": p1.tolist(), "train_shares": p2.tolist()}
+
+
+class AudioMetrics(SampleMetrics):
+    """Metrics of generated clips in the feature space of tfgen's spoken-digit classifier
+    (`features="auto"`: a log-mel convnet trained once on the train split and cached, its
+    test accuracy on every card; `tfgen.metrics.features.audio_classifier`):
+
+    - inception_score: exp E KL(p(y|x) ‖ p(y)) of the classifier's predictions; floor: the
+      reference clips' own.
+    - frechet_distance: between the features of the samples and of the reference clips;
+      floor: as many baseline-split clips.
+    - label_accuracy (conditional models): the classifier's accuracy on samples against their
+      labels; floor: its accuracy on the reference clips.
+    - ndb: the fraction of `NDB_BINS` k-means bins of the train clips' features in which the
+      samples' share differs (z-test, 0.05); floor: the reference clips'.
+    - memorised: the fraction of samples nearer to a train clip than the reference clips' 1st
+      percentile of that distance (1% for new clips by construction)."""
+
+    def __init__(self, evaluator, num, features, cache_dir, progress):
+        from tfgen.metrics.features import FeatureExtractor, dataset_extractor, source_arrays
+
+        ev = self.ev = evaluator
+        self.info, self.source = ev.info, ev.source
+        size = self.source.num_examples(ev.split)
+        self.num = num or size
+        if self.num > size:
+            raise UserError(f"--num {self.num} exceeds the {ev.split} split's {size} clips "
+                            "(audio metrics compare equal clip counts)")
+        self.extractor = None
+        if features is None:
+            return
+        self.extractor = (features if isinstance(features, FeatureExtractor)
+                          else dataset_extractor(self.source, cache_dir, progress)
+                          if features == "auto" else FeatureExtractor.from_file(features))
+        rng = np.random.default_rng([ev.seed, 7])
+        x, self.ref_labels = self._subset(ev.split, rng)
+        self.ref_features = self.extractor.features(x, None)
+        self.ref_probabilities = self._probabilities(x)
+        xt, _ = source_arrays(self.source, "train", labels_required=False)
+        self.train_features = self.extractor.features(xt, None)
+        self.bins = max(2, min(NDB_BINS, self.num // 10))
+        if ev.baseline_split is not None:
+            xb, _ = self._subset(ev.baseline_split, rng)
+            ev.baselines.update(self._metrics(xb, None, memorised=False))  # its FD
+            if self.ref_probabilities is not None:
+                ev.baselines["inception_score"] = inception_score(self.ref_probabilities)
+            ev.baselines["ndb"] = ndb(self.train_features, self.ref_features, self.bins,
+                                      ev.seed)["fraction"]
+            if self.ref_probabilities is not None and self.ref_labels is not None:
+                ev.baselines["label_accuracy"] = float(
+                    (self.ref_probabilities.argmax(-1) == self.ref_labels).mean())
+            ev.baselines["memorised"] = MEMORISATION_PERCENTILE / 100.0
+
+    def _subset(self, split, rng):
+        from tfgen.metrics.features import source_arrays
+
+        x, y = source_arrays(self.source, split, labels_required=False)
+        if len(x) < self.num:
+            raise UserError(f"split {split!r} has {len(x)} clips, fewer than --num {self.num}")
+        idx = np.sort(rng.choice(len(x), self.num, replace=False))
+        return x[idx], None if y is None else y[idx]
+
+    def _probabilities(self, x):
+        if not self.extractor.classifies:
+            return None
+        logits = self.extractor.model.predict(np.asarray(x, np.float32), batch_size=256,
+                                              verbose=0).astype(np.float64)
+        logits -= logits.max(-1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(-1, keepdims=True)
+
+    def _metrics(self, x, labels=None, memorised: bool = True) -> dict:
+        from tfgen.metrics.distances import frechet_distance, memorisation
+
+        fake = self.extractor.features(x, None)
+        out = {"frechet_distance": frechet_distance(self.ref_features, fake)}
+        if not memorised:  # the baseline side: its FD is what `__init__` keeps
+            return out
+        probabilities = self._probabilities(x)
+        if probabilities is not None:
+            out["inception_score"] = inception_score(probabilities)
+            if labels is not None:
+                out["label_accuracy"] = float((probabilities.argmax(-1) == labels).mean())
+        detail = ndb(self.train_features, fake, self.bins, self.ev.seed)
+        out.update(ndb=detail["fraction"], ndb_detail=detail)
+        if self.ev.memorisation:
+            found = memorisation(fake, self.ref_features, self.train_features,
+                                 MEMORISATION_PERCENTILE)
+            out.update(memorised=found["fraction"], memorised_detail=found)
+        return out
+
+    def names(self, model):
+        if self.extractor is None:
+            return []
+        names = ["frechet_distance", "ndb"]
+        if self.extractor.classifies:
+            names.insert(0, "inception_score")
+            if model.conditional and self.ref_labels is not None:
+                names.append("label_accuracy")
+        if self.ev.memorisation:
+            names.append("memorised")
+        return names
+
+    def values(self, model):
+        if self.extractor is None:
+            return {}
+        labels = None
+        if model.conditional and self.ref_labels is not None:
+            labels = model.sample_labels(self.num, self.ref_labels)  # the data's classes
+        return self._metrics(self.ev.sample(model, self.num, labels), labels)
+
+    def card(self, name, card, details):
+        if self.extractor is None:
+            return
+        card["features"] = self.extractor.card
+        definitions = {
+            "inception_score": "exp E_x KL(p(y|x) || p(y)) of the classifier's predictions "
+            "on the samples (one split); baseline: the reference clips'",
+            "frechet_distance": "Fréchet distance between the classifier's features of the "
+            "samples and of the reference clips; baseline: as many baseline-split clips",
+            "label_accuracy": "the classifier's accuracy on samples against their "
+            "conditioning labels; baseline: on the reference clips",
+            "ndb": f"fraction of {self.bins} k-means bins of the train clips' features whose "
+            "share of the samples differs (two-proportion z-test, 0.05; Richardson & Weiss "
+            "2018); baseline: the reference clips'",
+            "memorised": "fraction of samples nearer (features) to a train clip than the "
+            "reference clips' 1st-percentile distance; 0.01 for new clips"}
+        card["definition"] = definitions[name]
+        if name == "ndb":
+            card["detail"] = {k: details["ndb_detail"][k] for k in ("count", "bins", "alpha")}
+        if name == "memorised":
+            card["detail"] = details["memorised_detail"]
+
+
+class Audio(Modality):
+    name: ClassVar[str] = "audio"
+    title: ClassVar[str] = "audio"
+    writers: ClassVar[tuple[str, ...]] = (".wav", ".zip", ".png", ".npy")
+    default_out: ClassVar[str] = "samples.wav"
+    metrics: ClassVar[dict[str, str]] = {
+        "inception_score": "max", "frechet_distance": "min", "label_accuracy": "max",
+        "ndb": "min", "memorised": "min"}
+    default_networks: ClassVar[dict[str, str]] = {"gan": "wavegan"}
+    gan_networks: ClassVar[tuple[str, ...]] = ("wavegan",)
+
+    def value_range(self, pixel_range):
+        return (-1.0, 1.0)  # waveforms, whatever the pixel range
+
+    def default_metric(self, likelihood):
+        return "nll" if likelihood else "frechet_distance"
+
+    def sample_metrics(self, evaluator, num, features, cache_dir, progress, cas=False,
+                       cas_steps=1000):
+        return AudioMetrics(evaluator, num, features, cache_dir, progress)
+
+    # -- networks -----------------------------------------------------------------------------
+
+    def vae(self, info, likelihood, **_):
+        raise OptionError("network", "audio VAEs (the spectrogram VAE of issue 35) are not "
+                          "built yet; train a GAN on audio (--preset fsdd-wavegan)")
+
+    def gan(self, info, *, network, latent_dim, width, depth, spectral_norm, conditional, pac,
+            orthogonal, binary=False, phase_shuffle: int = 2, **_):
+        """WaveGAN (Donahue et al. 2019): `tfgen.networks.wavegan` at the clips' length,
+        model size `width` (the paper's d = 64), phase shuffle `phase_shuffle`; PacGAN packs
+        `pac` clips as channels."""
+        from tfgen.models import GAN
+        from tfgen.networks import wavegan
+
+        if network != "wavegan":
+            raise OptionError("network", f"audio takes the GAN network wavegan; got {network!r}")
+        if binary or orthogonal:
+            raise OptionError("binary" if binary else "orthogonal",
+                              "WaveGAN has no binary neurons or orthogonal regularisation")
+        length, channels = info.shape
+        classes = info.num_classes if conditional else None
+        return (wavegan.wavegan_generator(latent_dim, length, channels, width, classes),
+                wavegan.wavegan_discriminator((length, channels * pac), width, classes,
+                                              spectral_norm, phase_shuffle), GAN, {})
+
+    # -- samples out --------------------------------------------------------------------------
+
+    def write_other(self, samples, path, context):
+        from tfgen.data.audio import wav_bytes, write_wav
+
+        clips, rate = np.asarray(samples, np.float32), int(context.get("sample_rate") or 16000)
+        ext = os.path.splitext(path)[1].lower()
+        if ext == ".png":
+            from tfgen.callbacks import images
+
+            images.save_png(self.picture(clips, rate), path)
+        elif ext == ".zip":  # one WAV per clip
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as archive:
+                for i, clip in enumerate(clips):
+                    archive.writestr(f"sample_{i:03d}.wav", wav_bytes(clip, rate))
+            fileio.write_bytes(path, buffer.getvalue())
+        else:
+            for clip, name in zip(clips, self.numbered_paths(path, len(clips)), strict=True):
+                write_wav(name, clip, rate)
+
+    # -- TensorBoard --------------------------------------------------------------------------
+
+    @staticmethod
+    def spectrogram(clip, rate: int, frame: int = 256, hop: int = 64) -> np.ndarray:
+        """Log-magnitude STFT of one clip in dB (Hann window), [frequencies, frames], low
+        frequencies last (a picture's bottom)."""
+        x = np.asarray(clip, np.float64).reshape(-1)
+        if len(x) < frame:
+            x = np.pad(x, (0, frame - len(x)))
+        starts = np.arange(0, len(x) - frame + 1, hop)
+        frames = np.stack([x[s:s + frame] for s in starts]) * np.hanning(frame)
+        magnitude = np.abs(np.fft.rfft(frames, axis=1)).T
+        return (20 * np.log10(magnitude + 1e-5))[::-1]
+
+    def picture(self, clips, rate: int, columns: int = 4, floor_db: float = -80.0) -> np.ndarray:
+        """The clips' spectrograms (`spectrogram`, magma colours over 80 dB below the loudest
+        bin) in a grid of `columns`, white lines between."""
+        from matplotlib import colormaps
+
+        cmap = colormaps["magma"]
+        tiles = []
+        for clip in clips:
+            s = self.spectrogram(clip, rate)
+            s = np.clip((s - s.max() - floor_db) / -floor_db, 0.0, 1.0)
+            tile = (cmap(s)[..., :3] * 255).astype(np.uint8)
+            tiles.append(np.repeat(np.repeat(tile, 2, axis=0), 2, axis=1))
+        h, w = tiles[0].shape[:2]
+        rows = -(-len(tiles) // columns)
+        grid = np.full((rows * (h + 2) - 2, columns * (w + 2) - 2, 3), 255, np.uint8)
+        for i, tile in enumerate(tiles):
+            r, c = divmod(i, columns)
+            grid[r * (h + 2):r * (h + 2) + h, c * (w + 2):c * (w + 2) + w] = tile
+        return grid
+
+    def context(self, source):
+        return {"sample_rate": source.info.sample_rate}
+
+    def summary_samples(self, default):
+        return min(default, 8)
+
+    def pictures(self, model, samples, context):
+        return {"generated": self.picture(samples, int(context.get("sample_rate") or 16000))}
+
+    def sounds(self, model, samples, context):
+        """The samples, played in TensorBoard's Audio tab."""
+        return {"generated": (np.clip(np.asarray(samples, np.float32), -1.0, 1.0),
+                              int(context.get("sample_rate") or 16000))}
+
