@@ -714,6 +714,10 @@ def _check_gan_modality(cfg: GANConfig, where: str) -> None:
             if getattr(m, key) != getattr(defaults, key):
                 raise ConfigError(f"config key '{where}{key}' is an option of the text GAN "
                                   f"(model.network=arae), not of {m.network}")
+    if kind == "audio" and (m.network == "specgan") != (cfg.data.representation == "spectrogram"):
+        raise ConfigError(f"config key '{where}network': specgan trains on spectrograms "
+                          "(data.representation=spectrogram), wavegan on clips "
+                          "(data.representation=waveform)")
     if m.network != "wavegan" and m.phase_shuffle != GANModelConfig().phase_shuffle:
         raise ConfigError(f"config key '{where}phase_shuffle' is an option of WaveGAN "
                           f"(model.network=wavegan), not of {m.network}")

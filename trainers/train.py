@@ -607,8 +607,10 @@ def _summary(cfg, source, model, family, plan: Plan, cbs: Callbacks, run_dir: Ru
         "class_names": list(info.class_names) if info.class_names else None,
         "sample_context": {k: v for k, v in modalities.get(info.kind).context(source).items()
                            if isinstance(v, (int, float, str)) or (
-                               isinstance(v, list) and all(isinstance(t, str) for t in v))},
-        # (a piano-roll's grid; text's token level and vocabulary, the one built on train)
+                               isinstance(v, list) and all(isinstance(t, (str, int, float))
+                                                           for t in v))},
+        # (a piano-roll's grid; text's token level and vocabulary, the one built on train;
+        # audio's rate and, for spectrograms, their normalisation)
     }
     stages = FinalStages(cfg, source, model, family, cbs, trained=steps_saved * plan.batch_size,
                          progress=progress)

@@ -36,6 +36,20 @@ def test_ndb_sees_a_collapsed_generator_and_not_the_data_itself():
     assert ndb(train, collapsed, bins=10)["count"] >= 8
 
 
+@pytest.fixture(scope="module", autouse=True)
+def classifier_cache(tmp_path_factory):
+    """One spoken-digit classifier for the module's evaluations (trained once, cached)."""
+    import os
+
+    before = os.environ.get("TFGEN_CACHE_DIR")
+    os.environ["TFGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        del os.environ["TFGEN_CACHE_DIR"]
+    else:
+        os.environ["TFGEN_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="module")
 def audio_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "wavegan"
@@ -73,8 +87,7 @@ def test_tensorboard_plays_the_samples_and_shows_their_spectrograms(audio_run):
 
 
 @needs_fsdd
-def test_evaluate_prints_the_audio_cards(audio_run, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("TFGEN_CACHE_DIR", str(tmp_path / "cache"))
+def test_evaluate_prints_the_audio_cards(audio_run, capsys):
     capsys.readouterr()
     assert main(["evaluate", str(audio_run), "--num", "100"]) == 0
     table = capsys.readouterr().out
@@ -88,8 +101,28 @@ def test_evaluate_prints_the_audio_cards(audio_run, tmp_path, monkeypatch, capsy
     assert cards["frechet_distance"]["features"]["name"] == "tfgen-log-mel-convnet"
 
 
+@needs_fsdd
+def test_specgan_trains_on_spectrograms_and_is_heard_through_griffin_lim(tmp_path, capsys):
+    run = tmp_path / "specgan"
+    assert main(["train", "--preset", "fsdd-specgan", *TINY, "--set",
+                 "data.griffin_lim_iterations=4", "--run-dir", str(run)]) == 0
+    context = json.loads((run / "metrics.json").read_text())["sample_context"]
+    assert context["frame_step"] == 8 and len(context["mean"]) == 128  # 1,024 samples
+    assert main(["sample", str(run), "--num", "2", "--out", str(tmp_path / "s.wav"), "-q"]) == 0
+    rate, clip = wavfile.read(tmp_path / "s_001.wav")
+    assert rate == 8000 and clip.shape == (1024,)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--num", "100"]) == 0
+    cards = json.loads((run / "eval.json").read_text())["cards"]
+    assert cards["inception_score"]["baseline"] > 2.0  # the real clips, not their images
+    assert cards["inception_score"]["inverted"] == ("spectrogram images to clips by 4 "
+                                                    "Griffin-Lim iterations")
+
+
 @pytest.mark.parametrize("args,message", [
     (["--preset", "fsdd-wavegan", "--set", "model.network=dcgan"], "not a network for audio"),
+    (["--preset", "fsdd-specgan", "--set", "data.representation=waveform"],
+     "specgan trains on spectrograms"),
     (["--preset", "digits-dcgan", "--set", "model.phase_shuffle=3"],
      "'model.phase_shuffle' is an option of WaveGAN"),
     (["--preset", "digits-vae", "--set", "data.name=fsdd", "--set", "model.network=mlp"],

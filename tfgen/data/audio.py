@@ -154,15 +154,34 @@ def _read_all(files: list[str], rate: int, length: int, crop: str, skip: bool, w
     return np.stack(clips)[..., None], kept, truncated, failures
 
 
-def audio_info(name, splits, rate, length, class_names, truncated=0, skipped=0):
-    from tfgen.data.sources import DatasetInfo
+def clip_source(name, splits, rate, length, class_names, cfg, truncated=0, skipped=0):
+    """The source of clips `splits` ({split: (clips, labels)}): the clips themselves, or with
+    `data.representation=spectrogram` SpecGAN's images of them (`tfgen.data.spectrograms`:
+    normalised on the train split), the clips kept as `source.waveforms` for the metrics."""
+    from tfgen.data.sources import ArraySource, DatasetInfo
 
-    return DatasetInfo(
+    info = DatasetInfo(
         name=name, kind="audio", shape=(length, 1),
         splits={k: len(v[0]) for k, v in splits.items()},
         num_classes=len(class_names) if class_names else None, value_range=(-1.0, 1.0),
         class_names=tuple(class_names) if class_names else None, skipped=skipped,
         truncated=truncated, sample_rate=rate)
+    if cfg.representation == "waveform":
+        return ArraySource(info, splits)
+    from tfgen.data import spectrograms as spec
+
+    step = spec.frame_step_for(length)
+    logs = {k: spec.log_magnitude(x, spec.FRAME_LENGTH, step) for k, (x, _) in splits.items()}
+    normaliser = spec.Normaliser.fit(logs["train"])
+    images = {k: (normaliser(s)[..., None], splits[k][1]) for k, s in logs.items()}
+    info.shape = tuple(int(d) for d in images["train"][0].shape[1:])
+    info.representation = "spectrogram"
+    info.spectrogram = {"frame_length": spec.FRAME_LENGTH, "frame_step": step, "samples": length,
+                        "griffin_lim_iterations": cfg.griffin_lim_iterations,
+                        **normaliser.to_dict()}
+    source = ArraySource(info, images)
+    source.waveforms = splits
+    return source
 
 
 # -- FSDD ---------------------------------------------------------------------------------------
@@ -185,8 +204,6 @@ def fsdd_dir(cfg: DataOptions) -> str:
 
 
 def fsdd_source(cfg: DataOptions):
-    from tfgen.data.sources import ArraySource
-
     root = fsdd_dir(cfg)
     rate = cfg.sample_rate or FSDD_RATE
     length = cfg.audio_samples or default_samples(rate)
@@ -202,9 +219,8 @@ def fsdd_source(cfg: DataOptions):
     splits = {split: (x[np.isin(index, list(r))], labels[np.isin(index, list(r))])
               for split, r in (("train", FSDD_SPLIT["train"]), ("val", FSDD_SPLIT["val"]),
                                ("test", FSDD_SPLIT["test"]))}
-    info = audio_info("fsdd", splits, rate, length, [str(d) for d in range(10)], truncated,
-                      len(failures))
-    return ArraySource(info, splits)
+    return clip_source("fsdd", splits, rate, length, [str(d) for d in range(10)], cfg,
+                        truncated, len(failures))
 
 
 # -- audio:DIR ----------------------------------------------------------------------------------
@@ -244,7 +260,6 @@ def audio_source(path: str, cfg: DataOptions):
     """`audio:DIR`: every recording under DIR at `data.sample_rate` (default 16 kHz), val and
     test held out by a hash of each file's path relative to DIR."""
     from tfgen.data.arrays import split_arrays
-    from tfgen.data.sources import ArraySource
 
     if not fileio.isdir(path):
         raise DataError(f"audio folder not found: {path}")
@@ -257,8 +272,7 @@ def audio_source(path: str, cfg: DataOptions):
     keys = [fileio.relpath(files[i], path) for i in kept]
     name = f"audio:{path}"
     splits = split_arrays(x, y, keys, cfg.val_fraction, cfg.test_fraction, name)
-    return ArraySource(audio_info(name, splits, rate, length, class_names, truncated,
-                                  len(failures)), splits)
+    return clip_source(name, splits, rate, length, class_names, cfg, truncated, len(failures))
 
 
 def wav_bytes(clip: np.ndarray, rate: int) -> bytes:

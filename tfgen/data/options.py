@@ -82,6 +82,11 @@ class DataOptions:
         "(None: 1.024 s, WaveGAN's 16,384 at 16 kHz)")
     audio_crop: str = param("start", choices=("start", "loudest"),
                             help="audio: which part of a longer clip to keep")
+    representation: str = param(
+        "waveform", choices=("waveform", "spectrogram"), help="audio: what models see -- the "
+        "clips, or SpecGAN's normalised log-magnitude spectrograms (128 x 128 images)")
+    griffin_lim_iterations: int = param(
+        16, min=1, max=1000, help="audio spectrograms: Griffin-Lim iterations back to sound")
     text_unit: str = param("line", choices=("line", "file"),
                            help="text: one example per line, or per file")
     lowercase: bool = param(True, help="text: lower-case before tokenising")

@@ -35,6 +35,8 @@ class DatasetInfo:
         truncated: text: examples cut to the maximum length; audio: clips cut to length.
         lowercase: text: whether it was lower-cased before tokenising.
         sample_rate: audio: samples per second.
+        representation: audio: "waveform" (clips [samples, 1]) or "spectrogram" (images).
+        spectrogram: audio spectrograms: their STFT, normalisation and Griffin-Lim settings.
     """
 
     name: str
@@ -53,6 +55,8 @@ class DatasetInfo:
     truncated: int = 0
     lowercase: bool = True
     sample_rate: int | None = None
+    representation: str = "waveform"
+    spectrogram: dict | None = None
 
 
 class Source:

@@ -22,6 +22,7 @@ import dataclasses
 import numpy as np
 
 CLIP_STD = 3.0
+FRAME_LENGTH = 256  # samples per STFT window (SpecGAN's 16 ms at 16 kHz)
 
 
 def frame_step_for(samples: int, frames: int = 128) -> int:
@@ -102,6 +103,15 @@ def griffin_lim(log_magnitudes, samples: int, frame_length: int = 256, frame_ste
     n = min(samples, x.shape[1])
     out[:, :n] = x[:, :n]
     return np.clip(out, -1.0, 1.0)[..., None]
+
+
+def to_waveforms(images, spectrogram: dict) -> np.ndarray:
+    """Clips [N, samples, 1] of normalised spectrogram images [N, frames, bins, 1], by the
+    settings a spectrogram source records (`DatasetInfo.spectrogram`)."""
+    s = spectrogram
+    logs = Normaliser.from_dict(s).invert(np.asarray(images, np.float32)[..., 0])
+    return griffin_lim(logs, int(s["samples"]), int(s["frame_length"]), int(s["frame_step"]),
+                       int(s["griffin_lim_iterations"]))
 
 
 def spectral_convergence(reference, estimate, frame_length: int = 256,

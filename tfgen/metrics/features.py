@@ -179,8 +179,13 @@ def clean_resize(x, height: int, width: int, channels: int) -> np.ndarray:
 
 def source_arrays(source, split: str, limit: int | None = None, labels_required: bool = True
                   ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(images in the source's value range, labels) of a split, in file order (at most `limit`)."""
-    if source.in_memory:
+    """(images in the source's value range, labels) of a split, in file order (at most `limit`);
+    for an audio source whose examples are spectrograms, its clips (`source.waveforms`), which
+    the audio metrics measure."""
+    waveforms = getattr(source, "waveforms", None)
+    if waveforms is not None:
+        x, y = waveforms[split]
+    elif source.in_memory:
         x, y = source.numpy(split)
     else:
         labelled = source.info.num_classes is not None

@@ -64,7 +64,10 @@ class AudioMetrics(SampleMetrics):
     - ndb: the fraction of `NDB_BINS` k-means bins of the train clips' features in which the
       samples' share differs (z-test, 0.05); floor: the reference clips'.
     - memorised: the fraction of samples nearer to a train clip than the reference clips' 1st
-      percentile of that distance (1% for new clips by construction)."""
+      percentile of that distance (1% for new clips by construction).
+
+    A model of spectrograms is measured on its images inverted by Griffin-Lim; the floors
+    are the real clips'."""
 
     def __init__(self, evaluator, num, features, cache_dir, progress):
         from tfgen.metrics.features import FeatureExtractor, dataset_extractor, source_arrays
@@ -157,12 +160,17 @@ class AudioMetrics(SampleMetrics):
         labels = None
         if model.conditional and self.ref_labels is not None:
             labels = model.sample_labels(self.num, self.ref_labels)  # the data's classes
-        return self._metrics(self.ev.sample(model, self.num, labels), labels)
+        samples = self.ev.sample(model, self.num, labels)
+        return self._metrics(Audio.clips(samples, self.info.spectrogram or {}), labels)
 
     def card(self, name, card, details):
         if self.extractor is None:
             return
         card["features"] = self.extractor.card
+        if self.info.spectrogram:
+            card["inverted"] = (f"spectrogram images to clips by "
+                                f"{self.info.spectrogram['griffin_lim_iterations']} Griffin-Lim "
+                                "iterations")
         definitions = {
             "inception_score": "exp E_x KL(p(y|x) || p(y)) of the classifier's predictions "
             "on the samples (one split); baseline: the reference clips'",
@@ -191,7 +199,7 @@ class Audio(Modality):
         "inception_score": "max", "frechet_distance": "min", "label_accuracy": "max",
         "ndb": "min", "memorised": "min"}
     default_networks: ClassVar[dict[str, str]] = {"gan": "wavegan"}
-    gan_networks: ClassVar[tuple[str, ...]] = ("wavegan",)
+    gan_networks: ClassVar[tuple[str, ...]] = ("wavegan", "specgan")
 
     def value_range(self, pixel_range):
         return (-1.0, 1.0)  # waveforms, whatever the pixel range
@@ -211,29 +219,52 @@ class Audio(Modality):
 
     def gan(self, info, *, network, latent_dim, width, depth, spectral_norm, conditional, pac,
             orthogonal, binary=False, phase_shuffle: int = 2, **_):
-        """WaveGAN (Donahue et al. 2019): `tfgen.networks.wavegan` at the clips' length,
-        model size `width` (the paper's d = 64), phase shuffle `phase_shuffle`; PacGAN packs
-        `pac` clips as channels."""
+        """WaveGAN (Donahue et al. 2019) on clips: `tfgen.networks.wavegan` at the clips'
+        length, model size `width` (the paper's d = 64), phase shuffle `phase_shuffle`; or
+        SpecGAN on spectrogram images (`data.representation=spectrogram`): the DCGAN networks
+        at the images' 128 x 128 (five stride-2 (transposed) convolutions, as the paper's).
+        PacGAN packs `pac` examples as channels."""
+        from tfgen import networks
         from tfgen.models import GAN
         from tfgen.networks import wavegan
 
-        if network != "wavegan":
-            raise OptionError("network", f"audio takes the GAN network wavegan; got {network!r}")
+        spectrograms = info.representation == "spectrogram"
+        if network not in self.gan_networks:
+            raise OptionError("network", f"audio takes the GAN networks wavegan (clips) and "
+                              f"specgan (spectrograms); got {network!r}")
+        if (network == "specgan") != spectrograms:
+            raise OptionError("network", "specgan trains on spectrograms "
+                              "(data.representation=spectrogram), wavegan on clips "
+                              "(data.representation=waveform)")
         if binary or orthogonal:
             raise OptionError("binary" if binary else "orthogonal",
-                              "WaveGAN has no binary neurons or orthogonal regularisation")
-        length, channels = info.shape
+                              f"{network} has no binary neurons or orthogonal regularisation")
         classes = info.num_classes if conditional else None
+        if spectrograms:
+            return (*networks.build_gan_networks(
+                info, network="dcgan", latent_dim=latent_dim, width=width,
+                spectral_norm=spectral_norm, conditional=conditional, pac=pac), GAN, {})
+        length, channels = info.shape
         return (wavegan.wavegan_generator(latent_dim, length, channels, width, classes),
                 wavegan.wavegan_discriminator((length, channels * pac), width, classes,
                                               spectral_norm, phase_shuffle), GAN, {})
+
+    @staticmethod
+    def clips(samples, context) -> np.ndarray:
+        """Samples as clips [N, samples, 1]: themselves, or spectrogram images inverted by
+        Griffin-Lim with the settings the data recorded (`context`)."""
+        if not context.get("frame_step"):
+            return np.asarray(samples, np.float32)
+        from tfgen.data.spectrograms import to_waveforms
+
+        return to_waveforms(samples, context)
 
     # -- samples out --------------------------------------------------------------------------
 
     def write_other(self, samples, path, context):
         from tfgen.data.audio import wav_bytes, write_wav
 
-        clips, rate = np.asarray(samples, np.float32), int(context.get("sample_rate") or 16000)
+        clips, rate = self.clips(samples, context), int(context.get("sample_rate") or 16000)
         ext = os.path.splitext(path)[1].lower()
         if ext == ".png":
             from tfgen.callbacks import images
@@ -284,16 +315,18 @@ class Audio(Modality):
         return grid
 
     def context(self, source):
-        return {"sample_rate": source.info.sample_rate}
+        """The rate, and for spectrograms the STFT, normalisation and Griffin-Lim settings."""
+        return {"sample_rate": source.info.sample_rate, **(source.info.spectrogram or {})}
 
     def summary_samples(self, default):
         return min(default, 8)
 
     def pictures(self, model, samples, context):
-        return {"generated": self.picture(samples, int(context.get("sample_rate") or 16000))}
+        return {"generated": self.picture(self.clips(samples, context),
+                                          int(context.get("sample_rate") or 16000))}
 
     def sounds(self, model, samples, context):
         """The samples, played in TensorBoard's Audio tab."""
-        return {"generated": (np.clip(np.asarray(samples, np.float32), -1.0, 1.0),
+        return {"generated": (np.clip(self.clips(samples, context), -1.0, 1.0),
                               int(context.get("sample_rate") or 16000))}
 

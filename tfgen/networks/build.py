@@ -22,8 +22,9 @@ from tfgen.networks.mlp import (
 from tfgen.networks.resnet import resnet_discriminator, resnet_generator
 
 IMAGE_GAN_NETWORKS = ("mlp", "dcgan", "resnet", "biggan")  # `build_gan_networks`'
-# tfgen.networks.pianoroll (the piano-roll modality's), arae_networks (text's), wavegan (audio's)
-SEQUENCE_GAN_NETWORKS = ("pianoroll", "arae", "wavegan")
+# tfgen.networks.pianoroll (the piano-roll modality's), arae_networks (text's), wavegan and
+# specgan (audio's: the DCGAN on spectrogram images)
+SEQUENCE_GAN_NETWORKS = ("pianoroll", "arae", "wavegan", "specgan")
 GAN_NETWORKS = IMAGE_GAN_NETWORKS + SEQUENCE_GAN_NETWORKS
 IMAGE_VAE_NETWORKS = ("mlp", "conv")  # `build_vae_networks`'
 # the piano-roll modality's: tfgen.networks.sequence (lstm, conductor) and .srnn; text's: lstm
