@@ -2,7 +2,6 @@
 Griffin-Lim recovering a clip's magnitudes (closer with more iterations)."""
 
 import numpy as np
-import pytest
 
 from tfgen.data import spectrograms as spec
 
