@@ -156,3 +156,36 @@ def test_fsdd_as_spectrogram_images_keeps_its_clips_for_the_metrics():
     # (16 iterations, clipping at 3 deviations included; measured 0.24)
     back = spec.to_waveforms(x[:4], info.spectrogram)
     assert spec.spectral_convergence(clips[:4], back) < 0.3
+
+
+@needs_fsdd
+def test_tfds_spoken_digit_is_prepared_from_the_local_copy_and_equals_fsdd(tmp_path):
+    """TFDS's real builder and tfds.load, offline: the download manager hands it the local
+    recordings; the clips, labels and split are fsdd's."""
+    tfds = pytest.importorskip("tensorflow_datasets")
+    src = tfgen.data.source("tfds:spoken_digit", data_dir=str(tmp_path), audio_samples=2048)
+    assert tfgen.data.kind("tfds:spoken_digit") == "audio"
+    assert src.info.name == "audio:tfds:spoken_digit" and src.info.kind == "audio"
+    assert tfds.builder("spoken_digit", data_dir=str(tmp_path)).is_prepared()
+    ours = tfgen.data.source("fsdd", data_dir=str(FSDD), audio_samples=2048)
+    assert src.info.splits == ours.info.splits
+    for split in ("train", "test"):
+        (xa, ya), (xb, yb) = ours.numpy(split), src.numpy(split)
+        # the same (label, clip) pairs, in TFDS's order or ours
+        assert sorted(zip(ya.tolist(), (c.tobytes() for c in xa))) == sorted(
+            zip(yb.tolist(), (c.tobytes() for c in xb)))
+
+
+def test_tfds_audio_datasets_through_the_real_tfds_load_path():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=20):
+        src = tfgen.data.source("audio:tfds:speech_commands", audio_samples=1024,
+                                val_fraction=0.2, test_fraction=0.2)
+        info = src.info
+        assert info.kind == "audio" and info.sample_rate == 16000 and info.shape == (1024, 1)
+        assert info.num_classes == 12 and sum(info.splits.values()) > 0
+        x, _ = src.numpy("train")
+        assert x.dtype == np.float32 and np.abs(x).max() <= 1.0
+    with tfds.testing.mock_data(num_examples=4):
+        with pytest.raises(DataError, match="has no audio feature"):
+            tfgen.data.source("audio:tfds:mnist")

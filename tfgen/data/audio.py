@@ -292,6 +292,39 @@ def wav_bytes(clip: np.ndarray, rate: int) -> bytes:
     return buffer.getvalue()
 
 
+def tfds_audio_source(name: str, cfg: DataOptions):
+    """`audio:tfds:NAME` (and `tfds:spoken_digit`): a TensorFlow Datasets audio dataset read
+    into memory (`tfds_source.audio_examples`), each clip as `audio:DIR` treats a file (mono,
+    resampled, fixed length). `spoken_digit` keeps FSDD's split by each file's index, as
+    `fsdd` does; other datasets are held out by a hash of each example's key."""
+    from tfgen.data import tfds_source
+    from tfgen.data.arrays import split_arrays
+
+    raw, keys, labels, class_names, native = tfds_source.audio_examples(name, cfg)
+    rate = cfg.sample_rate or native
+    length = cfg.audio_samples or default_samples(rate)
+    clips, truncated = [], 0
+    for x in raw:
+        x = np.asarray(x)
+        x = x / 32768.0 if x.dtype.kind == "i" else x.astype(np.float64)
+        x = x.mean(axis=1) if x.ndim == 2 else x
+        clip_, cut = fit_length(resample(x.astype(np.float32), native, rate), length,
+                                cfg.audio_crop)
+        clips.append(clip_)
+        truncated += int(cut)
+    x = np.stack(clips)[..., None]
+    y = None if labels is None else np.asarray(labels, np.int32)
+    title = f"audio:tfds:{name}"
+    if name.split(":")[0].split("/")[0] == "spoken_digit":
+        index = np.array([int(FSDD_NAME.match(k).group(3)) for k in keys])
+        splits = {split: (x[np.isin(index, list(r))], y[np.isin(index, list(r))])
+                  for split, r in (("train", FSDD_SPLIT["train"]), ("val", FSDD_SPLIT["val"]),
+                                   ("test", FSDD_SPLIT["test"]))}
+    else:
+        splits = split_arrays(x, y, keys, cfg.val_fraction, cfg.test_fraction, title)
+    return clip_source(title, splits, rate, length, class_names, cfg, truncated)
+
+
 def write_wav(path: str, clip: np.ndarray, rate: int) -> None:
     """One clip as 16-bit PCM WAV (`wav_bytes`) at `path`."""
     fileio.write_bytes(path, wav_bytes(clip, rate))

@@ -53,10 +53,14 @@ def source(data: DataOptions | str, *, seed: int = 0, **options: Any) -> Source:
         from tfgen.data import audio
 
         return audio.fsdd_source(cfg)
+    if name == "tfds:spoken_digit":
+        name = "audio:tfds:spoken_digit"
     kind, _, rest = name.partition(":")
     if kind == "audio":
         from tfgen.data import audio
 
+        if rest.startswith("tfds:"):
+            return audio.tfds_audio_source(rest[len("tfds:"):], cfg)
         return audio.audio_source(rest, cfg)
     if kind == "text":
         from tfgen.data import text

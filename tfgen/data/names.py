@@ -22,7 +22,7 @@ BUILTIN = {
 }
 PIANOROLL = ("jsb_chorales", "midi:")  # names (and prefixes) of piano-roll datasets
 TEXT = ("wordnet", "text:")  # ... and of text datasets
-AUDIO = ("fsdd", "audio:")  # ... and of audio
+AUDIO = ("fsdd", "audio:", "tfds:spoken_digit")  # ... and of audio
 FORMS = {
     "tfds:NAME": "a TensorFlow Datasets image dataset, e.g. tfds:mnist, tfds:cifar10, tfds:celeb_a "
     "(data.data_dir, data.image_size)",
@@ -38,6 +38,9 @@ FORMS = {
     "data.tokens, data.vocab_size, data.min_count, data.max_length, data.lowercase)",
     "audio:DIR": "recordings under DIR (WAV; FLAC/OGG with soundfile), one sub-folder per class "
     "or none (data.sample_rate, data.audio_samples, data.audio_crop, data.skip_corrupt)",
+    "audio:tfds:NAME": "a TensorFlow Datasets audio dataset, its first Audio feature, e.g. "
+    "audio:tfds:spoken_digit (= tfds:spoken_digit: prepared offline from a local FSDD; read "
+    "into memory; data.data_dir)",
     "text:tfds:NAME": "a TensorFlow Datasets text dataset, its first Text feature, e.g. "
     "text:tfds:imdb_reviews, text:tfds:lm1b (read into memory; data.data_dir)",
 }
@@ -66,16 +69,16 @@ def check_name(name: str, key: str = "data.name") -> None:
 
         tfds_source.check_name(rest, key)
         return
+    if sep and prefix in ("text", "audio") and rest.startswith("tfds:") and rest[len("tfds:"):]:
+        from tfgen.data import tfds_source
+
+        tfds_source.check_name(rest[len("tfds:"):], key)
+        return
     if sep and prefix in ("folder", "idx", "midi", "audio") and rest:
         if not fileio.isdir(rest):
             what = {"folder": "folder", "idx": "IDX directory", "midi": "MIDI folder",
                     "audio": "audio folder"}[prefix]
             raise ConfigError(f"config key '{key}': {what} not found: {rest}")
-        return
-    if sep and prefix == "text" and rest.startswith("tfds:") and rest[len("tfds:"):]:
-        from tfgen.data import tfds_source
-
-        tfds_source.check_name(rest[len("tfds:"):], key)
         return
     if sep and prefix == "text" and rest:
         if not fileio.exists(rest):

@@ -182,6 +182,83 @@ def prepare_fashion_mnist_offline(builder, data_dir: str | None) -> bool:
     return True
 
 
+SPOKEN_DIGIT_DIR = "free-spoken-digit-dataset-1.0.9"  # what the builder's archive extracts to
+
+
+def prepare_spoken_digit_offline(builder, recordings: str) -> None:
+    """Prepare TFDS's `spoken_digit` from a local copy of FSDD's recordings: its builder
+    downloads a GitHub archive and reads `free-spoken-digit-dataset-1.0.9/recordings/*.wav`
+    from it; the download manager hands it a folder of that layout whose recordings/ links
+    to the local one (a copy where links are not allowed). The rest -- reading, encoding,
+    TFRecords, dataset_info.json -- is TFDS's real code path."""
+    import shutil
+
+    tfds = _tfds()
+    downloads = os.path.join(str(builder.data_dir_root), "downloads")
+    root = os.path.join(downloads, "tfgen-spoken-digit")
+    target = os.path.join(root, SPOKEN_DIGIT_DIR, "recordings")
+    if not os.path.exists(target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            os.symlink(os.path.abspath(recordings), target)
+        except OSError:
+            shutil.copytree(recordings, target)
+    log.info("preparing tfds:spoken_digit from the local recordings in %s (no download)",
+             recordings)
+    make_manager = builder._make_download_manager
+    builder._make_download_manager = lambda *a, **k: _LocalFiles(make_manager(*a, **k),
+                                                                 {"v1.0.9.tar": root})
+    try:
+        builder.download_and_prepare(
+            download_dir=downloads, download_config=tfds.download.DownloadConfig(
+                download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS))
+    finally:
+        del builder._make_download_manager
+
+
+def audio_examples(name: str, cfg: DataOptions) -> tuple[list, list, list | None, list, int]:
+    """(clips as read, their keys, labels or None, class names or None, sample rate) of every
+    split of a TFDS dataset with an `Audio` feature (its first; the label its `label` or first
+    `ClassLabel`), read through `tfds.load`. `spoken_digit` unprepared and offline is prepared
+    from a local FSDD (`tfgen.data.audio.fsdd_dir`) first."""
+    tfds = _tfds()
+    try:
+        builder = tfds.builder(name, data_dir=cfg.data_dir)
+    except Exception as err:  # unknown config/version: tfds raises several types
+        raise DataError(f"TFDS dataset {name!r}: {reason(err)}") from None
+    if _builder_name(name) == "spoken_digit" and not builder.is_prepared():
+        from tfgen.data.audio import fsdd_dir
+
+        try:
+            local = fsdd_dir(DataOptions(name="fsdd"))
+        except DataError:
+            local = None
+        if local is not None:
+            prepare_spoken_digit_offline(builder, local)
+            builder = tfds.builder(name, data_dir=cfg.data_dir)
+    features = builder.info.features
+    audio = [k for k, f in features.items() if isinstance(f, tfds.features.Audio)]
+    if not audio:
+        raise DataError(f"TFDS dataset {name!r} has no audio feature")
+    key = audio[0]
+    rate = int(getattr(features[key], "sample_rate", None) or cfg.sample_rate or 16000)
+    classes = [k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)]
+    label_key = "label" if "label" in classes else (classes[0] if classes else None)
+    names = [k for k, f in features.items() if isinstance(f, tfds.features.Text)]
+    clips, keys, labels = [], [], [] if label_key else None
+    for split in list(builder.info.splits) or ["train"]:
+        ds = TFDSSource.load_split(name, split, cfg)
+        for i, example in enumerate(tfds.as_numpy(ds)):
+            clips.append(example[key])
+            keys.append(example[names[0]].decode() if names else f"{split}/{i}")
+            if label_key:
+                labels.append(int(example[label_key]))
+    if not clips:
+        raise DataError(f"TFDS dataset {name!r} gave no examples")
+    class_names = list(features[label_key].names) if label_key else None
+    return clips, keys, labels, class_names, rate
+
+
 class TFDSSource(Source):
     """A TFDS image dataset; splits are TFDS split strings ("train", "test[:10%]", ...)."""
 
