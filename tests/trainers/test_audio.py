@@ -16,9 +16,10 @@ from tests.trainers.test_train import events, fails_in_one_line
 from tfgen.modalities.audio import inception_score, ndb
 from tfgen.trainers.cli import main
 
-TINY = ["--set", "epochs=2", "--set", "steps_per_epoch=2", "--set", "model.width=4",
-        "--set", "batch_size=8", "--set", "model.n_critic=1", "--set", "data.audio_samples=1024",
-        "--set", "training.num_samples=4", "-q"]
+COMMON = ["--set", "epochs=2", "--set", "steps_per_epoch=2", "--set", "model.width=4",
+          "--set", "batch_size=8", "--set", "data.audio_samples=1024",
+          "--set", "training.num_samples=4", "-q"]
+TINY = [*COMMON, "--set", "model.n_critic=1"]
 
 
 def test_inception_score_in_closed_form():
@@ -119,14 +120,29 @@ def test_specgan_trains_on_spectrograms_and_is_heard_through_griffin_lim(tmp_pat
                                                     "Griffin-Lim iterations")
 
 
+@needs_fsdd
+def test_the_spectrogram_vae_trains_samples_sound_and_reports_its_nll(tmp_path, capsys):
+    run = tmp_path / "vae"
+    assert main(["train", "--preset", "fsdd-vae", *COMMON, "--set", "model.eval_samples=4",
+                 "--set", "data.griffin_lim_iterations=4", "--run-dir", str(run)]) == 0
+    assert json.loads((run / "metrics.json").read_text())["sample_context"]["pixel_range"] == \
+        "unit"  # the VAE's images lie in [0, 1]
+    assert main(["sample", str(run), "--num", "2", "--out", str(tmp_path / "v.wav"), "-q"]) == 0
+    assert wavfile.read(tmp_path / "v_000.wav")[1].shape == (1024,)
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--num", "100", "--nll-samples", "4"]) == 0
+    cards = json.loads((run / "eval.json").read_text())["cards"]
+    assert {"nll", "inception_score", "frechet_distance", "ndb"} <= set(cards)
+
+
 @pytest.mark.parametrize("args,message", [
     (["--preset", "fsdd-wavegan", "--set", "model.network=dcgan"], "not a network for audio"),
     (["--preset", "fsdd-specgan", "--set", "data.representation=waveform"],
      "specgan trains on spectrograms"),
     (["--preset", "digits-dcgan", "--set", "model.phase_shuffle=3"],
      "'model.phase_shuffle' is an option of WaveGAN"),
-    (["--preset", "digits-vae", "--set", "data.name=fsdd", "--set", "model.network=mlp"],
-     "audio VAEs"),
+    (["--preset", "fsdd-vae", "--set", "data.representation=waveform"],
+     "a VAE on audio trains on spectrogram images"),
 ])
 def test_audio_mistakes_are_one_line(args, message, tmp_path, capsys):
     fails_in_one_line(["train", *args, "--run-dir", str(tmp_path / "r"), "-q"], message, capsys)

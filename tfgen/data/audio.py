@@ -157,7 +157,8 @@ def _read_all(files: list[str], rate: int, length: int, crop: str, skip: bool, w
 def clip_source(name, splits, rate, length, class_names, cfg, truncated=0, skipped=0):
     """The source of clips `splits` ({split: (clips, labels)}): the clips themselves, or with
     `data.representation=spectrogram` SpecGAN's images of them (`tfgen.data.spectrograms`:
-    normalised on the train split), the clips kept as `source.waveforms` for the metrics."""
+    normalised on the train split; in [-1, 1], or [0, 1] with `data.pixel_range=unit`), the
+    clips kept as `source.waveforms` for the metrics."""
     from tfgen.data.sources import ArraySource, DatasetInfo
 
     info = DatasetInfo(
@@ -173,12 +174,14 @@ def clip_source(name, splits, rate, length, class_names, cfg, truncated=0, skipp
     step = spec.frame_step_for(length)
     logs = {k: spec.log_magnitude(x, spec.FRAME_LENGTH, step) for k, (x, _) in splits.items()}
     normaliser = spec.Normaliser.fit(logs["train"])
-    images = {k: (normaliser(s)[..., None], splits[k][1]) for k, s in logs.items()}
+    unit = cfg.pixel_range == "unit"  # [0, 1] images (VAE likelihoods), else [-1, 1]
+    images = {k: ((normaliser(s)[..., None] + 1.0) / 2.0 if unit else normaliser(s)[..., None],
+                  splits[k][1]) for k, s in logs.items()}
     info.shape = tuple(int(d) for d in images["train"][0].shape[1:])
-    info.representation = "spectrogram"
+    info.representation, info.value_range = "spectrogram", (0.0, 1.0) if unit else (-1.0, 1.0)
     info.spectrogram = {"frame_length": spec.FRAME_LENGTH, "frame_step": step, "samples": length,
                         "griffin_lim_iterations": cfg.griffin_lim_iterations,
-                        **normaliser.to_dict()}
+                        "pixel_range": cfg.pixel_range, **normaliser.to_dict()}
     source = ArraySource(info, images)
     source.waveforms = splits
     return source

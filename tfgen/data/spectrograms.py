@@ -109,7 +109,10 @@ def to_waveforms(images, spectrogram: dict) -> np.ndarray:
     """Clips [N, samples, 1] of normalised spectrogram images [N, frames, bins, 1], by the
     settings a spectrogram source records (`DatasetInfo.spectrogram`)."""
     s = spectrogram
-    logs = Normaliser.from_dict(s).invert(np.asarray(images, np.float32)[..., 0])
+    images = np.asarray(images, np.float32)[..., 0]
+    if s.get("pixel_range") == "unit":  # [0, 1] images: back to the normaliser's [-1, 1]
+        images = images * 2.0 - 1.0
+    logs = Normaliser.from_dict(s).invert(images)
     return griffin_lim(logs, int(s["samples"]), int(s["frame_length"]), int(s["frame_step"]),
                        int(s["griffin_lim_iterations"]))
 

@@ -70,7 +70,7 @@ class AudioMetrics(SampleMetrics):
     are the real clips'."""
 
     def __init__(self, evaluator, num, features, cache_dir, progress):
-        from tfgen.metrics.features import FeatureExtractor, dataset_extractor, source_arrays
+        from tfgen.metrics.features import FeatureExtractor, clip_arrays, dataset_extractor
 
         ev = self.ev = evaluator
         self.info, self.source = ev.info, ev.source
@@ -89,7 +89,7 @@ class AudioMetrics(SampleMetrics):
         x, self.ref_labels = self._subset(ev.split, rng)
         self.ref_features = self.extractor.features(x, None)
         self.ref_probabilities = self._probabilities(x)
-        xt, _ = source_arrays(self.source, "train", labels_required=False)
+        xt, _ = clip_arrays(self.source, "train", labels_required=False)
         self.train_features = self.extractor.features(xt, None)
         self.bins = max(2, min(NDB_BINS, self.num // 10))
         if ev.baseline_split is not None:
@@ -105,9 +105,9 @@ class AudioMetrics(SampleMetrics):
             ev.baselines["memorised"] = MEMORISATION_PERCENTILE / 100.0
 
     def _subset(self, split, rng):
-        from tfgen.metrics.features import source_arrays
+        from tfgen.metrics.features import clip_arrays
 
-        x, y = source_arrays(self.source, split, labels_required=False)
+        x, y = clip_arrays(self.source, split, labels_required=False)
         if len(x) < self.num:
             raise UserError(f"split {split!r} has {len(x)} clips, fewer than --num {self.num}")
         idx = np.sort(rng.choice(len(x), self.num, replace=False))
@@ -198,11 +198,8 @@ class Audio(Modality):
     metrics: ClassVar[dict[str, str]] = {
         "inception_score": "max", "frechet_distance": "min", "label_accuracy": "max",
         "ndb": "min", "memorised": "min"}
-    default_networks: ClassVar[dict[str, str]] = {"gan": "wavegan"}
+    default_networks: ClassVar[dict[str, str]] = {"gan": "wavegan", "vae": "conv"}
     gan_networks: ClassVar[tuple[str, ...]] = ("wavegan", "specgan")
-
-    def value_range(self, pixel_range):
-        return (-1.0, 1.0)  # waveforms, whatever the pixel range
 
     def default_metric(self, likelihood):
         return "nll" if likelihood else "frechet_distance"
@@ -213,9 +210,17 @@ class Audio(Modality):
 
     # -- networks -----------------------------------------------------------------------------
 
-    def vae(self, info, likelihood, **_):
-        raise OptionError("network", "audio VAEs (the spectrogram VAE of issue 35) are not "
-                          "built yet; train a GAN on audio (--preset fsdd-wavegan)")
+    def vae(self, info, likelihood, **options):
+        """A spectrogram VAE: the image VAE (`tfgen.VAE` with `tfgen.networks`' conv or mlp
+        encoder and decoder) on the clips' normalised log-magnitude images
+        (`data.representation=spectrogram`, the SpecGAN representation: linear frequency, so
+        that Griffin-Lim inverts it without a mel pseudo-inverse), with the likelihood the
+        config names (the presets: a Gaussian of learned scale per value)."""
+        if info.representation != "spectrogram":
+            raise OptionError("network", "a VAE on audio trains on spectrogram images: set "
+                              "data.representation=spectrogram (a waveform decoder is not "
+                              "built)")
+        return super().vae(info, likelihood, **options)
 
     def gan(self, info, *, network, latent_dim, width, depth, spectral_norm, conditional, pac,
             orthogonal, binary=False, phase_shuffle: int = 2, **_):
