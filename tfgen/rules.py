@@ -73,3 +73,11 @@ def check_vae_training(*, analytic_kl: bool, prior: str, flow: bool, kl_schedule
     if estimator == "dreg" and iw_samples < 2:
         raise OptionError("estimator", "the dreg estimator is for IWAE training: "
                           "iw_samples >= 2")
+
+
+def check_audio_gan(network: str, representation: str) -> None:
+    """SpecGAN trains on spectrogram images, WaveGAN on clips."""
+    if (network == "specgan") != (representation == "spectrogram"):
+        raise OptionError("network", "specgan trains on spectrograms "
+                          "(data.representation=spectrogram), wavegan on clips "
+                          "(data.representation=waveform)")

@@ -674,6 +674,10 @@ def _check_vae_modality(cfg: VAEConfig, where: str) -> None:
         default = modality.default_networks.get("vae", "mlp")
         raise ConfigError(f"config key '{where}network': {m.network} is not a network for "
                           f"{modality.title} ({cfg.data.name}); use e.g. {default}")
+    if kind == "audio" and cfg.data.representation != "spectrogram":
+        raise ConfigError(f"config key '{where}network': a VAE on audio trains on spectrogram "
+                          "images: set data.representation=spectrogram (a waveform decoder is "
+                          "not built)")
     likelihood = m.likelihood_object(where).name
     if (likelihood == "softmax") != (kind == "text"):
         raise ConfigError(f"config key '{where}likelihood': " + (
@@ -714,10 +718,11 @@ def _check_gan_modality(cfg: GANConfig, where: str) -> None:
             if getattr(m, key) != getattr(defaults, key):
                 raise ConfigError(f"config key '{where}{key}' is an option of the text GAN "
                                   f"(model.network=arae), not of {m.network}")
-    if kind == "audio" and (m.network == "specgan") != (cfg.data.representation == "spectrogram"):
-        raise ConfigError(f"config key '{where}network': specgan trains on spectrograms "
-                          "(data.representation=spectrogram), wavegan on clips "
-                          "(data.representation=waveform)")
+    if kind == "audio":
+        try:
+            rules.check_audio_gan(m.network, cfg.data.representation)
+        except OptionError as err:
+            raise _option_error(where, err) from None
     if m.network != "wavegan" and m.phase_shuffle != GANModelConfig().phase_shuffle:
         raise ConfigError(f"config key '{where}phase_shuffle' is an option of WaveGAN "
                           f"(model.network=wavegan), not of {m.network}")

@@ -189,3 +189,16 @@ def test_tfds_audio_datasets_through_the_real_tfds_load_path():
     with tfds.testing.mock_data(num_examples=4):
         with pytest.raises(DataError, match="has no audio feature"):
             tfgen.data.source("audio:tfds:mnist")
+
+
+@needs_fsdd
+def test_a_train_subset_of_spectrograms_keeps_its_clips():
+    from tfgen.metrics.features import clip_arrays
+
+    src = tfgen.data.source("fsdd", data_dir=str(FSDD), representation="spectrogram",
+                            audio_samples=1024, train_examples=40)
+    images, y = src.numpy("train")
+    clips, y_clips = clip_arrays(src, "train")
+    assert images.shape == (40, 128, 128, 1) and clips.shape == (40, 1024, 1)
+    np.testing.assert_array_equal(y, y_clips)
+    assert clip_arrays(src, "test")[0].shape == (300, 1024, 1)

@@ -146,3 +146,21 @@ def test_the_spectrogram_vae_trains_samples_sound_and_reports_its_nll(tmp_path, 
 ])
 def test_audio_mistakes_are_one_line(args, message, tmp_path, capsys):
     fails_in_one_line(["train", *args, "--run-dir", str(tmp_path / "r"), "-q"], message, capsys)
+
+
+@needs_fsdd
+def test_specgan_makes_images_in_the_datas_range():
+    from tfgen.trainers import families, presets
+
+    for pixel_range, low in (("symmetric", -1.0), ("unit", 0.0)):
+        cfg = presets.resolve("fsdd-specgan", overrides=[
+            "model.width=2", "data.audio_samples=1024", f"data.pixel_range={pixel_range}"])
+        from tfgen import data
+
+        info = data.source(cfg.data).info
+        gan = families.get("gan").build(cfg, info, {}, 10)
+        out = gan.generator(np.random.default_rng(0).normal(size=(64, 100)).astype("float32"))
+        out = np.asarray(out)
+        assert out.min() >= low and out.max() <= 1.0 and info.value_range == (low, 1.0)
+        if pixel_range == "symmetric":
+            assert out.min() < 0.0

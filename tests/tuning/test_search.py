@@ -319,3 +319,19 @@ def test_every_draw_of_a_music_space_is_a_valid_config(preset):
         cfg = hm.build(hp)  # validated
         assert cfg.model.network == presets.get(preset).model.network
         assert cfg.model.likelihood == {"name": "nade", "hidden": hp.values["nade_hidden"]}
+
+
+@pytest.mark.parametrize("preset", ["fsdd-wavegan", "fsdd-cwavegan", "fsdd-specgan", "fsdd-vae",
+                                    "audio-wavegan", "wordnet-vae", "wordnet-arae"])
+def test_every_draw_of_the_audio_and_text_spaces_is_a_valid_config(preset):
+    """(The first draw of a space once asked specgan for WaveGAN's phase shuffle.)"""
+    hm = hypermodel_for(preset)
+    declared = keras_tuner.HyperParameters()
+    hm.space(declared)
+    hm.build(keras_tuner.HyperParameters())  # every default
+    rng = random.Random(0)
+    for _ in range(20):
+        hp = keras_tuner.HyperParameters()
+        hp.values.update({h.name: h.random_sample(rng.randrange(10**6)) for h in declared.space})
+        network = hm.build(hp).model.network  # validated
+        assert network in {presets.get(preset).model.network, "transformer"}  # (text: a choice)

@@ -53,8 +53,8 @@ def source(data: DataOptions | str, *, seed: int = 0, **options: Any) -> Source:
         from tfgen.data import audio
 
         return audio.fsdd_source(cfg)
-    if name == "tfds:spoken_digit":
-        name = "audio:tfds:spoken_digit"
+    if name.startswith("tfds:spoken_digit"):  # (also tfds:spoken_digit:1.0.9)
+        name = "audio:" + name
     kind, _, rest = name.partition(":")
     if kind == "audio":
         from tfgen.data import audio
@@ -101,6 +101,10 @@ def limit_train(full: Source, n: int) -> Source:
     info = dataclasses.replace(full.info, splits={**full.info.splits, "train": n})
     limited = ArraySource(info, arrays, max_value=full.max_value, pixel_range=full.pixel_range)
     limited.crop_multiple = full.crop_multiple
+    waveforms = getattr(full, "waveforms", None)
+    if waveforms is not None:  # a spectrogram source's clips, cut alike
+        wx, wy = waveforms["train"]
+        limited.waveforms = {**waveforms, "train": (wx[idx], None if wy is None else wy[idx])}
     limited.parent = full
     return limited
 

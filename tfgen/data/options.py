@@ -43,11 +43,11 @@ class DataOptions:
     data_dir: str | None = param(
         None, help="TFDS data_dir (where prepared datasets live); fashion_mnist: its IDX files")
     download: bool = param(True, help="let TFDS download and prepare a missing dataset")
-    skip_corrupt: bool = param(False, help="folder:/midi:/text: skip (and count) unreadable files")
+    skip_corrupt: bool = param(False, help="folder:/midi:/text:/audio: skip (and count) unreadable files")
     val_fraction: float = param(
-        0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as val (by file hash)")
+        0.1, min=0.0, max=0.9, help="folder:/idx:/npz:/audio: fraction held out as val (by file hash)")
     test_fraction: float = param(
-        0.1, min=0.0, max=0.9, help="folder:/idx:/npz: fraction held out as test (by file hash)")
+        0.1, min=0.0, max=0.9, help="folder:/idx:/npz:/audio: fraction held out as test (by file hash)")
     num_points: int = param(100_000, min=1, help="ring8/grid25: size of the training set")
     train_examples: int | None = param(
         None, min=1, help="train on N examples of the train split only (a fixed random subset, "

@@ -44,7 +44,7 @@ def cache_dir() -> str:
 def audio_classifier(shape, num_classes: int, sample_rate: int, width: int = 32,
                      feature_dim: int = 128) -> keras.Model:
     """The spoken-digit convnet: waveforms -> log-mel spectrograms (`LogMel`, 64 bands, 32 ms
-    hops at 8 kHz), each standardised (its own mean and deviation: loudness left out), three
+    windows every 16 ms at 8 kHz), each standardised (its own mean and deviation: loudness left out), three
     [conv 3x3 -> ReLU -> max-pool 2] blocks of width, 2·width, 4·width channels, flattened
     (time and frequency kept: a digit is its formants' path), a `features` layer, dropout and
     the class logits. Always float32."""

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from tfgen import fileio
+from tfgen import fileio, rules
 from tfgen.errors import OptionError, UserError
 from tfgen.modalities.base import Modality, SampleMetrics
 
@@ -223,7 +223,7 @@ class Audio(Modality):
         return super().vae(info, likelihood, **options)
 
     def gan(self, info, *, network, latent_dim, width, depth, spectral_norm, conditional, pac,
-            orthogonal, binary=False, phase_shuffle: int = 2, **_):
+            orthogonal, binary=False, phase_shuffle: int = 2, pixel_range="symmetric", **_):
         """WaveGAN (Donahue et al. 2019) on clips: `tfgen.networks.wavegan` at the clips'
         length, model size `width` (the paper's d = 64), phase shuffle `phase_shuffle`; or
         SpecGAN on spectrogram images (`data.representation=spectrogram`): the DCGAN networks
@@ -237,10 +237,7 @@ class Audio(Modality):
         if network not in self.gan_networks:
             raise OptionError("network", f"audio takes the GAN networks wavegan (clips) and "
                               f"specgan (spectrograms); got {network!r}")
-        if (network == "specgan") != spectrograms:
-            raise OptionError("network", "specgan trains on spectrograms "
-                              "(data.representation=spectrogram), wavegan on clips "
-                              "(data.representation=waveform)")
+        rules.check_audio_gan(network, info.representation)
         if binary or orthogonal:
             raise OptionError("binary" if binary else "orthogonal",
                               f"{network} has no binary neurons or orthogonal regularisation")
@@ -248,7 +245,8 @@ class Audio(Modality):
         if spectrograms:
             return (*networks.build_gan_networks(
                 info, network="dcgan", latent_dim=latent_dim, width=width,
-                spectral_norm=spectral_norm, conditional=conditional, pac=pac), GAN, {})
+                spectral_norm=spectral_norm, conditional=conditional, pac=pac,
+                pixel_range=pixel_range), GAN, {})
         length, channels = info.shape
         return (wavegan.wavegan_generator(latent_dim, length, channels, width, classes),
                 wavegan.wavegan_discriminator((length, channels * pac), width, classes,
@@ -258,8 +256,13 @@ class Audio(Modality):
     def clips(samples, context) -> np.ndarray:
         """Samples as clips [N, samples, 1]: themselves, or spectrogram images inverted by
         Griffin-Lim with the settings the data recorded (`context`)."""
+        samples = np.asarray(samples, np.float32)
         if not context.get("frame_step"):
-            return np.asarray(samples, np.float32)
+            if samples.ndim != 3:
+                raise UserError("these samples are spectrogram images, and the run records no "
+                                "spectrogram settings to turn them into sound (its metrics.json "
+                                "is missing: let the run finish, or resume it)")
+            return samples
         from tfgen.data.spectrograms import to_waveforms
 
         return to_waveforms(samples, context)
@@ -269,7 +272,7 @@ class Audio(Modality):
     def write_other(self, samples, path, context):
         from tfgen.data.audio import wav_bytes, write_wav
 
-        clips, rate = self.clips(samples, context), int(context.get("sample_rate") or 16000)
+        clips, rate = self.clips(samples, context), _rate(context)
         ext = os.path.splitext(path)[1].lower()
         if ext == ".png":
             from tfgen.callbacks import images
@@ -327,11 +330,18 @@ class Audio(Modality):
         return min(default, 8)
 
     def pictures(self, model, samples, context):
-        return {"generated": self.picture(self.clips(samples, context),
-                                          int(context.get("sample_rate") or 16000))}
+        return {"generated": self.picture(self.clips(samples, context), _rate(context))}
 
     def sounds(self, model, samples, context):
         """The samples, played in TensorBoard's Audio tab."""
-        return {"generated": (np.clip(self.clips(samples, context), -1.0, 1.0),
-                              int(context.get("sample_rate") or 16000))}
+        return {"generated": (np.clip(self.clips(samples, context), -1.0, 1.0), _rate(context))}
+
+
+def _rate(context) -> int:
+    """The run's sample rate (recorded with it); one line when a run never recorded it."""
+    rate = context.get("sample_rate")
+    if not rate:
+        raise UserError("the run records no sample rate (its metrics.json is missing: let the "
+                        "run finish, or resume it)")
+    return int(rate)
 

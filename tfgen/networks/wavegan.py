@@ -12,7 +12,10 @@ Phase shuffle shifts each layer's activations by a random number of samples in [
 (reflect-padded), so that the discriminator cannot tell real from generated clips by the
 phase artefacts of transposed convolutions. Its shifts are drawn from each clip itself (a hash
 of its rounded energy, mixed with the layer's index), not from a random state: one device and
-N replicas, a resumed run, and bfloat16 or float32 training shift the same clip alike.
+N replicas, a resumed run, and bfloat16 or float32 training shift the same clip alike. The
+price: a real clip gets the same shifts every epoch (the paper redraws them on every pass;
+generated clips change with every step anyway), so the regulariser is weaker on real data
+than the paper's -- a known gap, to be closed by mixing in the model's step counter.
 """
 
 from __future__ import annotations

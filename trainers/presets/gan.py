@@ -291,17 +291,20 @@ def text_arae() -> GANConfig:
     return cfg
 
 
-def audio_gan_space(hp) -> dict:
-    """WaveGAN: optimisers, the gradient-penalty weight, critic steps, model size, phase
-    shuffle."""
+def specgan_space(hp) -> dict:
+    """SpecGAN: optimisers, the gradient-penalty weight, critic steps, model size."""
     return {
         **_optimizers(hp),
         "model.regularizers.gradient_penalty": {
             "weight": hp.Float("gradient_penalty", 1.0, 30.0, sampling="log")},
         "model.n_critic": hp.Choice("n_critic", [1, 3, 5]),
         "model.width": hp.Choice("width", [16, 32, 64]),
-        "model.phase_shuffle": hp.Choice("phase_shuffle", [0, 2]),
     }
+
+
+def audio_gan_space(hp) -> dict:
+    """WaveGAN: SpecGAN's space and the phase shuffle."""
+    return {**specgan_space(hp), "model.phase_shuffle": hp.Choice("phase_shuffle", [0, 2])}
 
 
 @register(
@@ -339,7 +342,7 @@ def fsdd_cwavegan() -> GANConfig:
 @register(
     "fsdd-specgan", "SpecGAN (Donahue et al. 2019) on FSDD: DCGAN on 128 x 128 normalised "
     "log-magnitude spectrograms, WGAN-GP, inverted by 16 Griffin-Lim iterations",
-    space=audio_gan_space,
+    space=specgan_space,
 )
 def fsdd_specgan() -> GANConfig:
     # The paper's SpecGAN: the clips' log-magnitude STFT (256-sample window; hop 64 at 8 kHz

@@ -310,9 +310,9 @@ def text_vae() -> VAEConfig:
 )
 def fsdd_vae() -> VAEConfig:
     # The image VAE machinery on SpecGAN's representation (data.representation=spectrogram:
-    # per-frequency normalised log-magnitude STFT in [-1, 1]); a Gaussian with a learned scale
-    # per value fits the continuous images; samples and reconstructions go back to sound by
-    # 16 Griffin-Lim iterations. Best epoch by validation ELBO.
+    # per-frequency normalised log-magnitude STFT, in [0, 1] with pixel_range unit); a
+    # Gaussian with a learned scale per value fits the continuous images; samples go back to
+    # sound by 16 Griffin-Lim iterations. Best epoch by validation ELBO.
     return VAEConfig(
         epochs=30, steps_per_epoch=37, batch_size=64, patience=6,
         data=DataOptions(name="fsdd", representation="spectrogram", pixel_range="unit"),
