@@ -64,6 +64,12 @@ def read_audio(path: str) -> tuple[np.ndarray, int]:
             data, rate = _soundfile(path, err)
     else:
         data, rate = _soundfile(path)
+    return mono(data), int(rate)
+
+
+def mono(data) -> np.ndarray:
+    """Samples as a file or dataset holds them ([frames] or [frames, channels]; integer PCM
+    scaled by its full range, unsigned 8-bit around its midpoint) -> mono float32 in [-1, 1]."""
     data = np.asarray(data)
     if data.dtype.kind in "iu":
         info = np.iinfo(data.dtype)
@@ -75,7 +81,7 @@ def read_audio(path: str) -> tuple[np.ndarray, int]:
         data = data.mean(axis=1)  # mono mix-down
     if data.ndim != 1 or data.size == 0:
         raise ValueError("no samples")
-    return np.clip(data, -1.0, 1.0), int(rate)
+    return np.clip(data, -1.0, 1.0)
 
 
 def _soundfile(path: str, cause=None):
@@ -206,6 +212,13 @@ def fsdd_dir(cfg: DataOptions) -> str:
                     "Jakobovski/free-spoken-digit-dataset and set data.data_dir to it")
 
 
+def fsdd_splits(x, y, index) -> dict:
+    """FSDD's split by each recording's index (`FSDD_SPLIT`): {split: (clips, labels)}."""
+    index = np.asarray(index)
+    return {split: (x[np.isin(index, list(FSDD_SPLIT[split]))],
+                    y[np.isin(index, list(FSDD_SPLIT[split]))]) for split in ("train", "val", "test")}
+
+
 def fsdd_source(cfg: DataOptions):
     root = fsdd_dir(cfg)
     rate = cfg.sample_rate or FSDD_RATE
@@ -218,10 +231,7 @@ def fsdd_source(cfg: DataOptions):
     x, kept, truncated, failures = _read_all([e[0] for e in entries], rate, length,
                                              cfg.audio_crop, cfg.skip_corrupt, root)
     labels = np.array([entries[i][1] for i in kept], np.int32)
-    index = np.array([entries[i][2] for i in kept])
-    splits = {split: (x[np.isin(index, list(r))], labels[np.isin(index, list(r))])
-              for split, r in (("train", FSDD_SPLIT["train"]), ("val", FSDD_SPLIT["val"]),
-                               ("test", FSDD_SPLIT["test"]))}
+    splits = fsdd_splits(x, labels, [entries[i][2] for i in kept])
     return clip_source("fsdd", splits, rate, length, [str(d) for d in range(10)], cfg,
                         truncated, len(failures))
 
@@ -309,20 +319,21 @@ def tfds_audio_source(name: str, cfg: DataOptions):
     clips, truncated = [], 0
     for x in raw:
         x = np.asarray(x)
-        x = x / 32768.0 if x.dtype.kind == "i" else x.astype(np.float64)
-        x = x.mean(axis=1) if x.ndim == 2 else x
-        clip_, cut = fit_length(resample(x.astype(np.float32), native, rate), length,
-                                cfg.audio_crop)
+        if x.dtype.kind == "i" and x.dtype.itemsize > 2:  # TFDS keeps integer PCM in int64:
+            x = x.astype(np.int16 if x.size == 0 or (x.min() >= -32768 and x.max() <= 32767)
+                         else np.int32)  # 16-bit when the values fit, else 32-bit
+        clip_, cut = fit_length(resample(mono(x), native, rate), length, cfg.audio_crop)
         clips.append(clip_)
         truncated += int(cut)
     x = np.stack(clips)[..., None]
     y = None if labels is None else np.asarray(labels, np.int32)
     title = f"audio:tfds:{name}"
     if name.split(":")[0].split("/")[0] == "spoken_digit":
-        index = np.array([int(FSDD_NAME.match(k).group(3)) for k in keys])
-        splits = {split: (x[np.isin(index, list(r))], y[np.isin(index, list(r))])
-                  for split, r in (("train", FSDD_SPLIT["train"]), ("val", FSDD_SPLIT["val"]),
-                                   ("test", FSDD_SPLIT["test"]))}
+        names = [FSDD_NAME.match(k) for k in keys]
+        if not all(names):
+            raise DataError(f"{title}: file names not in FSDD's digit_speaker_index.wav form "
+                            f"(e.g. {keys[names.index(None)]!r})")
+        splits = fsdd_splits(x, y, [int(m.group(3)) for m in names])
     else:
         splits = split_arrays(x, y, keys, cfg.val_fraction, cfg.test_fraction, title)
     return clip_source(title, splits, rate, length, class_names, cfg, truncated)

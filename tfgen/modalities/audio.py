@@ -29,24 +29,34 @@ def inception_score(probabilities) -> float:
     return float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
 
 
-def ndb(train_features, features, bins: int, seed: int = 0, alpha: float = 0.05) -> dict:
-    """The number of statistically different bins (Richardson & Weiss 2018): the train
-    features in `bins` k-means clusters; each of `features` in its nearest cluster; a bin is
-    different when a two-proportion z-test (pooled) rejects equal shares at `alpha`. Returns
-    the count, its fraction of the bins, and the bins' shares."""
-    from scipy.stats import norm
+def ndb_bins(train_features, bins: int, seed: int = 0):
+    """The k-means bins of NDB: `bins` clusters of the train features (at most one per train
+    example)."""
     from sklearn.cluster import KMeans
 
-    kmeans = KMeans(bins, n_init=3, random_state=seed).fit(train_features)
+    return KMeans(max(1, min(bins, len(train_features))), n_init=3,
+                  random_state=seed).fit(train_features)
+
+
+def ndb(train_features, features, bins, seed: int = 0, alpha: float = 0.05) -> dict:
+    """The number of statistically different bins (Richardson & Weiss 2018): the train
+    features in `bins` k-means clusters (a count, or the fitted `ndb_bins`); each of
+    `features` in its nearest cluster; a bin is different when a two-proportion z-test
+    (pooled) rejects equal shares at `alpha`. Returns the count, its fraction of the bins,
+    and the bins' shares."""
+    from scipy.stats import norm
+
+    kmeans = bins if hasattr(bins, "predict") else ndb_bins(train_features, bins, seed)
+    k = int(kmeans.n_clusters)
     n1, n2 = len(features), len(train_features)
-    counts = np.bincount(kmeans.predict(features), minlength=bins).astype(np.float64)
-    train_counts = np.bincount(kmeans.labels_, minlength=bins).astype(np.float64)
+    counts = np.bincount(kmeans.predict(features), minlength=k).astype(np.float64)
+    train_counts = np.bincount(kmeans.labels_, minlength=k).astype(np.float64)
     p1, p2 = counts / n1, train_counts / n2
     pooled = (counts + train_counts) / (n1 + n2)
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = np.where(se > 0, (p1 - p2) / np.where(se > 0, se, 1.0), 0.0)
     different = np.abs(z) > norm.ppf(1 - alpha / 2)
-    return {"count": int(different.sum()), "fraction": float(different.mean()), "bins": bins,
+    return {"count": int(different.sum()), "fraction": float(different.mean()), "bins": k,
             "alpha": alpha, "shares": p1.tolist(), "train_shares": p2.tolist()}
 
 
@@ -92,13 +102,15 @@ class AudioMetrics(SampleMetrics):
         xt, _ = clip_arrays(self.source, "train", labels_required=False)
         self.train_features = self.extractor.features(xt, None)
         self.bins = max(2, min(NDB_BINS, self.num // 10))
+        self.kmeans = ndb_bins(self.train_features, self.bins, ev.seed)  # fitted once
+        self.bins = int(self.kmeans.n_clusters)
         if ev.baseline_split is not None:
             xb, _ = self._subset(ev.baseline_split, rng)
             ev.baselines.update(self._metrics(xb, None, memorised=False))  # its FD
             if self.ref_probabilities is not None:
                 ev.baselines["inception_score"] = inception_score(self.ref_probabilities)
-            ev.baselines["ndb"] = ndb(self.train_features, self.ref_features, self.bins,
-                                      ev.seed)["fraction"]
+            ev.baselines["ndb"] = ndb(self.train_features, self.ref_features,
+                                      self.kmeans)["fraction"]
             if self.ref_probabilities is not None and self.ref_labels is not None:
                 ev.baselines["label_accuracy"] = float(
                     (self.ref_probabilities.argmax(-1) == self.ref_labels).mean())
@@ -134,7 +146,7 @@ class AudioMetrics(SampleMetrics):
             out["inception_score"] = inception_score(probabilities)
             if labels is not None:
                 out["label_accuracy"] = float((probabilities.argmax(-1) == labels).mean())
-        detail = ndb(self.train_features, fake, self.bins, self.ev.seed)
+        detail = ndb(self.train_features, fake, self.kmeans)
         out.update(ndb=detail["fraction"], ndb_detail=detail)
         if self.ev.memorisation:
             found = memorisation(fake, self.ref_features, self.train_features,

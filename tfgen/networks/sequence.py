@@ -220,7 +220,9 @@ class FrameDecoder(keras.Model):
         back: `likelihood.sample` with the stateless seed (`seed` [2] ints; step t draws from
         a seed folded with t), `draw(params, seed)` where given (a decoding rule), or the most
         likely frame (`likelihood.mode`, `greedy`)."""
-        if self.segment and frames % self.segment:
+        if not self.segment:  # flat: the step functions beam search runs too
+            return generate_steps(self, z, frames, likelihood, seed, greedy, draw)
+        if frames % self.segment:
             raise ValueError(f"a hierarchical decoder samples whole segments of {self.segment} "
                              f"frames; {frames} is not a multiple")
         cond, (h, c) = self._conditioning(z, frames)
@@ -228,13 +230,12 @@ class FrameDecoder(keras.Model):
         seed = tf.cast(seed, tf.int64)
         batch = tf.shape(z)[0]
         previous = self._fed(self._first(batch))
-        state = [h, c] if not self.segment else [h[:, 0], c[:, 0]]
+        state = [h[:, 0], c[:, 0]]
         out = tf.TensorArray(tf.float32, size=frames)
         for t in tf.range(frames):
-            if self.segment:
-                restart = tf.equal(t % self.segment, 0)
-                s = t // self.segment
-                state = [tf.where(restart, h[:, s], state[0]), tf.where(restart, c[:, s], state[1])]
+            restart = tf.equal(t % self.segment, 0)
+            s = t // self.segment
+            state = [tf.where(restart, h[:, s], state[0]), tf.where(restart, c[:, s], state[1])]
             step = tf.concat([previous, cond[:, t]], axis=-1)
             hidden, state = cell(step, state, training=False)
             params = self.head(hidden)
@@ -248,6 +249,28 @@ class FrameDecoder(keras.Model):
             out = out.write(t, frame)
             previous = tf.cast(self._fed(frame), self.compute_dtype)
         return tf.transpose(out.stack(), [1, 0, 2])
+
+
+def generate_steps(decoder, z, frames: int, likelihood, seed, greedy: bool = False, draw=None):
+    """Frames [batch, frames, keys] from a decoder's `initial_state` / `step_logits`: at step t the
+    most likely token (`greedy`), `draw(params, seed_t)` or `likelihood.sample(params,
+    seed_t)`, seed_t the stateless `seed` folded with t."""
+    seed = tf.cast(seed, tf.int64)
+    state = decoder.initial_state(z, frames)
+    previous = decoder._first(tf.shape(z)[0])
+    out = tf.TensorArray(tf.float32, size=frames)
+    for t in tf.range(frames):
+        params, state = decoder.step_logits(t, previous, state)
+        step_seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64))
+        if greedy:
+            frame = likelihood.mode(params)
+        elif draw is not None:
+            frame = draw(params, step_seed)
+        else:
+            frame = likelihood.sample(params, step_seed)
+        out = out.write(t, tf.cast(frame, tf.float32))
+        previous = tf.cast(frame, tf.float32)
+    return tf.transpose(out.stack(), [1, 0, 2])
 
 
 def previous_tokens(x, hide, frame_dropout: float, training):

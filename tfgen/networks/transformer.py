@@ -15,7 +15,7 @@ import tensorflow as tf
 from keras import layers
 
 from tfgen.networks.blocks import Dropout
-from tfgen.networks.sequence import TokenEmbedding, previous_tokens
+from tfgen.networks.sequence import TokenEmbedding, generate_steps, previous_tokens
 
 
 def sinusoid_positions(length, units: int, dtype="float32") -> tf.Tensor:
@@ -165,25 +165,3 @@ class TransformerDecoder(keras.Model):
         """Token ids [batch, frames, 1], each drawn from p(x_t | x_<t, z) and fed back, as
         `FrameDecoder.generate` draws them (stateless `seed`, step t folded in)."""
         return generate_steps(self, z, frames, likelihood, seed, greedy, draw)
-
-
-def generate_steps(decoder, z, frames: int, likelihood, seed, greedy: bool = False, draw=None):
-    """Frames [batch, frames, 1] from a decoder's `initial_state` / `step_logits`: at step t the
-    most likely token (`greedy`), `draw(params, seed_t)` or `likelihood.sample(params,
-    seed_t)`, seed_t the stateless `seed` folded with t."""
-    seed = tf.cast(seed, tf.int64)
-    state = decoder.initial_state(z, frames)
-    previous = decoder._first(tf.shape(z)[0])
-    out = tf.TensorArray(tf.float32, size=frames)
-    for t in tf.range(frames):
-        params, state = decoder.step_logits(t, previous, state)
-        step_seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64))
-        if greedy:
-            frame = likelihood.mode(params)
-        elif draw is not None:
-            frame = draw(params, step_seed)
-        else:
-            frame = likelihood.sample(params, step_seed)
-        out = out.write(t, tf.cast(frame, tf.float32))
-        previous = tf.cast(frame, tf.float32)
-    return tf.transpose(out.stack(), [1, 0, 2])
