@@ -40,8 +40,12 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif", ".mp3")
 FSDD_RATE = 8000
 FSDD_NAME = re.compile(r"^(\d)_([a-z]+)_(\d+)\.wav$")
 FSDD_SPLIT = {"test": range(0, 5), "val": range(5, 10), "train": range(10, 50)}
-# where `fsdd` looks when data.data_dir is not set: $TFGEN_FSDD, then beside the working copy
-FSDD_PLACES = ("../shared/data/fsdd", "~/.cache/tfgen/fsdd", "/usr/share/datasets/fsdd")
+# where `fsdd` looks when data.data_dir is not set: $TFGEN_FSDD, then beside the working
+# directory and beside a source checkout of tfgen (a development copy's shared data)
+FSDD_PLACES = ("../shared/data/fsdd",
+               os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                            "shared", "data", "fsdd"),
+               "~/.cache/tfgen/fsdd", "/usr/share/datasets/fsdd")
 
 
 def default_samples(rate: int) -> int:
