@@ -121,15 +121,16 @@ def vae_reference(cfg, source, seconds, seed):
     return {"keras-io-vae": (scored, steps, wall)}
 
 
-def tfgen_run(preset, seed, run_dir=None):
-    """(model, wall seconds, steps) of a tfgen run: trained now, or read from `run_dir`."""
+def tfgen_run(preset, seed, run_dir=None, overrides=(), progress=False):
+    """(config, model, wall seconds, steps, run dir) of a tfgen run: trained now (the preset
+    with `overrides`), or read from `run_dir`."""
     from tfgen.trainers import presets, train
     from tfgen.trainers.rundir import RunDir
 
     if run_dir is None:
-        cfg = presets.resolve(preset, overrides=[f"seed={seed}"])
+        cfg = presets.resolve(preset, overrides=[f"seed={seed}", *overrides])
         run_dir = tempfile.mkdtemp(prefix=f"{preset}-{seed}-")
-        train.run(cfg, run_dir=run_dir, progress=False)
+        train.run(cfg, run_dir=run_dir, progress=progress)
     run = RunDir(run_dir)
     metrics = run.metrics()
     return run.config(), run.model(), metrics["wall_time_s"], metrics["steps"], run_dir

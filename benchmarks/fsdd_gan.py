@@ -28,7 +28,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -77,20 +76,6 @@ def reference(cfg, source, seconds: float, seed: int):
     return Sampler(model.generator, LATENT), steps, wall
 
 
-def tfgen_run(preset, seed, overrides, run_dir=None):
-    """(config, model, wall seconds, steps, run dir) of a tfgen run: trained now, or read."""
-    from tfgen.trainers import presets, train
-    from tfgen.trainers.rundir import RunDir
-
-    if run_dir is None:
-        cfg = presets.resolve(preset, overrides=[f"seed={seed}", *overrides])
-        run_dir = tempfile.mkdtemp(prefix=f"{preset}-{seed}-")
-        train.run(cfg, run_dir=run_dir, progress=True)
-    run = RunDir(run_dir)
-    metrics = run.metrics()
-    return run.config(), run.model(), metrics["wall_time_s"], metrics["steps"], run_dir
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="fsdd-wavegan",
@@ -105,6 +90,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                    f"{args.preset}.json")
+    from benchmarks.fmnist_references import tfgen_run
     from tfgen import data
     from tfgen.metrics.evaluation import Evaluator
 
@@ -115,7 +101,8 @@ def main(argv=None) -> int:
     rows, evaluator = [], None
     for i, seed in enumerate(args.seeds):
         given = args.tfgen_run[i] if i < len(args.tfgen_run) else None
-        cfg, model, wall, steps, run_dir = tfgen_run(args.preset, seed, args.set, given)
+        cfg, model, wall, steps, run_dir = tfgen_run(args.preset, seed, given, args.set,
+                                                     progress=True)
         source = data.source(cfg.data, seed=seed)
         evaluator = evaluator or Evaluator(source, "test", seed=0, progress=True)
         row = {"seed": seed, "run_dir": run_dir, "tfgen": {

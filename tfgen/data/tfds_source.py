@@ -166,11 +166,18 @@ def prepare_fashion_mnist_offline(builder, data_dir: str | None) -> bool:
         source_dir = fashion_mnist_dir(data_dir)
     except DataError:
         return False
-    tfds = _tfds()
     downloads = os.path.join(str(builder.data_dir_root), "downloads")
     files = _verified_idx(source_dir, os.path.join(downloads, "tfgen-fashion-mnist"))
     log.info("preparing tfds:fashion_mnist from the local IDX files in %s (checked by content "
              "hash; no download)", source_dir)
+    _prepare_from(builder, downloads, files)
+    return True
+
+
+def _prepare_from(builder, downloads: str, files: dict[str, str]) -> None:
+    """TFDS's own `download_and_prepare` of `builder`, its download manager serving
+    `files` (`_LocalFiles`: url stem -> local path) instead of the network."""
+    tfds = _tfds()
     make_manager = builder._make_download_manager
     builder._make_download_manager = lambda *a, **k: _LocalFiles(make_manager(*a, **k), files)
     try:
@@ -179,7 +186,6 @@ def prepare_fashion_mnist_offline(builder, data_dir: str | None) -> bool:
                 download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS))
     finally:
         del builder._make_download_manager
-    return True
 
 
 SPOKEN_DIGIT_DIR = "free-spoken-digit-dataset-1.0.9"  # what the builder's archive extracts to
@@ -193,7 +199,6 @@ def prepare_spoken_digit_offline(builder, recordings: str) -> None:
     TFRecords, dataset_info.json -- is TFDS's real code path."""
     import shutil
 
-    tfds = _tfds()
     downloads = os.path.join(str(builder.data_dir_root), "downloads")
     root = os.path.join(downloads, "tfgen-spoken-digit")
     target = os.path.join(root, SPOKEN_DIGIT_DIR, "recordings")
@@ -205,15 +210,7 @@ def prepare_spoken_digit_offline(builder, recordings: str) -> None:
             shutil.copytree(recordings, target)
     log.info("preparing tfds:spoken_digit from the local recordings in %s (no download)",
              recordings)
-    make_manager = builder._make_download_manager
-    builder._make_download_manager = lambda *a, **k: _LocalFiles(make_manager(*a, **k),
-                                                                 {"v1.0.9.tar": root})
-    try:
-        builder.download_and_prepare(
-            download_dir=downloads, download_config=tfds.download.DownloadConfig(
-                download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS))
-    finally:
-        del builder._make_download_manager
+    _prepare_from(builder, downloads, {"v1.0.9.tar": root})
 
 
 def audio_examples(name: str, cfg: DataOptions) -> tuple[list, list, list | None, list, int]:

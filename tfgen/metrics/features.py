@@ -177,10 +177,13 @@ def clean_resize(x, height: int, width: int, channels: int) -> np.ndarray:
     return np.repeat(out, 3, axis=-1) if out.shape[-1] == 1 and channels == 3 else out
 
 
-def source_arrays(source, split: str, limit: int | None = None, labels_required: bool = True
-                  ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(images in the source's value range, labels) of a split, in file order (at most `limit`)."""
-    if source.in_memory:
+def source_arrays(source, split: str, limit: int | None = None, labels_required: bool = True,
+                  arrays: dict | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(images in the source's value range, labels) of a split, in file order (at most `limit`);
+    `arrays`: {split: (x, y)} to take them from instead of the source's pipeline."""
+    if arrays is not None:
+        x, y = arrays[split]
+    elif source.in_memory:
         x, y = source.numpy(split)
     else:
         labelled = source.info.num_classes is not None
@@ -204,19 +207,13 @@ def source_arrays(source, split: str, limit: int | None = None, labels_required:
     return x[:limit], None if y is None else y[:limit]
 
 
-def clip_arrays(source, split: str, labels_required: bool = True
+def clip_arrays(source, split: str, limit: int | None = None, labels_required: bool = True
                 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(clips, labels) of an audio source's split: its examples, or, where they are spectrogram
-    images, the clips they were made from (`source.waveforms`) -- what the audio metrics and
-    the spoken-digit classifier measure."""
-    waveforms = getattr(source, "waveforms", None)
-    if waveforms is None:
-        return source_arrays(source, split, labels_required=labels_required)
-    x, y = waveforms[split]
-    if y is None and labels_required:
-        raise UserError(f"dataset {source.info.name!r} has no labels to train a feature "
-                        "extractor on; pass a feature model with --features")
-    return x, y
+    """`source_arrays` of an audio source: its examples, or, where they are spectrogram images,
+    the clips they were made from (`source.waveforms`) -- what the audio metrics and the
+    spoken-digit classifier measure."""
+    return source_arrays(source, split, limit, labels_required,
+                         arrays=getattr(source, "waveforms", None))
 
 
 def subset_arrays(source, split: str, n: int | None, labels_required: bool = True
@@ -300,7 +297,8 @@ def dataset_extractor(source, directory: str | None = None, progress: bool = Tru
     if not info.num_classes:
         raise UserError(f"dataset {info.name!r} has no labels to train a feature extractor on; "
                         "pass a feature model with --features")
-    x, y = (clip_arrays(source, "train") if audio else source_arrays(source, "train", max_train))
+    arrays = clip_arrays if audio else source_arrays
+    x, y = arrays(source, "train", max_train)
     x = FeatureExtractor._unit(x, value_range)
     key = dataset_fingerprint(info.name, "train", x, y)
     directory = os.path.join(directory or cache_dir(), "extractors")
@@ -311,7 +309,7 @@ def dataset_extractor(source, directory: str | None = None, progress: bool = Tru
     test_split = "test" if "test" in info.splits else None
     x_test = y_test = None
     if test_split:
-        x_test, y_test = (clip_arrays if audio else source_arrays)(source, test_split)
+        x_test, y_test = arrays(source, test_split)
         x_test = FeatureExtractor._unit(x_test, value_range)
     if progress:
         log.info("training a feature extractor for %s on %d train %s (once; cached in %s)",

@@ -238,36 +238,34 @@ class FrameDecoder(keras.Model):
             state = [tf.where(restart, h[:, s], state[0]), tf.where(restart, c[:, s], state[1])]
             step = tf.concat([previous, cond[:, t]], axis=-1)
             hidden, state = cell(step, state, training=False)
-            params = self.head(hidden)
-            step_seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64))
-            if greedy:
-                frame = likelihood.mode(params)
-            elif draw is not None:
-                frame = draw(params, step_seed)
-            else:
-                frame = likelihood.sample(params, step_seed)
+            frame = pick_frame(likelihood, self.head(hidden), seed, t, greedy, draw)
             out = out.write(t, frame)
             previous = tf.cast(self._fed(frame), self.compute_dtype)
         return tf.transpose(out.stack(), [1, 0, 2])
 
 
+def pick_frame(likelihood, params, seed, t, greedy: bool = False, draw=None):
+    """Step t's frame from its likelihood parameters: the most likely (`greedy`), `draw(params,
+    seed_t)` (a decoding rule) or `likelihood.sample(params, seed_t)`, seed_t the stateless
+    `seed` folded with t."""
+    if greedy:
+        return likelihood.mode(params)
+    step_seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64))
+    if draw is not None:
+        return draw(params, step_seed)
+    return likelihood.sample(params, step_seed)
+
+
 def generate_steps(decoder, z, frames: int, likelihood, seed, greedy: bool = False, draw=None):
-    """Frames [batch, frames, keys] from a decoder's `initial_state` / `step_logits`: at step t the
-    most likely token (`greedy`), `draw(params, seed_t)` or `likelihood.sample(params,
-    seed_t)`, seed_t the stateless `seed` folded with t."""
+    """Frames [batch, frames, keys] from a decoder's `initial_state` / `step_logits`, each
+    picked by `pick_frame` and fed back."""
     seed = tf.cast(seed, tf.int64)
     state = decoder.initial_state(z, frames)
     previous = decoder._first(tf.shape(z)[0])
     out = tf.TensorArray(tf.float32, size=frames)
     for t in tf.range(frames):
         params, state = decoder.step_logits(t, previous, state)
-        step_seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(t, tf.int64))
-        if greedy:
-            frame = likelihood.mode(params)
-        elif draw is not None:
-            frame = draw(params, step_seed)
-        else:
-            frame = likelihood.sample(params, step_seed)
+        frame = pick_frame(likelihood, params, seed, t, greedy, draw)
         out = out.write(t, tf.cast(frame, tf.float32))
         previous = tf.cast(frame, tf.float32)
     return tf.transpose(out.stack(), [1, 0, 2])
