@@ -164,3 +164,13 @@ def test_specgan_makes_images_in_the_datas_range():
         assert out.min() >= low and out.max() <= 1.0 and info.value_range == (low, 1.0)
         if pixel_range == "symmetric":
             assert out.min() < 0.0
+
+
+def test_audio_wavegan_trains_on_the_chirps_it_ships(tmp_path):
+    run = tmp_path / "chirps"
+    assert main(["train", "--preset", "audio-wavegan", *TINY, "--set", "batch_size=4",
+                 "--set", "data.sample_rate=8000", "--run-dir", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["sample_context"]["sample_rate"] == 8000
+    assert main(["sample", str(run), "--num", "1", "--out", str(tmp_path / "c.wav"), "-q"]) == 0
+    assert wavfile.read(tmp_path / "c.wav")[1].shape == (1024,)
