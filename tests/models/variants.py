@@ -60,8 +60,14 @@ def _gan(kind, n_critic=1, conditional=False, **options):
     compile_kwargs = options.pop("compile_kwargs", {})
 
     def build(weights=None, **extra):
+        # Adam's epsilon well above float32 rounding: a gradient that cancels to ~1e-7 (the
+        # critic's first layer under the gradient penalty) moves a weight by lr * g / (|g| + eps),
+        # so at Keras's 1e-7 another summation order (another CPU's kernels, a split batch)
+        # moved weights by 1e-4 in 4 steps; at 1e-4 the same 1e-8 of rounding moves them by 1e-8.
+        optimizers = {name: keras.optimizers.Adam(1e-3, beta_1=0.5, epsilon=1e-4)
+                      for name in ("g_optimizer", "d_optimizer")}
         return tiny_gan(kind, conditional=conditional, weights=weights,
-                        compile_kwargs={**compile_kwargs, **extra}, **options)
+                        compile_kwargs={**optimizers, **compile_kwargs, **extra}, **options)
 
     def data(strategy=None):
         return tiny_data(kind, 16 * n_critic, conditional, strategy=strategy)
