@@ -45,18 +45,19 @@ def reference_networks(length: int, width: int):
         layers.Reshape((start, 16 * width)),
         *[layer for c in (8, 4, 2, 1) for layer in (
             layers.Conv1DTranspose(c * width, 25, strides=4, padding="same"), layers.ReLU())],
-        layers.Conv1DTranspose(1, 25, strides=4, padding="same", activation="tanh"),
+        layers.Conv1DTranspose(1, 25, strides=4, padding="same", activation="tanh",
+                               dtype="float32"),  # outputs in float32 under a mixed policy
     ], name="generator")
     discriminator = keras.Sequential([
         keras.Input((length, 1)),
         *[layer for c in (1, 2, 4, 8, 16) for layer in (
             layers.Conv1D(c * width, 25, strides=4, padding="same"), layers.LeakyReLU(0.2))],
-        layers.Flatten(), layers.Dense(1),
+        layers.Flatten(), layers.Dense(1, dtype="float32"),
     ], name="discriminator")
     return discriminator, generator
 
 
-def reference(cfg, source, seconds: float, seed: int):
+def reference(cfg, source, seconds: float, seed: int, precision: str = "float32"):
     import keras
     import tensorflow as tf
 
@@ -66,7 +67,14 @@ def reference(cfg, source, seconds: float, seed: int):
 
     keras.utils.set_random_seed(seed)
     x, _ = clip_arrays(source, "train", labels_required=False)
-    d, g = reference_networks(x.shape[1], cfg.model.width)
+    # the precision tfgen's run trained in (a mixed policy: float32 outputs, as Keras's guide
+    # writes them), so that equal wall time compares the recipes, not the number formats
+    previous = keras.config.dtype_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        d, g = reference_networks(x.shape[1], cfg.model.width)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
     model = ReferenceGAN(d, g, LATENT, seed=seed, label_noise=0.05)
     model.compile(d_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5),
                   g_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.5))
@@ -110,7 +118,10 @@ def main(argv=None) -> int:
         print(f"seed {seed}: tfgen {args.preset} IS {row['tfgen']['inception_score']:.2f} FD "
               f"{row['tfgen']['frechet_distance']:.2f} in {wall:.0f} s", flush=True)
         if not args.no_reference:
-            ref, ref_steps, ref_wall = reference(cfg, source, wall, seed)
+            from tfgen.trainers.rundir import RunDir
+
+            precision = RunDir(run_dir).metrics().get("precision", "float32")
+            ref, ref_steps, ref_wall = reference(cfg, source, wall, seed, precision)
             # the reference makes clips: scored on the clips themselves (a spectrogram
             # preset's evaluator would invert them), against the same real clips and floors
             clips = (evaluator if source.info.representation == "waveform" else
@@ -118,6 +129,7 @@ def main(argv=None) -> int:
                                                                representation="waveform")),
                                "test", seed=0, progress=True))
             row["keras-dcgan"] = {"wall_s": round(ref_wall, 1), "steps": ref_steps,
+                                  "precision": precision,
                                   **clips.values(ref)}
             print(f"seed {seed}: keras-dcgan IS {row['keras-dcgan']['inception_score']:.2f} FD "
                   f"{row['keras-dcgan']['frechet_distance']:.2f} after {ref_steps} steps in "

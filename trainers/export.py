@@ -24,9 +24,13 @@ def run(run_dir: str, out_dir: str) -> str:
     run = RunDir(run_dir)
     model = run.model()
     cfg = run.config()
-    value_range = modalities.get(data.kind(cfg.data.name)).value_range(cfg.data.pixel_range)
-    export_saved_model(model, out_dir, value_range=value_range)
+    modality = modalities.get(data.kind(cfg.data.name))
+    value_range = modality.value_range(cfg.data.pixel_range)
+    output = modality.export_output(cfg.data, run.metrics().get("sample_context", {}))
+    export_saved_model(model, out_dir, value_range=value_range, output=output)
     endpoints = families.for_config(cfg).endpoints
+    if output is not None:
+        endpoints += f", {output[0]}(samples)"
     if model.has_expost:
         endpoints += ", sample_expost(seed, num)"
     if value_range is not None:

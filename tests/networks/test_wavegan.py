@@ -52,3 +52,33 @@ def test_a_clips_shifts_do_not_depend_on_its_batch():
     halves = np.concatenate([d(x[:2], training=True).numpy(), d(x[2:], training=True).numpy()])
     np.testing.assert_allclose(whole, halves, rtol=1e-5, atol=1e-6)
     assert not np.allclose(d(x, training=False).numpy(), whole)  # it does shift in training
+
+
+def test_a_gan_keys_phase_shuffle_by_its_step_so_a_real_clip_is_shifted_anew_each_pass():
+    import keras
+
+    from tfgen.models import GAN
+
+    d = wavegan.wavegan_discriminator((1024, 1), width=2)
+    g = wavegan.wavegan_generator(8, 1024, width=2)
+    x = tf.random.stateless_uniform([64, 1024, 1], [3, 4], -1.0, 1.0)
+    alone = d.get_layer("phase_key")(x).numpy()  # unbound: the clip's rounded energy
+    np.testing.assert_array_equal(alone, np.round(np.abs(x.numpy()).sum(axis=(1, 2))))
+    gan = GAN(g, d, latent_dim=8)
+    shuffle = d.get_layer("phase_shuffle_1")
+
+    def shifts_at(step):
+        gan.step.assign(step)
+        return shuffle.shifts(d.get_layer("phase_key")(x)).numpy()
+
+    first, again, later = shifts_at(0), shifts_at(0), shifts_at(1)
+    np.testing.assert_array_equal(first, again)  # a function of (clip, step): replayable
+    assert (first != later).mean() > 0.5  # the next pass shifts most clips anew (4/5 expected)
+    scores = [d(x, training=True).numpy() for _ in range(2)]
+    np.testing.assert_array_equal(scores[0], scores[1])
+    gan.step.assign(7)
+    assert not np.allclose(d(x, training=True).numpy(), scores[0])
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(gan))
+    restored.step.assign(1)
+    np.testing.assert_array_equal(restored.discriminator.get_layer("phase_shuffle_1").shifts(
+        restored.discriminator.get_layer("phase_key")(x)).numpy(), later)

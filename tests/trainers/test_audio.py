@@ -118,6 +118,25 @@ def test_specgan_trains_on_spectrograms_and_is_heard_through_griffin_lim(tmp_pat
     assert cards["inception_score"]["baseline"] > 2.0  # the real clips, not their images
     assert cards["inception_score"]["inverted"] == ("spectrogram images to clips by 4 "
                                                     "Griffin-Lim iterations")
+    exported_sound_is_tfgen_sample(run, tmp_path / "export", context)
+
+
+def exported_sound_is_tfgen_sample(run, out, context):
+    """The SavedModel's `sample` returns clips: the run's spectrogram images through the
+    same inversion `tfgen sample` writes (NumPy side, `to_waveforms`)."""
+    import tensorflow as tf
+
+    from tfgen.data.spectrograms import to_waveforms
+    from tfgen.trainers.rundir import RunDir
+
+    assert main(["export", str(run), str(out)]) == 0
+    loaded = tf.saved_model.load(str(out))
+    clips = loaded.sample(tf.constant(3, tf.int64), tf.constant(2)).numpy()
+    assert clips.shape == (2, 1024, 1) and np.abs(clips).max() <= 1.0
+    images = RunDir(str(run)).model().sample(2, seed=3)
+    np.testing.assert_allclose(clips, to_waveforms(images, context), atol=1e-4)
+    np.testing.assert_allclose(loaded.waveforms(tf.constant(images)).numpy(), clips, atol=1e-5)
+    np.testing.assert_array_equal(loaded.value_range().numpy(), [-1.0, 1.0])
 
 
 @needs_fsdd
@@ -129,6 +148,8 @@ def test_the_spectrogram_vae_trains_samples_sound_and_reports_its_nll(tmp_path, 
         "unit"  # the VAE's images lie in [0, 1]
     assert main(["sample", str(run), "--num", "2", "--out", str(tmp_path / "v.wav"), "-q"]) == 0
     assert wavfile.read(tmp_path / "v_000.wav")[1].shape == (1024,)
+    exported_sound_is_tfgen_sample(
+        run, tmp_path / "export", json.loads((run / "metrics.json").read_text())["sample_context"])
     capsys.readouterr()
     assert main(["evaluate", str(run), "--num", "100", "--nll-samples", "4"]) == 0
     cards = json.loads((run / "eval.json").read_text())["cards"]
@@ -143,6 +164,10 @@ def test_the_spectrogram_vae_trains_samples_sound_and_reports_its_nll(tmp_path, 
      "'model.phase_shuffle' is an option of WaveGAN"),
     (["--preset", "fsdd-vae", "--set", "data.representation=waveform"],
      "a VAE on audio trains on spectrogram images"),
+    (["--preset", "fsdd-specgan", "--set", "data.audio_samples=1000"],
+     "clips of a multiple of 128 samples up to 32768"),
+    (["--preset", "fsdd-specgan", "--set", "data.audio_samples=65536"],
+     "data.audio_samples is 65536"),
 ])
 def test_audio_mistakes_are_one_line(args, message, tmp_path, capsys):
     fails_in_one_line(["train", *args, "--run-dir", str(tmp_path / "r"), "-q"], message, capsys)

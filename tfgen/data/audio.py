@@ -181,7 +181,13 @@ def clip_source(name, splits, rate, length, class_names, cfg, truncated=0, skipp
         return ArraySource(info, splits)
     from tfgen.data import spectrograms as spec
 
-    step = spec.frame_step_for(length)
+    frames = spec.FRAME_LENGTH // 2  # square images: as many frames as frequency bins
+    if length % frames or length // frames > spec.FRAME_LENGTH:
+        raise DataError(f"data.representation=spectrogram makes {frames} x {frames} images, of "
+                        f"clips of a multiple of {frames} samples up to "
+                        f"{frames * spec.FRAME_LENGTH} (the hop at most the "
+                        f"{spec.FRAME_LENGTH}-sample window); data.audio_samples is {length}")
+    step = spec.frame_step_for(length, frames)
     logs = {k: spec.log_magnitude(x, spec.FRAME_LENGTH, step) for k, (x, _) in splits.items()}
     normaliser = spec.Normaliser.fit(logs["train"])
     unit = cfg.pixel_range == "unit"  # [0, 1] images (VAE likelihoods), else [-1, 1]

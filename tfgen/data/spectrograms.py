@@ -76,10 +76,18 @@ def griffin_lim(log_magnitudes, samples: int, frame_length: int = 256, frame_ste
                 iterations: int = 16) -> np.ndarray:
     """Waveforms [clips, samples, 1] whose STFT magnitudes approach exp(`log_magnitudes`)
     ([clips, frames, frame_length / 2]; the dropped Nyquist bin restored as zero), by
-    `iterations` Griffin-Lim iterations from zero phase."""
+    `iterations` Griffin-Lim iterations from zero phase (`griffin_lim_tensor` in NumPy)."""
+    return griffin_lim_tensor(np.asarray(log_magnitudes, np.float32), samples, frame_length,
+                              frame_step, iterations).numpy()
+
+
+def griffin_lim_tensor(log_magnitudes, samples: int, frame_length: int = 256,
+                       frame_step: int = 64, iterations: int = 16):
+    """`griffin_lim` in TensorFlow ops only (a float32 tensor in and out), so that a SavedModel
+    can return sound."""
     import tensorflow as tf
 
-    magnitude = tf.exp(tf.convert_to_tensor(np.asarray(log_magnitudes, np.float32)))
+    magnitude = tf.exp(tf.convert_to_tensor(log_magnitudes, tf.float32))
     magnitude = tf.pad(magnitude, [[0, 0], [0, 0], [0, 1]])  # the Nyquist bin
     magnitude = tf.complex(magnitude, tf.zeros_like(magnitude))
     window = tf.signal.inverse_stft_window_fn(frame_step)
@@ -98,23 +106,30 @@ def griffin_lim(log_magnitudes, samples: int, frame_length: int = 256, frame_ste
         angle = forward(inverse(spectrum))
         phase = angle / tf.cast(tf.maximum(tf.abs(angle), 1e-8), angle.dtype)
         spectrum = magnitude * phase
-    x = inverse(spectrum).numpy()
-    out = np.zeros((len(x), samples), np.float32)
-    n = min(samples, x.shape[1])
-    out[:, :n] = x[:, :n]
-    return np.clip(out, -1.0, 1.0)[..., None]
+    x = inverse(spectrum)[:, :samples]
+    x = tf.pad(x, [[0, 0], [0, samples - min(samples, int(x.shape[1]))]])
+    return tf.clip_by_value(x, -1.0, 1.0)[..., None]
 
 
 def to_waveforms(images, spectrogram: dict) -> np.ndarray:
     """Clips [N, samples, 1] of normalised spectrogram images [N, frames, bins, 1], by the
     settings a spectrogram source records (`DatasetInfo.spectrogram`)."""
+    return to_waveforms_tensor(np.asarray(images, np.float32), spectrogram).numpy()
+
+
+def to_waveforms_tensor(images, spectrogram: dict):
+    """`to_waveforms` in TensorFlow ops only: what an exported spectrogram model's `sample`
+    returns."""
+    import tensorflow as tf
+
     s = spectrogram
-    images = np.asarray(images, np.float32)[..., 0]
+    images = tf.convert_to_tensor(images, tf.float32)[..., 0]
     if s.get("pixel_range") == "unit":  # [0, 1] images: back to the normaliser's [-1, 1]
         images = images * 2.0 - 1.0
-    logs = Normaliser.from_dict(s).invert(images)
-    return griffin_lim(logs, int(s["samples"]), int(s["frame_length"]), int(s["frame_step"]),
-                       int(s["griffin_lim_iterations"]))
+    norm = Normaliser.from_dict(s)
+    logs = tf.clip_by_value(images, -1.0, 1.0) * CLIP_STD * norm.std + norm.mean
+    return griffin_lim_tensor(logs, int(s["samples"]), int(s["frame_length"]),
+                              int(s["frame_step"]), int(s["griffin_lim_iterations"]))
 
 
 def spectral_convergence(reference, estimate, frame_length: int = 256,

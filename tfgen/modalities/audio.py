@@ -279,6 +279,22 @@ class Audio(Modality):
 
         return to_waveforms(samples, context)
 
+    def value_range(self, pixel_range):
+        """Exported samples are clips in [-1, 1] (spectrograms through `export_output`)."""
+        return (-1.0, 1.0)
+
+    def export_output(self, options, context):
+        """A spectrogram model's SavedModel returns sound: its images through the
+        normaliser's inverse and Griffin-Lim (`waveforms(images)` endpoint as well)."""
+        if options.representation != "spectrogram":
+            return None
+        if not context.get("frame_step"):
+            raise UserError("this run records no spectrogram settings to export sound (its "
+                            "metrics.json is missing: let the run finish, or resume it)")
+        from tfgen.data.spectrograms import to_waveforms_tensor
+
+        return "waveforms", lambda images: to_waveforms_tensor(images, context)
+
     # -- samples out --------------------------------------------------------------------------
 
     def write_other(self, samples, path, context):

@@ -54,6 +54,13 @@ class Modality:
 
         return value_range(pixel_range)
 
+    def export_output(self, options, context: dict):
+        """What an exported model's `sample` turns its samples into, as (endpoint name, a
+        function of a batch of samples in TensorFlow ops), the endpoint applying it to given
+        samples; None: the samples as they are. `options`: the run's `DataOptions`; `context`:
+        what it recorded (`context`)."""
+        return None
+
     # -- evaluation ---------------------------------------------------------------------------
 
     def default_metric(self, likelihood: bool) -> str:

@@ -9,7 +9,10 @@ Serving functions (all take and return plain tensors):
   `truncation: float32[]` ψ > 0 applies the truncation trick (`model.sample(num, seed,
   truncation=ψ)`'s numbers); ψ <= 0 means none.
 - `value_range() -> float32[2]`: (low, high) of the samples' values, when the exporter gave it
-  (`tfgen export` does: [-1, 1] or [0, 1] images).
+  (`tfgen export` does: [-1, 1] or [0, 1] images, [-1, 1] clips).
+- With an `output` (name, function) -- a spectrogram model's Griffin-Lim inversion -- `sample`
+  returns the function of the samples (clips, not spectrogram images), and endpoint `name`
+  applies it to given samples (e.g. `waveforms(decode(z, labels))`).
 - VAEs also have `encode(x, labels) -> {"mean", "log_var"}` and `decode(z, labels) -> mean of
   p(x | z)`; a VAE with a fitted ex-post density also `sample_expost(seed, num)`, the numbers
   `model.sample(num, seed, sampler="expost")` gives.
@@ -33,13 +36,15 @@ def _labels_for(labels, num, num_classes):
                    lambda: idx % num_classes)
 
 
-def export_saved_model(model, path: str, value_range=None) -> None:
+def export_saved_model(model, path: str, value_range=None, output=None) -> None:
     """Write `model` (a `tfgen.GAN`, `tfgen.VAE` or another `GenerativeModel`) to `path` as a
-    SavedModel: `sample`, `value_range` (when given) and the endpoints the model adds
+    SavedModel: `sample`, `value_range` (when given), the endpoint of `output` (when given:
+    (name, function of a batch of samples)) and the endpoints the model adds
     (`model.export_endpoints`)."""
     noise_dim, num_classes = model.noise_dim, model.num_classes
     archive = keras.export.ExportArchive()
     archive.track(model)
+    name, finish = output if output is not None else (None, lambda x: x)
 
     @tf.function
     def sample(seed, num, labels=None, truncation=None):
@@ -50,9 +55,9 @@ def export_saved_model(model, path: str, value_range=None) -> None:
             z = tf.cond(truncation > 0, lambda: model.truncate_noise(z, truncation),
                         lambda: z)
         if num_classes is None:
-            return model.generate(z, None)
+            return finish(model.generate(z, None))
         labels = tf.zeros([0], tf.int32) if labels is None else labels
-        return model.generate(z, _labels_for(labels, num, num_classes))
+        return finish(model.generate(z, _labels_for(labels, num, num_classes)))
 
     for seed_dtype in (tf.int64, tf.int32):  # every variant is one concrete function
         seed = tf.TensorSpec([], seed_dtype, "seed")
@@ -71,6 +76,11 @@ def export_saved_model(model, path: str, value_range=None) -> None:
             return tf.constant([low, high], tf.float32)
 
         archive.add_endpoint("value_range", values)
+    if name is not None:
+        shape = model.generate(tf.zeros([1, noise_dim]), None if num_classes is None else
+                               tf.zeros([1], tf.int32)).shape[1:]
+        archive.add_endpoint(name, tf.function(finish), input_signature=[
+            tf.TensorSpec([None, *shape], tf.float32, "samples")])
     model.export_endpoints(archive)
     with model.exported_weights():
         archive.write_out(path, verbose=False)

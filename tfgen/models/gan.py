@@ -101,6 +101,7 @@ class GAN(GenerativeModel):
             self.augment.check(self.facts())
             self.augment.join(self)
         self.init_averages(ema_decay)
+        self.bind_step()  # phase shuffle's shifts change with the step
         # No bind_dropout: the discriminator scores [real, fake] stacked in one call, whose rows
         # are not a replica's slice of one global batch; a tfgen Dropout in a GAN's networks
         # stays Keras's (stateful) dropout.

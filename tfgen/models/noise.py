@@ -108,6 +108,16 @@ class StatelessNoise:
         for i, layer in enumerate(found):
             layer.bind_noise(functools.partial(self._dropout_noise, index=i))
 
+    def bind_step(self) -> None:
+        """Hand every layer of the model's networks that keys itself by the training step
+        (`bind_step(counter)`: WaveGAN's `PhaseKey`) a reader of this model's step counter --
+        the same on every replica, restored with the training state, and float-free."""
+        for name in self.submodels:
+            for layer in getattr(getattr(self, name, None), "_flatten_layers", lambda **_: ())(
+                    include_self=False):
+                if hasattr(layer, "bind_step"):
+                    layer.bind_step(lambda: self.step.value)
+
     def _dropout_noise(self, rows, shape, index: int) -> tf.Tensor:
         shared = getattr(self._shared_inputs, "on", False)
         return self._replica_rows(tf.random.stateless_uniform, rows, list(shape),

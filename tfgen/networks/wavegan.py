@@ -10,12 +10,12 @@ fewer for short clips): 8 at 8 kHz (8,192 samples), 16 at 16 kHz.
 
 Phase shuffle shifts each layer's activations by a random number of samples in [-n, n]
 (reflect-padded), so that the discriminator cannot tell real from generated clips by the
-phase artefacts of transposed convolutions. Its shifts are drawn from each clip itself (a hash
-of its rounded energy, mixed with the layer's index), not from a random state: one device and
-N replicas, a resumed run, and bfloat16 or float32 training shift the same clip alike. The
-price: a real clip gets the same shifts every epoch (the paper redraws them on every pass;
-generated clips change with every step anyway), so the regulariser is weaker on real data
-than the paper's -- a known gap, to be closed by mixing in the model's step counter.
+phase artefacts of transposed convolutions. Its shifts are a hash of each clip's rounded energy,
+the training step and the layer's index, not draws from a random state: one device and N
+replicas, a resumed run, and bfloat16 or float32 training shift the same clip alike, and a real
+clip gets new shifts on every pass, as in the paper. The step comes from the model that trains
+the discriminator (`GAN` binds its step counter to every `PhaseKey`); a discriminator trained
+by hand keys by the clip alone.
 """
 
 from __future__ import annotations
@@ -45,18 +45,29 @@ def num_upsamplings(length: int, most: int = 5) -> int:
 @keras.saving.register_keras_serializable(package="tfgen")
 class PhaseKey(layers.Layer):
     """Clips [batch, samples, channels] -> one int64 key per clip: its energy Σ|x| rounded to a
-    whole number, the seed of its phase shuffles. Float32 always, and coarse: a generator run
-    in bfloat16 makes its clips to within a fraction of one unit of Σ|x| (measured: the
-    bfloat16 step matches float32's with this rounding, not with 1/1024 units), so
-    mixed-precision training shifts as float32 training does."""
+    whole number, mixed with the training step once a model binds its counter (`bind_step`),
+    the seed of its phase shuffles. Float32 always, and coarse: a generator run in bfloat16
+    makes its clips to within a fraction of one unit of Σ|x| (measured: the bfloat16 step
+    matches float32's with this rounding, not with 1/1024 units), so mixed-precision training
+    shifts as float32 training does."""
+
+    STEP_MULTIPLIER = 2654435761  # Knuth's multiplicative hash: steps spread over the keys
 
     def __init__(self, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
+        self._step = None  # a callable, not a tracked variable: the model owns and saves it
+
+    def bind_step(self, counter) -> None:
+        """Key by `counter()` (an int64 scalar: the training step) as well as by the clip."""
+        self._step = counter
 
     def call(self, x):
         energy = tf.reduce_sum(tf.abs(tf.cast(x, tf.float32)), axis=[1, 2])
-        return tf.cast(tf.round(energy), tf.int64)
+        key = tf.cast(tf.round(energy), tf.int64)
+        if self._step is not None:
+            key += tf.cast(self._step(), tf.int64) * self.STEP_MULTIPLIER
+        return key
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],)
