@@ -333,5 +333,7 @@ def test_every_draw_of_the_audio_and_text_spaces_is_a_valid_config(preset):
     for _ in range(20):
         hp = keras_tuner.HyperParameters()
         hp.values.update({h.name: h.random_sample(rng.randrange(10**6)) for h in declared.space})
-        network = hm.build(hp).model.network  # validated
-        assert network in {presets.get(preset).model.network, "transformer"}  # (text: a choice)
+        cfg = hm.build(hp)  # validated
+        assert cfg.model.network in {presets.get(preset).model.network, "transformer"}  # (text)
+        if preset == "fsdd-vae":  # the spectrogram VAE's own sizes, around the preset's 64
+            assert cfg.model.latent_dim in {32, 64, 128}

@@ -8,13 +8,13 @@ from tfgen.trainers.config import DataOptions, OptimizerConfig, TrainingConfig, 
 from tfgen.trainers.presets import conditional, register
 
 
-def vae_space(hp) -> dict:
+def vae_space(hp, latent_sizes=(8, 16, 32), widths=(8, 16, 32)) -> dict:
     """Learning rate, latent size, width, dropout, KL schedule (with warm-up length), free
     bits."""
     space = {
         "optimizer.learning_rate": hp.Float("learning_rate", 3e-4, 3e-3, sampling="log"),
-        "model.latent_dim": hp.Choice("latent_dim", [8, 16, 32]),
-        "model.width": hp.Choice("width", [8, 16, 32]),
+        "model.latent_dim": hp.Choice("latent_dim", list(latent_sizes)),
+        "model.width": hp.Choice("width", list(widths)),
         "model.dropout": hp.Choice("dropout", [0.0, 0.1, 0.2]),
         "model.free_bits": hp.Choice("free_bits", [0.0, 0.05, 0.2]),
         "model.kl_schedule": hp.Choice("kl_schedule", ["constant", "linear"]),
@@ -22,6 +22,12 @@ def vae_space(hp) -> dict:
     with hp.conditional_scope("kl_schedule", ["linear"]):
         space["model.warmup_steps"] = hp.Int("warmup_steps", 250, 2000, step=250)
     return space
+
+
+def spectrogram_vae_space(hp) -> dict:
+    """The spectrogram VAE: `vae_space` with latent sizes and widths around fsdd-vae's (64,
+    32) -- a 128 x 128 spectrogram holds more than a 28 x 28 digit."""
+    return vae_space(hp, latent_sizes=(32, 64, 128), widths=(16, 32, 64))
 
 
 def vae_depth_space(hp) -> dict:
@@ -306,7 +312,7 @@ def text_vae() -> VAEConfig:
 @register(
     "fsdd-vae", "Spectrogram VAE on FSDD: the conv VAE on 128 x 128 normalised log-magnitude "
     "spectrograms, Gaussian likelihood of learned scale, Griffin-Lim back to sound",
-    space=vae_space,
+    space=spectrogram_vae_space,
 )
 def fsdd_vae() -> VAEConfig:
     # The image VAE machinery on SpecGAN's representation (data.representation=spectrogram:
