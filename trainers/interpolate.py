@@ -46,6 +46,6 @@ def run(run_dir: str, a: str, b: str, steps: int = 5, out: str | None = None,
     context = run.metrics().get("sample_context", {})
     pieces = model.interpolate(_piece(a, run, context, modality),
                                _piece(b, run, context, modality), steps=steps, seed=seed)
-    modality.write(pieces, out, context)
-    log.info("wrote %d pieces from %s to %s to %s", steps, a, b, out)
+    where = modality.where(modality.write(pieces, out, context))
+    log.info("wrote %d pieces from %s to %s to %s", steps, a, b, where)
     return pieces

@@ -64,8 +64,8 @@ def run(run_dir: str, num: int, seed: int = 0, labels=None, out: str | None = No
                "synth": synth, **recorded.get("sample_context", {})}
     if out.lower().endswith(".jsonl") and model.has_likelihood:
         context["scores"] = {"elbo": model.elbo(samples, seed=seed)}
-    modality.write(samples, out, context)
-    log.info("wrote %d samples to %s", num, out)
+    where = modality.where(modality.write(samples, out, context))
+    log.info("wrote %d samples to %s", num, where)
     return samples
 
 

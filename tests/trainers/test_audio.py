@@ -59,9 +59,13 @@ def audio_run(tmp_path_factory):
 
 
 @needs_fsdd
-def test_samples_are_wavs_zips_and_spectrograms(audio_run, tmp_path):
-    assert main(["sample", str(audio_run), "--num", "3", "--out", str(tmp_path / "d.wav"),
-                 "-q"]) == 0
+def test_samples_are_wavs_zips_and_spectrograms(audio_run, tmp_path, caplog):
+    with caplog.at_level("INFO", logger="tfgen"):
+        assert main(["sample", str(audio_run), "--num", "3", "--out", str(tmp_path / "d.wav"),
+                     "-q"]) == 0
+    # the log names the files written, not the --out pattern
+    assert f"wrote 3 samples to {tmp_path / 'd_000.wav'} ... {tmp_path / 'd_002.wav'}" in \
+        caplog.text
     for i in range(3):
         rate, clip = wavfile.read(tmp_path / f"d_{i:03d}.wav")
         assert rate == 8000 and clip.shape == (1024,) and clip.dtype == np.int16

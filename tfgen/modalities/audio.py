@@ -313,8 +313,11 @@ class Audio(Modality):
                     archive.writestr(f"sample_{i:03d}.wav", wav_bytes(clip, rate))
             fileio.write_bytes(path, buffer.getvalue())
         else:
-            for clip, name in zip(clips, self.numbered_paths(path, len(clips)), strict=True):
+            names = self.numbered_paths(path, len(clips))
+            for clip, name in zip(clips, names, strict=True):
                 write_wav(name, clip, rate)
+            return names
+        return None
 
     # -- TensorBoard --------------------------------------------------------------------------
 

@@ -144,18 +144,25 @@ class Modality:
             raise UserError(f"--out must end in {choices} for {self.title}; got {path!r}")
         return ext
 
-    def write(self, samples, path: str, context: dict) -> None:
+    def write(self, samples, path: str, context: dict) -> list[str]:
         """Write samples to `path` by its extension (`check_out`); `context`: the run's facts
-        (value_range, modes, columns, column_names, ...)."""
+        (value_range, modes, columns, column_names, ...). Returns the files written."""
         if self.check_out(path) == ".npy":
             buffer = io.BytesIO()
             np.save(buffer, np.asarray(samples))
             fileio.write_bytes(path, buffer.getvalue())
-            return
-        self.write_other(samples, path, context)
+            return [path]
+        return self.write_other(samples, path, context) or [path]
 
-    def write_other(self, samples, path: str, context: dict) -> None:
+    def write_other(self, samples, path: str, context: dict) -> list[str] | None:
+        """Write the samples (not `.npy`); returns the files written when not `path` alone
+        (`numbered_paths`)."""
         raise NotImplementedError
+
+    @staticmethod
+    def where(written: list[str]) -> str:
+        """The files `write` wrote, for a log line: the one, or the first ... the last."""
+        return written[0] if len(written) == 1 else f"{written[0]} ... {written[-1]}"
 
     @staticmethod
     def numbered_paths(path: str, count: int) -> list[str]:

@@ -236,11 +236,14 @@ class PianoRoll(Modality):
                     archive.write(local, f"sample_{i:03d}.mid")
             fileio.write_bytes(path, buffer.getvalue())
         else:
-            for roll, name in zip(rolls, self.numbered_paths(path, len(rolls)), strict=True):
+            names = self.numbered_paths(path, len(rolls))
+            for roll, name in zip(rolls, names, strict=True):
                 if ext == ".mid":
                     midi.write_midi(roll, name, steps_per_quarter=per_quarter, tempo=TEMPO)
                 else:
                     self.render(roll, name, per_quarter, context.get("synth", "additive"))
+            return names
+        return None
 
     def read_example(self, spec, context):
         """A MIDI file as a packed piece on the run's grid."""
