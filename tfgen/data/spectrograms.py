@@ -60,9 +60,14 @@ class Normaliser:
         z = (np.asarray(spectrograms, np.float32) - self.mean) / self.std
         return (np.clip(z, -CLIP_STD, CLIP_STD) / CLIP_STD).astype(np.float32)
 
-    def invert(self, images) -> np.ndarray:
-        images = np.asarray(images, np.float32)
-        return (np.clip(images, -1.0, 1.0) * CLIP_STD * self.std + self.mean).astype(np.float32)
+    def invert(self, images):
+        """Log-magnitudes of normalised images: NumPy in, NumPy out; a tensor in, a tensor out
+        (an exported model's `sample`)."""
+        import tensorflow as tf
+
+        out = (tf.clip_by_value(tf.convert_to_tensor(images, tf.float32), -1.0, 1.0) * CLIP_STD
+               * self.std + self.mean)
+        return out if tf.is_tensor(images) else out.numpy()
 
     def to_dict(self) -> dict:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
@@ -126,8 +131,7 @@ def to_waveforms_tensor(images, spectrogram: dict):
     images = tf.convert_to_tensor(images, tf.float32)[..., 0]
     if s.get("pixel_range") == "unit":  # [0, 1] images: back to the normaliser's [-1, 1]
         images = images * 2.0 - 1.0
-    norm = Normaliser.from_dict(s)
-    logs = tf.clip_by_value(images, -1.0, 1.0) * CLIP_STD * norm.std + norm.mean
+    logs = Normaliser.from_dict(s).invert(images)
     return griffin_lim_tensor(logs, int(s["samples"]), int(s["frame_length"]),
                               int(s["frame_step"]), int(s["griffin_lim_iterations"]))
 

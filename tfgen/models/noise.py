@@ -102,21 +102,22 @@ class StatelessNoise:
         to a stream of its own, so that dropout masks follow this contract too: called by the
         VAE once its networks are set (each network call's rows must be the replica's slice of
         the global batch, or `replica_shared_inputs`)."""
-        found = [layer for name in self.submodels if getattr(self, name, None) is not None
-                 for layer in getattr(self, name)._flatten_layers(include_self=False)
-                 if hasattr(layer, "bind_noise")]
+        found = [layer for layer in self._network_layers() if hasattr(layer, "bind_noise")]
         for i, layer in enumerate(found):
             layer.bind_noise(functools.partial(self._dropout_noise, index=i))
+
+    def _network_layers(self) -> list:
+        """Every layer of the model's networks (`submodels`; absent ones skipped), in order."""
+        return [layer for name in self.submodels if getattr(self, name, None) is not None
+                for layer in getattr(self, name)._flatten_layers(include_self=False)]
 
     def bind_step(self) -> None:
         """Hand every layer of the model's networks that keys itself by the training step
         (`bind_step(counter)`: WaveGAN's `PhaseKey`) a reader of this model's step counter --
         the same on every replica, restored with the training state, and float-free."""
-        for name in self.submodels:
-            for layer in getattr(getattr(self, name, None), "_flatten_layers", lambda **_: ())(
-                    include_self=False):
-                if hasattr(layer, "bind_step"):
-                    layer.bind_step(lambda: self.step.value)
+        for layer in self._network_layers():
+            if hasattr(layer, "bind_step"):
+                layer.bind_step(lambda: self.step.value)
 
     def _dropout_noise(self, rows, shape, index: int) -> tf.Tensor:
         shared = getattr(self._shared_inputs, "on", False)
